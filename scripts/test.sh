@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test of AkkaKv (unit, TestKit, integration) and prints, as its last line,
+#   tests: N passed, N failed
+# Extra arguments go to `dotnet test` (for example: --filter "FullyQualifiedName~Raft").
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+results="$(mktemp -d)"
+trap 'rm -rf "$results"' EXIT
+
+dotnet test AkkaKv.sln -c Release \
+  --logger "trx;LogFilePrefix=results" \
+  --logger "console;verbosity=minimal" \
+  --results-directory "$results" \
+  --blame-hang-timeout 5m \
+  "$@"
+status=$?
+
+passed=0
+failed=0
+shopt -s nullglob
+trx_files=("$results"/*.trx)
+for trx in "${trx_files[@]}"; do
+  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)"
+  p="$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")"
+  f="$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")"
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+done
+
+# A build failure or a crashed test host produces no counters: count it as a failure.
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1
+fi
+echo "tests: ${passed} passed, ${failed} failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
