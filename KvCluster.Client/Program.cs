@@ -1,3 +1,4 @@
-// Entry point; filled in by its issue.
-System.Console.Error.WriteLine("not implemented yet");
-return 2;
+using KvCluster.Client.Cli;
+
+// `kv`: the AkkaKv console client. All behaviour lives in KvCli so tests can run it in-process.
+return await KvCli.RunAsync(args, KvConsole.System());

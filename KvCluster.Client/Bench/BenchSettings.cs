@@ -1,0 +1,109 @@
+namespace KvCluster.Client.Bench;
+
+/// <summary>The validated settings of one `kv bench` run.</summary>
+internal sealed record BenchSettings
+{
+    /// <summary>Target system name as given on the command line ("etcd", "akkakv").</summary>
+    public required string Target { get; init; }
+
+    /// <summary>Endpoints to spread the connections over, in the order given.</summary>
+    public required IReadOnlyList<BenchEndpoint> Endpoints { get; init; }
+
+    /// <summary>Number of closed-loop clients (each with one request in flight).</summary>
+    public int Clients { get; init; } = 1;
+
+    /// <summary>Number of transport connections the clients share (client i uses connection i % Connections).</summary>
+    public int Connections { get; init; } = 1;
+
+    /// <summary>Run length in time; exactly one of <see cref="Duration"/> and <see cref="Total"/> is set.</summary>
+    public TimeSpan? Duration { get; init; }
+
+    /// <summary>Run length in requests; exactly one of <see cref="Duration"/> and <see cref="Total"/> is set.</summary>
+    public long? Total { get; init; }
+
+    /// <summary>Keys are drawn uniformly from this many distinct keys.</summary>
+    public long KeySpace { get; init; } = 10_000;
+
+    /// <summary>Key length in bytes (zero-padded decimal, so keys are printable).</summary>
+    public int KeySize { get; init; } = 8;
+
+    /// <summary>Value length in bytes.</summary>
+    public int ValueSize { get; init; } = 256;
+
+    /// <summary>Fraction of requests that are reads, 0 (all puts) to 1 (all gets).</summary>
+    public double ReadRatio { get; init; }
+
+    /// <summary>Consistency of the reads.</summary>
+    public ReadConsistency Consistency { get; init; } = ReadConsistency.Linearizable;
+
+    /// <summary>Deadline of one request; a request exceeding it counts as a timeout error.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Seed of the per-client key generators, so a run's key sequence can be repeated.</summary>
+    public int Seed { get; init; } = 1;
+}
+
+/// <summary>A host and port of a target member.</summary>
+/// <param name="Host">Host name or IP address (IPv6 without brackets).</param>
+/// <param name="Port">TCP port.</param>
+internal sealed record BenchEndpoint(string Host, int Port)
+{
+    /// <summary>Parses <c>host:port[,host:port...]</c>; accepts an optional <c>http://</c> prefix and <c>[v6]:port</c>.</summary>
+    /// <returns>The endpoints, or null with <paramref name="error"/> naming the bad entry.</returns>
+    public static IReadOnlyList<BenchEndpoint>? TryParseList(string text, out string? error)
+    {
+        var result = new List<BenchEndpoint>();
+        foreach (var raw in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (raw.Length == 0)
+            {
+                error = $"empty endpoint in '{text}'";
+                return null;
+            }
+
+            var entry = raw;
+            if (entry.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+            {
+                entry = entry["http://".Length..].TrimEnd('/');
+            }
+            else if (entry.Contains("://", StringComparison.Ordinal))
+            {
+                error = $"endpoint '{raw}': only plain host:port (or http://host:port) is supported";
+                return null;
+            }
+
+            var colon = entry.LastIndexOf(':');
+            if (colon <= 0 || colon == entry.Length - 1)
+            {
+                error = $"endpoint '{raw}' is not host:port";
+                return null;
+            }
+
+            var host = entry[..colon];
+            if (host.StartsWith('[') && host.EndsWith(']'))
+            {
+                host = host[1..^1];
+            }
+            else if (host.Contains(':', StringComparison.Ordinal))
+            {
+                error = $"endpoint '{raw}': write an IPv6 address as [address]:port";
+                return null;
+            }
+
+            if (!int.TryParse(entry[(colon + 1)..], out var port) || port is < 1 or > 65535)
+            {
+                error = $"endpoint '{raw}' has an invalid port (1-65535)";
+                return null;
+            }
+
+            result.Add(new BenchEndpoint(host, port));
+        }
+
+        error = null;
+        return result;
+    }
+
+    /// <summary>The <c>host:port</c> form, with brackets around an IPv6 address.</summary>
+    public override string ToString() =>
+        Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+}
