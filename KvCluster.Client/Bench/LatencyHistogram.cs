@@ -119,7 +119,8 @@ internal sealed class LatencyHistogram
             seen += _counts[i];
             if (seen >= rank)
             {
-                return Math.Min(Math.Max(HighestEquivalentValue(i), Min), Max);
+                // The top bucket also holds everything beyond the tracked range: report the exact max.
+                return i == _counts.Length - 1 ? Max : Math.Min(Math.Max(HighestEquivalentValue(i), Min), Max);
             }
         }
 

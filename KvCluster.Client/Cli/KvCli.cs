@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 
 namespace KvCluster.Client.Cli;
@@ -14,7 +15,7 @@ internal static class KvCli
     public const string EndpointsVariable = "KV_ENDPOINTS";
 
     /// <summary>Builds the command tree; <paramref name="console"/> is captured by the command actions.</summary>
-    public static RootCommand CreateRoot(KvConsole console)
+    public static Command CreateRoot(KvConsole console)
     {
         var endpoints = new Option<string?>("--endpoints")
         {
@@ -31,9 +32,11 @@ internal static class KvCli
         output.AcceptOnlyFromAmong("table", "json");
 
         var globals = new GlobalOptions(endpoints, output);
-        var root = new RootCommand("kv: the AkkaKv console client.\n\n" + ExitCodes.HelpText)
+        // A plain Command named "kv" rather than RootCommand, whose name would be the host
+        // executable's ("testhost" in tests, "dotnet" under `dotnet kv.dll`).
+        var root = new Command("kv", "kv: the AkkaKv console client.\n\n" + ExitCodes.HelpText)
         {
-            Options = { endpoints, output },
+            Options = { new HelpOption(), new VersionOption(), endpoints, output },
         };
         root.Subcommands.Add(BenchCommand.Create(globals, console));
         return root;
