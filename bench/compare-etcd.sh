@@ -11,13 +11,14 @@
 # step; about 2 minutes with the defaults). Its last line is the comparison verdict.
 #
 # Environment: DURATION (10s), BASE_PORT (42379; members use BASE+0/1, BASE+10/11, BASE+20/21),
-#              KEY_SPACE (100000), OUT (a file that receives the JSON lines; optional).
+#              KEY_SPACE (100000), WARMUP (2s), OUT (a file that receives the JSON lines; optional).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION="${DURATION:-10s}"
 BASE_PORT="${BASE_PORT:-42379}"
 KEY_SPACE="${KEY_SPACE:-100000}"
+WARMUP="${WARMUP:-2s}"  # discarded load before each measurement (JIT tiering)
 RUN_TIMEOUT=120   # seconds per kv bench run: the run itself is DURATION plus one request timeout
 
 log() { echo "[compare-etcd] $*" >&2; }
@@ -109,7 +110,7 @@ run() { # name endpoints clients conns read-ratio consistency
   { time json="$(timeout "$RUN_TIMEOUT" "${KV[@]}" bench --target etcd \
       --endpoints "$endpoints" --clients "$clients" --conns "$conns" --duration "$DURATION" \
       --key-size 8 --value-size 256 --key-space "$KEY_SPACE" --read-ratio "$ratio" \
-      --consistency "$consistency" --output json 2>>"$workdir/kv.err")" || status=$? ; } 2>"$cpu_file"
+      --consistency "$consistency" --warmup "$WARMUP" --output json 2>>"$workdir/kv.err")" || status=$? ; } 2>"$cpu_file"
   [ "$status" -eq 0 ] || { log "$name: kv bench exited with $status: $(tail -n 1 "$workdir/kv.err")"; }
   after="$(etcd_cpu)"
   local client_cpu etcd_cpu_used

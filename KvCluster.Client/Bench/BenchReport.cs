@@ -49,6 +49,9 @@ internal static class BenchReport
         console.MarkupLine(Markup.Escape(
             string.Create(CultureInfo.InvariantCulture, $"elapsed {result.Elapsed.TotalSeconds:0.00} s, {result.All.Count} ok, {result.ErrorCount} failed") +
             (result.Reads.Count > 0 ? $", {result.ReadHits} of {result.Reads.Count} gets found their key" : string.Empty)));
+        console.MarkupLine(Markup.Escape(string.Create(
+            CultureInfo.InvariantCulture,
+            $"load generator CPU {result.ClientCpu.TotalSeconds:0.00} s ({result.ClientCpuMicrosPerRequest:0} µs per request, {result.ClientCpu / result.Elapsed:0.00} cores)")));
         if (result.ErrorCount > 0)
         {
             console.MarkupLine(Markup.Escape(
@@ -94,6 +97,8 @@ internal static class BenchReport
             json.WriteNumber("errors", result.ErrorCount);
             json.WriteNumber("throughput", Math.Round(result.Throughput(result.All), 1));
             WriteLatency(json, "latencyMs", result.All);
+            json.WriteNumber("clientCpuSeconds", Math.Round(result.ClientCpu.TotalSeconds, 3));
+            json.WriteNumber("clientCpuMicrosPerRequest", Math.Round(result.ClientCpuMicrosPerRequest, 1));
             json.WriteStartObject("puts");
             json.WriteNumber("requests", result.Writes.Count);
             json.WriteNumber("throughput", Math.Round(result.Throughput(result.Writes), 1));

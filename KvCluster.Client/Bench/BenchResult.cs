@@ -45,6 +45,16 @@ internal sealed class BenchResult
     /// <summary>Latencies of every successful request.</summary>
     public LatencyHistogram All { get; }
 
+    /// <summary>
+    /// CPU time this process (the load generator) used during the run, all threads. Beside the
+    /// target's CPU it shows how much of a shared machine the client itself took.
+    /// </summary>
+    public TimeSpan ClientCpu { get; init; }
+
+    /// <summary>Load-generator CPU per finished request, in microseconds; 0 when nothing finished.</summary>
+    public double ClientCpuMicrosPerRequest =>
+        All.Count + ErrorCount == 0 ? 0 : ClientCpu.TotalMicroseconds / (All.Count + ErrorCount);
+
     /// <summary>Successful gets that found their key.</summary>
     public long ReadHits { get; }
 

@@ -19,14 +19,17 @@ internal sealed class BenchRunner
     private readonly IBenchTarget _target;
     private readonly TimeProvider _time;
 
-    /// <summary>Requests claimed so far in total mode (may overshoot the total by the number of clients).</summary>
+    /// <summary>Requests claimed so far in total mode (may exceed the total by up to the number of clients).</summary>
     private long _issued;
 
     /// <summary>Requests finished so far, successfully or not; read by the progress display.</summary>
     private long _finished;
 
-    /// <summary>Stopwatch timestamp at which clients stop issuing requests (duration mode).</summary>
+    /// <summary>Timestamp at which clients stop issuing requests in the current phase.</summary>
     private long _deadline = long.MaxValue;
+
+    /// <summary>Request limit of the current phase; null in duration mode and during warm-up.</summary>
+    private long? _total;
 
     /// <summary>Creates a runner for one run of <paramref name="target"/> with <paramref name="settings"/>.</summary>
     public BenchRunner(BenchSettings settings, IBenchTarget target, TimeProvider? time = null)
@@ -39,7 +42,7 @@ internal sealed class BenchRunner
     /// <summary>Requests finished so far (successful or failed); safe to read from any thread.</summary>
     public long Finished => Volatile.Read(ref _finished);
 
-    /// <summary>Timestamp (<see cref="TimeProvider.GetTimestamp"/>) at which the load started; 0 before.</summary>
+    /// <summary>Timestamp (<see cref="TimeProvider.GetTimestamp"/>) at which the measured load started; 0 before (and during warm-up).</summary>
     public long StartTimestamp { get; private set; }
 
     /// <summary>
@@ -58,21 +61,30 @@ internal sealed class BenchRunner
                 _settings);
         }
 
-        StartTimestamp = _time.GetTimestamp();
-        if (_settings.Duration is { } duration)
+        if (_settings.Warmup > TimeSpan.Zero && !cancellationToken.IsCancellationRequested)
         {
-            _deadline = StartTimestamp + (long)(duration.TotalSeconds * _time.TimestampFrequency);
+            // Warm-up: same load, results discarded, so JIT tiering and connection windows settle
+            // before measuring (etcd's Go tool has no JIT to warm).
+            _total = null;
+            _deadline = _time.GetTimestamp() + (long)(_settings.Warmup.TotalSeconds * _time.TimestampFrequency);
+            await RunPhaseAsync(states, cancellationToken).ConfigureAwait(false);
+            foreach (var state in states)
+            {
+                state.Reset();
+            }
+
+            Interlocked.Exchange(ref _finished, 0);
         }
 
-        var tasks = new Task[states.Length];
-        for (var i = 0; i < states.Length; i++)
-        {
-            var state = states[i];
-            tasks[i] = Task.Run(() => RunClientAsync(state, cancellationToken), CancellationToken.None);
-        }
-
-        await Task.WhenAll(tasks).ConfigureAwait(false);
+        var cpuBefore = Environment.CpuUsage.TotalTime;
+        StartTimestamp = Math.Max(1, _time.GetTimestamp());
+        _total = _settings.Total;
+        _deadline = _settings.Duration is { } duration
+            ? StartTimestamp + (long)(duration.TotalSeconds * _time.TimestampFrequency)
+            : long.MaxValue;
+        await RunPhaseAsync(states, cancellationToken).ConfigureAwait(false);
         var elapsed = _time.GetElapsedTime(StartTimestamp);
+        var clientCpu = Environment.CpuUsage.TotalTime - cpuBefore;
 
         var reads = new LatencyHistogram();
         var writes = new LatencyHistogram();
@@ -92,12 +104,27 @@ internal sealed class BenchRunner
             firstError ??= state.FirstError;
         }
 
-        return new BenchResult(_settings, _target.Name, elapsed, reads, writes, readHits, errors, firstError);
+        return new BenchResult(_settings, _target.Name, elapsed, reads, writes, readHits, errors, firstError)
+        {
+            ClientCpu = clientCpu,
+        };
+    }
+
+    private Task RunPhaseAsync(ClientState[] states, CancellationToken cancellationToken)
+    {
+        var tasks = new Task[states.Length];
+        for (var i = 0; i < states.Length; i++)
+        {
+            var state = states[i];
+            tasks[i] = Task.Run(() => RunClientAsync(state, cancellationToken), CancellationToken.None);
+        }
+
+        return Task.WhenAll(tasks);
     }
 
     private async Task RunClientAsync(ClientState state, CancellationToken cancellationToken)
     {
-        var total = _settings.Total;
+        var total = _total;
         var readRatio = _settings.ReadRatio;
         var key = state.Key;
         while (!cancellationToken.IsCancellationRequested)
@@ -180,6 +207,16 @@ internal sealed class BenchRunner
         public long[] Errors { get; } = new long[Enum.GetValues<BenchErrorKind>().Length];
 
         public string? FirstError { get; set; }
+
+        /// <summary>Forgets everything recorded (after the warm-up).</summary>
+        public void Reset()
+        {
+            Reads.Reset();
+            Writes.Reset();
+            ReadHits = 0;
+            Array.Clear(Errors);
+            FirstError = null;
+        }
     }
 }
 

@@ -21,6 +21,9 @@ internal sealed record BenchSettings
     /// <summary>Run length in requests; exactly one of <see cref="Duration"/> and <see cref="Total"/> is set.</summary>
     public long? Total { get; init; }
 
+    /// <summary>Load run before the measurement and discarded (JIT tiering, connection warm-up); zero for none.</summary>
+    public TimeSpan Warmup { get; init; }
+
     /// <summary>Keys are drawn uniformly from this many distinct keys.</summary>
     public long KeySpace { get; init; } = 10_000;
 

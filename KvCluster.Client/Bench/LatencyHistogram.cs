@@ -75,6 +75,16 @@ internal sealed class LatencyHistogram
             : (long)(ticks * (1_000_000_000.0 / frequency)));
     }
 
+    /// <summary>Forgets every recorded value.</summary>
+    public void Reset()
+    {
+        Array.Clear(_counts);
+        Count = 0;
+        Sum = 0;
+        Max = 0;
+        Min = 0;
+    }
+
     /// <summary>Adds every count of <paramref name="other"/> to this histogram (used to merge clients).</summary>
     public void Add(LatencyHistogram other)
     {

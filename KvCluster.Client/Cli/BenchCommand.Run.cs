@@ -75,6 +75,12 @@ internal static partial class BenchCommand
                 {
                     // Bounded: the run ends by itself at its deadline or total.
                     await Task.WhenAny(run, Task.Delay(250, CancellationToken.None)).ConfigureAwait(false);
+                    if (runner.StartTimestamp == 0)
+                    {
+                        task.Description = "warming up";
+                        continue;
+                    }
+
                     var finished = runner.Finished;
                     task.Value = settings.Total is not null
                         ? finished

@@ -74,6 +74,7 @@ internal static partial class BenchCommand
         var valueSize = parseResult.GetValue(options.ValueSize);
         var readRatio = parseResult.GetValue(options.ReadRatio);
         var timeout = parseResult.GetValue(options.RequestTimeout);
+        var warmup = parseResult.GetValue(options.Warmup);
         string? problem =
             clients < 1 ? $"--clients must be at least 1 (got {clients})"
             : conns < 1 ? $"--conns must be at least 1 (got {conns})"
@@ -87,6 +88,7 @@ internal static partial class BenchCommand
             : valueSize is < 0 or > MaxValueSize ? $"--value-size must be between 0 and {MaxValueSize} (got {valueSize})"
             : !(readRatio is >= 0 and <= 1) ? $"--read-ratio must be between 0 and 1 (got {readRatio.ToString(CultureInfo.InvariantCulture)})"
             : timeout <= TimeSpan.Zero ? "--request-timeout must be positive"
+            : warmup < TimeSpan.Zero ? "--warmup must not be negative"
             : null;
         if (problem is not null)
         {
@@ -108,6 +110,7 @@ internal static partial class BenchCommand
             ReadRatio = readRatio,
             Consistency = parseResult.GetValue(options.Consistency) == "s" ? ReadConsistency.Serializable : ReadConsistency.Linearizable,
             RequestTimeout = timeout,
+            Warmup = warmup,
             Seed = parseResult.GetValue(options.Seed),
         };
         error = string.Empty;
@@ -163,7 +166,7 @@ internal static partial class BenchCommand
         {
             Target.AcceptOnlyFromAmong(BenchTargets.Names);
             Consistency.AcceptOnlyFromAmong("l", "s");
-            All = [Target, Clients, Conns, Duration, Total, KeySpace, KeySize, ValueSize, ReadRatio, Consistency, RequestTimeout, Seed];
+            All = [Target, Clients, Conns, Duration, Total, KeySpace, KeySize, ValueSize, ReadRatio, Consistency, Warmup, RequestTimeout, Seed];
         }
 
         /// <summary>Every option, in help order.</summary>
@@ -238,12 +241,22 @@ internal static partial class BenchCommand
             DefaultValueFactory = _ => "l",
         };
 
+        /// <summary><c>--warmup</c>.</summary>
+        public Option<TimeSpan> Warmup { get; } = new("--warmup")
+        {
+            Description = "Run the same load this long first and discard it (JIT tiering, connection warm-up); 0 for none.",
+            DefaultValueFactory = _ => TimeSpan.FromSeconds(1),
+            CustomParser = r => ParseDurationArgument(r) ?? TimeSpan.Zero,
+            HelpName = "duration",
+        };
+
         /// <summary><c>--request-timeout</c>.</summary>
         public Option<TimeSpan> RequestTimeout { get; } = new("--request-timeout")
         {
             Description = "Deadline of one request; a slower request counts as a timeout error.",
             DefaultValueFactory = _ => TimeSpan.FromSeconds(10),
             CustomParser = r => ParseDurationArgument(r) ?? TimeSpan.Zero,
+            HelpName = "duration",
         };
 
         /// <summary><c>--seed</c>.</summary>

@@ -78,6 +78,18 @@ public sealed class BenchRunnerTests
     }
 
     [Fact]
+    public async Task RunAsync_Warmup_IsRunButNotReported()
+    {
+        var target = new FakeBenchTarget();
+        var settings = Settings(total: 100) with { Warmup = TimeSpan.FromMilliseconds(300) };
+
+        var result = await new BenchRunner(settings, target, new SteppingTimeProvider()).RunAsync(CancellationToken.None);
+
+        Assert.Equal(100, result.All.Count);
+        Assert.True(target.Puts > 100, "the warm-up issued requests too");
+    }
+
+    [Fact]
     public async Task RunAsync_Cancelled_StopsAndReportsWhatFinished()
     {
         var target = new FakeBenchTarget();

@@ -97,7 +97,7 @@ public sealed class EtcdBenchTargetIntegrationTests : IClassFixture<EtcdProcess>
 
         var code = await KvCli.RunAsync(
             ["bench", "--target", "etcd", "--endpoints", _etcd.Endpoint, "--clients", "10", "--conns", "2",
-             "--total", "100", "--read-ratio", "0.3", "--consistency", "s", "--output", "json"],
+             "--total", "100", "--warmup", "0", "--read-ratio", "0.3", "--consistency", "s", "--output", "json"],
             console);
 
         Assert.True(code == ExitCodes.Success, error.ToString());

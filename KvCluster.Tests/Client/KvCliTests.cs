@@ -67,6 +67,7 @@ public sealed class KvCliTests
     [InlineData("--read-ratio must be between 0 and 1", "--endpoints", "h:1", "--read-ratio", "1.5")]
     [InlineData("endpoint 'nohost' is not host:port", "--endpoints", "nohost")]
     [InlineData("invalid port", "--endpoints", "h:99999")]
+    [InlineData("--warmup must not be negative", "--endpoints", "h:1", "--warmup", "-1s")]
     public async Task Run_InvalidBenchSettings_ExitsTwoNamingTheProblem(string expected, params string[] args)
     {
         var target = new FakeBenchTarget();
@@ -119,7 +120,7 @@ public sealed class KvCliTests
         var target = new FakeBenchTarget();
         var console = Console(name => name == KvCli.EndpointsVariable ? "10.0.0.1:2379,[::1]:2380" : null, target);
 
-        var code = await KvCli.RunAsync(["bench", "--target", "etcd", "--total", "10", "--output", "json"], console);
+        var code = await KvCli.RunAsync(["bench", "--target", "etcd", "--total", "10", "--warmup", "0", "--output", "json"], console);
 
         Assert.Equal(ExitCodes.Success, code);
         Assert.Equal([new BenchEndpoint("10.0.0.1", 2379), new BenchEndpoint("::1", 2380)], target.ConnectedWith!.Endpoints);
@@ -193,8 +194,9 @@ public sealed class KvCliTests
 
     private Task<int> RunAsync(params string[] args) => RunAsync(new FakeBenchTarget(), args);
 
+    // Every run skips the default 1 s warm-up unless the test sets --warmup itself.
     private Task<int> RunAsync(FakeBenchTarget target, string[] args) =>
-        KvCli.RunAsync(args, Console(_ => null, target));
+        KvCli.RunAsync(args.Contains("bench") && !args.Contains("--warmup") ? [.. args, "--warmup", "0"] : args, Console(_ => null, target));
 
     private KvConsole Console(Func<string, string?> env, FakeBenchTarget? target = null) => new()
     {

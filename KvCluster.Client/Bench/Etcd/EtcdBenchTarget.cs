@@ -86,7 +86,8 @@ internal sealed class EtcdBenchClient : IBenchClient
     private readonly RangeRequest _range = new();
     private readonly ReceiveBuffer _receive = new();
     private readonly Func<bool> _deadlinePassed;
-    private CancellationTokenSource _deadline = new();
+    private CancellationTokenSource? _deadline;
+    private CancellationToken _linkedTo;
 
     /// <summary>Creates a client issuing its calls on <paramref name="connection"/>.</summary>
     public EtcdBenchClient(GrpcConnection connection, TimeSpan timeout)
@@ -95,7 +96,7 @@ internal sealed class EtcdBenchClient : IBenchClient
         _putMethod = new Uri(connection.BaseAddress, "etcdserverpb.KV/Put");
         _rangeMethod = new Uri(connection.BaseAddress, "etcdserverpb.KV/Range");
         _timeout = timeout;
-        _deadlinePassed = () => _deadline.IsCancellationRequested;
+        _deadlinePassed = () => _deadline?.IsCancellationRequested == true;
     }
 
     /// <inheritdoc />
@@ -123,17 +124,16 @@ internal sealed class EtcdBenchClient : IBenchClient
     private async ValueTask<T> CallAsync<T>(Uri method, byte[] frame, MessageParser<T> parser, CancellationToken cancellationToken)
         where T : IMessage<T>
     {
-        // The deadline source is reused across calls; a fired one cannot be reset and is replaced.
-        if (!_deadline.TryReset())
+        // One deadline source per client, linked once to the caller's token and re-armed per call;
+        // only a fired one (timeout or cancel) is replaced.
+        if (_deadline is null || _linkedTo != cancellationToken || !_deadline.TryReset())
         {
-            _deadline.Dispose();
-            _deadline = new CancellationTokenSource();
+            _deadline?.Dispose();
+            _deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _linkedTo = cancellationToken;
         }
 
         _deadline.CancelAfter(_timeout);
-        using var registration = cancellationToken.CanBeCanceled
-            ? cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), _deadline)
-            : default;
         try
         {
             return await _connection.CallAsync(method, frame, parser, _receive, _deadlinePassed, _deadline.Token)

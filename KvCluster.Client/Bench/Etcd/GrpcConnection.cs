@@ -19,7 +19,7 @@ namespace KvCluster.Client.Bench.Etcd;
 /// </remarks>
 internal sealed class GrpcConnection : IDisposable
 {
-    private readonly HttpClient _http;
+    private readonly HttpMessageInvoker _http;
     private readonly string _grpcTimeout;
 
     /// <summary>TCP connections the handler has opened (normally 1; more after a reconnect).</summary>
@@ -44,13 +44,9 @@ internal sealed class GrpcConnection : IDisposable
             PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
             ConnectCallback = ConnectAsync,
         };
-        _http = new HttpClient(handler, disposeHandler: true)
-        {
-            // Deadlines are per request (see CallAsync); HttpClient's own timeout would allocate per call.
-            Timeout = Timeout.InfiniteTimeSpan,
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
+        // HttpMessageInvoker rather than HttpClient: no per-request timeout source or pending-request
+        // bookkeeping; deadlines come from the caller's token (see EtcdBenchClient).
+        _http = new HttpMessageInvoker(handler, disposeHandler: true);
     }
 
     /// <summary>The server this connection talks to.</summary>
@@ -90,7 +86,7 @@ internal sealed class GrpcConnection : IDisposable
         request.Headers.TryAddWithoutValidation("grpc-timeout", _grpcTimeout);
         try
         {
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken)
+            using var response = await _http.SendAsync(request, cancellationToken)
                 .ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.OK)
             {
