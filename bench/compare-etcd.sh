@@ -100,16 +100,17 @@ field() { # first value of "name": in a flat JSON text (the overall figures come
 }
 
 results=()
-run() { # name endpoints clients conns read-ratio consistency
+run() { # name endpoints clients conns read-ratio consistency [key-size value-size duration]
   local name="$1" endpoints="$2" clients="$3" conns="$4" ratio="$5" consistency="$6"
+  local key_size="${7:-8}" value_size="${8:-256}" duration="${9:-$DURATION}"
   local load before after json cpu_file
   load="$(cut -d' ' -f1-3 /proc/loadavg)"
   before="$(etcd_cpu)"
   cpu_file="$workdir/cpu"
   local TIMEFORMAT='%U %S' status=0
   { time json="$(timeout "$RUN_TIMEOUT" "${KV[@]}" bench --target etcd \
-      --endpoints "$endpoints" --clients "$clients" --conns "$conns" --duration "$DURATION" \
-      --key-size 8 --value-size 256 --key-space "$KEY_SPACE" --read-ratio "$ratio" \
+      --endpoints "$endpoints" --clients "$clients" --conns "$conns" --duration "$duration" \
+      --key-size "$key_size" --value-size "$value_size" --key-space "$KEY_SPACE" --read-ratio "$ratio" \
       --consistency "$consistency" --warmup "$WARMUP" --output json 2>>"$workdir/kv.err")" || status=$? ; } 2>"$cpu_file"
   [ "$status" -eq 0 ] || { log "$name: kv bench exited with $status: $(tail -n 1 "$workdir/kv.err")"; }
   after="$(etcd_cpu)"
@@ -135,10 +136,28 @@ run "put 256B, 1000 clients / 100 conns" "$all_endpoints" 1000 100 0 l
 run "get linearizable, 1000c / 100 conns" "$all_endpoints" 1000 100 1 l
 run "get serializable, 1000c / 100 conns" "$all_endpoints" 1000 100 1 s
 
+# --- optional cross-check of the driver against etcd's own Go client -------------------------
+# VALIDATE=1: `etcdctl check perf --load=l` (clientv3, 500 clients each on its own connection,
+# 256 B keys under a 20 B prefix, 1 KiB values, random keys, 60 s, rate limit 8000/s) and then
+# `kv bench` with the same shape, one after the other on the same cluster.
+check_perf=""
+if [ "${VALIDATE:-0}" = 1 ]; then
+  command -v etcdctl >/dev/null 2>&1 || apt-get install -y -qq etcd-client >/dev/null
+  log "validation: etcdctl check perf --load=l (60 s)"
+  check_load="$(cut -d' ' -f1-3 /proc/loadavg)"
+  check_perf="$(ETCDCTL_API=3 timeout 240 etcdctl --endpoints="$all_endpoints" check perf --load=l 2>&1 \
+    | tr '\r' '\n' | grep -E 'Throughput|Slowest|Stddev|ERROR' | tr '\n' ';' || true)"
+  log "validation: kv bench with the check-perf shape (60 s)"
+  run "kv: check-perf shape 500c/500 conns" "$all_endpoints" 500 500 0 l 276 1024 60s
+fi
+
 echo
 echo "etcd $(etcd --version | head -n 1 | awk '{print $3}'), 3 members on loopback, fsync on; $(nproc) cores; kv bench $DURATION per workload"
 printf '%-36s %9s %8s %8s %8s %8s %8s %6s %6s %6s  %s\n' workload 'req/s' 'p50 ms' 'p90 ms' 'p99 ms' 'p99.9' 'max ms' errors 'kv s' 'etcd s' 'load (1/5/15 min)'
 printf '%s\n' "${results[@]}"
+if [ -n "$check_perf" ]; then
+  echo "etcdctl check perf --load=l (Go clientv3, same shape; load $check_load): $check_perf"
+fi
 
 # --- AkkaKv target: not available yet ------------------------------------------------------
 # When the AkkaKv node and client library exist: start a three-node AkkaKv cluster here, run

@@ -25,8 +25,11 @@ internal sealed class LatencyHistogram
     /// <summary>Number of buckets: the linear range plus one band per power of two above it.</summary>
     internal const int BucketCount = (int)((MaxValueBits - PrecisionBits + 1) * SubBucketCount);
 
-    /// <summary>Count per bucket; the index layout is defined by <see cref="IndexOf"/>.</summary>
-    private readonly long[] _counts = new long[BucketCount];
+    /// <summary>
+    /// Count per bucket (layout defined by <see cref="IndexOf"/>); allocated on first use, so a
+    /// client that never issues a kind of request holds no 30 KB array for it.
+    /// </summary>
+    private long[]? _counts;
 
     /// <summary>Number of recorded values.</summary>
     public long Count { get; private set; }
@@ -51,7 +54,7 @@ internal sealed class LatencyHistogram
             nanoseconds = 0;
         }
 
-        _counts[IndexOf(nanoseconds)]++;
+        (_counts ??= new long[BucketCount])[IndexOf(nanoseconds)]++;
         if (Count == 0 || nanoseconds < Min)
         {
             Min = nanoseconds;
@@ -78,7 +81,11 @@ internal sealed class LatencyHistogram
     /// <summary>Forgets every recorded value.</summary>
     public void Reset()
     {
-        Array.Clear(_counts);
+        if (_counts is not null)
+        {
+            Array.Clear(_counts);
+        }
+
         Count = 0;
         Sum = 0;
         Max = 0;
@@ -94,9 +101,11 @@ internal sealed class LatencyHistogram
             return;
         }
 
-        for (var i = 0; i < _counts.Length; i++)
+        var counts = _counts ??= new long[BucketCount];
+        var others = other._counts!;
+        for (var i = 0; i < counts.Length; i++)
         {
-            _counts[i] += other._counts[i];
+            counts[i] += others[i];
         }
 
         Min = Count == 0 ? other.Min : Math.Min(Min, other.Min);
@@ -122,15 +131,16 @@ internal sealed class LatencyHistogram
             return 0;
         }
 
+        var counts = _counts!;
         var rank = Math.Max(1L, (long)Math.Ceiling(quantile * Count));
         long seen = 0;
-        for (var i = 0; i < _counts.Length; i++)
+        for (var i = 0; i < counts.Length; i++)
         {
-            seen += _counts[i];
+            seen += counts[i];
             if (seen >= rank)
             {
                 // The top bucket also holds everything beyond the tracked range: report the exact max.
-                return i == _counts.Length - 1 ? Max : Math.Min(Math.Max(HighestEquivalentValue(i), Min), Max);
+                return i == counts.Length - 1 ? Max : Math.Min(Math.Max(HighestEquivalentValue(i), Min), Max);
             }
         }
 
