@@ -40,6 +40,12 @@ internal static partial class BenchCommand
                 ColorSystem = console.IsInteractive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
                 Interactive = console.IsInteractive ? InteractionSupport.Yes : InteractionSupport.No,
             });
+            if (!console.IsInteractive)
+            {
+                // Redirected output has no terminal width; keep report lines whole for scripts and logs.
+                ansi.Profile.Width = 200;
+            }
+
             var runner = new BenchRunner(settings, target);
             var result = console.IsInteractive && !json
                 ? await RunWithProgressAsync(runner, settings, ansi, cancellationToken).ConfigureAwait(false)
