@@ -57,7 +57,8 @@ internal sealed class BenchRunner
         {
             states[i] = new ClientState(
                 _target.CreateClient(i, i % _settings.Connections),
-                new Random(HashCode.Combine(_settings.Seed, i)),
+                // Not HashCode.Combine: its seed is random per process, and --seed must repeat runs.
+                new Random(unchecked((_settings.Seed * 1_000_003) + i)),
                 _settings);
         }
 

@@ -90,6 +90,22 @@ public sealed class BenchRunnerTests
     }
 
     [Fact]
+    public async Task RunAsync_SameSeed_RepeatsTheKeySequence()
+    {
+        var first = new FakeBenchTarget();
+        var second = new FakeBenchTarget();
+        var other = new FakeBenchTarget();
+        var settings = Settings(clients: 1, conns: 1, total: 50) with { KeySpace = 1_000_000 };
+
+        await new BenchRunner(settings, first).RunAsync(CancellationToken.None);
+        await new BenchRunner(settings, second).RunAsync(CancellationToken.None);
+        await new BenchRunner(settings with { Seed = 2 }, other).RunAsync(CancellationToken.None);
+
+        Assert.Equal(first.PutKeys, second.PutKeys);
+        Assert.NotEqual(first.PutKeys, other.PutKeys);
+    }
+
+    [Fact]
     public async Task RunAsync_Cancelled_StopsAndReportsWhatFinished()
     {
         var target = new FakeBenchTarget();

@@ -24,6 +24,9 @@ internal sealed class FakeBenchTarget : IBenchTarget
 
     public ConcurrentDictionary<int, int> ConnectionOfClient { get; } = new();
 
+    /// <summary>Every key written, in order (meaningful with one client).</summary>
+    public ConcurrentQueue<string> PutKeys { get; } = new();
+
     public long Puts;
 
     public long Gets;
@@ -59,7 +62,9 @@ internal sealed class FakeBenchTarget : IBenchTarget
         {
             await Task.Yield();
             target.MaybeFail();
-            target._store[System.Text.Encoding.ASCII.GetString(key.Span)] = value.ToArray();
+            var text = System.Text.Encoding.ASCII.GetString(key.Span);
+            target._store[text] = value.ToArray();
+            target.PutKeys.Enqueue(text);
             Interlocked.Increment(ref target.Puts);
         }
 
