@@ -10,7 +10,8 @@ internal static partial class BenchCommand
 
     /// <summary>
     /// Connects the target, runs the load and prints the report. Returns 0 when every request
-    /// succeeded; 3/4/5 when the target is unreachable or requests failed (most frequent kind).
+    /// succeeded; 3/4/5 when the target is unreachable or requests failed (most frequent kind);
+    /// 130 when interrupted, after printing what was measured until then.
     /// </summary>
     internal static async Task<int> RunAsync(BenchSettings settings, bool json, KvConsole console, CancellationToken cancellationToken)
     {
@@ -31,6 +32,11 @@ internal static partial class BenchCommand
             {
                 console.Error.WriteLine($"kv: bench: {e.Message}");
                 return ExitCodes.For(e.Kind);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                console.Error.WriteLine("kv: bench: interrupted while connecting");
+                return ExitCodes.Interrupted;
             }
 
             var ansi = AnsiConsole.Create(new AnsiConsoleSettings
@@ -63,6 +69,12 @@ internal static partial class BenchCommand
             if (result.ErrorCount > 0)
             {
                 console.Error.WriteLine($"kv: bench: {result.ErrorCount} requests failed; first: {result.FirstError}");
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                console.Error.WriteLine("kv: bench: interrupted; the report covers the requests finished before that");
+                return ExitCodes.Interrupted;
             }
 
             return result.ExitCode;

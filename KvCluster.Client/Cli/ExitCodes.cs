@@ -23,10 +23,13 @@ internal static class ExitCodes
     /// <summary>The request was refused (compare-and-swap mismatch, invalid request).</summary>
     public const int Rejected = 5;
 
+    /// <summary>Interrupted by Ctrl+C or SIGTERM (128 + SIGINT, the shell convention).</summary>
+    public const int Interrupted = 130;
+
     /// <summary>The help text's exit-code table.</summary>
     public const string HelpText =
         "Exit codes: 0 success, 1 key not found, 2 usage error, 3 unavailable, 4 timeout, " +
-        "5 rejected (e.g. CAS mismatch / bad request).";
+        "5 rejected (e.g. CAS mismatch / bad request), 130 interrupted.";
 
     /// <summary>The exit code of a benchmark failure kind.</summary>
     public static int For(BenchErrorKind kind) => kind switch

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Invocation;
+using System.Runtime.InteropServices;
 
 namespace KvCluster.Client.Cli;
 
@@ -52,8 +53,25 @@ internal static class KvCli
             return UsageError(parseResult, MostSpecificError(parseResult), console);
         }
 
-        var configuration = new InvocationConfiguration { Output = console.Out, Error = console.Error };
-        return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+        // Ctrl+C / SIGTERM cancel the command's token so it can stop and report what it measured;
+        // a second signal terminates as usual. (System.CommandLine's own handling is switched off:
+        // it exits 130 without waiting for the report.)
+        using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var sigint = console.HandleSignals ? PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt) : null;
+        using var sigterm = console.HandleSignals ? PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt) : null;
+        var configuration = new InvocationConfiguration
+        {
+            Output = console.Out,
+            Error = console.Error,
+            ProcessTerminationTimeout = null,
+        };
+        return await parseResult.InvokeAsync(configuration, interrupt.Token).ConfigureAwait(false);
+
+        void Interrupt(PosixSignalContext context)
+        {
+            context.Cancel = !interrupt.IsCancellationRequested;
+            interrupt.Cancel();
+        }
     }
 
     /// <summary>

@@ -20,6 +20,9 @@ internal sealed class KvConsole
     /// <summary>True when standard output is a terminal, so live progress may be drawn.</summary>
     public bool IsInteractive { get; init; }
 
+    /// <summary>True for the real process: SIGINT/SIGTERM cancel the running command instead of killing it.</summary>
+    public bool HandleSignals { get; init; }
+
     /// <summary>Creates the bench target for a <c>--target</c> name; null means "not available in this build".</summary>
     public Func<string, IBenchTarget?> CreateBenchTarget { get; init; } = BenchTargets.Create;
 
@@ -29,5 +32,6 @@ internal sealed class KvConsole
         Out = Console.Out,
         Error = Console.Error,
         IsInteractive = !Console.IsOutputRedirected,
+        HandleSignals = true,
     };
 }
