@@ -5,6 +5,16 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# Test prerequisites from Debian: etcd (the etcd target of `kv bench` is tested against a real one).
+if ! command -v etcd >/dev/null 2>&1; then
+  echo "installing etcd-server (needed by the etcd integration tests)..."
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq --no-install-recommends etcd-server >/dev/null \
+    || echo "warning: could not install etcd-server; the etcd integration tests will fail and say so" >&2
+fi
+
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 
