@@ -1,0 +1,109 @@
+using System.Diagnostics;
+
+namespace KvCluster.Actors.TestKit.Linearizability;
+
+/// <summary>
+/// Decides whether a concurrent history is linearizable with respect to a sequential
+/// <see cref="Model{TState, TInput, TOutput}"/>: whether every operation can be given a single
+/// instant between its call and its return such that, in that order, the model produces every
+/// observed output.
+/// <para>
+/// The search is Wing and Gong's, with Lowe's memoization (a (set of linearized operations, state)
+/// pair seen once is never explored again) and P-compositionality (the history is split by
+/// <see cref="Model{TState, TInput, TOutput}.PartitionKey"/> and each partition is checked on its
+/// own), as in Porcupine. Failed operations are ignored; indeterminate ones complete at +infinity
+/// and may be linearized anywhere after their call or not at all.
+/// </para>
+/// Deterministic for a given history and model. Thread-safe (no shared state between calls).
+/// </summary>
+public static class LinearizabilityChecker
+{
+    /// <summary>Checks <paramref name="history"/> against <paramref name="model"/> within <paramref name="options"/>' budget.</summary>
+    public static CheckResult<TInput, TOutput> Check<TState, TInput, TOutput>(
+        Model<TState, TInput, TOutput> model,
+        History<TInput, TOutput> history,
+        CheckOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(history);
+        options ??= CheckOptions.Default;
+        var budget = new SearchBudget(options);
+
+        var partitions = history.Operations
+            .Where(op => op.Outcome != OperationOutcome.Fail)
+            .GroupBy(op => model.PartitionKey(op.Input))
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .ToList();
+
+        var results = new List<PartitionResult<TInput, TOutput>>(partitions.Count);
+        foreach (var partition in partitions)
+        {
+            if (budget.Exhausted)
+            {
+                results.Add(new PartitionResult<TInput, TOutput>(
+                    partition.Key, LinearizabilityVerdict.Unknown, partition.Count(), [],
+                    $"Partition {Quote(partition.Key)} was not checked: the budget ran out on earlier partitions.", 0));
+                continue;
+            }
+
+            var search = new PartitionSearch<TState, TInput, TOutput>(model, partition.Key, partition.ToList(), budget);
+            results.Add(search.Run());
+        }
+
+        var verdict = results.Any(r => r.Verdict == LinearizabilityVerdict.NotLinearizable)
+            ? LinearizabilityVerdict.NotLinearizable
+            : results.Any(r => r.Verdict == LinearizabilityVerdict.Unknown)
+                ? LinearizabilityVerdict.Unknown
+                : LinearizabilityVerdict.Linearizable;
+        return new CheckResult<TInput, TOutput>(verdict, results, budget.Steps, budget.Elapsed);
+    }
+
+    internal static string Quote(string key) => key.Length == 0 ? "(single)" : $"\"{key}\"";
+}
+
+/// <summary>Steps and wall-clock time shared by all partitions of one check.</summary>
+internal sealed class SearchBudget
+{
+    private const int ClockCheckInterval = 1024;
+    private readonly long _stepLimit;
+    private readonly long _deadline;
+    private readonly long _started = Stopwatch.GetTimestamp();
+
+    public SearchBudget(CheckOptions options)
+    {
+        _stepLimit = options.StepBudget;
+        TimeBudget = options.TimeBudget;
+        var ticks = options.TimeBudget.TotalSeconds * Stopwatch.Frequency;
+        _deadline = ticks >= long.MaxValue - _started ? long.MaxValue : _started + (long)ticks;
+    }
+
+    public TimeSpan TimeBudget { get; }
+
+    public long Steps { get; private set; }
+
+    public bool Exhausted { get; private set; }
+
+    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_started);
+
+    public string Describe() =>
+        $"the budget ran out after {Steps} model steps and {Elapsed.TotalMilliseconds:F0} ms " +
+        $"(limits: {(_stepLimit == long.MaxValue ? "unlimited" : _stepLimit.ToString(System.Globalization.CultureInfo.InvariantCulture))} steps, {TimeBudget.TotalMilliseconds:F0} ms)";
+
+    /// <summary>Counts one model step; returns false once the budget is spent.</summary>
+    public bool TrySpend()
+    {
+        if (Exhausted)
+        {
+            return false;
+        }
+
+        Steps++;
+        if (Steps > _stepLimit || (Steps % ClockCheckInterval == 0 && Stopwatch.GetTimestamp() > _deadline))
+        {
+            Exhausted = true;
+            return false;
+        }
+
+        return true;
+    }
+}
