@@ -22,7 +22,7 @@ public sealed class History<TInput, TOutput>
     /// <summary>Creates a history after checking that it is well formed.</summary>
     /// <exception cref="ArgumentException">
     /// Two operations share an id, an operation returns before it is called, an <see cref="OperationOutcome.Ok"/>
-    /// operation has no finite return time, or an <see cref="OperationOutcome.Info"/> one has a finite one.
+    /// operation has no output or no finite return time, or an <see cref="OperationOutcome.Info"/> one has a finite one.
     /// The message names the operation.
     /// </exception>
     public History(IEnumerable<Operation<TInput, TOutput>> operations)
@@ -47,6 +47,12 @@ public sealed class History<TInput, TOutput>
             {
                 throw new ArgumentException(
                     $"Operation {op.Id} is indeterminate (Info) and must complete at +infinity (long.MaxValue), not {op.Return}.", nameof(operations));
+            }
+
+            if (op.Outcome == OperationOutcome.Ok && op.Output is null)
+            {
+                throw new ArgumentException(
+                    $"Operation {op.Id} (client {op.ClientId}) is Ok but has no output; record it as Info if its outcome is unknown.", nameof(operations));
             }
 
             if (op.Outcome == OperationOutcome.Ok && op.Return == Operation<TInput, TOutput>.Infinity)

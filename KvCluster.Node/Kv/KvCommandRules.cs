@@ -51,16 +51,19 @@ internal static class KvCommandRules
             return new KvValidationError(KvStatus.InvalidArgument, $"The {operation} key is empty; keys must have at least one byte.");
         }
 
-        return CheckBound(key, $"{operation} key", limits);
+        return CheckBound(key, operation, " key", limits);
     }
 
-    private static KvValidationError? CheckBound(ByteString key, string what, KvLimits limits)
+    private static KvValidationError? CheckBound(ByteString key, string what, KvLimits limits) => CheckBound(key, what, string.Empty, limits);
+
+    // The description is passed in two parts so the common (valid) path builds no string.
+    private static KvValidationError? CheckBound(ByteString key, string what, string whatSuffix, KvLimits limits)
     {
         if (key.Length > limits.MaxKeyBytes)
         {
             return new KvValidationError(
                 KvStatus.InvalidArgument,
-                $"The {what} {KvKeyOrder.Describe(key.Span)} is {key.Length} bytes; " +
+                $"The {what}{whatSuffix} {KvKeyOrder.Describe(key.Span)} is {key.Length} bytes; " +
                 $"the limit is {limits.MaxKeyBytes} bytes ({nameof(KvLimits.MaxKeyBytes)}).");
         }
 

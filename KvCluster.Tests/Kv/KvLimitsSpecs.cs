@@ -114,4 +114,27 @@ public sealed class KvLimitsSpecs
 
         Assert.Equal(setting, error.ParamName);
     }
+
+    [Fact]
+    public void ValidatorAndStateMachine_SameCommand_RejectWithSameMessage()
+    {
+        var store = new KvStateMachine(s_small);
+        KvCommand[] bad =
+        [
+            Put(new string('k', 9), "v"), Put("k", new string('v', 17)), Put("", "v"), Get(""), Delete(new string('d', 9)),
+            DeleteRange(new string('p', 9)), new KvCommand { Range = Interval("z", "a") }, new KvCommand(),
+        ];
+        ulong index = 0;
+
+        foreach (var command in bad)
+        {
+            var error = _validator.Validate(command)!;
+            var result = store.Apply(++index, command);
+
+            Assert.Equal(error.Status, result.Status);
+            Assert.Equal(error.Message, result.Error);
+        }
+
+        Assert.Equal(0, store.Count);
+    }
 }

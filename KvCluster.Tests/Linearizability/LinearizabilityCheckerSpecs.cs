@@ -303,4 +303,51 @@ public sealed class LinearizabilityCheckerSpecs
 
         Assert.Contains("Operation 0 (client 3)", error.Message);
     }
+
+    [Fact]
+    public void History_OkWithoutOutput_IsRejected()
+    {
+        var op = new Operation<KvInput, KvOutput>(0, 1, Get("x"), null, 0, 1, OperationOutcome.Ok);
+
+        var error = Assert.Throws<ArgumentException>(() => new History<KvInput, KvOutput>([op]));
+
+        Assert.Contains("no output", error.Message);
+    }
+
+    [Fact]
+    public void Check_CasAfterIndeterminateWrite_AcceptsVersionRevealedByRead()
+    {
+        var result = new KvHistoryBuilder()
+            .Ok(1, 0, 1, Put("x", "a"), KvOutput.Written(1))
+            .Info(1, 2, Put("x", "b"))
+            .Ok(2, 10, 11, Get("x"), KvOutput.Found("b", 4))
+            .Ok(2, 12, 13, Cas("x", 4, "c"), KvOutput.Written(6))
+            .Ok(3, 14, 15, Get("x"), KvOutput.Found("c", 6))
+            .Check();
+
+        Assert.True(result.IsLinearizable, result.Explanation);
+    }
+
+    [Fact]
+    public void Check_IndeterminateCasWhoseConditionFails_CannotTakeEffect()
+    {
+        var result = new KvHistoryBuilder()
+            .Ok(1, 0, 1, Put("x", "a"), KvOutput.Written(1))
+            .Info(1, 2, Cas("x", 9, "b"))
+            .Ok(2, 10, 11, Get("x"), KvOutput.Found("b"))
+            .Check();
+
+        Assert.Equal(LinearizabilityVerdict.NotLinearizable, result.Verdict);
+    }
+
+    [Fact]
+    public void Check_WriteVersionsGoingBackwards_IsNotLinearizable()
+    {
+        var result = new KvHistoryBuilder()
+            .Ok(1, 0, 1, Put("x", "a"), KvOutput.Written(5))
+            .Ok(1, 2, 3, Put("x", "b"), KvOutput.Written(3))
+            .Check();
+
+        Assert.Equal(LinearizabilityVerdict.NotLinearizable, result.Verdict);
+    }
 }

@@ -102,10 +102,11 @@ internal static class RandomKvHistories
         var writes = ops.Where(IsEffectiveWrite).ToList();
         foreach (var read in ops.Where(o => o.Outcome == OperationOutcome.Ok && o.Input.Kind == KvOperationKind.Get).OrderBy(_ => random.Next()))
         {
-            var later = writes.Where(w => w.Input.Key == read.Input.Key && w.Return < read.Call).ToList();
+            // Prefer the most recent candidates: the subtlest staleness is one write behind.
+            var later = writes.Where(w => w.Input.Key == read.Input.Key && w.Return < read.Call).OrderByDescending(w => w.Return).ToList();
             foreach (var w in later)
             {
-                var earlier = writes.FirstOrDefault(w0 => w0.Input.Key == read.Input.Key && w0.Return < w.Call);
+                var earlier = writes.Where(w0 => w0.Input.Key == read.Input.Key && w0.Return < w.Call).MaxBy(w0 => w0.Return);
                 if (earlier is null)
                 {
                     continue;
