@@ -72,6 +72,12 @@ internal static class KvCommandRules
 
     private static KvValidationError? CheckRange(RangeRequest range, KvLimits limits)
     {
+        if (range.Limit < 0)
+        {
+            return new KvValidationError(
+                KvStatus.InvalidArgument, $"The range limit is {range.Limit}; use 0 for no limit or a positive number of keys.");
+        }
+
         switch (range.BoundsCase)
         {
             case RangeRequest.BoundsOneofCase.Prefix:

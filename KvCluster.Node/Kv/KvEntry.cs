@@ -11,7 +11,7 @@ namespace KvCluster.Node.Kv;
 internal sealed class KvEntry
 {
     /// <summary>Creates an entry; a probe for lookups has an empty value and zero metadata.</summary>
-    public KvEntry(ByteString key, ByteString value, ulong createIndex, ulong modIndex, ulong version)
+    public KvEntry(ByteString key, ByteString value, long createIndex, long modIndex, long version)
     {
         Key = key;
         Value = value;
@@ -27,13 +27,13 @@ internal sealed class KvEntry
     public ByteString Value { get; set; }
 
     /// <summary>Index of the put that created the key.</summary>
-    public ulong CreateIndex { get; set; }
+    public long CreateIndex { get; set; }
 
     /// <summary>Index of the key's last change; what compare-and-set compares.</summary>
-    public ulong ModIndex { get; set; }
+    public long ModIndex { get; set; }
 
     /// <summary>Number of puts since creation (1 after the create).</summary>
-    public ulong Version { get; set; }
+    public long Version { get; set; }
 
     /// <summary>Creates a probe used only to position range scans.</summary>
     public static KvEntry Probe(ByteString key) => new(key, ByteString.Empty, 0, 0, 0);

@@ -58,18 +58,18 @@ public sealed partial class KvStateMachine
         }
 
         var result = new RangeResult();
-        ulong count = 0;
+        long count = 0;
         foreach (var entry in Scan(start, end))
         {
             count++;
-            if (request.Limit == 0 || (ulong)result.Kvs.Count < request.Limit)
+            if (request.Limit == 0 || (long)result.Kvs.Count < request.Limit)
             {
                 result.Kvs.Add(entry.ToKeyValue(withValue: !request.KeysOnly));
             }
         }
 
         result.Count = count;
-        result.More = count > (ulong)result.Kvs.Count;
+        result.More = count > (long)result.Kvs.Count;
         return new KvResult { Status = KvStatus.Ok, Revision = Revision, Range = result };
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Google.Protobuf;
 
@@ -30,12 +31,12 @@ public sealed partial class KvStateMachine
         writer.Advance(2);
         WriteVarint(writer, AppliedIndex);
         WriteVarint(writer, Revision);
-        WriteVarint(writer, (ulong)_sorted.Count);
+        WriteVarint(writer, (long)_sorted.Count);
         foreach (var entry in _sorted)
         {
-            WriteVarint(writer, (ulong)entry.Key.Length);
+            WriteVarint(writer, (long)entry.Key.Length);
             writer.Write(entry.Key.Span);
-            WriteVarint(writer, (ulong)entry.Value.Length);
+            WriteVarint(writer, (long)entry.Value.Length);
             writer.Write(entry.Value.Span);
             WriteVarint(writer, entry.CreateIndex);
             WriteVarint(writer, entry.ModIndex);
@@ -98,7 +99,7 @@ public sealed partial class KvStateMachine
         var byKey = new Dictionary<ByteString, KvEntry>(KvKeyEqualityComparer.Instance);
         var sorted = new SortedSet<KvEntry>(KvEntryKeyComparer.Instance);
         KvEntry? previous = null;
-        for (ulong i = 0; i < count; i++)
+        for (long i = 0; i < count; i++)
         {
             var key = ByteString.CopyFrom(reader.ReadBytes("key", i));
             var value = ByteString.CopyFrom(reader.ReadBytes("value", i));
@@ -136,8 +137,10 @@ public sealed partial class KvStateMachine
         AssertInvariants();
     }
 
-    private static void WriteVarint(ArrayBufferWriter<byte> writer, ulong value)
+    private static void WriteVarint(ArrayBufferWriter<byte> writer, long signedValue)
     {
+        Debug.Assert(signedValue >= 0, "Lengths, counts and indexes are never negative.");
+        var value = (ulong)signedValue;
         var span = writer.GetSpan(10);
         var n = 0;
         while (value >= 0x80)
@@ -166,7 +169,7 @@ public sealed partial class KvStateMachine
 
         public readonly int Remaining => _data.Length - _position;
 
-        public ulong ReadVarint(string what, ulong? entry = null)
+        public long ReadVarint(string what, long? entry = null)
         {
             ulong value = 0;
             for (var shift = 0; shift < 64; shift += 7)
@@ -180,17 +183,19 @@ public sealed partial class KvStateMachine
                 value |= (ulong)(b & 0x7F) << shift;
                 if (b < 0x80)
                 {
-                    return value;
+                    return value <= long.MaxValue
+                        ? (long)value
+                        : throw new KvSnapshotFormatException($"The {Where(what, entry)} at offset {_position} is out of range ({value}).");
                 }
             }
 
             throw new KvSnapshotFormatException($"The {Where(what, entry)} at offset {_position} is not a valid varint.");
         }
 
-        public ReadOnlySpan<byte> ReadBytes(string what, ulong entry)
+        public ReadOnlySpan<byte> ReadBytes(string what, long entry)
         {
             var length = ReadVarint(what + " length", entry);
-            if (length > (ulong)(_data.Length - _position))
+            if (length > (long)(_data.Length - _position))
             {
                 throw Truncated(what, entry);
             }
@@ -200,9 +205,9 @@ public sealed partial class KvStateMachine
             return bytes;
         }
 
-        private readonly KvSnapshotFormatException Truncated(string what, ulong? entry) =>
+        private readonly KvSnapshotFormatException Truncated(string what, long? entry) =>
             new($"The snapshot ends at offset {_position} while reading the {Where(what, entry)}.");
 
-        private static string Where(string what, ulong? entry) => entry is null ? what : $"{what} of entry {entry}";
+        private static string Where(string what, long? entry) => entry is null ? what : $"{what} of entry {entry}";
     }
 }

@@ -10,7 +10,7 @@ namespace KvCluster.Node.Kv;
 /// <para>
 /// Contract for the caller (the node's KV actor, after Raft commits an entry):
 /// <list type="bullet">
-/// <item><see cref="Apply(ulong, ReadOnlySpan{byte})"/> is deterministic: every node that applies
+/// <item><see cref="Apply(long, ReadOnlySpan{byte})"/> is deterministic: every node that applies
 /// the same entries at the same indexes reaches the same state, produces the same results and the
 /// same <see cref="Snapshot"/> bytes. Nothing here reads a clock, a random source or the machine.</item>
 /// <item>Exactly once per index: an index at or below <see cref="AppliedIndex"/> is refused with
@@ -46,10 +46,10 @@ public sealed partial class KvStateMachine
     public KvLimits Limits { get; }
 
     /// <summary>The index of the last entry applied (any command, including reads and rejections).</summary>
-    public ulong AppliedIndex { get; private set; }
+    public long AppliedIndex { get; private set; }
 
     /// <summary>The index of the last entry that changed the store (0 for a store never changed).</summary>
-    public ulong Revision { get; private set; }
+    public long Revision { get; private set; }
 
     /// <summary>The number of keys stored.</summary>
     public int Count => _byKey.Count;
@@ -60,7 +60,7 @@ public sealed partial class KvStateMachine
     /// entry; bytes that are not a command give <see cref="KvStatus.InvalidCommand"/>. Both advance
     /// <see cref="AppliedIndex"/> like any other entry.
     /// </summary>
-    public byte[] Apply(ulong index, ReadOnlySpan<byte> command)
+    public byte[] Apply(long index, ReadOnlySpan<byte> command)
     {
         if (index <= AppliedIndex)
         {
@@ -94,10 +94,10 @@ public sealed partial class KvStateMachine
 
     /// <summary>
     /// Applies <paramref name="command"/> committed at <paramref name="index"/> and returns its
-    /// result. See <see cref="Apply(ulong, ReadOnlySpan{byte})"/> for the contract. The command
+    /// result. See <see cref="Apply(long, ReadOnlySpan{byte})"/> for the contract. The command
     /// must not be mutated afterwards: the store keeps its key and value byte strings.
     /// </summary>
-    public KvResult Apply(ulong index, KvCommand command)
+    public KvResult Apply(long index, KvCommand command)
     {
         ArgumentNullException.ThrowIfNull(command);
         if (index <= AppliedIndex)
@@ -125,7 +125,7 @@ public sealed partial class KvStateMachine
         return result;
     }
 
-    private KvResult ApplyPut(ulong index, PutRequest put)
+    private KvResult ApplyPut(long index, PutRequest put)
     {
         _bySpan.TryGetValue(put.Key.Span, out var existing);
         if (put.HasExpectedVersion && put.ExpectedVersion != (existing?.ModIndex ?? 0))
@@ -153,7 +153,7 @@ public sealed partial class KvStateMachine
         return new KvResult { Status = KvStatus.Ok, Revision = Revision, Put = result };
     }
 
-    private KvResult ApplyDelete(ulong index, DeleteRequest delete)
+    private KvResult ApplyDelete(long index, DeleteRequest delete)
     {
         _bySpan.TryGetValue(delete.Key.Span, out var existing);
         if (delete.HasExpectedVersion && existing is not null && delete.ExpectedVersion != existing.ModIndex)
@@ -180,7 +180,7 @@ public sealed partial class KvStateMachine
         };
     }
 
-    private KvResult ApplyDeleteRange(ulong index, DeleteRangeRequest request)
+    private KvResult ApplyDeleteRange(long index, DeleteRangeRequest request)
     {
         var doomed = new List<KvEntry>();
         foreach (var entry in Scan(request.Prefix, KvKeyOrder.PrefixEnd(request.Prefix.Span)))
@@ -202,7 +202,7 @@ public sealed partial class KvStateMachine
         {
             Status = KvStatus.Ok,
             Revision = Revision,
-            DeleteRange = new DeleteRangeResult { Deleted = (ulong)doomed.Count },
+            DeleteRange = new DeleteRangeResult { Deleted = (long)doomed.Count },
         };
     }
 
@@ -219,12 +219,12 @@ public sealed partial class KvStateMachine
         ActualVersion = existing?.ModIndex ?? 0,
     };
 
-    private KvResult StaleIndex(ulong index) => new()
+    private KvResult StaleIndex(long index) => new()
     {
         Status = KvStatus.StaleIndex,
         Revision = Revision,
-        Error = index == 0
-            ? "Index 0 is not a log index; Raft log indexes start at 1."
+        Error = index <= 0
+            ? $"Index {index} is not a log index; Raft log indexes start at 1."
             : $"Index {index} was already applied (applied index is {AppliedIndex}); an entry is applied exactly once.",
     };
 

@@ -16,7 +16,7 @@ public sealed record KvValidationError(KvStatus Status, string Message)
     /// The result to send back to the client for this rejection; <paramref name="revision"/> is the
     /// store revision the caller knows (0 when it is not known, for example in the router).
     /// </summary>
-    public KvResult ToResult(ulong revision = 0) => new()
+    public KvResult ToResult(long revision = 0) => new()
     {
         Status = Status,
         Error = Message,

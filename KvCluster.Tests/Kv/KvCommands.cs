@@ -11,9 +11,9 @@ internal static class KvCommands
 
     public static ByteString B(params byte[] bytes) => ByteString.CopyFrom(bytes);
 
-    public static KvCommand Put(string key, string value, ulong? expected = null) => Put(B(key), B(value), expected);
+    public static KvCommand Put(string key, string value, long? expected = null) => Put(B(key), B(value), expected);
 
-    public static KvCommand Put(ByteString key, ByteString value, ulong? expected = null)
+    public static KvCommand Put(ByteString key, ByteString value, long? expected = null)
     {
         var put = new PutRequest { Key = key, Value = value };
         if (expected is { } e)
@@ -26,7 +26,7 @@ internal static class KvCommands
 
     public static KvCommand Get(string key) => new() { Get = new GetRequest { Key = B(key) } };
 
-    public static KvCommand Delete(string key, ulong? expected = null)
+    public static KvCommand Delete(string key, long? expected = null)
     {
         var delete = new DeleteRequest { Key = B(key) };
         if (expected is { } e)
@@ -39,12 +39,12 @@ internal static class KvCommands
 
     public static KvCommand DeleteRange(string prefix) => new() { DeleteRange = new DeleteRangeRequest { Prefix = B(prefix) } };
 
-    public static RangeRequest Prefix(string prefix, ulong limit = 0) => new() { Prefix = B(prefix), Limit = limit };
+    public static RangeRequest Prefix(string prefix, long limit = 0) => new() { Prefix = B(prefix), Limit = limit };
 
-    public static RangeRequest Interval(ByteString start, ByteString end, ulong limit = 0) =>
+    public static RangeRequest Interval(ByteString start, ByteString end, long limit = 0) =>
         new() { Interval = new KeyInterval { Start = start, End = end }, Limit = limit };
 
-    public static RangeRequest Interval(string start, string end, ulong limit = 0) => Interval(B(start), B(end), limit);
+    public static RangeRequest Interval(string start, string end, long limit = 0) => Interval(B(start), B(end), limit);
 
     public static string Text(ByteString bytes) => Encoding.UTF8.GetString(bytes.Span);
 

@@ -90,8 +90,8 @@ public sealed class KvLimitsSpecs
         Assert.Equal(KvStatus.InvalidArgument, result.Status);
         Assert.Contains(nameof(KvLimits.MaxValueBytes), result.Error);
         Assert.Equal(0, store.Count);
-        Assert.Equal(0UL, store.Revision);
-        Assert.Equal(1UL, store.AppliedIndex);
+        Assert.Equal(0L, store.Revision);
+        Assert.Equal(1L, store.AppliedIndex);
     }
 
     [Fact]
@@ -124,7 +124,7 @@ public sealed class KvLimitsSpecs
             Put(new string('k', 9), "v"), Put("k", new string('v', 17)), Put("", "v"), Get(""), Delete(new string('d', 9)),
             DeleteRange(new string('p', 9)), new KvCommand { Range = Interval("z", "a") }, new KvCommand(),
         ];
-        ulong index = 0;
+        long index = 0;
 
         foreach (var command in bad)
         {

@@ -68,7 +68,7 @@ public sealed class KvSnapshotSpecs
         target.Restore(new KvStateMachine().Snapshot());
 
         Assert.Equal(0, target.Count);
-        Assert.Equal(0UL, target.AppliedIndex);
+        Assert.Equal(0L, target.AppliedIndex);
     }
 
     [Fact]
@@ -120,14 +120,14 @@ public sealed class KvSnapshotSpecs
         Assert.Contains("format version 9", error.Message);
     }
 
-    internal static KvStateMachine Populated(int seed, int commands, out ulong nextIndex)
+    internal static KvStateMachine Populated(int seed, int commands, out long nextIndex)
     {
         var store = new KvStateMachine();
-        ulong index = 1;
+        long index = 1;
         foreach (var command in RandomCommands(seed, commands))
         {
             store.Apply(index, command);
-            index += 1 + (index % 3 == 0 ? 1UL : 0UL);
+            index += 1 + (index % 3 == 0 ? 1L : 0L);
         }
 
         nextIndex = index;
@@ -144,7 +144,7 @@ public sealed class KvSnapshotSpecs
             commands.Add(random.Next(10) switch
             {
                 < 6 => Put(key, $"v{random.Next(1000)}"),
-                6 => Put(key, "cas", expected: (ulong)random.Next(0, 50)),
+                6 => Put(key, "cas", expected: (long)random.Next(0, 50)),
                 7 => Delete(key),
                 8 => DeleteRange($"k{random.Next(4)}"),
                 _ => Get(key),

@@ -11,7 +11,7 @@ public sealed class KvStateMachineRangeSpecs
 
     public KvStateMachineRangeSpecs()
     {
-        ulong i = 0;
+        long i = 0;
         foreach (var key in new[] { "b", "a/2", "a/1", "a", "a/3", "c", "a0" })
         {
             _store.Apply(++i, Put(key, "v-" + key));
@@ -24,7 +24,7 @@ public sealed class KvStateMachineRangeSpecs
         var result = _store.Range(Prefix("a/"));
 
         Assert.Equal(["a/1", "a/2", "a/3"], Keys(result));
-        Assert.Equal(3UL, result.Range.Count);
+        Assert.Equal(3L, result.Range.Count);
         Assert.False(result.Range.More);
         Assert.Equal("v-a/1", Text(result.Range.Kvs[0].Value));
     }
@@ -68,7 +68,7 @@ public sealed class KvStateMachineRangeSpecs
 
         Assert.Equal(KvStatus.Ok, result.Status);
         Assert.Empty(result.Range.Kvs);
-        Assert.Equal(0UL, result.Range.Count);
+        Assert.Equal(0L, result.Range.Count);
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public sealed class KvStateMachineRangeSpecs
 
         Assert.Equal(["a", "a/1"], Keys(result));
         Assert.True(result.Range.More);
-        Assert.Equal(5UL, result.Range.Count);
+        Assert.Equal(5L, result.Range.Count);
     }
 
     [Fact]
@@ -117,6 +117,15 @@ public sealed class KvStateMachineRangeSpecs
 
         Assert.Equal(KvStatus.InvalidArgument, result.Status);
         Assert.Contains("sorts before its start", result.Error);
+    }
+
+    [Fact]
+    public void Range_NegativeLimit_IsInvalidArgument()
+    {
+        var result = _store.Range(Prefix("a", limit: -1));
+
+        Assert.Equal(KvStatus.InvalidArgument, result.Status);
+        Assert.Contains("limit is -1", result.Error);
     }
 
     [Fact]
@@ -162,7 +171,7 @@ public sealed class KvStateMachineRangeSpecs
 
         var result = store.Range(new RangeRequest { Prefix = B(0xFF) });
 
-        Assert.Equal(2UL, result.Range.Count);
+        Assert.Equal(2L, result.Range.Count);
     }
 
     [Theory]

@@ -16,11 +16,11 @@ public sealed class KvStateMachineSpecs
 
         Assert.Equal(KvStatus.Ok, result.Status);
         Assert.Null(result.Put.Previous);
-        Assert.Equal(3UL, result.Put.Current.ModIndex);
-        Assert.Equal(3UL, result.Put.Current.CreateIndex);
-        Assert.Equal(1UL, result.Put.Current.Version);
-        Assert.Equal(3UL, result.Revision);
-        Assert.Equal(3UL, _store.Revision);
+        Assert.Equal(3L, result.Put.Current.ModIndex);
+        Assert.Equal(3L, result.Put.Current.CreateIndex);
+        Assert.Equal(1L, result.Put.Current.Version);
+        Assert.Equal(3L, result.Revision);
+        Assert.Equal(3L, _store.Revision);
         Assert.Equal("1", Text(_store.Get("a"u8).Get.Kv.Value));
     }
 
@@ -33,13 +33,13 @@ public sealed class KvStateMachineSpecs
 
         Assert.Equal(KvStatus.Ok, result.Status);
         Assert.Equal("1", Text(result.Put.Previous.Value));
-        Assert.Equal(1UL, result.Put.Previous.ModIndex);
-        Assert.Equal(2UL, result.Put.Current.ModIndex);
-        Assert.Equal(1UL, result.Put.Current.CreateIndex);
-        Assert.Equal(2UL, result.Put.Current.Version);
+        Assert.Equal(1L, result.Put.Previous.ModIndex);
+        Assert.Equal(2L, result.Put.Current.ModIndex);
+        Assert.Equal(1L, result.Put.Current.CreateIndex);
+        Assert.Equal(2L, result.Put.Current.Version);
         var kv = _store.Get("a"u8).Get.Kv;
         Assert.Equal("2", Text(kv.Value));
-        Assert.Equal(2UL, kv.ModIndex);
+        Assert.Equal(2L, kv.ModIndex);
     }
 
     [Fact]
@@ -50,8 +50,8 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(2, Get("b"));
 
         Assert.Equal(KvStatus.NotFound, result.Status);
-        Assert.Equal(1UL, result.Revision);
-        Assert.Equal(2UL, _store.AppliedIndex);
+        Assert.Equal(1L, result.Revision);
+        Assert.Equal(2L, _store.AppliedIndex);
     }
 
     [Fact]
@@ -63,7 +63,7 @@ public sealed class KvStateMachineSpecs
 
         Assert.Equal(KvStatus.Ok, result.Status);
         Assert.Equal("1", Text(result.Get.Kv.Value));
-        Assert.Equal(1UL, _store.Revision);
+        Assert.Equal(1L, _store.Revision);
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(6, Put("a", "2", expected: 5));
 
         Assert.Equal(KvStatus.Ok, result.Status);
-        Assert.Equal(6UL, _store.Get("a"u8).Get.Kv.ModIndex);
+        Assert.Equal(6L, _store.Get("a"u8).Get.Kv.ModIndex);
     }
 
     [Fact]
@@ -86,10 +86,10 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(7, Put("a", "3", expected: 5));
 
         Assert.Equal(KvStatus.VersionMismatch, result.Status);
-        Assert.Equal(6UL, result.ActualVersion);
+        Assert.Equal(6L, result.ActualVersion);
         Assert.Equal("2", Text(_store.Get("a"u8).Get.Kv.Value));
-        Assert.Equal(6UL, _store.Revision);
-        Assert.Equal(7UL, _store.AppliedIndex);
+        Assert.Equal(6L, _store.Revision);
+        Assert.Equal(7L, _store.AppliedIndex);
     }
 
     [Fact]
@@ -109,7 +109,7 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(2, Put("lock", "second", expected: 0));
 
         Assert.Equal(KvStatus.VersionMismatch, result.Status);
-        Assert.Equal(1UL, result.ActualVersion);
+        Assert.Equal(1L, result.ActualVersion);
         Assert.Equal("first", Text(_store.Get("lock"u8).Get.Kv.Value));
     }
 
@@ -119,7 +119,7 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(1, Put("a", "1", expected: 9));
 
         Assert.Equal(KvStatus.VersionMismatch, result.Status);
-        Assert.Equal(0UL, result.ActualVersion);
+        Assert.Equal(0L, result.ActualVersion);
         Assert.Equal(0, _store.Count);
     }
 
@@ -133,7 +133,7 @@ public sealed class KvStateMachineSpecs
         Assert.Equal(KvStatus.Ok, result.Status);
         Assert.Equal("1", Text(result.Delete.Previous.Value));
         Assert.Equal(KvStatus.NotFound, _store.Get("a"u8).Status);
-        Assert.Equal(2UL, _store.Revision);
+        Assert.Equal(2L, _store.Revision);
         Assert.Equal(0, _store.Count);
     }
 
@@ -145,7 +145,7 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(2, Delete("b"));
 
         Assert.Equal(KvStatus.NotFound, result.Status);
-        Assert.Equal(1UL, _store.Revision);
+        Assert.Equal(1L, _store.Revision);
     }
 
     [Fact]
@@ -157,7 +157,7 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(3, Delete("a", expected: 1));
 
         Assert.Equal(KvStatus.VersionMismatch, result.Status);
-        Assert.Equal(2UL, result.ActualVersion);
+        Assert.Equal(2L, result.ActualVersion);
         Assert.Equal(KvStatus.Ok, _store.Get("a"u8).Status);
     }
 
@@ -182,14 +182,14 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(4, Put("a", "3"));
 
         Assert.Null(result.Put.Previous);
-        Assert.Equal(4UL, result.Put.Current.CreateIndex);
-        Assert.Equal(1UL, result.Put.Current.Version);
+        Assert.Equal(4L, result.Put.Current.CreateIndex);
+        Assert.Equal(1L, result.Put.Current.Version);
     }
 
     [Fact]
     public void DeleteRange_Prefix_RemovesOnlyKeysWithThatPrefix()
     {
-        ulong i = 0;
+        long i = 0;
         foreach (var key in new[] { "app", "app/a", "app/b", "apq", "ap", "b" })
         {
             _store.Apply(++i, Put(key, "v"));
@@ -198,7 +198,7 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(++i, DeleteRange("app"));
 
         Assert.Equal(KvStatus.Ok, result.Status);
-        Assert.Equal(3UL, result.DeleteRange.Deleted);
+        Assert.Equal(3L, result.DeleteRange.Deleted);
         Assert.Equal(["ap", "apq", "b"], Keys(_store.Range(Prefix(""))));
         Assert.Equal(i, _store.Revision);
     }
@@ -210,8 +210,8 @@ public sealed class KvStateMachineSpecs
 
         var result = _store.Apply(2, DeleteRange("z"));
 
-        Assert.Equal(0UL, result.DeleteRange.Deleted);
-        Assert.Equal(1UL, _store.Revision);
+        Assert.Equal(0L, result.DeleteRange.Deleted);
+        Assert.Equal(1L, _store.Revision);
     }
 
     [Fact]
@@ -222,10 +222,12 @@ public sealed class KvStateMachineSpecs
 
         var duplicate = _store.Apply(1, Put("a", "2"));
         var older = _store.Apply(0, Put("b", "2"));
+        var negative = _store.Apply(-3, Put("b", "2"));
 
         Assert.Equal(KvStatus.StaleIndex, duplicate.Status);
         Assert.Contains("already applied", duplicate.Error);
         Assert.Equal(KvStatus.StaleIndex, older.Status);
+        Assert.Contains("not a log index", negative.Error);
         Assert.Equal(before, _store.Snapshot());
     }
 
@@ -238,7 +240,7 @@ public sealed class KvStateMachineSpecs
         var again = KvResult.Parser.ParseFrom(_store.Apply(7, command));
 
         Assert.Equal(KvStatus.StaleIndex, again.Status);
-        Assert.Equal(1UL, _store.Get("a"u8).Get.Kv.Version);
+        Assert.Equal(1L, _store.Get("a"u8).Get.Kv.Version);
     }
 
     [Fact]
@@ -249,7 +251,7 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(10, Put("a", "2"));
 
         Assert.Equal(KvStatus.Ok, result.Status);
-        Assert.Equal(10UL, _store.AppliedIndex);
+        Assert.Equal(10L, _store.AppliedIndex);
     }
 
     [Fact]
@@ -260,8 +262,8 @@ public sealed class KvStateMachineSpecs
         var result = KvResult.Parser.ParseFrom(_store.Apply(2, ReadOnlySpan<byte>.Empty));
 
         Assert.Equal(KvStatus.Ok, result.Status);
-        Assert.Equal(2UL, _store.AppliedIndex);
-        Assert.Equal(1UL, _store.Revision);
+        Assert.Equal(2L, _store.AppliedIndex);
+        Assert.Equal(1L, _store.Revision);
     }
 
     [Fact]
@@ -271,7 +273,7 @@ public sealed class KvStateMachineSpecs
 
         Assert.Equal(KvStatus.InvalidCommand, result.Status);
         Assert.Contains("not a KV command", result.Error);
-        Assert.Equal(1UL, _store.AppliedIndex);
+        Assert.Equal(1L, _store.AppliedIndex);
     }
 
     [Fact]
@@ -291,6 +293,6 @@ public sealed class KvStateMachineSpecs
         var result = KvResult.Parser.ParseFrom(bytes);
 
         Assert.Equal(KvStatus.Ok, result.Status);
-        Assert.Equal(1UL, result.Put.Current.ModIndex);
+        Assert.Equal(1L, result.Put.Current.ModIndex);
     }
 }

@@ -25,7 +25,7 @@ public class KvStateMachineBenchmarks
     private Dictionary<string, byte[]> _dictionary = null!;
     private byte[] _value = null!;
     private RangeRequest[] _ranges = null!;
-    private ulong _index;
+    private long _index;
     private int _cursor;
 
     [GlobalSetup]
