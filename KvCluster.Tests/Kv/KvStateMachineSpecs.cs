@@ -286,6 +286,18 @@ public sealed class KvStateMachineSpecs
     }
 
     [Fact]
+    public void Apply_CallerReusesCommandBuffer_StoredKeyAndValueUnchanged()
+    {
+        var buffer = Put("a", "1").ToByteArray();
+        _store.Apply(1, buffer);
+
+        Array.Fill(buffer, (byte)'z');
+
+        Assert.Equal("1", Text(_store.Get("a"u8).Get.Kv.Value));
+        Assert.Equal(1, _store.Count);
+    }
+
+    [Fact]
     public void Apply_BytesRoundTrip_MatchesTypedResult()
     {
         var bytes = _store.Apply(1, Put("a", "1").ToByteArray());
