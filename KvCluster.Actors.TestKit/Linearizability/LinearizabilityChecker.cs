@@ -19,6 +19,7 @@ namespace KvCluster.Actors.TestKit.Linearizability;
 public static class LinearizabilityChecker
 {
     /// <summary>Checks <paramref name="history"/> against <paramref name="model"/> within <paramref name="options"/>' budget.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A budget in <paramref name="options"/> is not positive.</exception>
     public static CheckResult<TInput, TOutput> Check<TState, TInput, TOutput>(
         Model<TState, TInput, TOutput> model,
         History<TInput, TOutput> history,
@@ -27,6 +28,16 @@ public static class LinearizabilityChecker
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(history);
         options ??= CheckOptions.Default;
+        if (options.TimeBudget <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.TimeBudget, $"{nameof(CheckOptions.TimeBudget)} must be positive.");
+        }
+
+        if (options.StepBudget <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.StepBudget, $"{nameof(CheckOptions.StepBudget)} must be positive.");
+        }
+
         var budget = new SearchBudget(options);
 
         var partitions = history.Operations

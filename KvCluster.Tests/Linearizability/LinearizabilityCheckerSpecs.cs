@@ -350,4 +350,16 @@ public sealed class LinearizabilityCheckerSpecs
 
         Assert.Equal(LinearizabilityVerdict.NotLinearizable, result.Verdict);
     }
+
+    [Fact]
+    public void Check_NonPositiveBudget_ThrowsNamingIt()
+    {
+        var builder = new KvHistoryBuilder().Ok(1, 0, 1, Get("x"), KvOutput.NotFound);
+
+        var time = Assert.Throws<ArgumentOutOfRangeException>(() => builder.Check(new CheckOptions { TimeBudget = TimeSpan.Zero }));
+        var steps = Assert.Throws<ArgumentOutOfRangeException>(() => builder.Check(new CheckOptions { StepBudget = 0 }));
+
+        Assert.Contains(nameof(CheckOptions.TimeBudget), time.Message);
+        Assert.Contains(nameof(CheckOptions.StepBudget), steps.Message);
+    }
 }
