@@ -16,6 +16,28 @@ namespace KvCluster.Actors.TestKit.Linearizability;
 /// </para>
 /// Deterministic for a given history and model. Thread-safe (no shared state between calls).
 /// </summary>
+/// <example>
+/// A chaos client records what it does, then the test checks and keeps a failing history:
+/// <code>
+/// var recorder = new HistoryRecorder&lt;KvInput, KvOutput&gt;();
+/// var pending = recorder.Invoke(clientId, KvInput.Cas("lock", expectedVersion, "owner-3"));
+/// try
+/// {
+///     var reply = await client.PutAsync("lock", "owner-3", expectedVersion, timeout);
+///     if (reply.Rejected) { pending.Fail(); }                    // refused before the log
+///     else { pending.Ok(reply.Ok ? KvOutput.Written(reply.ModIndex) : KvOutput.Mismatch); }
+/// }
+/// catch (TimeoutException) { pending.Info(); }                   // may or may not have happened
+///
+/// var history = recorder.ToHistory();
+/// var result = LinearizabilityChecker.Check(KvModel.Instance, history, new CheckOptions { TimeBudget = TimeSpan.FromSeconds(60) });
+/// if (!result.IsLinearizable)
+/// {
+///     history.Save("failing-history.json");                      // replay later with History.Load
+///     Assert.Fail(result.Explanation);                           // names the key and the longest prefix
+/// }
+/// </code>
+/// </example>
 public static class LinearizabilityChecker
 {
     /// <summary>Checks <paramref name="history"/> against <paramref name="model"/> within <paramref name="options"/>' budget.</summary>
