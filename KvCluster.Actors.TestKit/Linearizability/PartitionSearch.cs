@@ -21,6 +21,7 @@ internal sealed partial class PartitionSearch<TState, TInput, TOutput>
     private readonly IEqualityComparer<TState> _states;
     private readonly Dictionary<ulong, List<CacheItem>> _cache = [];
     private readonly ulong[] _linearized;
+    private readonly ulong[] _indeterminate;
     private readonly List<Frame> _stack = [];
     private int[] _bestOrder = [];
     private TState _bestState;
@@ -34,6 +35,15 @@ internal sealed partial class PartitionSearch<TState, TInput, TOutput>
         _budget = budget;
         _states = model.StateComparer;
         _linearized = new ulong[(ops.Count + 63) / 64];
+        _indeterminate = new ulong[_linearized.Length];
+        for (var i = 0; i < ops.Count; i++)
+        {
+            if (ops[i].Outcome == OperationOutcome.Info)
+            {
+                _indeterminate[i >> 6] |= 1UL << (i & 63);
+            }
+        }
+
         _bestState = model.Init();
         _stepsAtStart = budget.Steps;
     }
@@ -43,29 +53,40 @@ internal sealed partial class PartitionSearch<TState, TInput, TOutput>
         var head = BuildList();
         var state = _model.Init();
         ulong linearizedHash = 0;
+        TryRemember(linearizedHash, state);
         var remainingOk = _ops.Count(op => op.Outcome == OperationOutcome.Ok);
         var entry = head.Next;
 
+        // Two passes over the candidates at each configuration: operations with known outcomes
+        // first, then indeterminate ones. Trying the optional operations last means configurations
+        // with fewer of them are remembered first, so TryRemember's subsumption prunes the rest.
+        var infoPass = false;
         while (remainingOk > 0)
         {
             if (entry!.IsCall)
             {
+                var op = _ops[entry.Op];
+                if ((op.Outcome == OperationOutcome.Info) != infoPass)
+                {
+                    entry = entry.Next;
+                    continue;
+                }
+
                 if (!_budget.TrySpend())
                 {
                     return Finish(LinearizabilityVerdict.Unknown);
                 }
 
-                var op = _ops[entry.Op];
                 var (ok, next) = op.Outcome == OperationOutcome.Info
                     ? _model.StepIndeterminate(state, op.Input)
                     : _model.Step(state, op.Input, op.Output!);
                 if (ok)
                 {
-                    var hash = linearizedHash ^ Zobrist(entry.Op);
+                    var hash = linearizedHash ^ Zobrist(entry.Op, op.Outcome);
                     SetBit(entry.Op, true);
                     if (TryRemember(hash, next))
                     {
-                        _stack.Add(new Frame(entry, state));
+                        _stack.Add(new Frame(entry, state, infoPass));
                         state = next;
                         linearizedHash = hash;
                         Lift(entry);
@@ -81,6 +102,7 @@ internal sealed partial class PartitionSearch<TState, TInput, TOutput>
                         }
 
                         entry = head.Next;
+                        infoPass = false;
                         continue;
                     }
 
@@ -88,6 +110,12 @@ internal sealed partial class PartitionSearch<TState, TInput, TOutput>
                 }
 
                 entry = entry.Next;
+            }
+            else if (!infoPass)
+            {
+                // Known-outcome candidates exhausted: rescan for indeterminate ones.
+                infoPass = true;
+                entry = head.Next;
             }
             else
             {
@@ -99,7 +127,7 @@ internal sealed partial class PartitionSearch<TState, TInput, TOutput>
                 var frame = _stack[^1];
                 _stack.RemoveAt(_stack.Count - 1);
                 state = frame.StateBefore;
-                linearizedHash ^= Zobrist(frame.Call.Op);
+                linearizedHash ^= Zobrist(frame.Call.Op, _ops[frame.Call.Op].Outcome);
                 SetBit(frame.Call.Op, false);
                 Unlift(frame.Call);
                 if (_ops[frame.Call.Op].Outcome == OperationOutcome.Ok)
@@ -108,6 +136,7 @@ internal sealed partial class PartitionSearch<TState, TInput, TOutput>
                 }
 
                 entry = frame.Call.Next;
+                infoPass = frame.InfoPass;
             }
         }
 
@@ -181,6 +210,14 @@ internal sealed partial class PartitionSearch<TState, TInput, TOutput>
         call.Next!.Prev = call;
     }
 
+    /// <summary>
+    /// Records the configuration (linearized operations, state) and returns true, unless an
+    /// equivalent or better one was seen: same state, same operations with known outcomes
+    /// linearized, and a subset of the indeterminate ones. Indeterminate operations are optional
+    /// and never constrain the order (they return at +infinity), so a configuration with more of
+    /// them still pending can do everything one with fewer can (Lowe's memoization, extended by
+    /// subsumption). The hash covers only the operations with known outcomes for that reason.
+    /// </summary>
     private bool TryRemember(ulong linearizedHash, TState state)
     {
         var key = linearizedHash ^ ((ulong)(uint)_states.GetHashCode(state!) * 0x9E3779B97F4A7C15UL);
@@ -192,13 +229,31 @@ internal sealed partial class PartitionSearch<TState, TInput, TOutput>
 
         foreach (var item in bucket)
         {
-            if (item.Linearized.AsSpan().SequenceEqual(_linearized) && _states.Equals(item.State, state))
+            if (Subsumes(item.Linearized) && _states.Equals(item.State, state))
             {
                 return false;
             }
         }
 
         bucket.Add(new CacheItem((ulong[])_linearized.Clone(), state));
+        return true;
+    }
+
+    /// <summary>
+    /// True when <paramref name="seen"/> linearized the same known-outcome operations as the
+    /// current configuration and only indeterminate operations the current one also linearized.
+    /// </summary>
+    private bool Subsumes(ulong[] seen)
+    {
+        for (var w = 0; w < seen.Length; w++)
+        {
+            var info = _indeterminate[w];
+            if (((seen[w] ^ _linearized[w]) & ~info) != 0 || (seen[w] & ~_linearized[w] & info) != 0)
+            {
+                return false;
+            }
+        }
+
         return true;
     }
 
@@ -214,9 +269,17 @@ internal sealed partial class PartitionSearch<TState, TInput, TOutput>
         }
     }
 
-    /// <summary>A fixed pseudo-random 64-bit value per operation (SplitMix64), XORed into the set's hash.</summary>
-    private static ulong Zobrist(int op)
+    /// <summary>
+    /// A fixed pseudo-random 64-bit value per known-outcome operation (SplitMix64), XORed into the
+    /// linearized set's hash; 0 for indeterminate operations (see <see cref="TryRemember"/>).
+    /// </summary>
+    private static ulong Zobrist(int op, OperationOutcome outcome)
     {
+        if (outcome == OperationOutcome.Info)
+        {
+            return 0;
+        }
+
         var z = ((ulong)op + 1) * 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
@@ -238,7 +301,7 @@ internal sealed partial class PartitionSearch<TState, TInput, TOutput>
         public Entry? Next { get; set; }
     }
 
-    private readonly record struct Frame(Entry Call, TState StateBefore);
+    private readonly record struct Frame(Entry Call, TState StateBefore, bool InfoPass);
 
     private readonly record struct CacheItem(ulong[] Linearized, TState State);
 }

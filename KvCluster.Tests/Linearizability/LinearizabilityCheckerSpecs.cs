@@ -362,4 +362,41 @@ public sealed class LinearizabilityCheckerSpecs
         Assert.Contains(nameof(CheckOptions.TimeBudget), time.Message);
         Assert.Contains(nameof(CheckOptions.StepBudget), steps.Message);
     }
+
+    [Fact]
+    public void Check_ManyIndeterminateReadsBeforeViolation_DecidedWithinSmallStepBudget()
+    {
+        // 40 pending reads are 2^40 subsets; they never change the state, so memoization by
+        // subsumption (fewer optional operations pending dominates) must collapse them.
+        var builder = new KvHistoryBuilder()
+            .Ok(1, 0, 1, Put("x", "a"), KvOutput.Written())
+            .Ok(1, 2, 3, Put("x", "b"), KvOutput.Written());
+        for (var i = 0; i < 40; i++)
+        {
+            builder.Info(10 + i, 4, Get("x"));
+        }
+
+        builder.Ok(2, 5, 6, Get("x"), KvOutput.Found("a"));
+
+        var result = builder.Check(new CheckOptions { StepBudget = 100_000 });
+
+        Assert.Equal(LinearizabilityVerdict.NotLinearizable, result.Verdict);
+    }
+
+    [Fact]
+    public void Check_IndeterminateWritesBeforeViolation_DecidedWithinStepBudget()
+    {
+        var builder = new KvHistoryBuilder().Ok(1, 0, 1, Put("x", "a"), KvOutput.Written());
+        for (var i = 0; i < 12; i++)
+        {
+            builder.Info(10 + i, 2 + i, Put("x", $"lost{i}"));
+        }
+
+        builder.Ok(1, 20, 21, Put("x", "b"), KvOutput.Written());
+        builder.Ok(2, 22, 23, Get("x"), KvOutput.Found("a"));
+
+        var result = builder.Check(new CheckOptions { StepBudget = 1_000_000 });
+
+        Assert.Equal(LinearizabilityVerdict.NotLinearizable, result.Verdict);
+    }
 }
