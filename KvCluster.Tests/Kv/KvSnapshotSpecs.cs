@@ -1,0 +1,159 @@
+using Google.Protobuf;
+using KvCluster.Node.Kv;
+using KvCluster.Node.Kv.Protos;
+using static KvCluster.Tests.Kv.KvCommands;
+
+namespace KvCluster.Tests.Kv;
+
+public sealed class KvSnapshotSpecs
+{
+    [Fact]
+    public void Restore_Snapshot_RoundTripsStateAndMetadata()
+    {
+        var source = Populated(seed: 1, commands: 300, out _);
+        var snapshot = source.Snapshot();
+        var target = new KvStateMachine();
+
+        target.Restore(snapshot);
+
+        Assert.Equal(source.AppliedIndex, target.AppliedIndex);
+        Assert.Equal(source.Revision, target.Revision);
+        Assert.Equal(source.Count, target.Count);
+        Assert.Equal(Dump(source), Dump(target));
+        Assert.Equal(snapshot, target.Snapshot());
+    }
+
+    [Fact]
+    public void Restore_ThenApply_BehavesLikeTheSource()
+    {
+        var source = Populated(seed: 2, commands: 200, out var next);
+        var target = new KvStateMachine();
+        target.Restore(source.Snapshot());
+        var commands = RandomCommands(seed: 3, count: 100);
+
+        foreach (var command in commands)
+        {
+            var expected = source.Apply(next, command);
+            var actual = target.Apply(next, command);
+            Assert.Equal(expected, actual);
+            next++;
+        }
+
+        Assert.Equal(source.Snapshot(), target.Snapshot());
+    }
+
+    [Fact]
+    public void Snapshot_TwoInstancesSameCommands_AreByteIdentical()
+    {
+        var first = Populated(seed: 4, commands: 500, out _);
+        var second = Populated(seed: 4, commands: 500, out _);
+
+        Assert.Equal(first.Snapshot(), second.Snapshot());
+    }
+
+    [Fact]
+    public void Snapshot_DifferentCommands_Differ()
+    {
+        var first = Populated(seed: 4, commands: 500, out _);
+        var second = Populated(seed: 5, commands: 500, out _);
+
+        Assert.NotEqual(first.Snapshot(), second.Snapshot());
+    }
+
+    [Fact]
+    public void Restore_EmptyStoreSnapshot_GivesEmptyStore()
+    {
+        var target = Populated(seed: 6, commands: 10, out _);
+
+        target.Restore(new KvStateMachine().Snapshot());
+
+        Assert.Equal(0, target.Count);
+        Assert.Equal(0L, target.AppliedIndex);
+    }
+
+    [Fact]
+    public void Restore_FlippedByte_ThrowsCorruptedAndKeepsState()
+    {
+        var snapshot = Populated(seed: 7, commands: 50, out _).Snapshot();
+        snapshot[snapshot.Length / 2] ^= 0x40;
+        var target = Populated(seed: 8, commands: 20, out _);
+        var before = target.Snapshot();
+
+        var error = Assert.Throws<KvSnapshotFormatException>(() => target.Restore(snapshot));
+
+        Assert.Contains("corrupted", error.Message);
+        Assert.Equal(before, target.Snapshot());
+    }
+
+    [Fact]
+    public void Restore_Truncated_ThrowsCorrupted()
+    {
+        var snapshot = Populated(seed: 9, commands: 50, out _).Snapshot();
+
+        var error = Assert.Throws<KvSnapshotFormatException>(() => new KvStateMachine().Restore(snapshot.AsSpan(0, snapshot.Length - 5)));
+
+        Assert.Contains("corrupted", error.Message);
+    }
+
+    [Fact]
+    public void Restore_NotASnapshot_ThrowsMissingMagic()
+    {
+        var error = Assert.Throws<KvSnapshotFormatException>(() => new KvStateMachine().Restore(new byte[64]));
+
+        Assert.Contains("magic", error.Message);
+    }
+
+    [Fact]
+    public void Restore_TooShort_Throws()
+    {
+        Assert.Throws<KvSnapshotFormatException>(() => new KvStateMachine().Restore("AKVS"u8));
+    }
+
+    [Fact]
+    public void Restore_UnknownFormatVersion_ThrowsNamingVersion()
+    {
+        var snapshot = new KvStateMachine().Snapshot();
+        snapshot[4] = 9;
+
+        var error = Assert.Throws<KvSnapshotFormatException>(() => new KvStateMachine().Restore(snapshot));
+
+        Assert.Contains("format version 9", error.Message);
+    }
+
+    internal static KvStateMachine Populated(int seed, int commands, out long nextIndex)
+    {
+        var store = new KvStateMachine();
+        long index = 1;
+        foreach (var command in RandomCommands(seed, commands))
+        {
+            store.Apply(index, command);
+            index += 1 + (index % 3 == 0 ? 1L : 0L);
+        }
+
+        nextIndex = index;
+        return store;
+    }
+
+    internal static List<KvCommand> RandomCommands(int seed, int count)
+    {
+        var random = new Random(seed);
+        var commands = new List<KvCommand>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var key = $"k{random.Next(40):D2}";
+            commands.Add(random.Next(10) switch
+            {
+                < 6 => Put(key, $"v{random.Next(1000)}"),
+                6 => Put(key, "cas", expected: (long)random.Next(0, 50)),
+                7 => Delete(key),
+                8 => DeleteRange($"k{random.Next(4)}"),
+                _ => Get(key),
+            });
+        }
+
+        return commands;
+    }
+
+    private static List<string> Dump(KvStateMachine store) =>
+        store.Range(Interval(ByteString.Empty, ByteString.Empty)).Range.Kvs.Select(kv => kv.ToString()).ToList();
+}
