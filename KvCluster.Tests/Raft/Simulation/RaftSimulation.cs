@@ -107,9 +107,18 @@ internal sealed class RaftSimulation
             {
                 Heal();
             }
-            else if (roll < 90)
+            else if (roll < 89)
             {
                 Crash(_ids[_rng.Next(_ids.Length)], "crash");
+            }
+            else if (roll < 90)
+            {
+                // Figure 8 needs leaders to fail right after appending entries they have not yet replicated.
+                var leader = _ids.FirstOrDefault(id => _nodes[id]?.Role == RaftRole.Leader);
+                if (leader != 0)
+                {
+                    Crash(leader, "crash leader");
+                }
             }
             else if (roll < 94)
             {
