@@ -209,6 +209,7 @@ public sealed partial class RaftNode
             return;
         }
 
+        var wasPaused = pr.IsPaused;
         if (!pr.MaybeUpdate(result.Index))
         {
             return;
@@ -223,7 +224,12 @@ public sealed partial class RaftNode
             pr.FreeInflightUpTo(result.Index);
         }
 
-        MaybeCommitAndNotify();
+        if (!MaybeCommitAndNotify() && wasPaused)
+        {
+            // While paused the follower missed commit updates; tell it now even if there is nothing new to send.
+            SendAppend(result.From, sendIfEmpty: true);
+        }
+
         while (SendAppend(result.From, sendIfEmpty: false))
         {
         }
