@@ -121,6 +121,15 @@ internal sealed class RaftSimulation
                     Crash(leader, "crash leader");
                 }
             }
+            else if (roll < 91)
+            {
+                // Lose a write that is still in flight: the core must not have counted it as durable anywhere.
+                var writing = _persisting.Keys.ToArray();
+                if (writing.Length > 0)
+                {
+                    Crash(writing[_rng.Next(writing.Length)], "crash during persist");
+                }
+            }
             else if (roll < 94)
             {
                 RestartAny();
