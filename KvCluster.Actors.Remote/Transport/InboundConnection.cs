@@ -217,7 +217,9 @@ internal sealed partial class InboundConnection
                 "Remoting {Local} (uid {Uid}, cluster '{Cluster}', protocol {Version}): refused handshake from {Peer} (uid {PeerUid}, cluster '{PeerCluster}', protocol {PeerVersion}) at {Endpoint}: {Problem}",
                 local, _transport.Uid, _settings.ClusterName, RemoteSettings.ProtocolVersion, peer, hello.Uid, hello.ClusterName, hello.ProtocolVersion, _context.RemoteEndPoint, problem);
             await WriteControlAsync(FrameKind.HandshakeAck, ack, ct).ConfigureAwait(false);
-            Abort($"handshake refused: {problem}");
+
+            // Returning closes the connection gracefully, after the refusal reaches the dialer.
+            _closeReason = $"handshake refused: {problem}";
             return false;
         }
 
