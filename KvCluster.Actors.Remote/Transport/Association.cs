@@ -198,6 +198,10 @@ internal sealed partial class Association : IAsyncDisposable
             lock (_detectorLock)
             {
                 _peerUid = ack.Uid;
+
+                // The answer to our handshake is the first sign of life: the detector starts
+                // monitoring now, so a peer that dies before its first heartbeat is still noticed.
+                _detector.Heartbeat(Environment.TickCount64);
             }
 
             connection.Touch();
