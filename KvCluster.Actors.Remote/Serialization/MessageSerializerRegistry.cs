@@ -31,10 +31,13 @@ public sealed class MessageSerializerRegistry
     {
         RegisterCore<WatchRequest>(RemoteSystemTypeIds.WatchRequest);
         RegisterCore<UnwatchRequest>(RemoteSystemTypeIds.UnwatchRequest);
-        RegisterCore<DeathWatchNotification>(RemoteSystemTypeIds.DeathWatchNotification);
+        RegisterCore<DeathWatchNotice>(RemoteSystemTypeIds.DeathWatchNotice);
         RegisterCore<TerminateRequest>(RemoteSystemTypeIds.TerminateRequest);
         RegisterCore<IdentifyRequest>(RemoteSystemTypeIds.IdentifyRequest);
         RegisterCore<ActorIdentityResponse>(RemoteSystemTypeIds.ActorIdentityResponse);
+        RegisterCore<PoisonPillRequest>(RemoteSystemTypeIds.PoisonPillRequest);
+        RegisterCore<ActorSelectionRequest>(RemoteSystemTypeIds.ActorSelectionRequest);
+        RegisterCore<StatusFailure>(RemoteSystemTypeIds.StatusFailure);
     }
 
     /// <summary>
@@ -155,8 +158,8 @@ public static class RemoteSystemTypeIds
     /// <summary>Id of <see cref="Protocol.UnwatchRequest"/>.</summary>
     public const int UnwatchRequest = 2;
 
-    /// <summary>Id of <see cref="Protocol.DeathWatchNotification"/>.</summary>
-    public const int DeathWatchNotification = 3;
+    /// <summary>Id of <see cref="Protocol.DeathWatchNotice"/>.</summary>
+    public const int DeathWatchNotice = 3;
 
     /// <summary>Id of <see cref="Protocol.TerminateRequest"/>.</summary>
     public const int TerminateRequest = 4;
@@ -166,6 +169,15 @@ public static class RemoteSystemTypeIds
 
     /// <summary>Id of <see cref="Protocol.ActorIdentityResponse"/>.</summary>
     public const int ActorIdentityResponse = 6;
+
+    /// <summary>Id of <see cref="Protocol.PoisonPillRequest"/>.</summary>
+    public const int PoisonPillRequest = 7;
+
+    /// <summary>Id of <see cref="Protocol.ActorSelectionRequest"/>.</summary>
+    public const int ActorSelectionRequest = 8;
+
+    /// <summary>Id of <see cref="Protocol.StatusFailure"/>.</summary>
+    public const int StatusFailure = 9;
 }
 
 /// <summary>

@@ -198,6 +198,9 @@ internal sealed partial class Association
                     Interlocked.Add(ref counters._envelopesSent, sent);
                 }
             }
+
+            // The queue was completed and everything in it is flushed (a graceful stop).
+            _drained.TrySetResult();
         }
         finally
         {

@@ -78,7 +78,7 @@ internal sealed partial class Association : IAsyncDisposable
             return SendStatus.Enqueued;
         }
 
-        if (_stop.IsCancellationRequested)
+        if (_stop.IsCancellationRequested || _closing)
         {
             _transport.DeadLetter(Peer, item.Recipient, item.Sender, item.Message!, "the remote transport is stopped");
             return SendStatus.Stopped;
@@ -87,6 +87,19 @@ internal sealed partial class Association : IAsyncDisposable
         Interlocked.Increment(ref _transport.Counters._queueOverflows);
         _transport.DeadLetter(Peer, item.Recipient, item.Sender, item.Message!, $"the outbound queue to {Peer} is full ({_settings.OutboundQueueCapacity} messages)");
         return SendStatus.QueueFull;
+    }
+
+    /// <summary>Stops accepting messages and waits (bounded) until the writer flushed the rest.</summary>
+    public async Task DrainAsync(TimeSpan timeout)
+    {
+        _closing = true;
+        _queue.Writer.TryComplete();
+        if (!IsConnected && _queue.Reader.Count == 0)
+        {
+            return;
+        }
+
+        await Task.WhenAny(_drained.Task, Task.Delay(timeout)).ConfigureAwait(false);
     }
 
     /// <summary>The peer restarted: forget the old incarnation's heartbeat history.</summary>
@@ -124,6 +137,8 @@ internal sealed partial class Association : IAsyncDisposable
     }
 
     private bool _detectorReset;
+    private volatile bool _closing;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private PhiAccrualFailureDetector NewDetector() => new(
         _settings.FailureDetectorThreshold,

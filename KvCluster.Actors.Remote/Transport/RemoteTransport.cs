@@ -210,6 +210,20 @@ public sealed partial class RemoteTransport : IAsyncDisposable
         _shutdown.Dispose();
     }
 
+    /// <summary>
+    /// Stops gracefully: refuses new messages, gives every association up to
+    /// <paramref name="drainTimeout"/> to flush what is queued, then disposes (see <see cref="DisposeAsync"/>).
+    /// </summary>
+    public async Task StopAsync(TimeSpan drainTimeout)
+    {
+        if (drainTimeout > TimeSpan.Zero && Volatile.Read(ref _disposed) == 0)
+        {
+            await Task.WhenAll(_associations.Values.Select(a => a.DrainAsync(drainTimeout))).ConfigureAwait(false);
+        }
+
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
     internal void DeadLetter(RemoteAddress to, string recipient, string? sender, IMessage message, string reason)
     {
         Interlocked.Increment(ref Counters._deadLetters);
