@@ -1,5 +1,6 @@
 using KvCluster.Actors.Remote.Transport;
 
+
 namespace KvCluster.Actors.Remote.Actors;
 
 /// <summary>
@@ -12,6 +13,10 @@ namespace KvCluster.Actors.Remote.Actors;
 internal sealed class RemoteActorRef : InternalActorRef
 {
     private readonly RemoteActorRefProvider _provider;
+
+    /// <summary>The association to <see cref="RemoteAddress"/>, looked up on first send
+    /// (associations live as long as the transport, so the cached one stays valid).</summary>
+    internal Association? Association;
 
     public RemoteActorRef(RemoteActorRefProvider provider, ActorPath path)
     {

@@ -12,8 +12,8 @@ internal sealed partial class RemoteActorRefProvider
     /// <summary>Delivers one inbound message (transport reader thread; never blocks).</summary>
     internal void Deliver(InboundMessage inbound)
     {
-        var recipient = ResolveWirePath(inbound.Recipient);
-        var sender = inbound.Sender.Length == 0 ? null : ResolveWirePath(inbound.Sender);
+        var recipient = ResolveRecipient(inbound.Recipient);
+        var sender = inbound.Sender.Length == 0 ? null : ResolveSender(inbound.Sender);
         if (recipient is RemoteActorRef)
         {
             _logger.LogWarning("Remoting {Address}: {Peer} sent a message for {Recipient}, which is not on this system; dropped", DefaultAddress, inbound.From, inbound.Recipient);

@@ -92,6 +92,30 @@ internal sealed partial class RemoteActorRefProvider : IActorRefProvider
 
     internal static Address ToAddress(RemoteAddress address) => new(address.System, address.Host, address.Port);
 
+    /// <summary>The last two wire paths resolved (a stream repeats its recipient and sender);
+    /// the transport hands the same string instance for repeated paths, so a reference check hits.</summary>
+    private ResolvedPath? _lastRecipient;
+    private ResolvedPath? _lastSender;
+
+    private sealed record ResolvedPath(string Text, InternalActorRef Ref);
+
+    private InternalActorRef ResolveRecipient(string text) => ResolveRemembered(text, ref _lastRecipient);
+
+    private InternalActorRef ResolveSender(string text) => ResolveRemembered(text, ref _lastSender);
+
+    private InternalActorRef ResolveRemembered(string text, ref ResolvedPath? last)
+    {
+        var remembered = Volatile.Read(ref last);
+        if (remembered is not null && ReferenceEquals(remembered.Text, text) && !remembered.Ref.IsTerminated)
+        {
+            return remembered.Ref;
+        }
+
+        var resolved = ResolveWirePath(text);
+        Volatile.Write(ref last, new ResolvedPath(text, resolved));
+        return resolved;
+    }
+
     /// <summary>Resolves a path received from the wire, with a bounded cache of live refs.</summary>
     private InternalActorRef ResolveWirePath(string text)
     {
@@ -130,12 +154,16 @@ internal sealed partial class RemoteActorRefProvider : IActorRefProvider
         return resolved;
     }
 
+    /// <summary>Serialized paths of local senders, computed once per path object (a ref's path
+    /// never changes), so a hot sender costs no string building per message.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ActorPath, string> s_wirePaths = new();
+
     private static string? WirePathOf(IActorRef? actor) => actor switch
     {
         null => null,
         RemoteActorRef remote => remote.WirePath,
         _ when actor.IsNobody() => null,
-        _ => actor.Path.ToSerializationFormat(),
+        _ => s_wirePaths.GetValue(actor.Path, static p => p.ToSerializationFormat()),
     };
 
     private void DeadLetter(object message, IActorRef? sender, IActorRef recipient, string reason)
@@ -154,7 +182,7 @@ internal sealed partial class RemoteActorRefProvider : IActorRefProvider
             return;
         }
 
-        _transport.Send(to.RemoteAddress, to.WirePath, WirePathOf(sender), wire);
+        _transport.SendVia(ref to.Association, to.RemoteAddress, to.WirePath, WirePathOf(sender), wire);
     }
 
     /// <summary>Sends a system message to a remote actor (or to a remote watcher).</summary>
@@ -179,7 +207,7 @@ internal sealed partial class RemoteActorRefProvider : IActorRefProvider
             return;
         }
 
-        _transport.Send(to.RemoteAddress, to.WirePath, null, wire);
+        _transport.SendVia(ref to.Association, to.RemoteAddress, to.WirePath, null, wire);
     }
 
     private WatchRequest WatchRequestFor(RemoteActorRef watchee, Watch watch)

@@ -146,8 +146,8 @@ internal sealed partial class InboundConnection
         string sender;
         try
         {
-            recipient = EnvelopeCodec.DecodePath(recipientBytes);
-            sender = EnvelopeCodec.DecodePath(senderBytes);
+            recipient = _recipientCache.Decode(recipientBytes);
+            sender = _senderCache.Decode(senderBytes);
         }
         catch (DecoderFallbackException)
         {

@@ -41,6 +41,8 @@ internal sealed partial class InboundConnection
     private string? _closeReason;
     private Channel<(long Due, InboundMessage? Message, long HeartbeatSequence)>? _delayed;
     private int _delayedPending;
+    private PathCache _recipientCache;
+    private PathCache _senderCache;
 
     public InboundConnection(RemoteTransport transport, ConnectionContext context)
     {

@@ -136,6 +136,17 @@ public sealed partial class RemoteTransport : IAsyncDisposable
     /// <param name="message">A registered protobuf message; it must not be mutated afterwards.</param>
     public SendStatus Send(RemoteAddress to, string recipientPath, string? senderPath, IMessage message)
     {
+        Association? association = null;
+        return SendVia(ref association, to, recipientPath, senderPath, message);
+    }
+
+    /// <summary>
+    /// <see cref="Send(RemoteAddress, string, string?, IMessage)"/> for callers that keep the
+    /// association of <paramref name="to"/> (a remote ref sending many messages): it is looked up
+    /// once and stored in <paramref name="association"/>.
+    /// </summary>
+    internal SendStatus SendVia(ref Association? association, RemoteAddress to, string recipientPath, string? senderPath, IMessage message)
+    {
         ArgumentNullException.ThrowIfNull(recipientPath);
         ArgumentNullException.ThrowIfNull(message);
         if (Volatile.Read(ref _disposed) != 0)
@@ -158,7 +169,8 @@ public sealed partial class RemoteTransport : IAsyncDisposable
         }
 
         var item = new OutboundItem(recipientPath, senderPath, message, typeId, frameSize, sizes, System.Diagnostics.Stopwatch.GetTimestamp());
-        return GetOrCreateAssociation(to).Enqueue(in item);
+        association ??= GetOrCreateAssociation(to);
+        return association.Enqueue(in item);
     }
 
     /// <summary>True while an outbound connection to <paramref name="peer"/> is open and handshaken.</summary>
