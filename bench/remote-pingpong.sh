@@ -29,10 +29,10 @@ for _ in $(seq 1 200); do
   if ! kill -0 "$server_pid" 2>/dev/null; then cat "$out"; exit 1; fi
   sleep 0.1
 done
-read -r _ address raw_port < <(grep '^READY ' "$out")
-echo "server: $address (pid $server_pid), raw echo port $raw_port"
+read -r _ address raw_port transport < <(grep '^READY ' "$out")
+echo "server: $address (pid $server_pid), raw echo port $raw_port, bare transport $transport"
 
-dotnet "$dll" remote-pingpong --role client --server "$address" --raw-port "$raw_port" "$@"
+dotnet "$dll" remote-pingpong --role client --server "$address" --raw-port "$raw_port" --transport "$transport" "$@"
 
 exec 3>&-
 wait "$server_pid" || true

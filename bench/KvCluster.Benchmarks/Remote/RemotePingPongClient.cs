@@ -40,8 +40,23 @@ internal static class RemotePingPongClient
 
             var acker = new Acker(system);
             await StreamAsync(sink, acker, payload, messages / 10, 0);
+            var cpuBeforeActors = Process.GetCurrentProcess().TotalProcessorTime;
             var elapsed = await StreamAsync(sink, acker, payload, messages, messages / 10);
+            Console.WriteLine($"(actor stream client CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpuBeforeActors).TotalMicroseconds / messages:F2} us/msg)");
             Console.WriteLine($"{"remote actor one-way stream",-28} {messages,9} msgs  {messages / elapsed.TotalSeconds,12:N0} msg/s  ({elapsed.TotalMilliseconds:N0} ms, window {Window}, acks every {AckEvery})");
+
+            if (options.TryGetValue("transport", out var transportAddress))
+            {
+                var stream = await TransportStream.StartAsync("client-transport");
+                var to = KvCluster.Actors.Remote.Transport.RemoteAddress.Parse(transportAddress);
+                await stream.StreamAsync(to, payload, messages / 10, 0, Window);
+                var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+                var transportElapsed = await stream.StreamAsync(to, payload, messages, messages / 10, Window);
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+                Console.WriteLine($"{"transport one-way stream",-28} {messages,9} msgs  {messages / transportElapsed.TotalSeconds,12:N0} msg/s  ({transportElapsed.TotalMilliseconds:N0} ms; envelope level, no actors; client CPU {cpu.TotalMicroseconds / messages:F2} us/msg)");
+                await stream.Transport.DisposeAsync();
+            }
+
             Console.WriteLine($"p50 ratio actor/raw: {Percentile(actor.Rtts, 0.50) / Percentile(raw.Rtts, 0.50):F2}x   p99 ratio: {Percentile(actor.Rtts, 0.99) / Percentile(raw.Rtts, 0.99):F2}x");
             Console.WriteLine($"client counters: {RemoteExtension.Get(system).Counters}");
         }

@@ -58,7 +58,7 @@ public sealed class RemotePingPongCommand : IBenchCommand
     private static int Usage()
     {
         Console.Error.WriteLine("usage: remote-pingpong --role server [--port N]");
-        Console.Error.WriteLine("       remote-pingpong --role client --server kv://server@127.0.0.1:PORT --raw-port N [--pings N] [--messages N]");
+        Console.Error.WriteLine("       remote-pingpong --role client --server kv://server@127.0.0.1:PORT --raw-port N --transport kv://... [--pings N] [--messages N]");
         return 2;
     }
 
@@ -80,12 +80,15 @@ public sealed class RemotePingPongCommand : IBenchCommand
         system.ActorOf(Props.Create(() => new EchoActor()), "echo");
         system.ActorOf(Props.Create(() => new SinkActor()), "sink");
         using var raw = new RawEchoServer();
-        Console.WriteLine($"READY {RemoteExtension.Get(system).Address} {raw.Port}");
+        var transportOnly = await TransportStream.StartAsync("server-transport");
+        Console.WriteLine($"READY {RemoteExtension.Get(system).Address} {raw.Port} {transportOnly.Transport.LocalAddress}");
         Console.Out.Flush();
 
         // Serve until the driver closes our stdin (or kills us).
         await Task.Run(() => Console.In.ReadToEnd());
         Console.Error.WriteLine($"server counters: {RemoteExtension.Get(system).Counters}");
+        Console.Error.WriteLine($"server process CPU time: {Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds:N0} ms");
+        await transportOnly.Transport.DisposeAsync();
         await RemoteActorSystem.TerminateAsync(system);
         return 0;
     }
