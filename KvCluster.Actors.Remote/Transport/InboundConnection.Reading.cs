@@ -181,8 +181,8 @@ internal sealed partial class InboundConnection
         var inbound = new InboundMessage(_peer, _peerUid, recipient, sender, typeId, message);
         if (UseDelayQueue())
         {
-            // The read loop runs synchronously here; a full delay queue applies back-pressure
-            // through TryWrite failing only when 64K messages wait, which then blocks briefly.
+            // This path is synchronous; when 64K delayed messages already wait, the frame is
+            // dropped and counted as an injected fault rather than buffered without bound.
             if (!_delayed!.Writer.TryWrite((DueTime(), inbound, 0)))
             {
                 Interlocked.Increment(ref _transport.Counters._injectedDrops);

@@ -218,8 +218,9 @@ public sealed partial class RemoteTransport : IAsyncDisposable
             await _host.DisposeAsync().ConfigureAwait(false);
         }
 
+        // _shutdown is left undisposed on purpose: late callbacks (a connection Kestrel accepted
+        // while stopping, a delayed-delivery loop) may still read its token.
         Logger.LogInformation("Remoting stopped: {Address} ({Counters})", LocalAddress, Counters);
-        _shutdown.Dispose();
     }
 
     /// <summary>

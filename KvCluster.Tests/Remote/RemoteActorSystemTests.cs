@@ -157,4 +157,55 @@ public sealed class RemoteActorSystemTests
             await Task.WhenAll(RemoteActorSystem.TerminateAsync(a), RemoteActorSystem.TerminateAsync(b));
         }
     }
+
+    [Theory]
+    [InlineData("text-id")]
+    [InlineData(42)]
+    [InlineData(42L)]
+    [InlineData(null)]
+    public async Task Identify_RemoteActor_EchoesMessageIdAndSubject(object? messageId)
+    {
+        var a = await RemoteSystems.StartAsync("a");
+        var b = await RemoteSystems.StartAsync("b");
+        try
+        {
+            var echoOnB = b.ActorOf(Props.Create(() => new RemoteEchoActor()), "echo");
+            var remote = a.Provider.ResolveActorRef(b.PathOf("echo"));
+
+            var identity = await remote.Ask<ActorIdentity>(new Identify(messageId), TimeSpan.FromSeconds(10));
+
+            Assert.Equal(messageId, identity.MessageId);
+            Assert.Equal(echoOnB.Path.ToSerializationFormat(), identity.Subject!.Path.ToSerializationFormat());
+        }
+        finally
+        {
+            await Task.WhenAll(RemoteActorSystem.TerminateAsync(a), RemoteActorSystem.TerminateAsync(b));
+        }
+    }
+
+    [Fact]
+    public async Task SelectionWithWildcard_AcrossNetwork_ReachesEveryMatchingActor()
+    {
+        var a = await RemoteSystems.StartAsync("a");
+        var b = await RemoteSystems.StartAsync("b");
+        try
+        {
+            b.ActorOf(Props.Create(() => new RemoteEchoActor()), "worker-1");
+            b.ActorOf(Props.Create(() => new RemoteEchoActor()), "worker-2");
+            b.ActorOf(Props.Create(() => new RemoteEchoActor()), "other");
+            var collector = new Collector(a, "collector");
+
+            a.ActorSelection(b.PathOf("worker-*")).Tell(new StringValue { Value = "all workers" }, collector.Ref);
+            var first = await collector.ReceiveAsync();
+            var second = await collector.ReceiveAsync();
+
+            var senders = new[] { first.Sender!.Path.Name, second.Sender!.Path.Name }.Order().ToArray();
+            Assert.Equal(["worker-1", "worker-2"], senders);
+            Assert.False(collector.TryReceive(out _));
+        }
+        finally
+        {
+            await Task.WhenAll(RemoteActorSystem.TerminateAsync(a), RemoteActorSystem.TerminateAsync(b));
+        }
+    }
 }

@@ -155,4 +155,30 @@ public sealed class RemoteDeathWatchTests
             }
         }
     }
+
+    [Fact]
+    public async Task Stop_OnRemoteRef_StopsActorAndWatcherGetsTerminated()
+    {
+        var a = await RemoteSystems.StartAsync("a");
+        var b = await RemoteSystems.StartAsync("b");
+        try
+        {
+            b.ActorOf(Props.Create(() => new RemoteEchoActor()), "echo");
+            var echo = await a.ResolveAsync(b, "echo");
+            var watcher = new Collector(a, "watcher");
+            watcher.Ref.Tell(new CollectorActor.WatchIt(echo, Then: new StringValue { Value = "sync" }), null);
+            await watcher.ExpectAsync<StringValue>();
+
+            ((InternalActorRef)echo).Stop();
+            var terminated = await ExpectTerminatedAsync(watcher);
+
+            Assert.Equal(echo, terminated.ActorRef);
+            Assert.True(terminated.ExistenceConfirmed);
+            await Assert.ThrowsAsync<ActorNotFoundException>(() => a.ResolveAsync(b, "echo"));
+        }
+        finally
+        {
+            await Task.WhenAll(RemoteActorSystem.TerminateAsync(a), RemoteActorSystem.TerminateAsync(b));
+        }
+    }
 }
