@@ -11,6 +11,9 @@ internal sealed partial class ActorCell
     /// <summary>Watched actors whose <see cref="Terminated"/> is queued but not yet handled.</summary>
     private HashSet<IActorRef>? _terminatedQueued;
 
+    /// <summary>Watched actors whose queued <see cref="Terminated"/> must be dropped because of an Unwatch.</summary>
+    private HashSet<IActorRef>? _terminatedDropped;
+
     private bool _subscribedToAddressTerminated;
 
     public IActorRef Watch(IActorRef subject)
@@ -43,7 +46,10 @@ internal sealed partial class ActorCell
         {
             target.SendSystemMessage(new Unwatch(subject, Self));
         }
-        _terminatedQueued?.Remove(subject);
+        if (_terminatedQueued is not null && _terminatedQueued.Remove(subject))
+        {
+            (_terminatedDropped ??= []).Add(subject);
+        }
         return subject;
     }
 
@@ -100,17 +106,29 @@ internal sealed partial class ActorCell
         }
     }
 
-    /// <summary>A <see cref="Terminated"/> reached the front of the mailbox: deliver it unless unwatched meanwhile.</summary>
+    /// <summary>
+    /// A <see cref="Terminated"/> reached the front of the mailbox. Our own watch's notification is
+    /// delivered (unhandled: death pact) unless unwatched meanwhile; a Terminated some other actor
+    /// forwarded is an ordinary message (unhandled: published, no death pact).
+    /// </summary>
     private void ReceivedTerminated(Terminated terminated)
     {
-        if (_terminatedQueued is null || !_terminatedQueued.Remove(terminated.ActorRef))
+        var actor = _actor!;
+        if (_terminatedQueued is not null && _terminatedQueued.Remove(terminated.ActorRef))
+        {
+            if (!actor.AroundReceive(_behaviors[^1], terminated))
+            {
+                actor.Unhandled(terminated);
+            }
+            return;
+        }
+        if (_terminatedDropped is not null && _terminatedDropped.Remove(terminated.ActorRef))
         {
             return;
         }
-        var actor = _actor!;
         if (!actor.AroundReceive(_behaviors[^1], terminated))
         {
-            actor.Unhandled(terminated);
+            PublishUnhandled(terminated);
         }
     }
 
@@ -159,5 +177,6 @@ internal sealed partial class ActorCell
             _watching = null;
         }
         _terminatedQueued = null;
+        _terminatedDropped = null;
     }
 }
