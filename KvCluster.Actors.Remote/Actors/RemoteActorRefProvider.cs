@@ -56,8 +56,14 @@ internal sealed partial class RemoteActorRefProvider : IActorRefProvider
     /// <inheritdoc />
     public InternalActorRef DeadLetters => _local.DeadLetters;
 
-    /// <inheritdoc />
-    public void Init() => _local.Init();
+    /// <summary>Creates the guardians, then hangs the <see cref="RemoteExtension"/> on the system
+    /// and arranges for remoting to stop (after draining) when the system terminates.</summary>
+    public void Init()
+    {
+        _local.Init();
+        var extension = System.RegisterExtension(new RemoteExtensionId(_transport));
+        System.RegisterOnTermination(() => _ = extension.StopAsync(RemoteActorSystem.DefaultDrainTimeout));
+    }
 
     /// <inheritdoc />
     public InternalActorRef ResolveActorRef(ActorPath path)

@@ -52,25 +52,42 @@ public static class RemoteActorSystem
         }
 
         setup ??= ActorSystemSetup.Default;
-        registry ??= new MessageSerializerRegistry();
-        var bridge = new RemoteListenerBridge(setup.LoggerFactory.CreateLogger("KvCluster.Actors.Remote"));
-        var transport = await RemoteTransport.StartAsync(settings, registry, bridge, setup.LoggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
-        ActorSystem system;
+        var remoting = await PrepareAsync(settings, registry, setup.LoggerFactory, cancellationToken).ConfigureAwait(false);
         try
         {
-            RemoteActorRefProvider? provider = null;
-            system = ActorSystem.Create(settings.SystemName, setup.WithProvider(s => provider = new RemoteActorRefProvider(s, transport)));
-            bridge.Attach(provider!);
+            return ActorSystem.Create(settings.SystemName, remoting.ApplyTo(setup));
         }
         catch
         {
-            await transport.DisposeAsync().ConfigureAwait(false);
+            await remoting.Transport.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
 
-        var extension = system.RegisterExtension(new RemoteExtensionId(transport));
-        system.RegisterOnTermination(() => _ = extension.StopAsync(DefaultDrainTimeout));
-        return system;
+    /// <summary>
+    /// Binds the remoting port and returns a <see cref="RemotingSetup"/> whose
+    /// <see cref="RemotingSetup.ApplyTo"/> makes any <see cref="ActorSystemSetup"/> remoting-enabled.
+    /// For hosts that create the system themselves (a TestKit: <c>base(setup: remoting.ApplyTo(setup),
+    /// systemName: settings.SystemName)</c>). The system must be created with
+    /// <see cref="RemoteSettings.SystemName"/> as its name; the extension is registered when it starts.
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting or the system name is invalid.</exception>
+    public static async Task<RemotingSetup> PrepareAsync(
+        RemoteSettings settings,
+        MessageSerializerRegistry? registry = null,
+        ILoggerFactory? loggerFactory = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (!Address.IsValidSystemName(settings.SystemName))
+        {
+            throw new ArgumentException($"Remote setting SystemName is invalid: '{settings.SystemName}' must use letters, digits, '-' and '_', starting with a letter or digit.", nameof(settings));
+        }
+
+        loggerFactory ??= Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+        var bridge = new RemoteListenerBridge(loggerFactory.CreateLogger("KvCluster.Actors.Remote"));
+        var transport = await RemoteTransport.StartAsync(settings, registry ?? new MessageSerializerRegistry(), bridge, loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return new RemotingSetup(transport, bridge);
     }
 
     /// <summary>
@@ -87,10 +104,44 @@ public static class RemoteActorSystem
         }
     }
 
-    private sealed class RemoteExtensionId(RemoteTransport transport) : IExtensionId<RemoteExtension>
+}
+
+/// <summary>
+/// A bound remoting transport waiting for its actor system (from <see cref="RemoteActorSystem.PrepareAsync"/>).
+/// </summary>
+public sealed class RemotingSetup
+{
+    private readonly RemoteListenerBridge _bridge;
+
+    internal RemotingSetup(RemoteTransport transport, RemoteListenerBridge bridge)
     {
-        public RemoteExtension CreateExtension(ActorSystem system) => new(system, transport);
+        Transport = transport;
+        _bridge = bridge;
     }
+
+    /// <summary>The bound transport; <see cref="RemoteTransport.LocalAddress"/> has the port.</summary>
+    public RemoteTransport Transport { get; }
+
+    /// <summary>
+    /// Returns <paramref name="setup"/> with the remote ref provider installed. Use the result for
+    /// exactly one <see cref="ActorSystem"/>, named <see cref="RemoteSettings.SystemName"/>.
+    /// </summary>
+    public ActorSystemSetup ApplyTo(ActorSystemSetup setup)
+    {
+        ArgumentNullException.ThrowIfNull(setup);
+        return setup.WithProvider(system =>
+        {
+            var provider = new RemoteActorRefProvider(system, Transport);
+            _bridge.Attach(provider);
+            return provider;
+        });
+    }
+}
+
+/// <summary>Creates the <see cref="RemoteExtension"/> of a system around its transport.</summary>
+internal sealed class RemoteExtensionId(RemoteTransport transport) : IExtensionId<RemoteExtension>
+{
+    public RemoteExtension CreateExtension(ActorSystem system) => new(system, transport);
 }
 
 /// <summary>
