@@ -110,12 +110,26 @@ public sealed partial class RemoteTransport : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         builder.Services.AddSingleton(transport);
+        // A whole frame must fit in the connection's input buffer before it is parsed, so the
+        // socket transport's read-buffer pause threshold (1 MiB by default) must exceed MaxFrameSize.
+        var readBuffer = Math.Max(1024L * 1024, settings.MaxFrameSize + (64L * 1024));
+        builder.WebHost.UseSockets(sockets => sockets.MaxReadBufferSize = readBuffer);
         builder.WebHost.ConfigureKestrel(options =>
         {
+            options.Limits.MaxRequestBufferSize = readBuffer;
             options.Listen(bindAddress, settings.Port, listen => listen.UseConnectionHandler<InboundConnectionHandler>());
         });
         var host = builder.Build();
-        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         transport._host = host;
         var bound = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
         var port = bound is null ? settings.Port : new Uri(bound).Port;
