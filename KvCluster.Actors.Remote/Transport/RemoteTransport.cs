@@ -33,6 +33,8 @@ public sealed partial class RemoteTransport : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<RemoteAddress, Association> _associations = new();
     private readonly ConcurrentDictionary<InboundConnection, byte> _inbound = new();
+    private const int MaxKnownPeers = 10_000;
+
     private readonly ConcurrentDictionary<RemoteAddress, ulong> _knownUids = new();
     private readonly CancellationTokenSource _shutdown = new();
     private readonly object _associationLock = new();
@@ -271,6 +273,14 @@ public sealed partial class RemoteTransport : IAsyncDisposable
         lock (_knownUids)
         {
             previous = _knownUids.TryGetValue(peer, out var known) ? known : 0;
+            if (previous == 0 && _knownUids.Count >= MaxKnownPeers)
+            {
+                // Handshakes can claim any address: remembering every one would let a hostile
+                // client grow this table without bound. Past the cap, new peers are not tracked
+                // (their restarts are then not reported).
+                return;
+            }
+
             _knownUids[peer] = uid;
         }
 
