@@ -10,6 +10,7 @@ namespace KvCluster.Benchmarks.Actors;
 /// message. The ping/pong message objects are pre-allocated and reused: any allocation reported is
 /// the runtime's own. <see cref="InFlight"/> is how many pings each pair keeps outstanding
 /// (1 = strict request/response; more lets a mailbox turn process several messages).
+/// <see cref="ChannelBaseline"/> runs the same exchange over channels, measured in the same run.
 /// </summary>
 [MemoryDiagnoser]
 public class PingPongBenchmark
@@ -48,6 +49,10 @@ public class PingPongBenchmark
         _system.Terminate().Wait(TimeSpan.FromSeconds(30));
         _done.Dispose();
     }
+
+    /// <summary>The same exchange with async loops over channels (no actor runtime).</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = TotalMessages)]
+    public void ChannelBaseline() => ChannelPingPongBaseline.Run(Pairs, InFlight, TotalMessages);
 
     [Benchmark(OperationsPerInvoke = TotalMessages)]
     public void PingPong()
