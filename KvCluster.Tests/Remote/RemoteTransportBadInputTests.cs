@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Net.Sockets;
 using Google.Protobuf.WellKnownTypes;
 using KvCluster.Actors.Remote.Protocol;
 using KvCluster.Actors.Remote.Transport;
@@ -211,13 +212,27 @@ public sealed class RemoteTransportBadInputTests
 
     private static async Task AttackAsync(RemoteAddress target, byte[] junk, bool afterHandshake, int index)
     {
-        using var raw = await RawPeer.ConnectAsync(target);
-        if (afterHandshake)
+        RawPeer raw;
+        try
         {
-            await raw.SendAsync(RawPeer.HandshakeFrame(target, system: $"fuzz{index}", port: 10_000 + index, uid: (ulong)index + 1));
+            raw = await RawPeer.ConnectAsync(target);
+            if (afterHandshake)
+            {
+                await raw.SendAsync(RawPeer.HandshakeFrame(target, system: $"fuzz{index}", port: 10_000 + index, uid: (ulong)index + 1));
+            }
+
+            await raw.SendAsync(junk);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown)
+        {
+            // On a loaded machine the server's handshake or idle timeout can abort the connection
+            // before this side has finished connecting or sending: the server closed it, as asserted.
+            return;
         }
 
-        await raw.SendAsync(junk);
-        Assert.True(await raw.WaitForCloseAsync(), $"attack {index} ({junk.Length} bytes, after handshake: {afterHandshake}) left the connection open");
+        using (raw)
+        {
+            Assert.True(await raw.WaitForCloseAsync(), $"attack {index} ({junk.Length} bytes, after handshake: {afterHandshake}) left the connection open");
+        }
     }
 }
