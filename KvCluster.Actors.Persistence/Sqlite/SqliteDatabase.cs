@@ -58,12 +58,13 @@ internal static class SqliteDatabase
         try
         {
             writer.Open();
-            ApplyPragmas(writer, path, options, logger);
+            // Only read until the file is known to be ours: a refused file must be left exactly as found.
             if (options.QuickCheckOnOpen)
             {
                 QuickCheck(writer, path, kind);
             }
             CheckSchema(writer, path, kind, schemaVersion);
+            ApplyPragmas(writer, path, options, logger);
             return (writer, builder.ConnectionString);
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteCorrupt or SqliteNotADb)
