@@ -51,6 +51,9 @@ internal sealed partial class SqliteJournal : IJournal
     /// <summary>1 once <see cref="DisposeAsync"/> started.</summary>
     private int _disposed;
 
+    /// <summary>See <see cref="OutstandingOperations"/>.</summary>
+    private int _outstanding;
+
     private SqliteJournal(string path, SqliteConnection writer, string readerConnectionString, JournalOptions limits, ILogger logger)
     {
         _path = path;
@@ -74,6 +77,9 @@ internal sealed partial class SqliteJournal : IJournal
 
     /// <summary>The number of transactions the writer committed or attempted; lets tests observe group commit.</summary>
     internal long TransactionCount => Interlocked.Read(ref _transactionCount);
+
+    /// <summary>Operations submitted and not yet completed (queued or in the running transaction); lets tests observe group commit.</summary>
+    internal int OutstandingOperations => Volatile.Read(ref _outstanding);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<Exception?>> WriteMessagesAsync(IReadOnlyList<AtomicWrite> writes)
@@ -215,8 +221,10 @@ internal sealed partial class SqliteJournal : IJournal
 
     private void Enqueue(Operation operation)
     {
+        Interlocked.Increment(ref _outstanding);
         if (Volatile.Read(ref _disposed) != 0 || !_queue.Writer.TryWrite(operation))
         {
+            Interlocked.Decrement(ref _outstanding);
             throw new ObjectDisposedException(nameof(SqliteJournal), $"The journal '{_path}' is disposed.");
         }
     }
