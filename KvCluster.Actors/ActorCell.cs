@@ -138,6 +138,11 @@ internal sealed partial class ActorCell : IActorContext
                 {
                     _currentMessage = Actors.ReceiveTimeout.Instance;
                     ReceiveMessage(Actors.ReceiveTimeout.Instance);
+                    if (_receiveTimeout is not null)
+                    {
+                        // Still idle: fire again after another full timeout (Akka semantics).
+                        RescheduleReceiveTimeout();
+                    }
                 }
                 break;
             case AddressTerminated addressTerminated:

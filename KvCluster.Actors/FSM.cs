@@ -53,7 +53,7 @@ public abstract class FSM<TState, TData> : ActorBase where TState : notnull
     /// <summary>Sets the initial state (call in the constructor, before <see cref="Initialize"/>).</summary>
     protected void StartWith(TState stateName, TData stateData, TimeSpan? timeout = null)
     {
-        _currentState = new State<TState, TData>(stateName, stateData, timeout);
+        _currentState = new State<TState, TData>(stateName, stateData, timeout, notifies: false);
     }
 
     /// <summary>Registers the handler of <paramref name="stateName"/> and its default state timeout. Registering a state twice chains the handlers (the first one tried first).</summary>
@@ -96,7 +96,7 @@ public abstract class FSM<TState, TData> : ActorBase where TState : notnull
         _onTermination = handler;
     }
 
-    /// <summary>Enters the initial state: arms its timeout. Call last in the constructor.</summary>
+    /// <summary>Enters the initial state: arms its timeout (transition handlers are not called for the initial state). Call last in the constructor.</summary>
     protected void Initialize()
     {
         var initial = _currentState ?? throw NotStarted();
