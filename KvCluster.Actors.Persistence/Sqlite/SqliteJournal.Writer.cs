@@ -29,6 +29,12 @@ internal sealed partial class SqliteJournal
     /// <summary>Transactions begun; see <see cref="TransactionCount"/>.</summary>
     private long _transactionCount;
 
+    /// <summary>How long the writer waits at most for the writers of the previous batch to submit again.</summary>
+    private static readonly TimeSpan StragglerWait = TimeSpan.FromMicroseconds(200);
+
+    /// <summary>The number of operations in the last transaction; see <see cref="AwaitStragglers"/>.</summary>
+    private int _lastBatchOperations;
+
     // Prepared once, reused for every transaction (the writer thread owns them).
     private SqliteCommand _begin = null!;
     private SqliteCommand _commit = null!;
@@ -94,6 +100,10 @@ internal sealed partial class SqliteJournal
         {
             while (true)
             {
+                if (_lastBatchOperations > 1)
+                {
+                    AwaitStragglers();
+                }
                 if (!reader.TryRead(out var first))
                 {
                     var wait = reader.WaitToReadAsync();
@@ -112,6 +122,7 @@ internal sealed partial class SqliteJournal
                     events += next.EventCount;
                 }
                 ExecuteBatch();
+                _lastBatchOperations = _batch.Count;
                 _batch.Clear();
             }
         }
@@ -122,6 +133,23 @@ internal sealed partial class SqliteJournal
                 command.Dispose();
             }
             SqliteDatabase.Close(_writer);
+        }
+    }
+
+    /// <summary>
+    /// After a batch of N concurrent writers, their next writes arrive a moment later (each task's
+    /// continuation has to run first). Starting the next transaction with only the first arrivals
+    /// would spend one fsync on a handful of events; so wait, yielding the CPU, until as many
+    /// operations are queued as the last batch held, or <see cref="StragglerWait"/> passed. A lone
+    /// writer (batch of 1) never waits.
+    /// </summary>
+    private void AwaitStragglers()
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (Volatile.Read(ref _outstanding) < _lastBatchOperations
+            && System.Diagnostics.Stopwatch.GetElapsedTime(started) < StragglerWait)
+        {
+            Thread.Yield();
         }
     }
 

@@ -8,7 +8,8 @@ namespace KvCluster.Benchmarks.Persistence;
 /// as the journal, one prepared INSERT, explicit BEGIN IMMEDIATE/COMMIT, nothing else. Like the
 /// journal, it keeps its connection open for the whole run and is warmed up until the WAL has
 /// wrapped once (closing the last connection deletes the WAL, and a growing WAL costs an extra
-/// metadata flush per fsync, which would make the baseline unfairly slow).
+/// metadata flush per fsync, which would make the baseline unfairly slow), opens its connection
+/// with the journal's connection-string settings and runs on a dedicated thread like the journal's writer.
 /// </summary>
 internal sealed class RawSqliteBaseline : IDisposable
 {
@@ -22,7 +23,7 @@ internal sealed class RawSqliteBaseline : IDisposable
 
     public RawSqliteBaseline(string path, byte[] payload)
     {
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString);
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ConnectionString);
         _connection.Open();
         Execute("PRAGMA journal_mode=WAL;");
         Execute("PRAGMA synchronous=FULL;");
@@ -67,6 +68,7 @@ internal sealed class RawSqliteBaseline : IDisposable
         _begin.Dispose();
         _commit.Dispose();
         _insert.Dispose();
+        SqliteConnection.ClearPool(_connection);
         _connection.Dispose();
     }
 
