@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+
+namespace KvCluster.Benchmarks.Persistence;
+
+/// <summary>
+/// The raw SQLite baseline: the same file system, pragmas (WAL, synchronous=FULL) and table shape
+/// as the journal, one prepared INSERT, explicit BEGIN IMMEDIATE/COMMIT, nothing else. Like the
+/// journal, it keeps its connection open for the whole run and is warmed up until the WAL has
+/// wrapped once (closing the last connection deletes the WAL, and a growing WAL costs an extra
+/// metadata flush per fsync, which would make the baseline unfairly slow), opens its connection
+/// with the journal's connection-string settings and runs on a dedicated thread like the journal's writer.
+/// </summary>
+internal sealed class RawSqliteBaseline : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly SqliteCommand _begin;
+    private readonly SqliteCommand _commit;
+    private readonly SqliteCommand _insert;
+    private readonly SqliteParameter _sequenceNr;
+    private readonly SqliteParameter _timestamp;
+    private long _next;
+
+    public RawSqliteBaseline(string path, byte[] payload)
+    {
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ConnectionString);
+        _connection.Open();
+        Execute("PRAGMA journal_mode=WAL;");
+        Execute("PRAGMA synchronous=FULL;");
+        Execute(
+            "CREATE TABLE journal (persistence_id TEXT NOT NULL, sequence_nr INTEGER NOT NULL, timestamp INTEGER NOT NULL, " +
+            "manifest TEXT NOT NULL, writer_uuid TEXT NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (persistence_id, sequence_nr)) WITHOUT ROWID;");
+        _begin = Prepared("BEGIN IMMEDIATE;");
+        _commit = Prepared("COMMIT;");
+        _insert = Prepared("INSERT INTO journal VALUES ($pid, $seq, $ts, $m, $w, $p);");
+        _insert.Parameters.Add("$pid", SqliteType.Text).Value = "raw";
+        _sequenceNr = _insert.Parameters.Add("$seq", SqliteType.Integer);
+        _timestamp = _insert.Parameters.Add("$ts", SqliteType.Integer);
+        _insert.Parameters.Add("$m", SqliteType.Text).Value = "bench";
+        _insert.Parameters.Add("$w", SqliteType.Text).Value = "raw";
+        _insert.Parameters.Add("$p", SqliteType.Blob).Value = payload;
+        _insert.Prepare();
+        // The same warm-up the journal gets: 20,000 rows in transactions of 2,000.
+        for (var t = 0; t < 10; t++)
+        {
+            Transaction(2000);
+        }
+    }
+
+    public double RowsPerSecond(int rowsPerTransaction, TimeSpan duration)
+    {
+        var warmup = Stopwatch.StartNew();
+        while (warmup.Elapsed < TimeSpan.FromMilliseconds(300))
+        {
+            Transaction(rowsPerTransaction);
+        }
+        var start = _next;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < duration)
+        {
+            Transaction(rowsPerTransaction);
+        }
+        return (_next - start) / clock.Elapsed.TotalSeconds;
+    }
+
+    public void Dispose()
+    {
+        _begin.Dispose();
+        _commit.Dispose();
+        _insert.Dispose();
+        SqliteConnection.ClearPool(_connection);
+        _connection.Dispose();
+    }
+
+    private void Transaction(int rows)
+    {
+        _begin.ExecuteNonQuery();
+        for (var i = 0; i < rows; i++)
+        {
+            _sequenceNr.Value = ++_next;
+            _timestamp.Value = _next;
+            _insert.ExecuteNonQuery();
+        }
+        _commit.ExecuteNonQuery();
+    }
+
+    private SqliteCommand Prepared(string sql)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        return command;
+    }
+
+    private void Execute(string sql)
+    {
+        using var command = Prepared(sql);
+        command.ExecuteNonQuery();
+    }
+}
