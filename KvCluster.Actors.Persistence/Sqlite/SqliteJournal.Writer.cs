@@ -1,0 +1,320 @@
+using System.Runtime.InteropServices;
+using KvCluster.Actors.Persistence.Journal;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace KvCluster.Actors.Persistence.Sqlite;
+
+/// <summary>
+/// The group-commit writer. One thread owns the writer connection. It waits for the first queued
+/// operation, then drains everything else already queued (up to
+/// <see cref="JournalOptions.MaxEventsPerTransaction"/> events) into ONE transaction with ONE fsync,
+/// then completes every task of the batch. Operations queued while a transaction is in flight go
+/// into the next one, so throughput rises with the number of concurrent writers.
+/// </summary>
+internal sealed partial class SqliteJournal
+{
+    /// <summary>The only connection that writes; used by the writer thread alone.</summary>
+    private readonly SqliteConnection _writer;
+
+    /// <summary>Where storage failures are logged.</summary>
+    private readonly ILogger _logger;
+
+    /// <summary>Runs <see cref="WriterLoop"/>.</summary>
+    private readonly Thread _writerThread;
+
+    /// <summary>The batch being executed; reused across transactions.</summary>
+    private readonly List<Operation> _batch = new(64);
+
+    /// <summary>Transactions begun; see <see cref="TransactionCount"/>.</summary>
+    private long _transactionCount;
+
+    // Prepared once, reused for every transaction (the writer thread owns them).
+    private SqliteCommand _begin = null!;
+    private SqliteCommand _commit = null!;
+    private SqliteCommand _rollback = null!;
+    private SqliteCommand _savepoint = null!;
+    private SqliteCommand _release = null!;
+    private SqliteCommand _rollbackToSavepoint = null!;
+    private SqliteCommand _insert = null!;
+    private SqliteParameter _insertPersistenceId = null!;
+    private SqliteParameter _insertSequenceNr = null!;
+    private SqliteParameter _insertTimestamp = null!;
+    private SqliteParameter _insertManifest = null!;
+    private SqliteParameter _insertWriterUuid = null!;
+    private SqliteParameter _insertPayload = null!;
+    private SqliteCommand _deleteTo = null!;
+    private SqliteCommand _highestStored = null!;
+    private SqliteCommand _recordDeleted = null!;
+
+    private void PrepareWriterStatements()
+    {
+        _begin = Prepare("BEGIN IMMEDIATE;");
+        _commit = Prepare("COMMIT;");
+        _rollback = Prepare("ROLLBACK;");
+        _savepoint = Prepare("SAVEPOINT atomic_write;");
+        _release = Prepare("RELEASE atomic_write;");
+        _rollbackToSavepoint = Prepare("ROLLBACK TO atomic_write;");
+        _insert = Prepare(
+            "INSERT INTO journal (persistence_id, sequence_nr, timestamp, manifest, writer_uuid, payload) VALUES ($pid, $seq, $ts, $manifest, $writer, $payload);",
+            ("$pid", SqliteType.Text), ("$seq", SqliteType.Integer), ("$ts", SqliteType.Integer),
+            ("$manifest", SqliteType.Text), ("$writer", SqliteType.Text), ("$payload", SqliteType.Blob));
+        _insertPersistenceId = _insert.Parameters[0];
+        _insertSequenceNr = _insert.Parameters[1];
+        _insertTimestamp = _insert.Parameters[2];
+        _insertManifest = _insert.Parameters[3];
+        _insertWriterUuid = _insert.Parameters[4];
+        _insertPayload = _insert.Parameters[5];
+        _deleteTo = Prepare(
+            "DELETE FROM journal WHERE persistence_id = $pid AND sequence_nr <= $to;",
+            ("$pid", SqliteType.Text), ("$to", SqliteType.Integer));
+        _highestStored = Prepare("SELECT max(sequence_nr) FROM journal WHERE persistence_id = $pid;", ("$pid", SqliteType.Text));
+        _recordDeleted = Prepare(
+            "INSERT INTO journal_metadata (persistence_id, highest_deleted_sequence_nr) VALUES ($pid, $seq) " +
+            "ON CONFLICT (persistence_id) DO UPDATE SET highest_deleted_sequence_nr = max(highest_deleted_sequence_nr, excluded.highest_deleted_sequence_nr);",
+            ("$pid", SqliteType.Text), ("$seq", SqliteType.Integer));
+    }
+
+    private SqliteCommand Prepare(string sql, params (string Name, SqliteType Type)[] parameters)
+    {
+        var command = _writer.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, type) in parameters)
+        {
+            command.Parameters.Add(name, type);
+        }
+        command.Prepare();
+        return command;
+    }
+
+    private void WriterLoop()
+    {
+        var reader = _queue.Reader;
+        try
+        {
+            while (true)
+            {
+                if (!reader.TryRead(out var first))
+                {
+                    var wait = reader.WaitToReadAsync();
+                    var more = wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
+                    if (!more)
+                    {
+                        return;
+                    }
+                    continue;
+                }
+                _batch.Add(first);
+                var events = first.EventCount;
+                while (events < _limits.MaxEventsPerTransaction && reader.TryRead(out var next))
+                {
+                    _batch.Add(next);
+                    events += next.EventCount;
+                }
+                ExecuteBatch();
+                _batch.Clear();
+            }
+        }
+        finally
+        {
+            foreach (var command in new[] { _begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _insert, _deleteTo, _highestStored, _recordDeleted })
+            {
+                command.Dispose();
+            }
+            SqliteDatabase.Close(_writer);
+        }
+    }
+
+    private void ExecuteBatch()
+    {
+        Interlocked.Increment(ref _transactionCount);
+        try
+        {
+            _begin.ExecuteNonQuery();
+            foreach (var operation in _batch)
+            {
+                operation.Execute(this);
+            }
+            _commit.ExecuteNonQuery();
+        }
+        catch (Exception ex)
+        {
+            // Some errors (I/O, disk full) already rolled the transaction back; a second rollback then fails harmlessly.
+            try
+            {
+                _rollback.ExecuteNonQuery();
+            }
+            catch (SqliteException)
+            {
+            }
+            var error = ex as PersistenceStoreException ?? SqliteDatabase.Wrap(_path, Kind, "committing a group of writes", ex);
+            _logger.LogError(ex, "Journal transaction of {Count} operations on {Path} failed; every write in it is failed.", _batch.Count, _path);
+            foreach (var operation in _batch)
+            {
+                operation.Fail(error);
+            }
+            return;
+        }
+        foreach (var operation in _batch)
+        {
+            operation.Complete();
+        }
+    }
+
+    /// <summary>Inserts one atomic write inside the open transaction; returns its rejection, or null when stored.</summary>
+    private Exception? Insert(AtomicWrite write)
+    {
+        var events = write.Events;
+        foreach (ref readonly var e in events)
+        {
+            if (e.Payload.Length > _limits.MaxEventBytes)
+            {
+                return new EventRejectedException(
+                    e.PersistenceId,
+                    e.SequenceNr,
+                    $"Event {e.SequenceNr} of '{e.PersistenceId}' has {e.Payload.Length} bytes, more than the journal's limit of {_limits.MaxEventBytes} bytes (JournalOptions.MaxEventBytes); its atomic write was not stored.");
+            }
+        }
+        if (events.Length == 1)
+        {
+            // A failed statement undoes only itself, so a single event needs no savepoint.
+            return InsertEvent(in events[0]);
+        }
+        _savepoint.ExecuteNonQuery();
+        foreach (ref readonly var e in events)
+        {
+            var rejection = InsertEvent(in e);
+            if (rejection is not null)
+            {
+                _rollbackToSavepoint.ExecuteNonQuery();
+                _release.ExecuteNonQuery();
+                return rejection;
+            }
+        }
+        _release.ExecuteNonQuery();
+        return null;
+    }
+
+    private EventRejectedException? InsertEvent(in PersistentRepr e)
+    {
+        _insertPersistenceId.Value = e.PersistenceId;
+        _insertSequenceNr.Value = e.SequenceNr;
+        _insertTimestamp.Value = e.Timestamp;
+        _insertManifest.Value = e.Manifest;
+        _insertWriterUuid.Value = e.WriterUuid;
+        _insertPayload.Value = MemoryMarshal.TryGetArray(e.Payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : e.Payload.ToArray();
+        try
+        {
+            _insert.ExecuteNonQuery();
+            return null;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteDatabase.SqliteConstraint)
+        {
+            return new EventRejectedException(
+                e.PersistenceId,
+                e.SequenceNr,
+                $"Sequence number {e.SequenceNr} of '{e.PersistenceId}' is already stored in journal '{_path}'; its atomic write was not stored.",
+                ex);
+        }
+        finally
+        {
+            _insertPayload.Value = null;
+        }
+    }
+
+    private void Delete(string persistenceId, long toSequenceNr)
+    {
+        _highestStored.Parameters[0].Value = persistenceId;
+        if (_highestStored.ExecuteScalar() is not long highestStored)
+        {
+            return;
+        }
+        _deleteTo.Parameters[0].Value = persistenceId;
+        _deleteTo.Parameters[1].Value = toSequenceNr;
+        _deleteTo.ExecuteNonQuery();
+        _recordDeleted.Parameters[0].Value = persistenceId;
+        _recordDeleted.Parameters[1].Value = Math.Min(toSequenceNr, highestStored);
+        _recordDeleted.ExecuteNonQuery();
+    }
+
+    /// <summary>One queued unit of work for the writer thread.</summary>
+    private abstract class Operation
+    {
+        /// <summary>The number of events it writes, to bound a transaction.</summary>
+        public abstract int EventCount { get; }
+
+        /// <summary>Runs inside the open transaction; throwing fails the whole transaction.</summary>
+        public abstract void Execute(SqliteJournal journal);
+
+        /// <summary>Completes the caller's task after the commit.</summary>
+        public abstract void Complete();
+
+        /// <summary>Faults the caller's task after a failed transaction.</summary>
+        public abstract void Fail(Exception error);
+    }
+
+    private sealed class WriteOperation(IReadOnlyList<AtomicWrite> writes) : Operation
+    {
+        private readonly Exception?[] _results = new Exception?[writes.Count];
+
+        public TaskCompletionSource<IReadOnlyList<Exception?>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override int EventCount
+        {
+            get
+            {
+                var count = 0;
+                for (var i = 0; i < writes.Count; i++)
+                {
+                    count += writes[i].Count;
+                }
+                return count;
+            }
+        }
+
+        public override void Execute(SqliteJournal journal)
+        {
+            for (var i = 0; i < writes.Count; i++)
+            {
+                _results[i] = journal.Insert(writes[i]);
+            }
+        }
+
+        public override void Complete() => Completion.TrySetResult(_results);
+
+        public override void Fail(Exception error) => Completion.TrySetException(error);
+    }
+
+    private sealed class DeleteOperation(string persistenceId, long toSequenceNr) : Operation
+    {
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override int EventCount => 1;
+
+        public override void Execute(SqliteJournal journal) => journal.Delete(persistenceId, toSequenceNr);
+
+        public override void Complete() => Completion.TrySetResult();
+
+        public override void Fail(Exception error) => Completion.TrySetException(error);
+    }
+
+    private sealed class SqlOperation(string sql) : Operation
+    {
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override int EventCount => 1;
+
+        public override void Execute(SqliteJournal journal)
+        {
+            using var command = journal._writer.CreateCommand();
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
+
+        public override void Complete() => Completion.TrySetResult();
+
+        public override void Fail(Exception error) => Completion.TrySetException(error);
+    }
+}

@@ -1,0 +1,175 @@
+using KvCluster.Raft.Core;
+
+namespace KvCluster.Tests.Raft;
+
+/// <summary>An <see cref="IRaftRandom"/> that always returns the same election timeout.</summary>
+internal sealed class FixedRaftRandom(int value) : IRaftRandom
+{
+    public int Next(int minInclusive, int maxExclusive) => Math.Clamp(value, minInclusive, maxExclusive - 1);
+}
+
+/// <summary>
+/// Drives a small cluster of cores by hand for rule tests: messages collect in <see cref="Outbox"/> until a test
+/// delivers, drops or inspects them. Every Ready is carried out in the documented order (persist, send, apply).
+/// </summary>
+internal sealed class RaftHarness
+{
+    public const int MinTimeout = 10;
+    public const int MaxTimeout = 20;
+
+    public Dictionary<ulong, RaftNode> Nodes { get; } = new();
+    public Dictionary<ulong, MemoryRaftStorage> Storage { get; } = new();
+    public Dictionary<ulong, List<Entry>> Applied { get; } = new();
+    public Dictionary<ulong, List<ReadState>> Reads { get; } = new();
+    public List<RaftMessage> Outbox { get; } = new();
+    public HashSet<ulong> Isolated { get; } = new();
+    public Func<RaftConfig, RaftConfig> Configure { get; }
+
+    public RaftHarness(int count, Func<RaftConfig, RaftConfig>? configure = null, Func<ulong, int>? timeoutOf = null)
+    {
+        Configure = configure ?? (c => c);
+        var voters = Enumerable.Range(1, count).Select(i => (ulong)i).ToArray();
+        foreach (var id in voters)
+        {
+            Storage[id] = new MemoryRaftStorage();
+            Applied[id] = new List<Entry>();
+            Reads[id] = new List<ReadState>();
+            var timeout = timeoutOf?.Invoke(id) ?? MaxTimeout - 1;
+            Nodes[id] = new RaftNode(Config(id, voters), Storage[id], new FixedRaftRandom(timeout));
+        }
+    }
+
+    public RaftConfig Config(ulong id, ulong[] voters) => Configure(new RaftConfig
+    {
+        NodeId = id,
+        Voters = voters,
+        ElectionTimeoutMinTicks = MinTimeout,
+        ElectionTimeoutMaxTicks = MaxTimeout,
+        HeartbeatIntervalTicks = 1,
+    });
+
+    public RaftNode this[ulong id] => Nodes[id];
+
+    /// <summary>Carries out every pending Ready of node <paramref name="id"/>; returns the Readies handled.</summary>
+    public List<Ready> Process(ulong id)
+    {
+        var handled = new List<Ready>();
+        var node = Nodes[id];
+        while (node.HasReady)
+        {
+            var ready = node.GetReady();
+            Outbox.AddRange(ready.Messages);
+            Storage[id].Persist(ready);
+            Outbox.AddRange(ready.MessagesAfterPersist);
+            foreach (var e in ready.CommittedEntries)
+            {
+                Applied[id].Add(e);
+            }
+
+            Reads[id].AddRange(ready.ReadStates);
+            node.Advance(ready);
+            handled.Add(ready);
+        }
+
+        return handled;
+    }
+
+    public void ProcessAll()
+    {
+        foreach (var id in Nodes.Keys)
+        {
+            Process(id);
+        }
+    }
+
+    /// <summary>Removes and returns the queued messages matching <paramref name="filter"/> (after processing every node).</summary>
+    public List<RaftMessage> Take(Func<RaftMessage, bool>? filter = null)
+    {
+        ProcessAll();
+        var taken = Outbox.Where(m => filter?.Invoke(m) ?? true).ToList();
+        Outbox.RemoveAll(m => filter?.Invoke(m) ?? true);
+        return taken;
+    }
+
+    public List<T> Take<T>(ulong? from = null, ulong? to = null) where T : RaftMessage =>
+        Take(m => m is T && (from is null || m.From == from) && (to is null || m.To == to)).Cast<T>().ToList();
+
+    /// <summary>Delivers messages until none are left; messages to or from isolated nodes are dropped.</summary>
+    public void DeliverAll(Func<RaftMessage, bool>? drop = null)
+    {
+        for (var round = 0; round < 1000; round++)
+        {
+            ProcessAll();
+            if (Outbox.Count == 0)
+            {
+                return;
+            }
+
+            var batch = Outbox.ToList();
+            Outbox.Clear();
+            foreach (var m in batch)
+            {
+                if (Isolated.Contains(m.From) || Isolated.Contains(m.To) || (drop?.Invoke(m) ?? false))
+                {
+                    continue;
+                }
+
+                Nodes[m.To].Step(m);
+            }
+        }
+
+        throw new InvalidOperationException("Messages still flowing after 1000 rounds.");
+    }
+
+    public void Deliver(IEnumerable<RaftMessage> messages)
+    {
+        foreach (var m in messages)
+        {
+            Nodes[m.To].Step(m);
+        }
+    }
+
+    /// <summary>Makes <paramref name="id"/> leader by an election with every message delivered.</summary>
+    public RaftNode Elect(ulong id)
+    {
+        Nodes[id].Campaign();
+        DeliverAll();
+        Assert.Equal(RaftRole.Leader, Nodes[id].Role);
+        return Nodes[id];
+    }
+
+    public void Tick(ulong id, int ticks = 1)
+    {
+        for (var i = 0; i < ticks; i++)
+        {
+            Nodes[id].Tick();
+        }
+    }
+
+    public void TickAll(int ticks = 1)
+    {
+        for (var i = 0; i < ticks; i++)
+        {
+            foreach (var n in Nodes.Values)
+            {
+                n.Tick();
+            }
+        }
+    }
+
+    /// <summary>Restarts node <paramref name="id"/> from its storage, losing everything not persisted.</summary>
+    public RaftNode Restart(ulong id, int timeout = MaxTimeout - 1)
+    {
+        var voters = Nodes.Keys.OrderBy(k => k).ToArray();
+        Applied[id].Clear();
+        Nodes[id] = new RaftNode(Config(id, voters), Storage[id], new FixedRaftRandom(timeout));
+        return Nodes[id];
+    }
+
+    public static ReadOnlyMemory<byte> Cmd(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+
+    public static string Text(Entry e) => System.Text.Encoding.UTF8.GetString(e.Data.Span);
+
+    public List<string> AppliedCommands(ulong id) =>
+        Applied[id].Where(e => e.Type == EntryType.Normal).Select(Text).ToList();
+}

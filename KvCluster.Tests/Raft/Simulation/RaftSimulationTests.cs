@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+
+namespace KvCluster.Tests.Raft.Simulation;
+
+/// <summary>
+/// Randomized, seeded simulations of the Raft core (see <see cref="RaftSimulation"/>). A failure prints the seed and
+/// the command that replays it: <c>RAFT_SIM_SEED=123 ./scripts/test.sh --filter RaftSimulation</c>.
+/// <c>RAFT_SIM_SEEDS=5000</c> runs more seeds than CI does.
+/// </summary>
+public sealed class RaftSimulationTests
+{
+    private const int Steps = 1000;
+    private const int LivenessTicks = 400;
+
+    [Fact]
+    public void RaftSimulation_ThreeNodesUnderFaults_SafeAndLive() => RunSeeds(nodeCount: 3, firstSeed: 1, defaultSeeds: 300);
+
+    [Fact]
+    public void RaftSimulation_FiveNodesUnderFaults_SafeAndLive() => RunSeeds(nodeCount: 5, firstSeed: 100_001, defaultSeeds: 200);
+
+    private static void RunSeeds(int nodeCount, int firstSeed, int defaultSeeds)
+    {
+        IEnumerable<int> seeds;
+        if (int.TryParse(Environment.GetEnvironmentVariable("RAFT_SIM_SEED"), out var only))
+        {
+            seeds = [only];
+        }
+        else
+        {
+            var count = int.TryParse(Environment.GetEnvironmentVariable("RAFT_SIM_SEEDS"), out var n) ? n : defaultSeeds;
+            seeds = Enumerable.Range(firstSeed, count);
+        }
+
+        var failures = new ConcurrentBag<(int Seed, string Report)>();
+        Parallel.ForEach(seeds, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, seed =>
+        {
+            var sim = new RaftSimulation(seed, nodeCount);
+            try
+            {
+                sim.Run(Steps);
+                sim.CheckLiveness(LivenessTicks);
+                if (Environment.GetEnvironmentVariable("RAFT_SIM_VERBOSE") == "1")
+                {
+                    Console.WriteLine($"seed {seed}: {sim.Summary}");
+                }
+            }
+            catch (Exception ex)
+            {
+                var what = ex is SafetyViolationException ? ex.Message : ex.ToString();
+                failures.Add((seed, $"{what}{Environment.NewLine}{sim.Describe}{Environment.NewLine}last events:{Environment.NewLine}{sim.Trace}"));
+            }
+        });
+
+        if (!failures.IsEmpty)
+        {
+            var first = failures.OrderBy(f => f.Seed).First();
+            Assert.Fail(
+                $"Raft simulation failed for {failures.Count} seed(s) ({nodeCount} nodes): {string.Join(", ", failures.Select(f => f.Seed).Order().Take(20))}." +
+                $"{Environment.NewLine}Replay: RAFT_SIM_SEED={first.Seed} ./scripts/test.sh --filter RaftSimulation" +
+                $"{Environment.NewLine}Seed {first.Seed}: {first.Report}");
+        }
+    }
+}
