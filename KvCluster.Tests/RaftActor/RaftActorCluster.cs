@@ -120,7 +120,7 @@ internal sealed class RaftActorCluster
         for (var i = 0; i <= maxTicks; i++)
         {
             var statuses = Statuses(group);
-            if (statuses.Any(s => s.Role != RaftRole.Follower || s.Leader != 0))
+            if (statuses.Any(s => s.Role != RaftRole.Follower))
             {
                 // An election or a leader is under way: let its messages settle before the next tick.
                 var leader = AwaitStableLeader(group, TimeSpan.FromSeconds(2));
