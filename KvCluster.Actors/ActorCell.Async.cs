@@ -7,8 +7,6 @@ internal sealed partial class ActorCell
     /// <summary>The task of a <c>ReceiveAsync</c> handler that has not completed; user messages wait for it.</summary>
     private Task? _awaitingTask;
 
-    private ActorSynchronizationContext? _syncContext;
-
     private TimeSpan? _receiveTimeout;
     private long _receiveTimeoutGeneration;
     private ICancelable? _receiveTimeoutCancelable;
@@ -23,7 +21,8 @@ internal sealed partial class ActorCell
     internal void RunAsyncHandler(Func<Task> handler)
     {
         var previous = SynchronizationContext.Current;
-        SynchronizationContext.SetSynchronizationContext(_syncContext ??= new ActorSynchronizationContext(this));
+        // One context per async handler run: it remembers the sender of the message being handled.
+        SynchronizationContext.SetSynchronizationContext(new ActorSynchronizationContext(Self, _currentSender));
         Task task;
         try
         {
@@ -66,7 +65,7 @@ internal sealed partial class ActorCell
         var previousSender = _currentSender;
         var previousContext = SynchronizationContext.Current;
         _currentSender = continuation.Sender;
-        SynchronizationContext.SetSynchronizationContext(_syncContext);
+        SynchronizationContext.SetSynchronizationContext(continuation.Context);
         try
         {
             continuation.Callback(continuation.State);
@@ -121,11 +120,11 @@ internal sealed partial class ActorCell
     }
 
     /// <summary>Posts await continuations of async handlers back to the actor's mailbox.</summary>
-    private sealed class ActorSynchronizationContext(ActorCell cell) : SynchronizationContext
+    private sealed class ActorSynchronizationContext(LocalActorRef self, IActorRef? sender) : SynchronizationContext
     {
         public override void Post(SendOrPostCallback d, object? state)
         {
-            cell.Self.SendSystemMessage(new RunContinuation(d, state, cell._currentSender));
+            self.SendSystemMessage(new RunContinuation(d, state, sender, this));
         }
 
         public override void Send(SendOrPostCallback d, object? state) => throw new NotSupportedException("Synchronous Send is not supported on an actor's context.");

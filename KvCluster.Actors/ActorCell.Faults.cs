@@ -19,6 +19,9 @@ internal sealed partial class ActorCell
     /// <summary>A restart waiting for stopping children to be gone.</summary>
     private Exception? _pendingRecreate;
 
+    /// <summary>The child whose failure this actor escalated; a Resume from our supervisor resumes it too.</summary>
+    private (IActorRef Child, Exception Cause)? _perpetrator;
+
     public bool IsTerminated => _terminated;
 
     /// <summary>
@@ -112,6 +115,7 @@ internal sealed partial class ActorCell
                 }
                 break;
             default:
+                _perpetrator = (failed.Child, failed.Cause);
                 HandleInvokeFailure(failed.Cause);
                 break;
         }
@@ -141,6 +145,13 @@ internal sealed partial class ActorCell
         }
         UpdateUserSuspension();
         ResumeChildren();
+        if (causedByFailure is not null && _perpetrator is { } perpetrator && ReferenceEquals(perpetrator.Cause, causedByFailure)
+            && TryGetChildStats(perpetrator.Child, out var stats))
+        {
+            // We escalated this child's failure and were told to resume: the child resumes too.
+            stats.Child.SendSystemMessage(new Resume(perpetrator.Cause));
+        }
+        _perpetrator = null;
     }
 
     /// <summary>Restart: PreRestart on the old instance (default: stop children, PostStop), then a new instance once stopping children are gone.</summary>
@@ -182,6 +193,7 @@ internal sealed partial class ActorCell
 
     private void FinishRecreate(Exception cause)
     {
+        _perpetrator = null;
         _failed = false;
         _suspendCount = 0;
         if (!NewActorInstance())

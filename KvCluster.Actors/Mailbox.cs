@@ -11,7 +11,8 @@ namespace KvCluster.Actors;
 /// messages always overtake user messages. One turn at a time per mailbox (the <c>Scheduled</c>
 /// status bit), hence one message at a time per actor; producers only enqueue and, if the mailbox
 /// is idle, queue it to the thread pool (<see cref="ThreadPool.UnsafeQueueUserWorkItem(IThreadPoolWorkItem, bool)"/>,
-/// no allocation). The user queue is a lock-free <see cref="ConcurrentQueue{T}"/> of
+/// no allocation; <c>preferLocal</c> so an actor replying to another keeps the work on the same
+/// worker's local queue, where idle workers can still steal it). The user queue is a lock-free <see cref="ConcurrentQueue{T}"/> of
 /// <see cref="Envelope"/> structs: its segments are ring buffers reused while the backlog fits,
 /// so steady-state enqueue/dequeue allocates nothing; FIFO holds for every sender–receiver pair.
 /// </para>
@@ -130,7 +131,7 @@ internal sealed class Mailbox : IThreadPoolWorkItem
                 }
                 else
                 {
-                    ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                    ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
                 }
                 return;
             }

@@ -61,7 +61,7 @@ internal sealed class Suspend : ISystemMessage
 }
 
 /// <summary>Runs an <c>await</c> continuation of a <c>ReceiveAsync</c> handler on the actor.</summary>
-internal sealed record RunContinuation(SendOrPostCallback Callback, object? State, IActorRef? Sender) : ISystemMessage;
+internal sealed record RunContinuation(SendOrPostCallback Callback, object? State, IActorRef? Sender, SynchronizationContext Context) : ISystemMessage;
 
 /// <summary>The task returned by a <c>ReceiveAsync</c> handler completed.</summary>
 internal sealed record AsyncHandlerCompleted(Task Task) : ISystemMessage;

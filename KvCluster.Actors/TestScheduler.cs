@@ -27,6 +27,7 @@ public sealed class TestScheduler : IScheduler
     /// <summary>Creates a scheduler whose virtual clock starts at <paramref name="start"/>.</summary>
     public TestScheduler(DateTimeOffset start)
     {
+        _nowTicks = start.UtcTicks;
     }
 
     /// <inheritdoc />

@@ -78,6 +78,25 @@ public sealed class SupervisionSpecs : TestKit
     }
 
     [Fact]
+    public void Escalate_GrandparentResumes_ChildResumesWithStateKept()
+    {
+        var grandparent = Sys.ActorOf(Props.Create(() => new Spawner(new OneForOneStrategy(_ => Directive.Resume))));
+        grandparent.Tell(new SpawnChild(Props.Create(() => new Spawner(new OneForOneStrategy(_ => Directive.Escalate))), "parent"), TestActor);
+        var parent = ExpectMsg<IActorRef>();
+        parent.Tell(new SpawnChild(Props.Create(() => new LifecycleActor(TestActor, "c")), "c"), TestActor);
+        var child = ExpectStartedRef("c");
+        child.Tell("count", TestActor);
+        ExpectMsg(1);
+
+        child.Tell("throw", TestActor);
+        child.Tell("count", TestActor);
+
+        ExpectMsg(2);
+    }
+
+    private IActorRef ExpectStartedRef(string name) => ExpectStarted(name);
+
+    [Fact]
     public void RetryLimitWithinWindow_Exceeded_StopsChild()
     {
         var child = MakeChild(new OneForOneStrategy(2, TimeSpan.FromMinutes(1), _ => Directive.Restart), "c", out _);

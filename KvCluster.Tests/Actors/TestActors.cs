@@ -70,3 +70,20 @@ internal sealed class SupervisorActor : ReceiveActor
 
     protected override SupervisorStrategy SupervisorStrategy() => _strategy;
 }
+
+/// <summary>Creates children on request (a <see cref="SpawnChild"/>) and supervises them with the given strategy.</summary>
+internal sealed class Spawner : ReceiveActor
+{
+    private readonly SupervisorStrategy _strategy;
+
+    public Spawner(SupervisorStrategy strategy)
+    {
+        _strategy = strategy;
+        Receive<SpawnChild>(s => Sender.Tell(Context.ActorOf(s.Props, s.Name)));
+    }
+
+    protected override SupervisorStrategy SupervisorStrategy() => _strategy;
+}
+
+/// <summary>Asks a <see cref="Spawner"/> to create a child and reply with its ref.</summary>
+internal sealed record SpawnChild(Props Props, string Name);
