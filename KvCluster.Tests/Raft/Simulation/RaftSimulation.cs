@@ -25,6 +25,7 @@ internal sealed class RaftSimulation
     private readonly Dictionary<(ulong Node, ulong Context), long> _readsInFlight = new();
     private readonly List<(long At, long Seq, RaftMessage Message)> _network = new();
     private readonly Queue<string> _trace = new();
+    private readonly Dictionary<ulong, Ready> _persisting = new();
     private readonly double _dropRate;
     private readonly double _duplicateRate;
     private long _now;
@@ -120,6 +121,15 @@ internal sealed class RaftSimulation
                     Crash(leader, "crash leader");
                 }
             }
+            else if (roll < 91)
+            {
+                // Lose a write that is still in flight: the core must not have counted it as durable anywhere.
+                var writing = _persisting.Keys.ToArray();
+                if (writing.Length > 0)
+                {
+                    Crash(writing[_rng.Next(writing.Length)], "crash during persist");
+                }
+            }
             else if (roll < 94)
             {
                 RestartAny();
@@ -203,6 +213,7 @@ internal sealed class RaftSimulation
         }
 
         _nodes[id] = null;
+        _persisting.Remove(id); // an unfinished write is lost with the process
         _crashes++;
         Log($"{why} {id}");
     }
@@ -271,6 +282,10 @@ internal sealed class RaftSimulation
         }
     }
 
+    /// <summary>
+    /// Carries out Readies. Like the RaftActor with an asynchronous journal, a node may leave a Ready's persist "in
+    /// flight" across later steps: ticks, messages and proposals reach the core between GetReady and Advance.
+    /// </summary>
     private void ProcessAll()
     {
         for (var round = 0; round < 10; round++)
@@ -279,10 +294,27 @@ internal sealed class RaftSimulation
             foreach (var id in _ids)
             {
                 var node = _nodes[id];
-                if (node is not null && node.HasReady)
+                if (node is null)
+                {
+                    continue;
+                }
+
+                if (_persisting.TryGetValue(id, out var inFlight))
+                {
+                    if (_faults && _rng.Next(2) == 0)
+                    {
+                        continue; // the write is still in progress
+                    }
+
+                    _persisting.Remove(id);
+                    Complete(id, node, inFlight);
+                    any = true;
+                }
+
+                if (node.HasReady)
                 {
                     any = true;
-                    Process(id, node);
+                    Begin(id, node);
                 }
             }
 
@@ -293,8 +325,8 @@ internal sealed class RaftSimulation
         }
     }
 
-    /// <summary>Carries out one Ready: send, persist, send after persist, apply, serve reads, advance.</summary>
-    private void Process(ulong id, RaftNode node)
+    /// <summary>Takes a Ready and sends the messages that need not wait for the disk; the write starts.</summary>
+    private void Begin(ulong id, RaftNode node)
     {
         _checker.ObserveRole(node);
         var ready = node.GetReady();
@@ -306,6 +338,18 @@ internal sealed class RaftSimulation
             return;
         }
 
+        if (_faults && ready.MustPersist && _rng.Next(4) == 0)
+        {
+            _persisting[id] = ready;
+            return;
+        }
+
+        Complete(id, node, ready);
+    }
+
+    /// <summary>The write finished: persist, send after persist, apply, serve reads, advance.</summary>
+    private void Complete(ulong id, RaftNode node, Ready ready)
+    {
         var disk = _disk[id];
         _checker.ObservePersist(id, disk, ready);
         disk.Persist(ready);
