@@ -149,12 +149,14 @@ internal sealed partial class SqliteJournal
             }
             var error = ex as PersistenceStoreException ?? SqliteDatabase.Wrap(_path, Kind, "committing a group of writes", ex);
             _logger.LogError(ex, "Journal transaction of {Count} operations on {Path} failed; every write in it is failed.", _batch.Count, _path);
+            Interlocked.Add(ref _outstanding, -_batch.Count);
             foreach (var operation in _batch)
             {
                 operation.Fail(error);
             }
             return;
         }
+        Interlocked.Add(ref _outstanding, -_batch.Count);
         foreach (var operation in _batch)
         {
             operation.Complete();

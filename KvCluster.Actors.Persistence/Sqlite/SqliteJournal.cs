@@ -1,7 +1,9 @@
+using System.Text;
 using System.Threading.Channels;
 using KvCluster.Actors.Persistence.Journal;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using SQLitePCL;
 
 namespace KvCluster.Actors.Persistence.Sqlite;
 
@@ -51,6 +53,9 @@ internal sealed partial class SqliteJournal : IJournal
     /// <summary>1 once <see cref="DisposeAsync"/> started.</summary>
     private int _disposed;
 
+    /// <summary>See <see cref="OutstandingOperations"/>.</summary>
+    private int _outstanding;
+
     private SqliteJournal(string path, SqliteConnection writer, string readerConnectionString, JournalOptions limits, ILogger logger)
     {
         _path = path;
@@ -74,6 +79,9 @@ internal sealed partial class SqliteJournal : IJournal
 
     /// <summary>The number of transactions the writer committed or attempted; lets tests observe group commit.</summary>
     internal long TransactionCount => Interlocked.Read(ref _transactionCount);
+
+    /// <summary>Operations submitted and not yet completed (queued or in the running transaction); lets tests observe group commit.</summary>
+    internal int OutstandingOperations => Volatile.Read(ref _outstanding);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<Exception?>> WriteMessagesAsync(IReadOnlyList<AtomicWrite> writes)
@@ -165,58 +173,78 @@ internal sealed partial class SqliteJournal : IJournal
         SqliteConnection.ClearPool(connection);
     }
 
+    /// <summary>
+    /// Reads the range with SQLite's own API rather than a data reader: payloads are copied once
+    /// from SQLite's buffer, and manifest and writer strings are decoded only when they change.
+    /// </summary>
     private void Replay(string persistenceId, long from, long to, long max, Action<PersistentRepr> callback, CancellationToken cancellationToken)
     {
-        SqliteConnection? connection = null;
         try
         {
-            connection = new SqliteConnection(_readerConnectionString);
+            using var connection = new SqliteConnection(_readerConnectionString);
             connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = ReplaySql;
-            command.Parameters.AddWithValue("$pid", persistenceId);
-            command.Parameters.AddWithValue("$from", from);
-            command.Parameters.AddWithValue("$to", to);
-            command.Parameters.AddWithValue("$max", max);
-            using var reader = command.ExecuteReader();
-            string lastManifest = string.Empty;
-            string lastWriter = string.Empty;
-            while (reader.Read())
+            var db = connection.Handle!;
+            Check(db, raw.sqlite3_prepare_v2(db, ReplaySql, out var statement));
+            using (statement)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var sequenceNr = reader.GetInt64(0);
-                var timestamp = reader.GetInt64(1);
-                var manifest = Reuse(reader.GetString(2), ref lastManifest);
-                var writer = Reuse(reader.GetString(3), ref lastWriter);
-                var payload = reader.IsDBNull(4) ? [] : (byte[])reader.GetValue(4);
-                callback(new PersistentRepr(persistenceId, sequenceNr, payload, manifest, writer, timestamp));
+                Check(db, raw.sqlite3_bind_text(statement, raw.sqlite3_bind_parameter_index(statement, "$pid"), persistenceId));
+                Check(db, raw.sqlite3_bind_int64(statement, raw.sqlite3_bind_parameter_index(statement, "$from"), from));
+                Check(db, raw.sqlite3_bind_int64(statement, raw.sqlite3_bind_parameter_index(statement, "$to"), to));
+                Check(db, raw.sqlite3_bind_int64(statement, raw.sqlite3_bind_parameter_index(statement, "$max"), max));
+                var manifest = new TextCache();
+                var writer = new TextCache();
+                int rc;
+                while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var sequenceNr = raw.sqlite3_column_int64(statement, 0);
+                    var timestamp = raw.sqlite3_column_int64(statement, 1);
+                    var manifestText = manifest.Get(raw.sqlite3_column_blob(statement, 2));
+                    var writerText = writer.Get(raw.sqlite3_column_blob(statement, 3));
+                    var payload = raw.sqlite3_column_blob(statement, 4).ToArray();
+                    callback(new PersistentRepr(persistenceId, sequenceNr, payload, manifestText, writerText, timestamp));
+                }
+                Check(db, rc);
             }
         }
         catch (SqliteException ex)
         {
             throw SqliteDatabase.Wrap(_path, Kind, $"replaying '{persistenceId}'", ex);
         }
-        finally
+    }
+
+    /// <summary>Throws a <see cref="SqliteException"/> for an error result code.</summary>
+    private static void Check(sqlite3 db, int rc)
+    {
+        if (rc is not (raw.SQLITE_OK or raw.SQLITE_ROW or raw.SQLITE_DONE))
         {
-            connection?.Dispose();
+            throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
         }
     }
 
-    /// <summary>Keeps one instance of a string that repeats row after row, so replayed events share it.</summary>
-    private static string Reuse(string value, ref string last)
+    /// <summary>Decodes a UTF-8 column only when it differs from the previous row's, so replayed events share strings.</summary>
+    private sealed class TextCache
     {
-        if (string.Equals(value, last, StringComparison.Ordinal))
+        private byte[] _bytes = [];
+        private string _text = string.Empty;
+
+        public string Get(ReadOnlySpan<byte> utf8)
         {
-            return last;
+            if (!utf8.SequenceEqual(_bytes))
+            {
+                _bytes = utf8.ToArray();
+                _text = Encoding.UTF8.GetString(utf8);
+            }
+            return _text;
         }
-        last = value;
-        return value;
     }
 
     private void Enqueue(Operation operation)
     {
+        Interlocked.Increment(ref _outstanding);
         if (Volatile.Read(ref _disposed) != 0 || !_queue.Writer.TryWrite(operation))
         {
+            Interlocked.Decrement(ref _outstanding);
             throw new ObjectDisposedException(nameof(SqliteJournal), $"The journal '{_path}' is disposed.");
         }
     }

@@ -153,6 +153,7 @@ public sealed class SqliteJournalTests : IDisposable
 
         // The writer blocks on the write lock with whatever it took first; everything else queues behind it.
         var tasks = Enumerable.Range(1, 100).Select(i => journal.WriteMessagesAsync([new AtomicWrite(Event($"p{i % 10}", (i / 10) + 1))])).ToList();
+        Assert.Equal(100, journal.OutstandingOperations);
         using (var rollback = blocker.CreateCommand())
         {
             rollback.CommandText = "ROLLBACK;";
