@@ -85,7 +85,7 @@ public sealed partial class RaftActor
         {
             if (_peers.TryGetValue(message.To, out var peer))
             {
-                peer.Tell(message, Self);
+                SendToPeer(peer, message);
             }
             else
             {

@@ -118,6 +118,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             case RaftMessage message:
                 StepPeerMessage(message);
                 break;
+            case KvCluster.Raft.Protos.Wire.RaftMessage wire:
+                StepWireMessage(wire);
+                break;
             case Propose propose:
                 HandlePropose(propose);
                 break;
