@@ -26,14 +26,14 @@ internal sealed class RaftActorCluster
     private readonly Func<RaftConfig, RaftConfig> _configure;
     private readonly Dictionary<ulong, int> _incarnations = new();
 
-    public RaftActorCluster(TestKit kit, int size, Func<RaftConfig, RaftConfig>? configure = null, IJournal? journal = null)
+    public RaftActorCluster(TestKit kit, int size, Func<RaftConfig, RaftConfig>? configure = null, IJournal? journal = null, Props? network = null)
     {
         _kit = kit;
         _configure = configure ?? (c => c);
         _statusProbe = kit.CreateTestProbe("status");
         Ids = Enumerable.Range(1, size).Select(i => (ulong)i).ToArray();
         Journal = journal ?? new InMemoryStore().OpenJournal();
-        Network = kit.Sys.ActorOf(Props.Create(() => new SimNetwork()), "net");
+        Network = kit.Sys.ActorOf(network ?? Props.Create(() => new SimNetwork()), "net");
         foreach (var id in Ids)
         {
             Start(id);
@@ -50,6 +50,9 @@ internal sealed class RaftActorCluster
 
     /// <summary>The state machine of each node's latest incarnation.</summary>
     public Dictionary<ulong, RecordingStateMachine> Machines { get; } = new();
+
+    /// <summary>Every state machine ever created, with its node (all incarnations).</summary>
+    public List<(ulong Node, RecordingStateMachine Machine)> AllMachines { get; } = new();
 
     public RaftActorSettings Settings(ulong id) => new()
     {
@@ -68,6 +71,7 @@ internal sealed class RaftActorCluster
             lock (Machines)
             {
                 Machines[id] = machine;
+                AllMachines.Add((id, machine));
             }
 
             return machine;
