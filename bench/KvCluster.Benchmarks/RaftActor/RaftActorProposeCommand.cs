@@ -30,15 +30,15 @@ public sealed class RaftActorProposeCommand : IBenchCommand
         var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 5;
         var payloadBytes = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 256;
         Console.WriteLine($"raftactor-propose: {seconds}s per case, payload {payloadBytes} B, {Environment.ProcessorCount} cpus, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}");
-        Console.WriteLine($"{"nodes",5} {"journal",8} {"proposers",9} {"applied/s",10} {"p50 us",9} {"p99 us",9}");
+        Console.WriteLine($"{"nodes",5} {"journal",8} {"proposers",9} {"applied/s",10} {"p50 us",9} {"p99 us",9} {"retries",8}");
         foreach (var nodes in new[] { 1, 3 })
         {
             foreach (var journal in new[] { "memory", "sqlite" })
             {
                 foreach (var proposers in new[] { 1, 256 })
                 {
-                    var (rate, p50, p99) = await RunCaseAsync(nodes, journal, proposers, TimeSpan.FromSeconds(seconds), payloadBytes);
-                    Console.WriteLine($"{nodes,5} {journal,8} {proposers,9} {rate,10:N0} {p50 * 1000,9:F0} {p99 * 1000,9:F0}");
+                    var (rate, p50, p99, retries) = await RunCaseAsync(nodes, journal, proposers, TimeSpan.FromSeconds(seconds), payloadBytes);
+                    Console.WriteLine($"{nodes,5} {journal,8} {proposers,9} {rate,10:N0} {p50 * 1000,9:F0} {p99 * 1000,9:F0} {retries,8}");
                 }
             }
         }
@@ -46,7 +46,7 @@ public sealed class RaftActorProposeCommand : IBenchCommand
         return 0;
     }
 
-    private static async Task<(double Rate, double P50, double P99)> RunCaseAsync(int nodeCount, string journalKind, int proposers, TimeSpan duration, int payloadBytes)
+    private static async Task<(double Rate, double P50, double P99, long Redirects)> RunCaseAsync(int nodeCount, string journalKind, int proposers, TimeSpan duration, int payloadBytes)
     {
         var dir = Path.Combine(Path.GetTempPath(), "akkakv-bench", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -65,7 +65,7 @@ public sealed class RaftActorProposeCommand : IBenchCommand
                     Raft = new RaftConfig { NodeId = id, Voters = ids, ElectionTimeoutMinTicks = 10, ElectionTimeoutMaxTicks = 20 },
                     Journal = journals[id],
                     StateMachineFactory = () => new CountingStateMachine(),
-                    TickInterval = TimeSpan.FromMilliseconds(20),
+                    TickInterval = TimeSpan.FromMilliseconds(100),
                     RandomFactory = () => new SeededRaftRandom((int)id),
                 };
                 nodes[id] = system.ActorOf(KvCluster.Raft.Actor.RaftActor.Props(settings), $"raft-{id}");
@@ -76,7 +76,7 @@ public sealed class RaftActorProposeCommand : IBenchCommand
                 nodes[id].Tell(new SetPeers(nodes), ActorRefs.NoSender);
             }
 
-            var leader = nodes[await AwaitLeaderAsync(nodes.Values)];
+            var leader = new LeaderRef(nodes, nodes[await AwaitLeaderAsync(nodes.Values)]);
             var payload = new byte[payloadBytes];
             var latencies = new List<double>[proposers];
             using var warmup = new CancellationTokenSource(TimeSpan.FromSeconds(1));
@@ -86,7 +86,7 @@ public sealed class RaftActorProposeCommand : IBenchCommand
             await Task.WhenAll(Enumerable.Range(0, proposers).Select(i => ProposeLoopAsync(leader, payload, latencies[i] = new List<double>(), measured.Token)));
             stopwatch.Stop();
             var all = latencies.SelectMany(l => l).OrderBy(x => x).ToArray();
-            return (all.Length / stopwatch.Elapsed.TotalSeconds, Percentile(all, 0.50), Percentile(all, 0.99));
+            return (all.Length / stopwatch.Elapsed.TotalSeconds, Percentile(all, 0.50), Percentile(all, 0.99), leader.Redirects);
         }
         finally
         {
@@ -106,18 +106,51 @@ public sealed class RaftActorProposeCommand : IBenchCommand
         }
     }
 
-    private static async Task ProposeLoopAsync(IActorRef leader, byte[] payload, List<double> latencies, CancellationToken stop)
+    private static async Task ProposeLoopAsync(LeaderRef leader, byte[] payload, List<double> latencies, CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
         {
             var started = Stopwatch.GetTimestamp();
-            var reply = await leader.Ask<object>(new Propose(payload), TimeSpan.FromSeconds(30));
-            if (reply is not ProposeApplied)
+            var reply = await leader.Current.Ask<object>(new Propose(payload), TimeSpan.FromSeconds(30));
+            switch (reply)
             {
-                throw new InvalidOperationException($"Proposal not applied: {reply}");
+                case ProposeApplied:
+                    latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    break;
+                case NotLeader notLeader:
+                    leader.Redirect(notLeader.LeaderHint);
+                    await Task.Delay(10);
+                    break;
+                case ProposeDropped:
+                    Interlocked.Increment(ref leader.Drops);
+                    await Task.Delay(1);
+                    break;
+                default:
+                    throw new InvalidOperationException($"Unexpected reply: {reply}");
             }
+        }
+    }
 
-            latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    /// <summary>The leader the proposers talk to; follows NotLeader hints (counted: a leadership change during a run).</summary>
+    private sealed class LeaderRef(Dictionary<ulong, IActorRef> nodes, IActorRef initial)
+    {
+        private IActorRef _current = initial;
+        private long _redirects;
+
+        /// <summary>Proposals dropped by the leader (back-pressure or lost to a leadership change).</summary>
+        public long Drops;
+
+        public IActorRef Current => Volatile.Read(ref _current);
+
+        public long Redirects => Interlocked.Read(ref _redirects) + Interlocked.Read(ref Drops);
+
+        public void Redirect(ulong hint)
+        {
+            Interlocked.Increment(ref _redirects);
+            if (hint != 0)
+            {
+                Volatile.Write(ref _current, nodes[hint]);
+            }
         }
     }
 
