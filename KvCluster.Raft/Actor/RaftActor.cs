@@ -99,7 +99,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     protected override void PreStart()
     {
         _logActor = Context.ActorOf(
-            KvCluster.Actors.Props.Create(() => new RaftLogActor(_settings.Journal, _settings.EffectivePersistenceId)),
+            KvCluster.Actors.Props.Create(() => new RaftLogActor(_settings.EffectivePersistenceId)),
             "log");
         Context.Watch(_logActor);
     }

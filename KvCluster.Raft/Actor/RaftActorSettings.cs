@@ -1,10 +1,12 @@
-using KvCluster.Actors.Persistence.Journal;
 using KvCluster.Raft.Core;
 
 namespace KvCluster.Raft.Actor;
 
 /// <summary>
-/// Settings of one <see cref="RaftActor"/>: the core's <see cref="RaftConfig"/> plus actor-level settings.
+/// Settings of one <see cref="RaftActor"/>: the core's <see cref="RaftConfig"/> plus actor-level settings. The node's
+/// term, vote and log are persisted through the actor system's persistence extension
+/// (<c>KvCluster.Actors.Persistence.Persistence.Configure</c>, whose serializer must include
+/// <see cref="RaftJournalEvents.Register"/>), under <see cref="EffectivePersistenceId"/>.
 /// <see cref="Validate"/> runs when <see cref="RaftActor.Props"/> is called, so a bad setting fails where the node is
 /// configured, with an <see cref="ArgumentException"/> whose <see cref="ArgumentException.ParamName"/> names it.
 /// </summary>
@@ -12,12 +14,6 @@ public sealed record RaftActorSettings
 {
     /// <summary>The core's settings (node id, voters, timeouts in ticks, replication bounds).</summary>
     public required RaftConfig Raft { get; init; }
-
-    /// <summary>
-    /// The journal the node's hard state and log are persisted to. Shared with other users of the journal (each node
-    /// writes under its own <see cref="PersistenceId"/>); the RaftActor never disposes it.
-    /// </summary>
-    public required IJournal Journal { get; init; }
 
     /// <summary>Creates the node's state machine; called once per actor incarnation (start and every restart).</summary>
     public required Func<IStateMachine> StateMachineFactory { get; init; }
@@ -48,11 +44,6 @@ public sealed record RaftActorSettings
         }
 
         Raft.Validate();
-        if (Journal is null)
-        {
-            throw new ArgumentException("Journal is required: a RaftActor persists its term, vote and log before it answers peers.", nameof(Journal));
-        }
-
         if (StateMachineFactory is null)
         {
             throw new ArgumentException("StateMachineFactory is required.", nameof(StateMachineFactory));

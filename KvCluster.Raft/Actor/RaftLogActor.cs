@@ -1,127 +1,103 @@
 using KvCluster.Actors;
-using KvCluster.Actors.Persistence.Journal;
+using KvCluster.Actors.Persistence;
+using KvCluster.Raft.Actor.Journal;
 using KvCluster.Raft.Core;
 using Microsoft.Extensions.Logging;
 
 namespace KvCluster.Raft.Actor;
 
 /// <summary>
-/// The RaftActor's child that owns its journal stream (persistence id per node). Scenarios:
+/// The RaftActor's child that owns its event stream (persistence id per node), an event-sourced
+/// <see cref="PersistentActor"/>. Scenarios:
 /// <list type="number">
-/// <item>Start: replay every event of the stream (truncations, appends, hard states) in sequence order, read the
-/// highest sequence number, and send <see cref="RaftLogRecovered"/> to the parent, which only then creates the core.</item>
-/// <item>Write: on <see cref="PersistReady"/>, write its events as ONE atomic write (truncate, append, hard state) and,
-/// once the journal reports it durable, reply <see cref="ReadyPersisted"/>.</item>
-/// <item>Failure: a faulted or rejected write (or a failed replay) is reported to the parent, and this actor stops:
+/// <item>Start: the persistence layer replays every event of the stream (truncations, appends, hard states) in
+/// sequence order into a hard state and a log; on <see cref="RecoveryCompleted"/> they go to the parent as
+/// <see cref="RaftLogRecovered"/>, and only then does the parent create the core.</item>
+/// <item>Write: on <see cref="PersistReady"/>, PersistAll of its events (truncate, append, hard state) as ONE atomic
+/// write; when the last persist handler ran (the write is durable), reply <see cref="ReadyPersisted"/>.</item>
+/// <item>Failure: a failed or rejected write (or a failed replay) is reported to the parent and this actor stops:
 /// nothing is known about what was written, so no later write may be ordered after it (Akka's Eventsourced rule).</item>
 /// </list>
-/// Journal calls run asynchronously; their outcome is piped back as a message, so no handler ever blocks. It persists
-/// through <see cref="IJournal"/> directly rather than through <c>PersistentActor</c>, which was not yet committed when
-/// this was written; the event model (one protobuf event per kind, PersistAll-style atomic batch) is the same.
+/// Events are protobuf messages (<c>raft_journal.proto</c>); the system's serializer must know them
+/// (<see cref="RaftJournalEvents.Register"/>). The log replayed at recovery is only used for start-up; afterwards the
+/// parent's <see cref="JournaledRaftStorage"/> is the in-memory index.
 /// </summary>
-internal sealed class RaftLogActor : ReceiveActor
+internal sealed class RaftLogActor : PersistentActor
 {
-    /// <summary>The journal (not owned).</summary>
-    private readonly IJournal _journal;
-
     /// <summary>This node's stream.</summary>
     private readonly string _persistenceId;
 
-    /// <summary>Identifies this incarnation in the events it writes.</summary>
-    private readonly string _writerUuid = Guid.NewGuid().ToString("N");
+    /// <summary>The hard state being rebuilt during recovery.</summary>
+    private HardState _hardState = HardState.Empty;
 
-    /// <summary>Sequence number of the next event written.</summary>
-    private long _nextSequenceNr;
+    /// <summary>The log being rebuilt during recovery; handed to the parent and dropped afterwards.</summary>
+    private List<Entry> _log = new();
 
-    /// <summary>Creates the actor; recovery starts in <see cref="PreStart"/>.</summary>
-    public RaftLogActor(IJournal journal, string persistenceId)
+    /// <summary>Events replayed.</summary>
+    private long _replayed;
+
+    /// <summary>Creates the actor; the persistence layer starts recovery.</summary>
+    public RaftLogActor(string persistenceId)
     {
-        _journal = journal;
         _persistenceId = persistenceId;
-        Receive<Recovered>(OnRecovered);
-        Receive<RaftLogRecoveryFailed>(failed =>
+        Recover<HardStateChanged>(e => Replayed(() => _hardState = new HardState(e.Term, e.Vote, e.Commit)));
+        Recover<LogTruncated>(e => Replayed(() => RaftJournalCodec.Truncate(_log, e, LastSequenceNr, _persistenceId)));
+        Recover<EntriesAppended>(e => Replayed(() => RaftJournalCodec.Append(_log, e, LastSequenceNr, _persistenceId)));
+        Recover<RecoveryCompleted>(_ =>
         {
-            Log.LogError(failed.Cause, "Replaying journal stream {PersistenceId} failed; the Raft node cannot start.", _persistenceId);
-            Context.Parent.Tell(failed, Self);
-            Context.Stop(Self);
+            if (_hardState.Commit > _log.Count)
+            {
+                throw new InvalidDataException($"Journal stream '{_persistenceId}' records commit index {_hardState.Commit} beyond its last entry {_log.Count}.");
+            }
+
+            Context.Parent.Tell(new RaftLogRecovered(_hardState, _log, _replayed), Self);
+            _log = new List<Entry>();
         });
+        Command<PersistReady>(Write);
     }
 
     /// <inheritdoc />
-    protected override void PreStart()
-    {
-        var journal = _journal;
-        var persistenceId = _persistenceId;
-        RecoverAsync(journal, persistenceId).PipeTo(Self, Self, success: r => r, failure: ex => new RaftLogRecoveryFailed(ex));
-    }
+    public override string PersistenceId => _persistenceId;
 
-    private static async Task<Recovered> RecoverAsync(IJournal journal, string persistenceId)
+    private void Replayed(Action apply)
     {
-        var hardState = HardState.Empty;
-        var log = new List<Entry>();
-        long count = 0;
-        await journal.ReplayMessagesAsync(persistenceId, 1, long.MaxValue, long.MaxValue, repr =>
-        {
-            RaftJournalCodec.Replay(repr, ref hardState, log);
-            count++;
-        }).ConfigureAwait(false);
-        var highest = await journal.ReadHighestSequenceNrAsync(persistenceId).ConfigureAwait(false);
-        if (hardState.Commit > log.Count)
-        {
-            throw new InvalidDataException($"Journal stream '{persistenceId}' records commit index {hardState.Commit} beyond its last entry {log.Count}.");
-        }
-
-        return new Recovered(new RaftLogRecovered(hardState, log, count), highest);
-    }
-
-    private void OnRecovered(Recovered recovered)
-    {
-        _nextSequenceNr = recovered.HighestSequenceNr + 1;
-        Context.Parent.Tell(recovered.State, Self);
-        Become(Writing);
-    }
-
-    private bool Writing(object message)
-    {
-        switch (message)
-        {
-            case PersistReady request:
-                Write(request);
-                return true;
-            case WriteOutcome { Error: null }:
-                Context.Parent.Tell(ReadyPersisted.Instance, Self);
-                return true;
-            case WriteOutcome { Error: { } error }:
-                Log.LogError(error, "Journal write to {PersistenceId} failed; stopping the Raft node (nothing is known about what was written).", _persistenceId);
-                Context.Parent.Tell(new ReadyPersistFailed(error), Self);
-                Context.Stop(Self);
-                return true;
-            default:
-                return false;
-        }
+        apply();
+        _replayed++;
     }
 
     private void Write(PersistReady request)
     {
-        var events = RaftJournalCodec.Encode(_persistenceId, _nextSequenceNr, _writerUuid, request.TruncateFrom, request.Entries, request.HardState);
-        _nextSequenceNr += events.Count;
-        var write = new AtomicWrite(events);
-        Task<IReadOnlyList<Exception?>> task;
-        try
+        var events = RaftJournalCodec.ToEvents(request.TruncateFrom, request.Entries, request.HardState);
+        var last = events[^1];
+        PersistAll(events, e =>
         {
-            task = _journal.WriteMessagesAsync(new[] { write });
-        }
-        catch (Exception ex)
-        {
-            task = Task.FromException<IReadOnlyList<Exception?>>(ex);
-        }
-
-        task.PipeTo(Self, Self, success: results => new WriteOutcome(results[0]), failure: ex => new WriteOutcome(ex));
+            if (ReferenceEquals(e, last))
+            {
+                Context.Parent.Tell(ReadyPersisted.Instance, Self);
+            }
+        });
     }
 
-    /// <summary>Recovery result piped to self.</summary>
-    private sealed record Recovered(RaftLogRecovered State, long HighestSequenceNr);
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        base.OnPersistFailure(cause, @event, sequenceNr);
+        Context.Parent.Tell(new ReadyPersistFailed(cause), Self);
+    }
 
-    /// <summary>A write's outcome piped to self: null error when durable.</summary>
-    private sealed record WriteOutcome(Exception? Error);
+    /// <inheritdoc />
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        // A rejected Raft write cannot be skipped: the core believes the Ready durable once acknowledged. Stop.
+        Log.LogError(cause, "Journal rejected Raft event {SequenceNr} of {PersistenceId}; stopping the Raft node.", sequenceNr, _persistenceId);
+        Context.Parent.Tell(new ReadyPersistFailed(cause), Self);
+        Context.Stop(Self);
+    }
+
+    /// <inheritdoc />
+    protected override void OnRecoveryFailure(Exception reason, object? message)
+    {
+        base.OnRecoveryFailure(reason, message);
+        Context.Parent.Tell(new RaftLogRecoveryFailed(reason), Self);
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using KvCluster.Actors;
+using KvCluster.Actors.Persistence;
 using KvCluster.Actors.Persistence.InMemory;
 using KvCluster.Actors.Persistence.Journal;
 using KvCluster.Actors.TestKit;
@@ -26,13 +27,13 @@ internal sealed class RaftActorCluster
     private readonly Func<RaftConfig, RaftConfig> _configure;
     private readonly Dictionary<ulong, int> _incarnations = new();
 
-    public RaftActorCluster(TestKit kit, int size, Func<RaftConfig, RaftConfig>? configure = null, IJournal? journal = null, Props? network = null)
+    public RaftActorCluster(TestKit kit, int size, Func<RaftConfig, RaftConfig>? configure = null, PersistenceSettings? persistence = null, Props? network = null)
     {
         _kit = kit;
         _configure = configure ?? (c => c);
         _statusProbe = kit.CreateTestProbe("status");
         Ids = Enumerable.Range(1, size).Select(i => (ulong)i).ToArray();
-        Journal = journal ?? new InMemoryStore().OpenJournal();
+        Journal = KvCluster.Actors.Persistence.Persistence.Configure(kit.Sys, persistence ?? InMemoryPersistence()).Journal;
         Network = kit.Sys.ActorOf(network ?? Props.Create(() => new SimNetwork()), "net");
         foreach (var id in Ids)
         {
@@ -63,7 +64,6 @@ internal sealed class RaftActorCluster
             ElectionTimeoutMinTicks = MinTimeout,
             ElectionTimeoutMaxTicks = MaxTimeout,
         }),
-        Journal = Journal,
         TickInterval = TickInterval,
         StateMachineFactory = () =>
         {
@@ -163,6 +163,10 @@ internal sealed class RaftActorCluster
             pause.Wait(TimeSpan.FromMilliseconds(5));
         }
     }
+
+    /// <summary>In-memory persistence with the Raft events registered.</summary>
+    public static PersistenceSettings InMemoryPersistence(InMemoryStore? store = null) =>
+        PersistenceSettings.InMemory(store) with { Serializer = RaftJournalEvents.CreateSerializer() };
 
     public static Propose Command(string text) => new(Encoding.UTF8.GetBytes(text));
 

@@ -1,6 +1,6 @@
 using KvCluster.Actors;
+using KvCluster.Actors.Persistence;
 using KvCluster.Actors.Persistence.InMemory;
-using KvCluster.Actors.Persistence.Sqlite;
 using KvCluster.Actors.TestKit;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
@@ -16,14 +16,22 @@ public sealed class RaftActorPersistenceSpecs : TestKit
     {
     }
 
+    /// <summary>Configures the system's persistence with a gated in-memory journal (once per test).</summary>
+    private GatedJournal UseGatedJournal()
+    {
+        var store = new InMemoryStore();
+        var journal = new GatedJournal(store.OpenJournal());
+        KvCluster.Actors.Persistence.Persistence.Configure(Sys, new PersistenceSettings(() => journal, store.OpenSnapshotStore) { Serializer = RaftJournalEvents.CreateSerializer() });
+        return journal;
+    }
+
     /// <summary>Node 2 of {1, 2, 3} whose peer 1 is a probe; nodes 1 and 3 exist only as ids.</summary>
-    private (IActorRef Node, TestProbe Peer) StartVoter(GatedJournal journal)
+    private (IActorRef Node, TestProbe Peer) StartVoter()
     {
         var peer = CreateTestProbe();
         var settings = new RaftActorSettings
         {
             Raft = new RaftConfig { NodeId = 2, Voters = new ulong[] { 1, 2, 3 } },
-            Journal = journal,
             StateMachineFactory = () => new RecordingStateMachine(),
             TickInterval = TimeSpan.FromMilliseconds(100),
             RandomFactory = () => new FixedRaftRandom(19),
@@ -40,8 +48,8 @@ public sealed class RaftActorPersistenceSpecs : TestKit
     [Fact]
     public void Vote_JournalWriteHeld_VoteSentOnlyAfterWriteCompletes()
     {
-        var journal = new GatedJournal(new InMemoryStore().OpenJournal());
-        var (node, peer) = StartVoter(journal);
+        var journal = UseGatedJournal();
+        var (node, peer) = StartVoter();
         journal.Hold();
 
         peer.Send(node, new RequestVote(1, 2, Term: 1, LastLogIndex: 0, LastLogTerm: 0, PreVote: false, LeadershipTransfer: false));
@@ -59,8 +67,8 @@ public sealed class RaftActorPersistenceSpecs : TestKit
     [Fact]
     public void Vote_JournalWriteFails_ActorStopsWithoutSendingVote()
     {
-        var journal = new GatedJournal(new InMemoryStore().OpenJournal());
-        var (node, peer) = StartVoter(journal);
+        var journal = UseGatedJournal();
+        var (node, peer) = StartVoter();
         Watch(node);
         journal.FailWith = new IOException("disk full (injected)");
 
@@ -73,15 +81,15 @@ public sealed class RaftActorPersistenceSpecs : TestKit
     [Fact]
     public void Restart_AfterVote_RecoversTermAndVoteAndRefusesSecondCandidate()
     {
-        var journal = new GatedJournal(new InMemoryStore().OpenJournal());
-        var (node, peer) = StartVoter(journal);
+        var journal = UseGatedJournal();
+        var (node, peer) = StartVoter();
         peer.Send(node, new RequestVote(1, 2, Term: 5, LastLogIndex: 0, LastLogTerm: 0, PreVote: false, LeadershipTransfer: false));
         Assert.True(peer.ExpectMsg<RequestVoteResult>().Granted);
         Watch(node);
         Sys.Stop(node);
         ExpectTerminated(node);
 
-        var (restarted, peer2) = StartVoter(journal);
+        var (restarted, peer2) = StartVoter();
         peer2.Send(restarted, GetRaftStatus.Instance);
         var status = peer2.ExpectMsg<RaftStatus>();
         Assert.Equal((5L, 1UL), (status.Term, status.Vote));
@@ -103,19 +111,14 @@ public sealed class RaftActorPersistenceSpecs : TestKit
     }
 
     [Fact]
-    public async Task Restart_ClusterNodeWithSqliteJournal_RecoversLogAndReappliesCommittedCommands()
+    public void Restart_ClusterNodeWithSqliteJournal_RecoversLogAndReappliesCommittedCommands()
     {
         using var dir = new TempDirectory();
-        var journal = SqlitePersistence.OpenJournal(dir.File("journal.db"));
-        try
-        {
-            var cluster = new RaftActorCluster(this, 3, journal: journal);
-            RestartRecoversLog(cluster);
-        }
-        finally
-        {
-            await journal.DisposeAsync();
-        }
+        var cluster = new RaftActorCluster(this, 3, persistence: PersistenceSettings.Sqlite(dir.Path) with { Serializer = RaftJournalEvents.CreateSerializer() });
+
+        RestartRecoversLog(cluster);
+
+        Assert.True(File.Exists(dir.File(PersistenceSettings.JournalFileName)));
     }
 
     private void RestartRecoversLog(RaftActorCluster cluster)

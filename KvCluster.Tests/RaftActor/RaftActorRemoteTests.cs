@@ -1,4 +1,5 @@
 using KvCluster.Actors;
+using KvCluster.Actors.Persistence;
 using KvCluster.Actors.Persistence.InMemory;
 using KvCluster.Actors.Remote.Actors;
 using KvCluster.Raft.Actor;
@@ -27,6 +28,7 @@ public sealed class RaftActorRemoteTests
                 var registry = RemoteTestNode.NewRegistry();
                 KvCluster.Raft.Actor.RaftActor.RegisterWireTypes(registry);
                 systems[id] = await RemoteActorSystem.CreateAsync(RemoteTestNode.FastSettings($"node{id}"), registry: registry);
+                KvCluster.Actors.Persistence.Persistence.Configure(systems[id], RaftActorCluster.InMemoryPersistence(store));
             }
 
             var nodes = new Dictionary<ulong, IActorRef>();
@@ -38,7 +40,6 @@ public sealed class RaftActorRemoteTests
                 var settings = new RaftActorSettings
                 {
                     Raft = new RaftConfig { NodeId = id, Voters = ids, ElectionTimeoutMinTicks = 10, ElectionTimeoutMaxTicks = 20 },
-                    Journal = store.OpenJournal(),
                     StateMachineFactory = () => machine,
                     TickInterval = TimeSpan.FromMilliseconds(20),
                 };

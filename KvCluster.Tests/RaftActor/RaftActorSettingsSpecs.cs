@@ -1,4 +1,3 @@
-using KvCluster.Actors.Persistence.InMemory;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
 
@@ -9,7 +8,6 @@ public sealed class RaftActorSettingsSpecs
     private static RaftActorSettings Valid() => new()
     {
         Raft = new RaftConfig { NodeId = 1, Voters = new ulong[] { 1, 2, 3 } },
-        Journal = new InMemoryStore().OpenJournal(),
         StateMachineFactory = () => new RecordingStateMachine(),
     };
 

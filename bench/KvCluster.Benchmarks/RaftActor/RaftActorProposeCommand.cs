@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using KvCluster.Actors;
-using KvCluster.Actors.Persistence.InMemory;
-using KvCluster.Actors.Persistence.Journal;
-using KvCluster.Actors.Persistence.Sqlite;
+using KvCluster.Actors.Persistence;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
 
@@ -12,7 +10,8 @@ namespace KvCluster.Benchmarks.RaftActor;
 /// <summary>
 /// Proposals committed and applied per second by an in-process RaftActor cluster (one actor system, local refs, real
 /// scheduler), with 1 and 256 concurrent proposers each waiting for its reply (Ask) before proposing again, over the
-/// in-memory journal and over the SQLite journal (one database file per node, WAL, synchronous=FULL, i.e. fsync).
+/// in-memory journal and over the SQLite journal (one actor system per node, each with its own journal database file,
+/// WAL, synchronous=FULL, i.e. fsync), persisted through the persistence extension (PersistentActor).
 /// A 1-node cluster runs in the same process as the baseline (the shell and journal without replication).
 /// <c>dotnet run -c Release --project bench/KvCluster.Benchmarks -- raftactor-propose [seconds] [payloadBytes]</c>
 /// </summary>
@@ -51,24 +50,27 @@ public sealed class RaftActorProposeCommand : IBenchCommand
         var dir = Path.Combine(Path.GetTempPath(), "akkakv-bench", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var ids = Enumerable.Range(1, nodeCount).Select(i => (ulong)i).ToArray();
-        var journals = ids.ToDictionary(id => id, id => journalKind == "sqlite"
-            ? SqlitePersistence.OpenJournal(Path.Combine(dir, $"node{id}.db"))
-            : new InMemoryStore().OpenJournal());
-        var system = ActorSystem.Create("bench");
+
+        // One actor system per node, each with its own journal (its own SQLite file), as on separate machines; the
+        // nodes talk through local refs across the systems of this process.
+        var systems = ids.ToDictionary(id => id, id => ActorSystem.Create($"bench{id}"));
         try
         {
             var nodes = new Dictionary<ulong, IActorRef>();
             foreach (var id in ids)
             {
+                var persistence = journalKind == "sqlite"
+                    ? PersistenceSettings.Sqlite(Path.Combine(dir, $"node{id}"))
+                    : PersistenceSettings.InMemory();
+                KvCluster.Actors.Persistence.Persistence.Configure(systems[id], persistence with { Serializer = RaftJournalEvents.CreateSerializer() });
                 var settings = new RaftActorSettings
                 {
                     Raft = new RaftConfig { NodeId = id, Voters = ids, ElectionTimeoutMinTicks = 10, ElectionTimeoutMaxTicks = 20 },
-                    Journal = journals[id],
                     StateMachineFactory = () => new CountingStateMachine(),
                     TickInterval = TimeSpan.FromMilliseconds(100),
                     RandomFactory = () => new SeededRaftRandom((int)id),
                 };
-                nodes[id] = system.ActorOf(KvCluster.Raft.Actor.RaftActor.Props(settings), $"raft-{id}");
+                nodes[id] = systems[id].ActorOf(KvCluster.Raft.Actor.RaftActor.Props(settings), "raft");
             }
 
             foreach (var id in ids)
@@ -90,11 +92,7 @@ public sealed class RaftActorProposeCommand : IBenchCommand
         }
         finally
         {
-            await system.Terminate();
-            foreach (var journal in journals.Values)
-            {
-                await journal.DisposeAsync();
-            }
+            await Task.WhenAll(systems.Values.Select(s => s.Terminate()));
 
             try
             {
