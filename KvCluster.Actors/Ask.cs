@@ -42,9 +42,11 @@ public static class AskExtensions
         {
             return cell.System.Provider;
         }
-        return receiver is InternalActorRef { IsTerminated: false } or InternalActorRef { IsLocal: true }
-            ? ((InternalActorRef)receiver).Provider
-            : throw new ArgumentException($"Cannot Ask {receiver}: it belongs to no actor system.", nameof(receiver));
+        if (receiver is InternalActorRef target && !ReferenceEquals(target, ActorRefs.Nobody))
+        {
+            return target.Provider;
+        }
+        throw new ArgumentException($"Cannot Ask {receiver}: it belongs to no actor system.", nameof(receiver));
     }
 }
 

@@ -63,3 +63,25 @@ public sealed class DeadLetterSpecs : TestKit
         Assert.Equal(actor, unhandled.Recipient);
     }
 }
+
+public sealed class DeadLetterLoggingSpecs : KvCluster.Actors.TestKit.TestKit
+{
+    public DeadLetterLoggingSpecs() : base(setup: new ActorSystemSetup { DeadLetterLogLimit = 3 })
+    {
+    }
+
+    [Fact]
+    public void ManyDeadLetters_AllCounted_ButLoggingIsRateLimited()
+    {
+        var before = Sys.DeadLetterCount;
+
+        for (var i = 0; i < 20; i++)
+        {
+            Sys.DeadLetters.Tell(i, null);
+        }
+
+        Assert.Equal(before + 20, Sys.DeadLetterCount);
+        var logged = Logs.Entries.Count(e => e.Message.StartsWith("Dead letter:", StringComparison.Ordinal));
+        Assert.Equal(3, logged);
+    }
+}

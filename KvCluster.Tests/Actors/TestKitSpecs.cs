@@ -29,6 +29,17 @@ public sealed class TestKitSpecs : TestKit
     }
 
     [Fact]
+    public void TestActorRef_CanBeWatchedAndStopped()
+    {
+        var counter = ActorOfAsTestActorRef<Counter>(Props.Create<Counter>());
+        Watch(counter);
+
+        Sys.Stop(counter);
+
+        Assert.Equal(counter.Ref, ExpectTerminated(counter).ActorRef);
+    }
+
+    [Fact]
     public void ExpectMsg_WrongType_FailsNamingBoth()
     {
         TestActor.Tell(1, null);
