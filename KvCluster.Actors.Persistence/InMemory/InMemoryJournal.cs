@@ -26,7 +26,7 @@ internal sealed class InMemoryJournal(InMemoryStore store, JournalOptions limits
     }
 
     /// <inheritdoc />
-    public async Task ReplayMessagesAsync(
+    public Task ReplayMessagesAsync(
         string persistenceId,
         long fromSequenceNr,
         long toSequenceNr,
@@ -38,12 +38,10 @@ internal sealed class InMemoryJournal(InMemoryStore store, JournalOptions limits
         ArgumentNullException.ThrowIfNull(recoveryCallback);
         ArgumentOutOfRangeException.ThrowIfNegative(max);
         ThrowIfDisposed();
-        // Like SQLite: the callback runs on a thread-pool thread, never on the caller's stack.
-        await Task.Yield();
         var stream = Find(persistenceId);
         if (stream is null || max == 0)
         {
-            return;
+            return Task.CompletedTask;
         }
         PersistentRepr[] selected;
         lock (stream)
@@ -53,11 +51,17 @@ internal sealed class InMemoryJournal(InMemoryStore store, JournalOptions limits
                 .Take((int)Math.Min(max, int.MaxValue))
                 .ToArray();
         }
-        foreach (var e in selected)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            recoveryCallback(e);
-        }
+        // Like SQLite: the callback runs on a thread-pool thread, never on the caller's stack.
+        return Task.Run(
+            () =>
+            {
+                foreach (var e in selected)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    recoveryCallback(e);
+                }
+            },
+            cancellationToken);
     }
 
     /// <inheritdoc />

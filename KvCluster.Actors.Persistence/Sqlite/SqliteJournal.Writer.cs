@@ -29,6 +29,18 @@ internal sealed partial class SqliteJournal
     /// <summary>Transactions begun; see <see cref="TransactionCount"/>.</summary>
     private long _transactionCount;
 
+    /// <summary>The least the writer waits for the writers of the previous batch to submit again.</summary>
+    private static readonly TimeSpan MinStragglerWait = TimeSpan.FromMicroseconds(100);
+
+    /// <summary>The most the writer waits for the writers of the previous batch to submit again.</summary>
+    private static readonly TimeSpan MaxStragglerWait = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>How long the last transaction took (its fsync, mostly); bounds the straggler wait.</summary>
+    private TimeSpan _lastTransaction;
+
+    /// <summary>The number of operations in the last transaction; see <see cref="AwaitStragglers"/>.</summary>
+    private int _lastBatchOperations;
+
     // Prepared once, reused for every transaction (the writer thread owns them).
     private SqliteCommand _begin = null!;
     private SqliteCommand _commit = null!;
@@ -94,6 +106,10 @@ internal sealed partial class SqliteJournal
         {
             while (true)
             {
+                if (_lastBatchOperations > 1)
+                {
+                    AwaitStragglers();
+                }
                 if (!reader.TryRead(out var first))
                 {
                     var wait = reader.WaitToReadAsync();
@@ -111,7 +127,10 @@ internal sealed partial class SqliteJournal
                     _batch.Add(next);
                     events += next.EventCount;
                 }
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 ExecuteBatch();
+                _lastTransaction = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                _lastBatchOperations = _batch.Count;
                 _batch.Clear();
             }
         }
@@ -122,6 +141,27 @@ internal sealed partial class SqliteJournal
                 command.Dispose();
             }
             SqliteDatabase.Close(_writer);
+        }
+    }
+
+    /// <summary>
+    /// After a batch of N concurrent writers, their next writes arrive a moment later (each task's
+    /// continuation has to run first). Starting the next transaction with only the first arrivals
+    /// would spend one fsync on a handful of events; so wait, yielding the CPU, until as many
+    /// operations are queued as the last batch held, or as long as the last transaction took
+    /// (clamped to [<see cref="MinStragglerWait"/>, <see cref="MaxStragglerWait"/>]): at worst this
+    /// halves the transaction rate, and it lets batches grow to the number of concurrent writers.
+    /// A lone writer (batch of 1) never waits; when writers leave, the batches shrink to 1 and the
+    /// waiting stops by itself.
+    /// </summary>
+    private void AwaitStragglers()
+    {
+        var limit = _lastTransaction < MinStragglerWait ? MinStragglerWait : _lastTransaction > MaxStragglerWait ? MaxStragglerWait : _lastTransaction;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (Volatile.Read(ref _outstanding) < _lastBatchOperations
+            && System.Diagnostics.Stopwatch.GetElapsedTime(started) < limit)
+        {
+            Thread.Yield();
         }
     }
 

@@ -42,7 +42,7 @@ public sealed class SqliteJournalTests : IDisposable
     public async Task OpenJournal_NewerSchemaVersion_RefusedNamingFileAndBothVersions()
     {
         var path = _directory.File("journal.db");
-        await (await Task.FromResult(SqlitePersistence.OpenJournal(path))).DisposeAsync();
+        await SqlitePersistence.OpenJournal(path).DisposeAsync();
         ExecuteRaw(path, "UPDATE schema_version SET version = 7;");
 
         var ex = Assert.Throws<PersistenceSchemaVersionException>(() => SqlitePersistence.OpenJournal(path));
