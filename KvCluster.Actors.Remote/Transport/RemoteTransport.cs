@@ -33,6 +33,8 @@ public sealed partial class RemoteTransport : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<RemoteAddress, Association> _associations = new();
     private readonly ConcurrentDictionary<InboundConnection, byte> _inbound = new();
+    private const int MaxKnownPeers = 10_000;
+
     private readonly ConcurrentDictionary<RemoteAddress, ulong> _knownUids = new();
     private readonly CancellationTokenSource _shutdown = new();
     private readonly object _associationLock = new();
@@ -110,12 +112,26 @@ public sealed partial class RemoteTransport : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         builder.Services.AddSingleton(transport);
+        // A whole frame must fit in the connection's input buffer before it is parsed, so the
+        // socket transport's read-buffer pause threshold (1 MiB by default) must exceed MaxFrameSize.
+        var readBuffer = Math.Max(1024L * 1024, settings.MaxFrameSize + (64L * 1024));
+        builder.WebHost.UseSockets(sockets => sockets.MaxReadBufferSize = readBuffer);
         builder.WebHost.ConfigureKestrel(options =>
         {
+            options.Limits.MaxRequestBufferSize = readBuffer;
             options.Listen(bindAddress, settings.Port, listen => listen.UseConnectionHandler<InboundConnectionHandler>());
         });
         var host = builder.Build();
-        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         transport._host = host;
         var bound = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
         var port = bound is null ? settings.Port : new Uri(bound).Port;
@@ -257,6 +273,14 @@ public sealed partial class RemoteTransport : IAsyncDisposable
         lock (_knownUids)
         {
             previous = _knownUids.TryGetValue(peer, out var known) ? known : 0;
+            if (previous == 0 && _knownUids.Count >= MaxKnownPeers)
+            {
+                // Handshakes can claim any address: remembering every one would let a hostile
+                // client grow this table without bound. Past the cap, new peers are not tracked
+                // (their restarts are then not reported).
+                return;
+            }
+
             _knownUids[peer] = uid;
         }
 

@@ -157,4 +157,18 @@ public sealed class RemoteTransportMessagingTests
         Assert.Equal(SendStatus.Stopped, late);
         Assert.Equal(2, a.DeadLetters.Count);
     }
+
+    [Fact]
+    public async Task Send_ThreeMegabyteMessage_UnderMaxFrameSize_IsDelivered()
+    {
+        await using var a = await RemoteTestNode.StartAsync("a");
+        await using var b = await RemoteTestNode.StartAsync("b");
+        var bytes = new byte[3 * 1024 * 1024];
+        new Random(5).NextBytes(bytes);
+
+        a.Send(b, "x", new BytesValue { Value = Google.Protobuf.ByteString.CopyFrom(bytes) });
+        var received = await b.ReceiveAsync();
+
+        Assert.True(((BytesValue)received.Message).Value.Span.SequenceEqual(bytes));
+    }
 }
