@@ -1,0 +1,100 @@
+using KvCluster.Actors;
+using KvCluster.Raft.Core;
+using Microsoft.Extensions.Logging;
+
+namespace KvCluster.Raft.Actor;
+
+public sealed partial class RaftActor
+{
+    /// <summary>
+    /// Takes and carries out Readies until the core has none, or one waits for the journal. Order (etcd's
+    /// <c>doc.go</c>, <see cref="Ready"/>): messages that need no local durability go out at once, so a leader writes its
+    /// log while followers write theirs (thesis §10.2.1); the durable part goes to the journal; the rest waits for
+    /// <see cref="ReadyPersisted"/>.
+    /// </summary>
+    private void Drive()
+    {
+        if (_node is null || _persisting is not null)
+        {
+            return;
+        }
+
+        while (_node.HasReady)
+        {
+            var ready = _node.GetReady();
+            SendAll(ready.Messages);
+            if (ready.MustPersist || ready.TruncateFrom is not null)
+            {
+                _persisting = ready;
+                _logActor.Tell(new PersistReady(ready.TruncateFrom, ready.Entries, ready.HardState), Self);
+                return;
+            }
+
+            Finish(ready);
+        }
+    }
+
+    /// <summary>The journal made the outstanding Ready durable: reflect it in the index, then finish the Ready.</summary>
+    private void OnPersisted()
+    {
+        var ready = _persisting ?? throw new InvalidOperationException("The journal confirmed a write that was never requested.");
+        _persisting = null;
+        _storage!.Apply(ready.TruncateFrom, ready.Entries, ready.HardState);
+        Finish(ready);
+    }
+
+    /// <summary>Steps after durability: votes and acks, apply, reads, Advance.</summary>
+    private void Finish(Ready ready)
+    {
+        // Raft Figure 2 / etcd msgsAfterAppend: a vote or an append acknowledgement promises durable state.
+        SendAll(ready.MessagesAfterPersist);
+        foreach (var entry in ready.CommittedEntries)
+        {
+            ApplyEntry(entry);
+        }
+
+        foreach (var read in ready.ReadStates)
+        {
+            ServeRead(read);
+        }
+
+        _node!.Advance(ready);
+    }
+
+    private void ApplyEntry(Entry entry)
+    {
+        var result = entry.Type == EntryType.Normal ? _stateMachine.Apply(entry.Index, entry.Data) : ReadOnlyMemory<byte>.Empty;
+        _lastApplied = entry.Index;
+        if (_pendingProposals.Remove(entry.Index, out var pending))
+        {
+            if (pending.Term == entry.Term)
+            {
+                pending.Sender.Tell(new ProposeApplied(entry.Index, result), Self);
+            }
+            else
+            {
+                pending.Sender.Tell(new ProposeDropped(
+                    $"the proposal at index {entry.Index} (term {pending.Term}) was replaced by a new leader's entry (term {entry.Term}); it was not applied, retry"), Self);
+            }
+        }
+    }
+
+    private void SendAll(IReadOnlyList<RaftMessage> messages)
+    {
+        foreach (var message in messages)
+        {
+            if (_peers.TryGetValue(message.To, out var peer))
+            {
+                SendToPeer(peer, message);
+            }
+            else
+            {
+                _unroutable++;
+                if (_unroutable == 1 || _unroutable % 1000 == 0)
+                {
+                    Log.LogWarning("Raft node {NodeId} has no ref for node {To}; {Count} messages dropped so far.", NodeId, message.To, _unroutable);
+                }
+            }
+        }
+    }
+}

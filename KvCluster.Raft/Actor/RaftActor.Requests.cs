@@ -1,0 +1,127 @@
+using KvCluster.Actors;
+using KvCluster.Raft.Core;
+
+namespace KvCluster.Raft.Actor;
+
+public sealed partial class RaftActor
+{
+    /// <summary>Accepted proposals by log index, answered when that index is applied.</summary>
+    private readonly Dictionary<long, PendingProposal> _pendingProposals = new();
+
+    /// <summary>Reads in progress by context, answered when the core releases them.</summary>
+    private readonly Dictionary<ulong, PendingRead> _pendingReads = new();
+
+    /// <summary>Leader: highest index each follower acknowledged in the current term (for <see cref="RaftStatus"/>).</summary>
+    private readonly Dictionary<ulong, long> _match = new();
+
+    /// <summary>The last read context handed to the core.</summary>
+    private ulong _readContext;
+
+    /// <summary>Highest index applied to the state machine.</summary>
+    private long _lastApplied;
+
+    private void HandlePropose(Propose propose)
+    {
+        if (_node is null)
+        {
+            Sender.Tell(new ProposeDropped($"Raft node {NodeId} is still recovering its journal; retry shortly"), Self);
+            return;
+        }
+
+        var result = _node.Propose(propose.Command);
+        switch (result.Status)
+        {
+            case ProposeStatus.Accepted:
+                _pendingProposals[result.Index] = new PendingProposal(result.Term, Sender);
+                break;
+            case ProposeStatus.NotLeader:
+                Sender.Tell(new NotLeader(result.LeaderHint, result.Reason), Self);
+                break;
+            default:
+                Sender.Tell(new ProposeDropped(result.Reason), Self);
+                break;
+        }
+    }
+
+    private void HandleRead(ReadIndex read)
+    {
+        if (_node is null)
+        {
+            Sender.Tell(new ProposeDropped($"Raft node {NodeId} is still recovering its journal; retry shortly"), Self);
+            return;
+        }
+
+        var context = ++_readContext;
+        var result = _node.ReadIndex(context);
+        if (result.Status == ProposeStatus.Accepted)
+        {
+            _pendingReads[context] = new PendingRead(read.Query, Sender);
+        }
+        else
+        {
+            Sender.Tell(new NotLeader(result.LeaderHint, result.Reason), Self);
+        }
+    }
+
+    private void ServeRead(ReadState read)
+    {
+        if (_pendingReads.Remove(read.Context, out var pending))
+        {
+            pending.Sender.Tell(new ReadIndexReply(read.Index, _stateMachine.Query(pending.Query)), Self);
+        }
+    }
+
+    /// <summary>
+    /// Term or leader changed: reads in flight are lost in the core (thesis §6.4: a read is confirmed by the leader of one
+    /// term), so answer them now; the follower progress of an old term is meaningless.
+    /// </summary>
+    private void OnLeadershipChanged(RaftActorData before, RaftActorData after)
+    {
+        _match.Clear();
+        if (_pendingReads.Count == 0)
+        {
+            return;
+        }
+
+        var reason = $"leadership changed (term {before.Term} → {after.Term}, leader {before.Leader} → {after.Leader}) while the read was in flight; retry";
+        foreach (var read in _pendingReads.Values)
+        {
+            read.Sender.Tell(new ProposeDropped(reason), Self);
+        }
+
+        _pendingReads.Clear();
+    }
+
+    private void FailAllPending(string reason)
+    {
+        foreach (var proposal in _pendingProposals.Values)
+        {
+            proposal.Sender.Tell(new ProposeDropped($"{reason}; the proposal may or may not have been committed"), Self);
+        }
+
+        foreach (var read in _pendingReads.Values)
+        {
+            read.Sender.Tell(new ProposeDropped(reason), Self);
+        }
+
+        _pendingProposals.Clear();
+        _pendingReads.Clear();
+    }
+
+    private RaftStatus BuildStatus()
+    {
+        if (_node is null)
+        {
+            return new RaftStatus(NodeId, RaftRole.Follower, 0, 0, 0, 0, 0, 0, new Dictionary<ulong, long>(), Recovering: true);
+        }
+
+        var match = _node.Role == RaftRole.Leader ? new Dictionary<ulong, long>(_match) { [NodeId] = _storage!.LastIndex } : new Dictionary<ulong, long>();
+        return new RaftStatus(NodeId, _node.Role, _node.Term, _node.Vote, _node.Leader, _node.CommitIndex, _lastApplied, _node.LastIndex, match, Recovering: false);
+    }
+
+    /// <summary>A proposal accepted at some index in <see cref="Term"/>.</summary>
+    private readonly record struct PendingProposal(long Term, IActorRef Sender);
+
+    /// <summary>A read waiting for the core to confirm it.</summary>
+    private readonly record struct PendingRead(ReadOnlyMemory<byte> Query, IActorRef Sender);
+}

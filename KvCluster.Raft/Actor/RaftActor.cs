@@ -1,0 +1,244 @@
+using KvCluster.Actors;
+using KvCluster.Raft.Core;
+using Microsoft.Extensions.Logging;
+
+namespace KvCluster.Raft.Actor;
+
+/// <summary>The FSM data of a <see cref="RaftActor"/>: what the core reported after the last event.</summary>
+/// <param name="Term">The core's current term.</param>
+/// <param name="Leader">The leader the core knows of, or 0.</param>
+public sealed record RaftActorData(long Term, ulong Leader);
+
+/// <summary>
+/// The actor shell around one Raft core (<see cref="RaftNode"/>): an FSM whose states are the core's roles
+/// (Follower, PreCandidate, Candidate, Leader), re-synchronised with the core after every event and logged on each
+/// transition. Scenarios:
+/// <list type="number">
+/// <item>Start: a <see cref="RaftLogActor"/> child replays the node's journal stream; only then is the core created
+/// from the recovered hard state and log, and the periodic tick timer (system scheduler, so virtual in tests)
+/// started. Until then peer messages are dropped and client requests answered <see cref="ProposeDropped"/>.</item>
+/// <item>Every tick, peer message (<see cref="RaftMessage"/>) and client request steps the core, then every pending
+/// <see cref="Ready"/> is carried out in etcd's order: send the messages that need no local durability; PERSIST
+/// (truncation, entries, hard state: one atomic journal write through the child); only after the journal confirmed it,
+/// send votes and append acknowledgements; APPLY committed entries to the <see cref="IStateMachine"/>, answering
+/// proposers; serve confirmed reads; Advance. While a write is in flight the core keeps stepping; its next Ready
+/// batches everything that accumulated (group commit).</item>
+/// <item>A failed or rejected journal write, a failed replay or the loss of the log child stops this actor (FSM Stop with
+/// a Failure reason) without sending anything that promised durability; pending requests are answered
+/// <see cref="ProposeDropped"/>.</item>
+/// </list>
+/// Peers are reached through a map node id → <see cref="IActorRef"/> (<see cref="SetPeers"/>); refs may be local or
+/// remote. Requests: <see cref="Propose"/>, <see cref="ReadIndex"/>, <see cref="GetRaftStatus"/>.
+/// </summary>
+public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
+{
+    /// <summary>Name of the periodic tick timer.</summary>
+    private const string TickTimer = "raft-tick";
+
+    /// <summary>Validated settings.</summary>
+    private readonly RaftActorSettings _settings;
+
+    /// <summary>Peers by node id (never this node).</summary>
+    private readonly Dictionary<ulong, IActorRef> _peers = new();
+
+    /// <summary>The state machine of this incarnation.</summary>
+    private readonly IStateMachine _stateMachine;
+
+    /// <summary>The child that owns the journal stream.</summary>
+    private IActorRef _logActor = ActorRefs.Nobody;
+
+    /// <summary>The core; null until the journal was replayed.</summary>
+    private RaftNode? _node;
+
+    /// <summary>The durable log index the core reads; null until recovered.</summary>
+    private JournaledRaftStorage? _storage;
+
+    /// <summary>The Ready whose durable part is being written, or null.</summary>
+    private Ready? _persisting;
+
+    /// <summary>Peer messages dropped because the peer map had no ref for their destination.</summary>
+    private long _unroutable;
+
+    private RaftActor(RaftActorSettings settings, IReadOnlyDictionary<ulong, IActorRef>? peers)
+    {
+        _settings = settings;
+        _stateMachine = settings.StateMachineFactory() ?? throw new InvalidOperationException("RaftActorSettings.StateMachineFactory returned null.");
+        ReplacePeers(peers);
+        StartWith(RaftRole.Follower, new RaftActorData(0, 0));
+        foreach (var role in Enum.GetValues<RaftRole>())
+        {
+            When(role, Handle);
+        }
+
+        OnTransition((from, to) => Log.LogInformation(
+            "Raft node {NodeId}: {From} -> {To} (term {Term}, leader {Leader}).",
+            NodeId, from, to, NextStateData.Term, NextStateData.Leader));
+        OnTermination(stop => FailAllPending($"the Raft node {NodeId} stopped ({stop.Reason})"));
+        Initialize();
+    }
+
+    /// <summary>This node's id.</summary>
+    private ulong NodeId => _settings.Raft.NodeId;
+
+    /// <summary>
+    /// Validates <paramref name="settings"/> and returns Props for a RaftActor. Call from the node host; the actor's
+    /// name is up to the caller (for instance <c>raft</c>).
+    /// </summary>
+    /// <param name="settings">The node's settings.</param>
+    /// <param name="peers">Initial peer map (node id → ref); may be replaced later with <see cref="SetPeers"/>.</param>
+    /// <returns>Props whose every incarnation recovers from the journal.</returns>
+    /// <exception cref="ArgumentException">A setting is invalid; <see cref="ArgumentException.ParamName"/> names it.</exception>
+    public static Props Props(RaftActorSettings settings, IReadOnlyDictionary<ulong, IActorRef>? peers = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        return KvCluster.Actors.Props.Create(() => new RaftActor(settings, peers));
+    }
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        _logActor = Context.ActorOf(
+            KvCluster.Actors.Props.Create(() => new RaftLogActor(_settings.EffectivePersistenceId)),
+            "log");
+        Context.Watch(_logActor);
+    }
+
+    /// <inheritdoc />
+    protected override SupervisorStrategy SupervisorStrategy() => KvCluster.Actors.SupervisorStrategy.StoppingStrategy;
+
+    /// <summary>The one state function of every role: the core decides, the FSM state mirrors it.</summary>
+    private State<RaftRole, RaftActorData>? Handle(Event<RaftActorData> e)
+    {
+        switch (e.FsmEvent)
+        {
+            case Tick:
+                _node?.Tick();
+                break;
+            case RaftMessage message:
+                StepPeerMessage(message);
+                break;
+            case KvCluster.Raft.Protos.Wire.RaftMessage wire:
+                StepWireMessage(wire);
+                break;
+            case Propose propose:
+                HandlePropose(propose);
+                break;
+            case ReadIndex read:
+                HandleRead(read);
+                break;
+            case GetRaftStatus:
+                return Settle().Replying(BuildStatus());
+            case SetPeers set:
+                ReplacePeers(set.Peers);
+                break;
+            case ReadyPersisted:
+                OnPersisted();
+                break;
+            case RaftLogRecovered recovered:
+                OnRecovered(recovered);
+                break;
+            case ReadyPersistFailed failed:
+                Log.LogError(failed.Cause, "Raft node {NodeId}: journal write failed; stopping without sending votes or acknowledgements.", NodeId);
+                return Stop(new FSMBase.Failure($"journal write failed: {failed.Cause.Message}"));
+            case RaftLogRecoveryFailed failed:
+                return Stop(new FSMBase.Failure($"journal replay failed: {failed.Cause.Message}"));
+            case Terminated terminated when terminated.ActorRef.Equals(_logActor):
+                Log.LogError("Raft node {NodeId}: its journal child stopped; stopping.", NodeId);
+                return Stop(new FSMBase.Failure("the journal child stopped"));
+            default:
+                return null;
+        }
+
+        return Settle();
+    }
+
+    private void OnRecovered(RaftLogRecovered recovered)
+    {
+        if (_node is not null)
+        {
+            return;
+        }
+
+        _storage = new JournaledRaftStorage(recovered.HardState, recovered.Entries);
+        IRaftRandom random;
+        if (_settings.RandomFactory is { } factory)
+        {
+            random = factory();
+        }
+        else
+        {
+            var seed = Random.Shared.Next();
+            Log.LogInformation("Raft node {NodeId}: election-timeout seed {Seed}.", NodeId, seed);
+            random = new SeededRaftRandom(seed);
+        }
+
+        _node = new RaftNode(_settings.Raft, _storage, random);
+        Log.LogInformation(
+            "Raft node {NodeId} recovered {Events} journal events: term {Term}, vote {Vote}, commit {Commit}, last index {LastIndex}.",
+            NodeId, recovered.EventCount, recovered.HardState.Term, recovered.HardState.Vote, recovered.HardState.Commit, _storage.LastIndex);
+        SetTimer(TickTimer, Tick.Instance, _settings.TickInterval, repeat: true);
+    }
+
+    private void StepPeerMessage(RaftMessage message)
+    {
+        if (_node is null)
+        {
+            return; // still recovering: Raft tolerates a lost message
+        }
+
+        if (message.To != NodeId)
+        {
+            Log.LogWarning("Raft node {NodeId} dropped a {Type} addressed to node {To} (a routing error at the sender).", NodeId, message.GetType().Name, message.To);
+            return;
+        }
+
+        if (message is AppendEntriesResult { Success: true } ack && _node.Role == RaftRole.Leader && ack.Term == _node.Term)
+        {
+            _match[ack.From] = Math.Max(_match.GetValueOrDefault(ack.From), ack.Index);
+        }
+
+        _node.Step(message);
+    }
+
+    /// <summary>Carries out pending Readies, then mirrors the core's role in the FSM state.</summary>
+    private State<RaftRole, RaftActorData> Settle()
+    {
+        Drive();
+        if (_node is null)
+        {
+            return Stay();
+        }
+
+        var data = new RaftActorData(_node.Term, _node.Leader);
+        if (data != StateData)
+        {
+            OnLeadershipChanged(StateData, data);
+        }
+
+        return _node.Role == StateName ? Stay().Using(data) : GoTo(_node.Role).Using(data);
+    }
+
+    private void ReplacePeers(IReadOnlyDictionary<ulong, IActorRef>? peers)
+    {
+        _peers.Clear();
+        if (peers is null)
+        {
+            return;
+        }
+
+        foreach (var (id, peer) in peers)
+        {
+            if (id != _settings.Raft.NodeId && peer is not null)
+            {
+                _peers[id] = peer;
+            }
+        }
+    }
+
+    /// <summary>The tick timer's message.</summary>
+    private sealed record Tick
+    {
+        public static Tick Instance { get; } = new();
+    }
+}

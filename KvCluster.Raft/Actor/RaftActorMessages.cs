@@ -1,0 +1,80 @@
+using KvCluster.Raft.Core;
+
+namespace KvCluster.Raft.Actor;
+
+/// <summary>
+/// Asks the leader to replicate and apply <paramref name="Command"/>. The sender receives exactly one reply:
+/// <see cref="ProposeApplied"/> once the command is committed and applied on this node, <see cref="NotLeader"/> when
+/// this node does not lead, or <see cref="ProposeDropped"/> when it was refused or lost (it may then be retried; a lost
+/// proposal was never applied). A proposal whose leader crashes before replying may still be applied later (the client
+/// cannot tell), as in every Raft system without client sessions.
+/// </summary>
+/// <param name="Command">The command bytes; the sender must not mutate them afterwards.</param>
+public sealed record Propose(ReadOnlyMemory<byte> Command);
+
+/// <summary>A proposal was committed at <paramref name="Index"/> and applied; <paramref name="Result"/> is the state machine's answer.</summary>
+/// <param name="Index">The log index of the command.</param>
+/// <param name="Result">What <see cref="IStateMachine.Apply"/> returned for it.</param>
+public sealed record ProposeApplied(long Index, ReadOnlyMemory<byte> Result);
+
+/// <summary>This node is not the leader; retry at <paramref name="LeaderHint"/> when it is non-zero.</summary>
+/// <param name="LeaderHint">The node believed to lead, or 0 when none is known.</param>
+/// <param name="Reason">A sentence a person can act on.</param>
+public sealed record NotLeader(ulong LeaderHint, string Reason);
+
+/// <summary>The request was refused (leadership transfer, too many uncommitted bytes, still recovering) or lost to
+/// a leadership change; retry later.</summary>
+/// <param name="Reason">Why, in a sentence a person can act on.</param>
+public sealed record ProposeDropped(string Reason);
+
+/// <summary>
+/// A linearizable read (thesis §6.4): the RaftActor confirms it is (or asks) the leader, waits until its state machine
+/// has applied the read index, then answers <paramref name="Query"/> with <see cref="IStateMachine.Query"/> and replies
+/// <see cref="ReadIndexReply"/>. Other replies: <see cref="NotLeader"/> when no leader is known,
+/// <see cref="ProposeDropped"/> when leadership changed while the read was in flight (retry).
+/// </summary>
+/// <param name="Query">The query bytes handed to the state machine.</param>
+public sealed record ReadIndex(ReadOnlyMemory<byte> Query);
+
+/// <summary>The answer to a <see cref="ReadIndex"/>.</summary>
+/// <param name="Index">The read index: the answer reflects every entry committed up to at least this index.</param>
+/// <param name="Result">What <see cref="IStateMachine.Query"/> returned.</param>
+public sealed record ReadIndexReply(long Index, ReadOnlyMemory<byte> Result);
+
+/// <summary>Asks for a <see cref="RaftStatus"/> (the <c>raft status</c> command).</summary>
+public sealed record GetRaftStatus
+{
+    /// <summary>The single instance.</summary>
+    public static GetRaftStatus Instance { get; } = new();
+}
+
+/// <summary>A RaftActor's view of itself when it handled <see cref="GetRaftStatus"/>.</summary>
+/// <param name="NodeId">This node.</param>
+/// <param name="Role">Its role (Follower while it is still recovering from the journal).</param>
+/// <param name="Term">Its current term.</param>
+/// <param name="Vote">Its vote in <paramref name="Term"/>, or 0.</param>
+/// <param name="Leader">The leader it knows of, or 0.</param>
+/// <param name="Commit">Highest index known committed.</param>
+/// <param name="Applied">Highest index applied to the state machine.</param>
+/// <param name="LastIndex">Index of its last log entry (persisted or in flight to the journal).</param>
+/// <param name="Match">On a leader, the highest index each follower acknowledged in this term; empty otherwise.</param>
+/// <param name="Recovering">True until the journal was replayed and the core created.</param>
+public sealed record RaftStatus(
+    ulong NodeId,
+    RaftRole Role,
+    long Term,
+    ulong Vote,
+    ulong Leader,
+    long Commit,
+    long Applied,
+    long LastIndex,
+    IReadOnlyDictionary<ulong, long> Match,
+    bool Recovering);
+
+/// <summary>
+/// Replaces the RaftActor's peer map (node id → actor ref). Messages to a node missing from the map are dropped,
+/// which Raft tolerates like any lost message. Refs may be local or remote: they are used only through
+/// <c>Tell</c>. An entry for the node itself is ignored.
+/// </summary>
+/// <param name="Peers">The new map.</param>
+public sealed record SetPeers(IReadOnlyDictionary<ulong, KvCluster.Actors.IActorRef> Peers);

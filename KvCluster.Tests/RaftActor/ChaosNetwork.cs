@@ -1,0 +1,59 @@
+using KvCluster.Actors;
+using KvCluster.Raft.Core;
+
+namespace KvCluster.Tests.RaftActor;
+
+/// <summary>Fault rates of a <see cref="ChaosNetwork"/>.</summary>
+internal sealed record ChaosSettings(double DropRate, double DuplicateRate, int MaxDelayTicks, TimeSpan Tick);
+
+/// <summary>
+/// A simulated network that loses, duplicates and delays (hence reorders) Raft messages, and honours partitions.
+/// Delays go through the system scheduler, so on virtual time a delayed message arrives when the test advances the
+/// clock. Fault decisions come from a seeded <see cref="Random"/>; the actors' interleaving on the thread pool is not
+/// deterministic, so a seed reproduces the fault rates and the test's step schedule, not the exact message order.
+/// </summary>
+internal sealed class ChaosNetwork : ReceiveActor
+{
+    private readonly Dictionary<ulong, IActorRef> _nodes = new();
+    private readonly Random _random;
+    private ChaosSettings _settings;
+    private IReadOnlySet<ulong>? _side;
+
+    public ChaosNetwork(int seed, ChaosSettings settings)
+    {
+        _random = new Random(seed);
+        _settings = settings;
+        Receive<RegisterNode>(r => _nodes[r.Id] = r.Ref);
+        Receive<Partition>(p => _side = p.Side);
+        Receive<Heal>(_ => _side = null);
+        Receive<ChaosSettings>(s => _settings = s);
+        Receive<RaftMessage>(Route);
+    }
+
+    private void Route(RaftMessage message)
+    {
+        if (_side is not null && _side.Contains(message.From) != _side.Contains(message.To))
+        {
+            return;
+        }
+
+        if (!_nodes.TryGetValue(message.To, out var target) || _random.NextDouble() < _settings.DropRate)
+        {
+            return;
+        }
+
+        var copies = _random.NextDouble() < _settings.DuplicateRate ? 2 : 1;
+        for (var i = 0; i < copies; i++)
+        {
+            var delay = _random.Next(0, _settings.MaxDelayTicks + 1);
+            if (delay == 0)
+            {
+                target.Tell(message, Sender);
+            }
+            else
+            {
+                Context.System.Scheduler.ScheduleTellOnce(_settings.Tick * delay, target, message, Sender);
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+using System.Text;
+using KvCluster.Actors;
+using KvCluster.Actors.Persistence;
+using KvCluster.Actors.Persistence.InMemory;
+using KvCluster.Actors.Persistence.Journal;
+using KvCluster.Actors.TestKit;
+using KvCluster.Raft.Actor;
+using KvCluster.Raft.Core;
+using KvCluster.Tests.Raft;
+
+namespace KvCluster.Tests.RaftActor;
+
+/// <summary>
+/// N RaftActors in the kit's actor system on virtual time, behind a <see cref="SimNetwork"/>. Node i's election
+/// timeout is fixed at <c>10 + 4 (i - 1)</c> ticks (clamped to [10, 19]) so the order in which nodes time out is known.
+/// Every node's journal lives in one <see cref="InMemoryStore"/> (or the given journal), so a stopped node restarts
+/// from what it persisted.
+/// </summary>
+internal sealed class RaftActorCluster
+{
+    public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(100);
+    public const int MinTimeout = 10;
+    public const int MaxTimeout = 20;
+
+    private readonly TestKit _kit;
+    private readonly TestProbe _statusProbe;
+    private readonly Func<RaftConfig, RaftConfig> _configure;
+    private readonly Dictionary<ulong, int> _incarnations = new();
+
+    public RaftActorCluster(TestKit kit, int size, Func<RaftConfig, RaftConfig>? configure = null, PersistenceSettings? persistence = null, Props? network = null)
+    {
+        _kit = kit;
+        _configure = configure ?? (c => c);
+        _statusProbe = kit.CreateTestProbe("status");
+        Ids = Enumerable.Range(1, size).Select(i => (ulong)i).ToArray();
+        Journal = KvCluster.Actors.Persistence.Persistence.Configure(kit.Sys, persistence ?? InMemoryPersistence()).Journal;
+        Network = kit.Sys.ActorOf(network ?? Props.Create(() => new SimNetwork()), "net");
+        foreach (var id in Ids)
+        {
+            Start(id);
+        }
+    }
+
+    public ulong[] Ids { get; }
+
+    public IJournal Journal { get; }
+
+    public IActorRef Network { get; }
+
+    public Dictionary<ulong, IActorRef> Nodes { get; } = new();
+
+    /// <summary>The state machine of each node's latest incarnation.</summary>
+    public Dictionary<ulong, RecordingStateMachine> Machines { get; } = new();
+
+    /// <summary>Every state machine ever created, with its node (all incarnations).</summary>
+    public List<(ulong Node, RecordingStateMachine Machine)> AllMachines { get; } = new();
+
+    public RaftActorSettings Settings(ulong id) => new()
+    {
+        Raft = _configure(new RaftConfig
+        {
+            NodeId = id,
+            Voters = Ids,
+            ElectionTimeoutMinTicks = MinTimeout,
+            ElectionTimeoutMaxTicks = MaxTimeout,
+        }),
+        TickInterval = TickInterval,
+        StateMachineFactory = () =>
+        {
+            var machine = new RecordingStateMachine();
+            lock (Machines)
+            {
+                Machines[id] = machine;
+                AllMachines.Add((id, machine));
+            }
+
+            return machine;
+        },
+        RandomFactory = () => new FixedRaftRandom((int)Math.Min(10 + (4 * ((long)id - 1)), MaxTimeout - 1)),
+    };
+
+    public IActorRef Start(ulong id)
+    {
+        var incarnation = _incarnations[id] = _incarnations.GetValueOrDefault(id) + 1;
+        var peers = Ids.Where(p => p != id).ToDictionary(p => p, _ => Network);
+        var node = _kit.Sys.ActorOf(KvCluster.Raft.Actor.RaftActor.Props(Settings(id), peers), $"raft-{id}-{incarnation}");
+        Nodes[id] = node;
+        Network.Tell(new RegisterNode(id, node));
+        _kit.AwaitCondition(() => !Status(id).Recovering, message: $"node {id} did not finish recovery");
+        return node;
+    }
+
+    public void Stop(ulong id)
+    {
+        var probe = _kit.CreateTestProbe();
+        probe.Watch(Nodes[id]);
+        _kit.Sys.Stop(Nodes[id]);
+        probe.ExpectTerminated(Nodes[id]);
+    }
+
+    public RaftStatus Status(ulong id)
+    {
+        _statusProbe.Send(Nodes[id], GetRaftStatus.Instance);
+        return _statusProbe.ExpectMsg<RaftStatus>(s => s.NodeId == id);
+    }
+
+    public IReadOnlyList<RaftStatus> Statuses(IEnumerable<ulong>? ids = null) => (ids ?? Ids).Select(Status).ToArray();
+
+    /// <summary>Advances virtual time one tick at a time; after each, every node has handled it (status round trip).</summary>
+    public void Tick(int ticks = 1, IEnumerable<ulong>? live = null)
+    {
+        for (var i = 0; i < ticks; i++)
+        {
+            _kit.Advance(TickInterval);
+            Statuses(live);
+        }
+    }
+
+    /// <summary>Ticks (at most <paramref name="maxTicks"/>) until exactly one of <paramref name="among"/> leads in a term
+    /// that the others in <paramref name="among"/> agree on; returns its status.</summary>
+    public RaftStatus TickUntilLeader(int maxTicks, IEnumerable<ulong>? among = null)
+    {
+        var group = (among ?? Ids).ToArray();
+        for (var i = 0; i <= maxTicks; i++)
+        {
+            var statuses = Statuses(group);
+            if (statuses.Any(s => s.Role != RaftRole.Follower))
+            {
+                // An election or a leader is under way: let its messages settle before the next tick.
+                var leader = AwaitStableLeader(group, TimeSpan.FromSeconds(2));
+                if (leader is not null)
+                {
+                    return leader;
+                }
+            }
+
+            Tick(1, group);
+        }
+
+        throw new Xunit.Sdk.XunitException($"No leader among nodes {string.Join(", ", group)} after {maxTicks} ticks: " +
+            string.Join("; ", Statuses(group).Select(s => $"{s.NodeId}:{s.Role}/t{s.Term}/l{s.Leader}")));
+    }
+
+    /// <summary>Waits (real time, bounded) for a leader every node of the group acknowledges, without advancing time.</summary>
+    public RaftStatus? AwaitStableLeader(ulong[] group, TimeSpan wait)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        while (true)
+        {
+            var statuses = Statuses(group);
+            var leaders = statuses.Where(s => s.Role == RaftRole.Leader).ToArray();
+            if (leaders.Length == 1 && statuses.All(s => s.Leader == leaders[0].NodeId && s.Term == leaders[0].Term))
+            {
+                return leaders[0];
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                return null;
+            }
+
+            using var pause = new ManualResetEventSlim(false);
+            pause.Wait(TimeSpan.FromMilliseconds(5));
+        }
+    }
+
+    /// <summary>In-memory persistence with the Raft events registered.</summary>
+    public static PersistenceSettings InMemoryPersistence(InMemoryStore? store = null) =>
+        PersistenceSettings.InMemory(store) with { Serializer = RaftJournalEvents.CreateSerializer() };
+
+    public static Propose Command(string text) => new(Encoding.UTF8.GetBytes(text));
+
+    public static string Text(ReadOnlyMemory<byte> bytes) => Encoding.UTF8.GetString(bytes.Span);
+}

@@ -1,0 +1,83 @@
+using KvCluster.Actors;
+using KvCluster.Actors.TestKit;
+using KvCluster.Raft.Core;
+
+namespace KvCluster.Tests.RaftActor;
+
+/// <summary>Elections driven by the RaftActor's tick timer on virtual time, across a simulated network.</summary>
+public sealed class RaftActorElectionSpecs : TestKit
+{
+    public RaftActorElectionSpecs() : base(virtualTime: true)
+    {
+    }
+
+    [Fact]
+    public void Election_FreshCluster_NoCandidateBeforeMinimumTimeoutThenLeaderWithinRange()
+    {
+        var cluster = new RaftActorCluster(this, 3);
+
+        // No node may leave Follower before its election timeout, which is at least ElectionTimeoutMinTicks (Raft §5.2).
+        for (var tick = 1; tick < RaftActorCluster.MinTimeout; tick++)
+        {
+            cluster.Tick();
+            Assert.All(cluster.Statuses(), s => Assert.Equal((RaftRole.Follower, 0L), (s.Role, s.Term)));
+        }
+
+        // Node 1's timeout (10 ticks) elapses: it pre-votes, campaigns and wins without any further tick.
+        cluster.Tick();
+        var leader = cluster.AwaitStableLeader(cluster.Ids, TimeSpan.FromSeconds(10));
+
+        Assert.NotNull(leader);
+        Assert.Equal(1UL, leader.NodeId);
+        Assert.Equal(1L, leader.Term);
+    }
+
+    [Fact]
+    public void Election_LeaderIsolated_RemainingMajorityElectsNewLeaderInHigherTerm()
+    {
+        var cluster = new RaftActorCluster(this, 3);
+        var first = cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5);
+
+        cluster.Network.Tell(new Partition(new HashSet<ulong> { first.NodeId }));
+        var rest = cluster.Ids.Where(id => id != first.NodeId).ToArray();
+        var second = cluster.TickUntilLeader(3 * RaftActorCluster.MaxTimeout, rest);
+
+        Assert.NotEqual(first.NodeId, second.NodeId);
+        Assert.True(second.Term > first.Term, $"new leader's term {second.Term} must exceed {first.Term}");
+    }
+
+    [Fact]
+    public void Election_LeaderIsolatedWithCheckQuorum_OldLeaderStepsDownByItself()
+    {
+        var cluster = new RaftActorCluster(this, 3);
+        var first = cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5);
+
+        cluster.Network.Tell(new Partition(new HashSet<ulong> { first.NodeId }));
+        cluster.Tick(RaftActorCluster.MaxTimeout + 2);
+
+        // Thesis §6.2: a leader that has not heard from a majority within an election timeout steps down.
+        Assert.NotEqual(RaftRole.Leader, cluster.Status(first.NodeId).Role);
+    }
+
+    [Fact]
+    public void Election_StaleLeaderSeesHigherTerm_StepsDownToFollowerOfNewLeader()
+    {
+        var cluster = new RaftActorCluster(this, 3, c => c with { CheckQuorum = false });
+        var first = cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5);
+        cluster.Network.Tell(new Partition(new HashSet<ulong> { first.NodeId }));
+        var rest = cluster.Ids.Where(id => id != first.NodeId).ToArray();
+        var second = cluster.TickUntilLeader(3 * RaftActorCluster.MaxTimeout, rest);
+        var stale = cluster.Status(first.NodeId);
+        Assert.Equal((RaftRole.Leader, first.Term), (stale.Role, stale.Term)); // without CheckQuorum it does not know yet
+
+        cluster.Network.Tell(new Heal());
+        cluster.Tick(3);
+
+        // Raft §5.1: a server that sees a higher term reverts to follower and adopts that term.
+        AwaitAssert(() =>
+        {
+            var after = cluster.Status(first.NodeId);
+            Assert.Equal((RaftRole.Follower, second.Term, second.NodeId), (after.Role, after.Term, after.Leader));
+        });
+    }
+}

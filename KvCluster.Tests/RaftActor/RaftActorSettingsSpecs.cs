@@ -1,0 +1,59 @@
+using KvCluster.Raft.Actor;
+using KvCluster.Raft.Core;
+
+namespace KvCluster.Tests.RaftActor;
+
+public sealed class RaftActorSettingsSpecs
+{
+    private static RaftActorSettings Valid() => new()
+    {
+        Raft = new RaftConfig { NodeId = 1, Voters = new ulong[] { 1, 2, 3 } },
+        StateMachineFactory = () => new RecordingStateMachine(),
+    };
+
+    [Fact]
+    public void Props_ValidSettings_Succeeds()
+    {
+        var props = KvCluster.Raft.Actor.RaftActor.Props(Valid());
+
+        Assert.Equal(typeof(KvCluster.Raft.Actor.RaftActor), props.ActorType);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    public void Props_NonPositiveTickInterval_ThrowsNamingTickInterval(int milliseconds)
+    {
+        var settings = Valid() with { TickInterval = TimeSpan.FromMilliseconds(milliseconds) };
+
+        var error = Assert.Throws<ArgumentException>(() => KvCluster.Raft.Actor.RaftActor.Props(settings));
+
+        Assert.Equal(nameof(RaftActorSettings.TickInterval), error.ParamName);
+    }
+
+    [Fact]
+    public void Props_BadCoreSetting_ThrowsNamingCoreSetting()
+    {
+        var settings = Valid() with { Raft = new RaftConfig { NodeId = 4, Voters = new ulong[] { 1, 2, 3 } } };
+
+        var error = Assert.Throws<ArgumentException>(() => KvCluster.Raft.Actor.RaftActor.Props(settings));
+
+        Assert.Equal(nameof(RaftConfig.Voters), error.ParamName);
+    }
+
+    [Fact]
+    public void Props_BlankPersistenceId_ThrowsNamingPersistenceId()
+    {
+        var settings = Valid() with { PersistenceId = " " };
+
+        var error = Assert.Throws<ArgumentException>(() => KvCluster.Raft.Actor.RaftActor.Props(settings));
+
+        Assert.Equal(nameof(RaftActorSettings.PersistenceId), error.ParamName);
+    }
+
+    [Fact]
+    public void EffectivePersistenceId_NotSet_IsRaftDashNodeId()
+    {
+        Assert.Equal("raft-1", Valid().EffectivePersistenceId);
+    }
+}

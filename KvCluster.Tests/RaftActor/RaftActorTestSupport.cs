@@ -1,0 +1,162 @@
+using System.Text;
+using KvCluster.Actors;
+using KvCluster.Actors.Persistence.Journal;
+using KvCluster.Raft.Actor;
+using KvCluster.Raft.Core;
+
+namespace KvCluster.Tests.RaftActor;
+
+/// <summary>A state machine that records every applied command (thread-safe: the test reads while the actor writes).</summary>
+internal sealed class RecordingStateMachine : IStateMachine
+{
+    private readonly object _lock = new();
+    private readonly List<(long Index, string Command)> _applied = new();
+
+    public IReadOnlyList<(long Index, string Command)> Applied
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _applied.ToArray();
+            }
+        }
+    }
+
+    public IReadOnlyList<string> Commands => Applied.Select(a => a.Command).ToArray();
+
+    public ReadOnlyMemory<byte> Apply(long index, ReadOnlyMemory<byte> command)
+    {
+        var text = Encoding.UTF8.GetString(command.Span);
+        lock (_lock)
+        {
+            if (_applied.Count > 0 && _applied[^1].Index >= index)
+            {
+                throw new InvalidOperationException($"Index {index} applied after {_applied[^1].Index}.");
+            }
+
+            _applied.Add((index, text));
+        }
+
+        return Encoding.UTF8.GetBytes($"ok:{text}@{index}");
+    }
+
+    public ReadOnlyMemory<byte> Query(ReadOnlyMemory<byte> query)
+    {
+        lock (_lock)
+        {
+            return Encoding.UTF8.GetBytes(string.Join(",", _applied.Select(a => a.Command)));
+        }
+    }
+}
+
+/// <summary>Network control messages for <see cref="SimNetwork"/>.</summary>
+internal sealed record RegisterNode(ulong Id, IActorRef Ref);
+
+/// <summary>Cuts every link between <see cref="Side"/> and the other nodes (both directions).</summary>
+internal sealed record Partition(IReadOnlySet<ulong> Side);
+
+/// <summary>Restores every link.</summary>
+internal sealed record Heal;
+
+/// <summary>
+/// The simulated network between RaftActors: every node's peer map points here, and this actor forwards each Raft
+/// message to its destination unless a partition cuts the link (the message is then lost, as on a real network).
+/// </summary>
+internal sealed class SimNetwork : ReceiveActor
+{
+    private readonly Dictionary<ulong, IActorRef> _nodes = new();
+    private IReadOnlySet<ulong>? _side;
+
+    public SimNetwork()
+    {
+        Receive<RegisterNode>(r => _nodes[r.Id] = r.Ref);
+        Receive<Partition>(p => _side = p.Side);
+        Receive<Heal>(_ => _side = null);
+        Receive<RaftMessage>(m =>
+        {
+            if (_side is not null && _side.Contains(m.From) != _side.Contains(m.To))
+            {
+                return;
+            }
+
+            if (_nodes.TryGetValue(m.To, out var target))
+            {
+                target.Tell(m, Sender);
+            }
+        });
+    }
+}
+
+/// <summary>A journal whose writes can be held until the test releases them, or made to fail.</summary>
+internal sealed class GatedJournal(IJournal inner) : IJournal
+{
+    private readonly object _lock = new();
+    private TaskCompletionSource? _gate;
+    private int _pendingWrites;
+
+    /// <summary>Writes submitted and not yet released.</summary>
+    public int PendingWrites => Volatile.Read(ref _pendingWrites);
+
+    /// <summary>When set, every write fails with this exception (a storage failure).</summary>
+    public Exception? FailWith { get; set; }
+
+    public void Hold()
+    {
+        lock (_lock)
+        {
+            _gate ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    public void Release()
+    {
+        TaskCompletionSource? gate;
+        lock (_lock)
+        {
+            gate = _gate;
+            _gate = null;
+        }
+
+        gate?.SetResult();
+    }
+
+    public async Task<IReadOnlyList<Exception?>> WriteMessagesAsync(IReadOnlyList<AtomicWrite> writes)
+    {
+        Task? wait;
+        lock (_lock)
+        {
+            wait = _gate?.Task;
+        }
+
+        Interlocked.Increment(ref _pendingWrites);
+        try
+        {
+            if (wait is not null)
+            {
+                await wait.ConfigureAwait(false);
+            }
+
+            if (FailWith is { } error)
+            {
+                throw error;
+            }
+
+            return await inner.WriteMessagesAsync(writes).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _pendingWrites);
+        }
+    }
+
+    public Task ReplayMessagesAsync(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, Action<PersistentRepr> recoveryCallback, CancellationToken cancellationToken = default) =>
+        inner.ReplayMessagesAsync(persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback, cancellationToken);
+
+    public Task<long> ReadHighestSequenceNrAsync(string persistenceId, CancellationToken cancellationToken = default) =>
+        inner.ReadHighestSequenceNrAsync(persistenceId, cancellationToken);
+
+    public Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr) => inner.DeleteMessagesToAsync(persistenceId, toSequenceNr);
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+}
