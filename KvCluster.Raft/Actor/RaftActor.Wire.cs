@@ -9,8 +9,8 @@ namespace KvCluster.Raft.Actor;
 
 public sealed partial class RaftActor
 {
-    /// <summary>The remoting type id under which <see cref="RegisterWireTypes"/> registers Raft peer messages.</summary>
-    public const int RaftMessageTypeId = 200;
+    /// <summary>The remoting type id under which <see cref="RegisterWireTypes"/> registers Raft peer messages (Raft owns 100–199).</summary>
+    public const int RaftMessageTypeId = 100;
 
     /// <summary>Peer messages from the network that failed to decode (dropped, counted, logged).</summary>
     private long _badWireMessages;
