@@ -27,6 +27,7 @@ public sealed class Cluster : IExtension
 
     private readonly TaskCompletionSource _terminated = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CurrentClusterState _state = CurrentClusterState.Empty;
+    private long _refusedJoins;
 
     private Cluster(ActorSystem system, ClusterSettings settings)
     {
@@ -65,6 +66,9 @@ public sealed class Cluster : IExtension
 
     /// <summary>Completes when this node's membership shuts down (removed after a leave, or downed).</summary>
     public Task WhenTerminated => _terminated.Task;
+
+    /// <summary>How many InitJoin / Join requests this node refused (a joiner with another actor-system name).</summary>
+    public long RefusedJoins => Interlocked.Read(ref _refusedJoins);
 
     internal IActorRef Daemon { get; }
 
@@ -152,6 +156,8 @@ public sealed class Cluster : IExtension
     public void Down(RemoteAddress address) => Daemon.Tell(new ClusterDaemon.DownCommand(address));
 
     internal void Publish(CurrentClusterState state) => Volatile.Write(ref _state, state);
+
+    internal void CountRefusedJoin() => Interlocked.Increment(ref _refusedJoins);
 
     internal void MarkTerminated() => _terminated.TrySetResult();
 

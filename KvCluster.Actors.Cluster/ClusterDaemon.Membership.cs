@@ -16,7 +16,18 @@ internal sealed partial class ClusterDaemon
     {
         ReceiveCommon();
         IgnoreJoinCommand();
-        Receive<InitJoin>(_ => Sender.Tell(new InitJoinAck { Address = _self.Address.ToString() }, Self));
+        Receive<InitJoin>(initJoin => Guarded("InitJoin", () =>
+        {
+            var from = Gossip.FromProto(initJoin.From);
+            if (RefusalReason(from) is { } reason)
+            {
+                RefuseJoin(from, reason);
+                Sender.Tell(new InitJoinNack { Address = _self.Address.ToString(), Reason = reason }, Self);
+                return;
+            }
+
+            Sender.Tell(new InitJoinAck { Address = _self.Address.ToString() }, Self);
+        }));
         Receive<InitJoinAck>(_ => { });
         Receive<InitJoinNack>(_ => { });
         Receive<Welcome>(_ => { });
@@ -38,6 +49,12 @@ internal sealed partial class ClusterDaemon
     private void OnJoin(Join join)
     {
         var node = Gossip.FromProto(join.Node);
+        if (RefusalReason(node) is { } reason)
+        {
+            RefuseJoin(node, reason);
+            return;
+        }
+
         var gossip = _gossip;
         if (gossip.Get(node) is { } existing)
         {
@@ -62,6 +79,17 @@ internal sealed partial class ClusterDaemon
         }
 
         Sender.Tell(new Welcome { From = Gossip.ToProto(_self), Gossip = _gossip.ToProto() }, Self);
+    }
+
+    private string? RefusalReason(UniqueAddress joiner) =>
+        joiner.Address.System == _self.Address.System
+            ? null
+            : $"this cluster's actor system is named '{_self.Address.System}' but the joiner's is '{joiner.Address.System}'; every member must use the same system name";
+
+    private void RefuseJoin(UniqueAddress joiner, string reason)
+    {
+        _cluster.CountRefusedJoin();
+        Log.LogWarning("Refusing {Joiner}: {Reason}.", joiner, reason);
     }
 
     private void OnGossip(GossipEnvelope envelope)
@@ -195,6 +223,12 @@ internal sealed partial class ClusterDaemon
                     Log.LogWarning("Auto-downing {Member}: unreachable for more than {Timeout}.", member.UniqueAddress, autoDown);
                     gossip = gossip.WithMember(member.With(MemberStatus.Down)).SeenOnlyBy(_self);
                 }
+            }
+
+            if (!ReferenceEquals(gossip, _gossip))
+            {
+                // Publish MemberDowned before any removal below.
+                Update(gossip);
             }
         }
 

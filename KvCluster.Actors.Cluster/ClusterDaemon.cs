@@ -21,9 +21,12 @@ namespace KvCluster.Actors.Cluster;
 /// <item>If the node is the FIRST of its own seed list and no seed acknowledged within
 /// <see cref="ClusterSettings.SeedNodeTimeout"/>, it forms the cluster by joining itself. Only the
 /// first seed may do so, so two seeds started together cannot form two clusters.</item>
-/// <item>A node of another cluster name or system name never gets an answer: remoting refuses its
-/// handshake (counted in the seed's <see cref="RemoteCounters.HandshakesRejected"/>). The joiner
-/// logs a warning every few rounds naming the seeds and the likely causes, and keeps trying.</item>
+/// <item>A node of another cluster name never gets an answer: remoting refuses its handshake
+/// (counted in <see cref="RemoteCounters.HandshakesRejected"/>). The joiner logs a warning every
+/// few rounds naming the seeds and the likely causes, and keeps trying.</item>
+/// <item>A node with another actor-system name gets InitJoinNack with the reason, which it logs as
+/// a warning; the seed logs and counts the refusal (<see cref="Cluster.RefusedJoins"/>) and never
+/// admits it, even if it sends Join directly.</item>
 /// </list>
 /// </remarks>
 internal sealed partial class ClusterDaemon : ReceiveActor
@@ -129,7 +132,13 @@ internal sealed partial class ClusterDaemon : ReceiveActor
         ReceiveCommon();
         IgnoreJoinCommand();
         Receive<InitJoin>(_ => Sender.Tell(new InitJoinNack { Address = _self.Address.ToString() }, Self));
-        Receive<InitJoinNack>(_ => { });
+        Receive<InitJoinNack>(nack =>
+        {
+            if (!string.IsNullOrEmpty(nack.Reason))
+            {
+                Log.LogWarning("Seed {Seed} refuses this node: {Reason}.", nack.Address, nack.Reason);
+            }
+        });
         Receive<InitJoinAck>(ack =>
         {
             if (_joinSentThisRound || !RemoteAddress.TryParse(ack.Address, out var seed))

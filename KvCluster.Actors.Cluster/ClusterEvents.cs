@@ -76,4 +76,8 @@ public sealed record CurrentClusterState(
 {
     /// <summary>The state of a node that has not joined a cluster.</summary>
     public static readonly CurrentClusterState Empty = new([], [], null, []);
+
+    /// <summary>Formats the members with their statuses, the unreachable ones and the leader.</summary>
+    public override string ToString() =>
+        $"CurrentClusterState(members=[{string.Join(", ", Members.Select(m => $"{m.Address}:{m.Status}#{m.UpNumber}"))}], unreachable=[{string.Join(", ", Unreachable.Select(m => m.Address))}], leader={Leader?.ToString() ?? "none"}, seenBy={SeenBy.Length})";
 }

@@ -73,7 +73,8 @@ public enum MemberStatus
 /// <param name="Status">Its life-cycle status.</param>
 /// <param name="Roles">Its roles (for example <c>kv</c>, <c>lighthouse</c>).</param>
 /// <param name="UpNumber">Its age: 1 for the first member moved Up, then increasing; 0 before Up.
-/// A lower number is an older member.</param>
+/// A lower number is an older member. Two members moved Up by different leaders at the same time
+/// (possible while leadership moves) can share a number; <see cref="IsOlderThan"/> then orders by address.</param>
 public sealed record Member(UniqueAddress UniqueAddress, MemberStatus Status, ImmutableSortedSet<string> Roles, int UpNumber)
 {
     /// <summary>The member's address.</summary>

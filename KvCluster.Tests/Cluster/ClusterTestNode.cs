@@ -87,14 +87,15 @@ internal sealed class ClusterTestNode : IAsyncDisposable
 
     public bool HasEvent<T>(Func<T, bool> predicate) => Events.OfType<T>().Any(predicate);
 
-    public static async Task AwaitAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    public static async Task AwaitAsync(Func<bool> condition, string what, TimeSpan? timeout = null, params ClusterTestNode[] dump)
     {
         var deadline = DateTime.UtcNow + (timeout ?? WaitTimeout);
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Timed out after {(timeout ?? WaitTimeout).TotalSeconds} s waiting for: {what}");
+                var details = string.Join("\n", dump.Select(n => $"{n.Address}: state={n.Cluster.State} events=[{string.Join("; ", n.Events)}]"));
+                throw new TimeoutException($"Timed out after {(timeout ?? WaitTimeout).TotalSeconds} s waiting for: {what}\n{details}");
             }
 
             await Task.Delay(50);

@@ -1,0 +1,90 @@
+using KvCluster.Actors;
+using KvCluster.Actors.Cluster;
+using KvCluster.Actors.Remote.Actors;
+using KvCluster.Actors.Remote.FailureInjection;
+using Xunit;
+
+namespace KvCluster.Tests.Cluster;
+
+/// <summary>Reachability, auto-downing, subscription snapshots and refused joins over loopback sockets.</summary>
+[Trait("Category", "Integration")]
+public sealed class ClusterReachabilityTests
+{
+    [Fact]
+    public async Task Reachability_LinkBlackholedThenHealed_UnreachableThenReachable()
+    {
+        await using var seed = await ClusterTestNode.StartFirstSeedAsync();
+        await using var b = await ClusterTestNode.StartJoiningAsync(seed);
+        await ClusterTestNode.AwaitAsync(() => seed.UpCount == 2 && b.UpCount == 2, "two members Up");
+        var injector = RemoteExtension.Get(seed.System).FailureInjector;
+
+        injector.Blackhole(b.Address, ThrottleDirection.Both);
+        await ClusterTestNode.AwaitAsync(() => seed.HasEvent<UnreachableMember>(e => e.Member.Address == b.Address), "seed sees b unreachable");
+        injector.HealAll();
+
+        await ClusterTestNode.AwaitAsync(() => seed.HasEvent<ReachableMember>(e => e.Member.Address == b.Address), "seed sees b reachable again");
+        await ClusterTestNode.AwaitAsync(() => seed.Cluster.State.Unreachable.IsEmpty && b.Cluster.State.Unreachable.IsEmpty, "nobody unreachable");
+        Assert.Equal(2, seed.UpCount);
+    }
+
+    [Fact]
+    public async Task AutoDown_Enabled_CrashedNodeIsDownedAndRemovedWithoutOperator()
+    {
+        static ClusterSettings AutoDown(ClusterSettings s) => s with { AutoDownUnreachableAfter = TimeSpan.FromMilliseconds(500) };
+        await using var seed = await ClusterTestNode.StartFirstSeedAsync(AutoDown);
+        var b = await ClusterTestNode.StartJoiningAsync(seed, AutoDown);
+        await ClusterTestNode.AwaitAsync(() => seed.UpCount == 2 && b.UpCount == 2, "two members Up");
+        var crashed = b.Address;
+
+        await b.CrashAsync();
+
+        await ClusterTestNode.AwaitAsync(() => seed.HasEvent<MemberRemoved>(e => e.Member.Address == crashed && e.PreviousStatus == MemberStatus.Down), "the crashed node auto-downed and removed", null, seed);
+        Assert.True(seed.HasEvent<UnreachableMember>(e => e.Member.Address == crashed));
+        Assert.Single(seed.Cluster.State.Members);
+    }
+
+    [Fact]
+    public async Task Subscribe_AfterClusterFormed_FirstMessageIsSnapshotWithMembers()
+    {
+        await using var seed = await ClusterTestNode.StartFirstSeedAsync();
+        await using var b = await ClusterTestNode.StartJoiningAsync(seed);
+        await ClusterTestNode.AwaitAsync(() => seed.UpCount == 2, "two members Up");
+        var events = new System.Collections.Concurrent.ConcurrentQueue<object>();
+        var late = seed.System.ActorOf(Props.Create(() => new ClusterEventRecorder(events)), "late");
+
+        seed.Cluster.Subscribe(late, typeof(IMemberEvent));
+
+        await ClusterTestNode.AwaitAsync(() => !events.IsEmpty, "the snapshot");
+        var snapshot = Assert.IsType<CurrentClusterState>(events.First());
+        Assert.Equal(2, snapshot.Members.Length);
+        Assert.Equal(new[] { seed, b }.Select(n => n.Cluster.SelfUniqueAddress).Min()!.Address, snapshot.Leader);
+    }
+
+    [Fact]
+    public async Task Join_NodeOfAnotherClusterName_HandshakeRefusedAndNeverAMember()
+    {
+        await using var seed = await ClusterTestNode.StartFirstSeedAsync();
+        await ClusterTestNode.AwaitAsync(() => seed.UpCount == 1, "the seed formed its cluster");
+        await using var stranger = await ClusterTestNode.StartAsync(_ => ClusterTestNode.FastSettings(seed.Address.ToString()), clusterName: "other-cluster");
+
+        await ClusterTestNode.AwaitAsync(
+            () => RemoteExtension.Get(seed.System).Counters.HandshakesRejected + RemoteExtension.Get(stranger.System).Counters.HandshakesRejected >= 1,
+            "the handshake refused");
+
+        Assert.Null(stranger.Cluster.SelfMember);
+        Assert.Single(seed.Cluster.State.Members);
+    }
+
+    [Fact]
+    public async Task Join_NodeWithAnotherSystemName_RefusedBySeedAndNeverAMember()
+    {
+        await using var seed = await ClusterTestNode.StartFirstSeedAsync();
+        await ClusterTestNode.AwaitAsync(() => seed.UpCount == 1, "the seed formed its cluster");
+        await using var stranger = await ClusterTestNode.StartAsync(_ => ClusterTestNode.FastSettings(seed.Address.ToString()), system: "othersystem");
+
+        await ClusterTestNode.AwaitAsync(() => seed.Cluster.RefusedJoins >= 1, "the seed refused the join");
+
+        Assert.Null(stranger.Cluster.SelfMember);
+        Assert.Single(seed.Cluster.State.Members);
+    }
+}
