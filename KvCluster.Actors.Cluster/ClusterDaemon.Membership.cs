@@ -102,6 +102,14 @@ internal sealed partial class ClusterDaemon
             return;
         }
 
+        if (remote.Get(_self) is null)
+        {
+            // Not gossip of this node's cluster (for example a separately formed cluster on the
+            // same seeds): merging it would fuse two clusters.
+            Log.LogWarning("Ignoring gossip from {From}: it does not hold this node as a member.", from);
+            return;
+        }
+
         Gossip next;
         var sendBack = false;
         if (remote.SameContent(local))

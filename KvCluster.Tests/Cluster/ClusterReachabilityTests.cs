@@ -28,6 +28,27 @@ public sealed class ClusterReachabilityTests
     }
 
     [Fact]
+    public async Task LeaderActions_MemberUnreachable_JoiningNodeMovesUpOnlyAfterItIsReachableAgain()
+    {
+        await using var seed = await ClusterTestNode.StartFirstSeedAsync();
+        await using var b = await ClusterTestNode.StartJoiningAsync(seed);
+        await ClusterTestNode.AwaitAsync(() => seed.UpCount == 2 && b.UpCount == 2, "two members Up");
+        var injector = RemoteExtension.Get(seed.System).FailureInjector;
+        injector.Blackhole(b.Address, ThrottleDirection.Both);
+        await ClusterTestNode.AwaitAsync(() => seed.Cluster.State.Unreachable.Any(m => m.Address == b.Address), "seed sees b unreachable");
+
+        await using var c = await ClusterTestNode.StartJoiningAsync(seed);
+        await ClusterTestNode.AwaitAsync(() => seed.Cluster.State.Members.Any(m => m.Address == c.Address), "c admitted as Joining while b is unreachable");
+        injector.HealAll();
+
+        await ClusterTestNode.AwaitAsync(() => seed.HasEvent<MemberUp>(e => e.Member.Address == c.Address), "c Up after healing", null, seed);
+        var events = seed.Events.ToList();
+        var reachableAt = events.FindIndex(e => e is ReachableMember r && r.Member.Address == b.Address);
+        var upAt = events.FindIndex(e => e is MemberUp u && u.Member.Address == c.Address);
+        Assert.True(reachableAt >= 0 && reachableAt < upAt, $"MemberUp(c) at {upAt} must follow ReachableMember(b) at {reachableAt}: {string.Join("; ", events)}");
+    }
+
+    [Fact]
     public async Task AutoDown_Enabled_CrashedNodeIsDownedAndRemovedWithoutOperator()
     {
         static ClusterSettings AutoDown(ClusterSettings s) => s with { AutoDownUnreachableAfter = TimeSpan.FromMilliseconds(500) };
