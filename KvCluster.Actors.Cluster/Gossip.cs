@@ -95,7 +95,8 @@ internal sealed class Gossip
     }
 
     /// <summary>The first reachable Up or Leaving member in address order; when there is none,
-    /// the first reachable member that is Joining (so a new cluster can move its first member Up).</summary>
+    /// the first reachable member that is not Down (so a new cluster can move its first member Up,
+    /// and the last member of a cluster can remove itself after leaving), as in Akka.</summary>
     public Member? Leader()
     {
         Member? fallback = null;
@@ -111,7 +112,7 @@ internal sealed class Gossip
                 return member;
             }
 
-            if (fallback is null && member.Status == MemberStatus.Joining)
+            if (fallback is null && member.Status != MemberStatus.Down)
             {
                 fallback = member;
             }

@@ -116,6 +116,14 @@ public sealed class GossipTests
     }
 
     [Fact]
+    public void Leader_OnlyExitingMemberLeft_ItLeadsSoItCanRemoveItself()
+    {
+        var gossip = Gossip.Empty.WithMember(Up(A, 1).With(MemberStatus.Exiting)).WithMember(Up(B, 2).With(MemberStatus.Down));
+
+        Assert.Equal(A, gossip.Leader()!.UniqueAddress);
+    }
+
+    [Fact]
     public void Proto_RoundTrip_KeepsContentAndSeen()
     {
         var gossip = Gossip.Empty.WithMember(Up(A, 1)).WithMember(Joining(B) with { Roles = ["kv", "lighthouse"] })
