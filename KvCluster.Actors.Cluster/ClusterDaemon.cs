@@ -234,8 +234,16 @@ internal sealed partial class ClusterDaemon : ReceiveActor
             cmd.Subscriber.Tell(_cluster.State, Self);
             _subscribers.RemoveAll(s => s.Subscriber.Equals(cmd.Subscriber));
             _subscribers.Add((cmd.Subscriber, cmd.Types));
+            Context.Watch(cmd.Subscriber);
         });
-        Receive<UnsubscribeCommand>(cmd => _subscribers.RemoveAll(s => s.Subscriber.Equals(cmd.Subscriber)));
+        Receive<UnsubscribeCommand>(cmd =>
+        {
+            _subscribers.RemoveAll(s => s.Subscriber.Equals(cmd.Subscriber));
+            Context.Unwatch(cmd.Subscriber);
+        });
+
+        // A stopped subscriber is dropped, so the list does not grow with dead actors.
+        Receive<Terminated>(t => _subscribers.RemoveAll(s => s.Subscriber.Equals(t.ActorRef)));
     }
 
     private void IgnoreJoinCommand() =>

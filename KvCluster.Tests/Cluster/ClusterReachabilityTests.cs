@@ -49,6 +49,23 @@ public sealed class ClusterReachabilityTests
     }
 
     [Fact]
+    public async Task Rejoin_NodeRestartedOnSameAddress_OldIncarnationRemovedNewOneUp()
+    {
+        await using var seed = await ClusterTestNode.StartFirstSeedAsync();
+        var b = await ClusterTestNode.StartJoiningAsync(seed);
+        await ClusterTestNode.AwaitAsync(() => seed.UpCount == 2 && b.UpCount == 2, "two members Up");
+        var old = b.Cluster.SelfUniqueAddress;
+        await b.CrashAsync();
+
+        await using var restarted = await ClusterTestNode.StartAsync(_ => ClusterTestNode.FastSettings(seed.Address.ToString()), port: old.Address.Port);
+
+        Assert.Equal(old.Address, restarted.Address);
+        await ClusterTestNode.AwaitAsync(() => seed.HasEvent<MemberRemoved>(e => e.Member.UniqueAddress == old), "the old incarnation removed", null, seed);
+        await ClusterTestNode.AwaitAsync(() => seed.Cluster.State.Members.Any(m => m.UniqueAddress == restarted.Cluster.SelfUniqueAddress && m.Status == MemberStatus.Up), "the new incarnation Up", null, seed);
+        Assert.DoesNotContain(seed.Cluster.State.Members, m => m.UniqueAddress == old);
+    }
+
+    [Fact]
     public async Task AutoDown_Enabled_CrashedNodeIsDownedAndRemovedWithoutOperator()
     {
         static ClusterSettings AutoDown(ClusterSettings s) => s with { AutoDownUnreachableAfter = TimeSpan.FromMilliseconds(500) };
