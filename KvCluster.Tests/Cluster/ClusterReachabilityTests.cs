@@ -66,6 +66,26 @@ public sealed class ClusterReachabilityTests
     }
 
     [Fact]
+    public async Task BadInput_MalformedClusterMessages_DroppedAndDaemonKeepsItsState()
+    {
+        await using var seed = await ClusterTestNode.StartFirstSeedAsync();
+        await ClusterTestNode.AwaitAsync(() => seed.UpCount == 1, "the seed formed its cluster");
+        var garbage = new KvCluster.Actors.Cluster.Protocol.UniqueAddressProto { Address = "not-an-address", Uid = 1 };
+        var badGossip = new KvCluster.Actors.Cluster.Protocol.GossipProto();
+        badGossip.Members.Add(new KvCluster.Actors.Cluster.Protocol.MemberProto { Node = garbage, Status = 99 });
+
+        seed.Cluster.Daemon.Tell(new KvCluster.Actors.Cluster.Protocol.GossipEnvelope { From = garbage, Gossip = badGossip });
+        seed.Cluster.Daemon.Tell(new KvCluster.Actors.Cluster.Protocol.Join { Node = garbage });
+        seed.Cluster.Daemon.Tell(new KvCluster.Actors.Cluster.Protocol.ClusterHeartbeat());
+        seed.Cluster.Daemon.Tell(new KvCluster.Actors.Cluster.Protocol.GossipEnvelope { From = KvCluster.Actors.Cluster.Gossip.ToProto(seed.Cluster.SelfUniqueAddress) });
+
+        // A restarted daemon would have lost its membership and could not take this join.
+        await using var b = await ClusterTestNode.StartJoiningAsync(seed);
+        await ClusterTestNode.AwaitAsync(() => seed.UpCount == 2 && b.UpCount == 2, "b joins the running cluster", null, seed);
+        Assert.False(seed.Cluster.IsTerminated);
+    }
+
+    [Fact]
     public async Task AutoDown_Enabled_CrashedNodeIsDownedAndRemovedWithoutOperator()
     {
         static ClusterSettings AutoDown(ClusterSettings s) => s with { AutoDownUnreachableAfter = TimeSpan.FromMilliseconds(500) };
