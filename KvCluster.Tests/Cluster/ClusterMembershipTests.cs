@@ -49,8 +49,10 @@ public sealed class ClusterMembershipTests
         await ClusterTestNode.AwaitAsync(() => new[] { seed, b }.All(n => n.Cluster.State.Members.Length == 2 && n.Cluster.State.Unreachable.IsEmpty), "two members and nobody unreachable");
     }
 
-    [Fact]
-    public async Task Leave_GracefulLeaveOfNonLeader_OthersSeeMemberRemovedAndLeaverShutsDown()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Leave_GracefulLeaveOfNonLeader_OthersSeeMemberRemovedAndLeaverShutsDown(bool askedByAnotherNode)
     {
         await using var seed = await ClusterTestNode.StartFirstSeedAsync();
         await using var b = await ClusterTestNode.StartJoiningAsync(seed);
@@ -58,7 +60,7 @@ public sealed class ClusterMembershipTests
         await ClusterTestNode.AwaitAsync(() => new[] { seed, b, c }.All(n => n.UpCount == 3), "three members Up");
         var leaver = new[] { b, c }.MaxBy(n => n.Cluster.SelfUniqueAddress)!;
 
-        leaver.Cluster.Leave(leaver.Address);
+        (askedByAnotherNode ? seed : leaver).Cluster.Leave(leaver.Address);
 
         await ClusterTestNode.AwaitAsync(() => leaver.Cluster.IsTerminated, "the leaver's cluster shuts down");
         var others = new[] { seed, b, c }.Where(n => n != leaver).ToArray();
