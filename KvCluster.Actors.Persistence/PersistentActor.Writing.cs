@@ -160,20 +160,6 @@ public abstract partial class PersistentActor
             _inFlight.Enqueue(batch[i]);
         }
         _state = PersistingEvents;
-        if (Journal is ICallbackJournal callbackJournal)
-        {
-            // The journal's writer thread tells the results itself: no task continuation, no pool hop.
-            var completion = new BatchCompletion(Self, _instanceId, batch);
-            try
-            {
-                callbackJournal.WriteMessages(writes, completion);
-            }
-            catch (Exception ex)
-            {
-                completion.WriteFailed(ex);
-            }
-            return;
-        }
         var self = Self;
         var instanceId = _instanceId;
         Task<IReadOnlyList<Exception?>> task;
@@ -185,17 +171,16 @@ public abstract partial class PersistentActor
         {
             task = Task.FromException<IReadOnlyList<Exception?>>(ex);
         }
-        var taskCompletion = new BatchCompletion(self, instanceId, batch);
         task.ContinueWith(
             t =>
             {
-                if (t.IsCompletedSuccessfully)
+                // One continuation tells every result in order, so the mailbox sees persist order.
+                for (var i = 0; i < batch.Length; i++)
                 {
-                    taskCompletion.WriteCompleted(t.Result);
-                }
-                else
-                {
-                    taskCompletion.WriteFailed(t.Exception?.GetBaseException() ?? new TaskCanceledException(t));
+                    var result = t.IsCompletedSuccessfully
+                        ? new WriteResult(instanceId, t.Result[i], null)
+                        : new WriteResult(instanceId, null, t.Exception?.GetBaseException() ?? new TaskCanceledException(t));
+                    self.Tell(result, batch[i].Sender);
                 }
             },
             CancellationToken.None,
@@ -252,30 +237,6 @@ public abstract partial class PersistentActor
             }
         }
         return true;
-    }
-
-    /// <summary>
-    /// Turns the journal's outcome for one batch into one <see cref="WriteResult"/> per write, told
-    /// in persist order so the mailbox sees that order. Runs on the journal's writer thread (or a
-    /// task continuation): it only enqueues messages.
-    /// </summary>
-    private sealed class BatchCompletion(IActorRef self, long instanceId, PendingWrite[] batch) : IWriteCompletion
-    {
-        public void WriteCompleted(IReadOnlyList<Exception?> results)
-        {
-            for (var i = 0; i < batch.Length; i++)
-            {
-                self.Tell(new WriteResult(instanceId, results[i], null), batch[i].Sender);
-            }
-        }
-
-        public void WriteFailed(Exception error)
-        {
-            for (var i = 0; i < batch.Length; i++)
-            {
-                self.Tell(new WriteResult(instanceId, null, error), batch[i].Sender);
-            }
-        }
     }
 
     /// <summary>One Persist or PersistAll call.</summary>

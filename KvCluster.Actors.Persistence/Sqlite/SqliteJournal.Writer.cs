@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using KvCluster.Actors.Persistence.Journal;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
-using SQLitePCL;
 
 namespace KvCluster.Actors.Persistence.Sqlite;
 
@@ -49,13 +48,13 @@ internal sealed partial class SqliteJournal
     private SqliteCommand _savepoint = null!;
     private SqliteCommand _release = null!;
     private SqliteCommand _rollbackToSavepoint = null!;
-
-    /// <summary>
-    /// The prepared INSERT, driven through SQLite's own API: binding and stepping through
-    /// SqliteCommand boxes every integer and costs several microseconds of writer-thread CPU per
-    /// event, and the writer thread is the one serial stage of group commit.
-    /// </summary>
-    private sqlite3_stmt _insert = null!;
+    private SqliteCommand _insert = null!;
+    private SqliteParameter _insertPersistenceId = null!;
+    private SqliteParameter _insertSequenceNr = null!;
+    private SqliteParameter _insertTimestamp = null!;
+    private SqliteParameter _insertManifest = null!;
+    private SqliteParameter _insertWriterUuid = null!;
+    private SqliteParameter _insertPayload = null!;
     private SqliteCommand _deleteTo = null!;
     private SqliteCommand _highestStored = null!;
     private SqliteCommand _recordDeleted = null!;
@@ -68,11 +67,16 @@ internal sealed partial class SqliteJournal
         _savepoint = Prepare("SAVEPOINT atomic_write;");
         _release = Prepare("RELEASE atomic_write;");
         _rollbackToSavepoint = Prepare("ROLLBACK TO atomic_write;");
-        var db = _writer.Handle!;
-        Check(db, raw.sqlite3_prepare_v2(
-            db,
-            "INSERT INTO journal (persistence_id, sequence_nr, timestamp, manifest, writer_uuid, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6);",
-            out _insert));
+        _insert = Prepare(
+            "INSERT INTO journal (persistence_id, sequence_nr, timestamp, manifest, writer_uuid, payload) VALUES ($pid, $seq, $ts, $manifest, $writer, $payload);",
+            ("$pid", SqliteType.Text), ("$seq", SqliteType.Integer), ("$ts", SqliteType.Integer),
+            ("$manifest", SqliteType.Text), ("$writer", SqliteType.Text), ("$payload", SqliteType.Blob));
+        _insertPersistenceId = _insert.Parameters[0];
+        _insertSequenceNr = _insert.Parameters[1];
+        _insertTimestamp = _insert.Parameters[2];
+        _insertManifest = _insert.Parameters[3];
+        _insertWriterUuid = _insert.Parameters[4];
+        _insertPayload = _insert.Parameters[5];
         _deleteTo = Prepare(
             "DELETE FROM journal WHERE persistence_id = $pid AND sequence_nr <= $to;",
             ("$pid", SqliteType.Text), ("$to", SqliteType.Integer));
@@ -132,8 +136,7 @@ internal sealed partial class SqliteJournal
         }
         finally
         {
-            _insert.Dispose();
-            foreach (var command in new[] { _begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _deleteTo, _highestStored, _recordDeleted })
+            foreach (var command in new[] { _begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _insert, _deleteTo, _highestStored, _recordDeleted })
             {
                 command.Dispose();
             }
@@ -196,15 +199,7 @@ internal sealed partial class SqliteJournal
         Interlocked.Add(ref _outstanding, -_batch.Count);
         foreach (var operation in _batch)
         {
-            try
-            {
-                operation.Complete();
-            }
-            catch (Exception ex)
-            {
-                // A completion must not throw; if one does, the others and the writer thread carry on.
-                _logger.LogError(ex, "A write completion on {Path} threw; the write itself is durable.", _path);
-            }
+            operation.Complete();
         }
     }
 
@@ -244,39 +239,30 @@ internal sealed partial class SqliteJournal
 
     private EventRejectedException? InsertEvent(in PersistentRepr e)
     {
-        var statement = _insert;
-        var db = _writer.Handle!;
+        _insertPersistenceId.Value = e.PersistenceId;
+        _insertSequenceNr.Value = e.SequenceNr;
+        _insertTimestamp.Value = e.Timestamp;
+        _insertManifest.Value = e.Manifest;
+        _insertWriterUuid.Value = e.WriterUuid;
+        _insertPayload.Value = MemoryMarshal.TryGetArray(e.Payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : e.Payload.ToArray();
         try
         {
-            Check(db, raw.sqlite3_bind_text(statement, 1, e.PersistenceId));
-            Check(db, raw.sqlite3_bind_int64(statement, 2, e.SequenceNr));
-            Check(db, raw.sqlite3_bind_int64(statement, 3, e.Timestamp));
-            Check(db, raw.sqlite3_bind_text(statement, 4, e.Manifest));
-            Check(db, raw.sqlite3_bind_text(statement, 5, e.WriterUuid));
-            // An empty span would bind NULL (the column is NOT NULL); an empty payload is a zero-length blob.
-            Check(db, e.Payload.Length == 0
-                ? raw.sqlite3_bind_zeroblob(statement, 6, 0)
-                : raw.sqlite3_bind_blob(statement, 6, e.Payload.Span));
-            var rc = raw.sqlite3_step(statement);
-            if (rc == raw.SQLITE_DONE)
-            {
-                return null;
-            }
-            var error = new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
-            if ((rc & 0xff) == SqliteDatabase.SqliteConstraint)
-            {
-                return new EventRejectedException(
-                    e.PersistenceId,
-                    e.SequenceNr,
-                    $"Sequence number {e.SequenceNr} of '{e.PersistenceId}' is already stored in journal '{_path}'; its atomic write was not stored.",
-                    error);
-            }
-            throw error;
+            _insert.ExecuteNonQuery();
+            return null;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteDatabase.SqliteConstraint)
+        {
+            return new EventRejectedException(
+                e.PersistenceId,
+                e.SequenceNr,
+                $"Sequence number {e.SequenceNr} of '{e.PersistenceId}' is already stored in journal '{_path}'; its atomic write was not stored.",
+                ex);
         }
         finally
         {
-            raw.sqlite3_reset(statement);
-            raw.sqlite3_clear_bindings(statement);
+            _insertPayload.Value = null;
         }
     }
 
@@ -311,11 +297,11 @@ internal sealed partial class SqliteJournal
         public abstract void Fail(Exception error);
     }
 
-    /// <summary>Stores atomic writes; the subclass decides how the outcome reaches the caller.</summary>
-    private abstract class WriteOperationBase(IReadOnlyList<AtomicWrite> writes) : Operation
+    private sealed class WriteOperation(IReadOnlyList<AtomicWrite> writes) : Operation
     {
-        /// <summary>One result per write, filled in by <see cref="Execute"/>.</summary>
-        protected Exception?[] Results { get; } = new Exception?[writes.Count];
+        private readonly Exception?[] _results = new Exception?[writes.Count];
+
+        public TaskCompletionSource<IReadOnlyList<Exception?>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public override int EventCount
         {
@@ -334,27 +320,13 @@ internal sealed partial class SqliteJournal
         {
             for (var i = 0; i < writes.Count; i++)
             {
-                Results[i] = journal.Insert(writes[i]);
+                _results[i] = journal.Insert(writes[i]);
             }
         }
-    }
 
-    /// <summary>A write from <see cref="WriteMessagesAsync"/>: completes a task (continuations on the pool).</summary>
-    private sealed class WriteOperation(IReadOnlyList<AtomicWrite> writes) : WriteOperationBase(writes)
-    {
-        public TaskCompletionSource<IReadOnlyList<Exception?>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public override void Complete() => Completion.TrySetResult(Results);
+        public override void Complete() => Completion.TrySetResult(_results);
 
         public override void Fail(Exception error) => Completion.TrySetException(error);
-    }
-
-    /// <summary>A write from <see cref="WriteMessages"/>: calls the completion on this thread, no task, no hop.</summary>
-    private sealed class CallbackWriteOperation(IReadOnlyList<AtomicWrite> writes, IWriteCompletion completion) : WriteOperationBase(writes)
-    {
-        public override void Complete() => completion.WriteCompleted(Results);
-
-        public override void Fail(Exception error) => completion.WriteFailed(error);
     }
 
     private sealed class DeleteOperation(string persistenceId, long toSequenceNr) : Operation
