@@ -67,7 +67,11 @@ internal sealed partial class DeterministicRaftSimulation : IDisposable
     /// <summary>Commands proposed so far.</summary>
     public int Proposals => _proposals;
 
-    /// <summary>Applies one seeded action, then advances one tick of virtual time and runs every turn until idle.</summary>
+    /// <summary>
+    /// Applies one seeded action (propose, partition, heal, crash-restart, or nothing), advances one tick of virtual
+    /// time and runs every turn until idle. A crash stops the node part-way through the tick's turns and restarts it
+    /// from its journal.
+    /// </summary>
     public void Step(int step)
     {
         var roll = _random.NextDouble();
@@ -89,10 +93,20 @@ internal sealed partial class DeterministicRaftSimulation : IDisposable
             _network.Tell(new Heal());
             Trace("heal");
         }
-        else if (roll < 0.33)
+        else if (roll < 0.35)
         {
-            Trace($"restart {node}");
+            // Crash mid-step: after a seeded number of turns, so a write the node asked its journal for may be lost
+            // while messages it sent are already on the network (a vote sent before its persist would show).
+            var turns = _random.Next(0, 40);
+            Trace($"crash {node} after {turns} turns");
+            _scheduler.Advance(TickInterval);
+            for (var i = 0; i < turns && _dispatcher.RunOne(); i++)
+            {
+            }
+
             Restart(node);
+            _dispatcher.RunUntilIdle(MaxTurnsPerRun);
+            return;
         }
 
         _scheduler.Advance(TickInterval);
