@@ -19,6 +19,13 @@ public sealed record ActorSystemSetup
     /// <summary>The scheduler all timers use; null for the real (dedicated thread) scheduler. Pass a <see cref="TestScheduler"/> for virtual time.</summary>
     public IScheduler? Scheduler { get; init; }
 
+    /// <summary>
+    /// Where mailbox turns run; null (the default) for the .NET thread pool. Pass a
+    /// <see cref="DeterministicDispatcher"/> (with a <see cref="TestScheduler"/>) to run a whole
+    /// system on the test's thread, one turn at a time, in a reproducible order.
+    /// </summary>
+    public IMailboxDispatcher? Dispatcher { get; init; }
+
     /// <summary>Builds the ref provider; null for a <see cref="LocalActorRefProvider"/> with address <c>kv://name</c>. The remoting layer sets this.</summary>
     public Func<ActorSystem, IActorRefProvider>? ProviderFactory { get; init; }
 
@@ -42,6 +49,9 @@ public sealed record ActorSystemSetup
 
     /// <summary>Returns a copy using <paramref name="scheduler"/> (e.g. a <see cref="TestScheduler"/>).</summary>
     public ActorSystemSetup WithScheduler(IScheduler scheduler) => this with { Scheduler = scheduler ?? throw new ArgumentNullException(nameof(scheduler)) };
+
+    /// <summary>Returns a copy whose mailbox turns run on <paramref name="dispatcher"/> (e.g. a <see cref="DeterministicDispatcher"/>).</summary>
+    public ActorSystemSetup WithDispatcher(IMailboxDispatcher dispatcher) => this with { Dispatcher = dispatcher ?? throw new ArgumentNullException(nameof(dispatcher)) };
 
     /// <summary>Returns a copy whose ref provider is built by <paramref name="providerFactory"/>.</summary>
     public ActorSystemSetup WithProvider(Func<ActorSystem, IActorRefProvider> providerFactory) => this with { ProviderFactory = providerFactory ?? throw new ArgumentNullException(nameof(providerFactory)) };

@@ -8,7 +8,7 @@ internal sealed class LocalActorRef : InternalActorRef
     public LocalActorRef(ActorSystem system, Props props, InternalActorRef parent, ActorPath path, bool callingThread = false)
     {
         _path = path;
-        var mailbox = new Mailbox(props.Throughput ?? system.Settings.Throughput, callingThread);
+        var mailbox = new Mailbox(props.Throughput ?? system.Settings.Throughput, callingThread, system.Settings.Dispatcher);
         Cell = new ActorCell(system, this, props, parent, mailbox);
         mailbox.SetCell(Cell);
     }

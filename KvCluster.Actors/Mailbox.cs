@@ -31,6 +31,9 @@ internal sealed class Mailbox : IThreadPoolWorkItem
     private readonly ConcurrentQueue<ISystemMessage> _system = new();
     private readonly int _throughput;
     private readonly bool _callingThread;
+
+    /// <summary>Where turns run when not on the calling thread; null for the .NET thread pool (the default, checked with one null test).</summary>
+    private readonly IMailboxDispatcher? _dispatcher;
     private LinkedList<Envelope>? _prepended;
     private ActorCell _cell = null!;
     private int _status;
@@ -38,10 +41,11 @@ internal sealed class Mailbox : IThreadPoolWorkItem
     /// <summary>Set by the cell: true while user messages must not be processed (not created, failed, awaiting a task, stopping).</summary>
     private volatile bool _userSuspended = true;
 
-    public Mailbox(int throughput, bool callingThread)
+    public Mailbox(int throughput, bool callingThread, IMailboxDispatcher? dispatcher = null)
     {
         _throughput = throughput;
         _callingThread = callingThread;
+        _dispatcher = dispatcher;
     }
 
     public bool IsClosed => (Volatile.Read(ref _status) & ClosedBit) != 0;
@@ -129,16 +133,20 @@ internal sealed class Mailbox : IThreadPoolWorkItem
                 {
                     RunOnCallingThread();
                 }
-                else
+                else if (_dispatcher is null)
                 {
                     ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+                }
+                else
+                {
+                    _dispatcher.Schedule(this);
                 }
                 return;
             }
         }
     }
 
-    /// <summary>One mailbox turn on a thread-pool thread.</summary>
+    /// <summary>One mailbox turn on a thread-pool thread (or wherever the system's <see cref="IMailboxDispatcher"/> runs it).</summary>
     public void Execute()
     {
         var previous = ActorCell.SwapCurrent(_cell);

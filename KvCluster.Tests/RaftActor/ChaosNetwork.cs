@@ -9,20 +9,23 @@ internal sealed record ChaosSettings(double DropRate, double DuplicateRate, int 
 /// <summary>
 /// A simulated network that loses, duplicates and delays (hence reorders) Raft messages, and honours partitions.
 /// Delays go through the system scheduler, so on virtual time a delayed message arrives when the test advances the
-/// clock. Fault decisions come from a seeded <see cref="Random"/>; the actors' interleaving on the thread pool is not
-/// deterministic, so a seed reproduces the fault rates and the test's step schedule, not the exact message order.
+/// clock. Fault decisions come from a seeded <see cref="Random"/>; on a <see cref="DeterministicDispatcher"/> the
+/// actors' interleaving is fixed too, so a seed reproduces the exact message order. Every routing decision is
+/// reported to <c>trace</c> (when given) so a test can compare two runs of one seed.
 /// </summary>
 internal sealed class ChaosNetwork : ReceiveActor
 {
     private readonly Dictionary<ulong, IActorRef> _nodes = new();
     private readonly Random _random;
+    private readonly Action<string>? _trace;
     private ChaosSettings _settings;
     private IReadOnlySet<ulong>? _side;
 
-    public ChaosNetwork(int seed, ChaosSettings settings)
+    public ChaosNetwork(int seed, ChaosSettings settings, Action<string>? trace = null)
     {
         _random = new Random(seed);
         _settings = settings;
+        _trace = trace;
         Receive<RegisterNode>(r => _nodes[r.Id] = r.Ref);
         Receive<Partition>(p => _side = p.Side);
         Receive<Heal>(_ => _side = null);
@@ -34,11 +37,13 @@ internal sealed class ChaosNetwork : ReceiveActor
     {
         if (_side is not null && _side.Contains(message.From) != _side.Contains(message.To))
         {
+            _trace?.Invoke($"cut {Describe(message)}");
             return;
         }
 
         if (!_nodes.TryGetValue(message.To, out var target) || _random.NextDouble() < _settings.DropRate)
         {
+            _trace?.Invoke($"drop {Describe(message)}");
             return;
         }
 
@@ -46,6 +51,7 @@ internal sealed class ChaosNetwork : ReceiveActor
         for (var i = 0; i < copies; i++)
         {
             var delay = _random.Next(0, _settings.MaxDelayTicks + 1);
+            _trace?.Invoke($"send {Describe(message)} delay {delay}");
             if (delay == 0)
             {
                 target.Tell(message, Sender);
@@ -56,4 +62,6 @@ internal sealed class ChaosNetwork : ReceiveActor
             }
         }
     }
+
+    private static string Describe(RaftMessage message) => $"{message.GetType().Name} {message.From}->{message.To} t{message.Term}";
 }

@@ -1,179 +1,102 @@
 using KvCluster.Actors;
-using KvCluster.Actors.TestKit;
-using KvCluster.Raft.Actor;
-using KvCluster.Raft.Core;
 
 namespace KvCluster.Tests.RaftActor;
 
 /// <summary>
-/// Randomised simulation: 3 or 5 RaftActors on virtual time behind a <see cref="ChaosNetwork"/> (drops, duplicates,
-/// delays/reorders, partitions) with nodes restarted from their journals, checking after every step: election safety
-/// (one leader per term, Raft §5.2), state-machine safety (the same command at the same index everywhere, §5.4.3)
-/// and log matching over the durable logs in the journal (§5.3). Ends with a liveness check once faults stop.
-/// Replay a failure with the printed seed: <c>RAFTACTOR_SIM_SEED=&lt;seed&gt; dotnet test KvCluster.Tests -c Release
-/// --filter "FullyQualifiedName~RaftActorSimulationSpecs"</c>.
+/// Deterministic simulation (issue 5): 3 and 5 RaftActors in one actor system on a <see cref="DeterministicDispatcher"/>
+/// and virtual time, behind a <see cref="ChaosNetwork"/> that drops, duplicates, delays and reorders messages,
+/// partitions and heals, while nodes restart from their journals; all from one seed. After every step:
+/// election safety (§5.2), log matching (§5.3), leader completeness (§5.4.1) and state-machine safety (§5.4.3);
+/// at the end, with faults stopped, the cluster must elect a leader and apply a final command everywhere.
+/// Default: 250 seeds per cluster size (500 in all) in batches; <c>RAFTACTOR_SIM_SEEDS</c> sets seeds per size.
+/// A failure prints its seed and the command that replays exactly that run
+/// (<c>RAFTACTOR_SIM_SIZE=&lt;n&gt; RAFTACTOR_SIM_SEED=&lt;seed&gt; dotnet test ...</c>).
 /// </summary>
-public sealed class RaftActorSimulationSpecs : TestKit
+public sealed class RaftActorSimulationSpecs
 {
-    private static readonly ChaosSettings Faults = new(DropRate: 0.1, DuplicateRate: 0.05, MaxDelayTicks: 2, RaftActorCluster.TickInterval);
+    private const int Batches = 5;
+    private const int DefaultSeedsPerSize = 250;
+    private const int Steps = 60;
+    private static readonly ChaosSettings s_faults = new(DropRate: 0.1, DuplicateRate: 0.05, MaxDelayTicks: 3, DeterministicRaftSimulation.TickInterval);
 
-    public RaftActorSimulationSpecs() : base(virtualTime: true)
+    [Theory]
+    [InlineData(3, 0)]
+    [InlineData(3, 1)]
+    [InlineData(3, 2)]
+    [InlineData(3, 3)]
+    [InlineData(3, 4)]
+    [InlineData(5, 0)]
+    [InlineData(5, 1)]
+    [InlineData(5, 2)]
+    [InlineData(5, 3)]
+    [InlineData(5, 4)]
+    public void Simulation_SeededFaultsAndRestarts_SafetyHoldsAfterEveryStepAndClusterConverges(int size, int batch)
     {
+        foreach (var seed in SeedsFor(size, batch))
+        {
+            try
+            {
+                RunSeed(size, seed);
+            }
+            catch (Exception ex)
+            {
+                throw new Xunit.Sdk.XunitException(
+                    $"Simulation of {size} nodes failed with seed {seed}. Replay exactly: RAFTACTOR_SIM_SIZE={size} RAFTACTOR_SIM_SEED={seed} " +
+                    $"dotnet test KvCluster.Tests -c Release --filter \"FullyQualifiedName~RaftActorSimulationSpecs\"\n{ex}");
+            }
+        }
     }
 
     [Theory]
-    [InlineData(3, 11)]
-    [InlineData(5, 23)]
-    public void Simulation_ChaosNetworkAndRestarts_SafetyHoldsAfterEveryStepAndClusterRecovers(int size, int defaultSeed)
+    [InlineData(3, 7)]
+    [InlineData(5, 7)]
+    public void Simulation_SameSeedTwice_IdenticalTrace(int size, int seed)
     {
-        var seed = int.TryParse(Environment.GetEnvironmentVariable("RAFTACTOR_SIM_SEED"), out var s) ? s : defaultSeed;
-        try
-        {
-            Run(size, seed, steps: 300);
-        }
-        catch (Exception ex)
-        {
-            throw new Xunit.Sdk.XunitException(
-                $"Simulation of {size} nodes failed with seed {seed}. Replay: RAFTACTOR_SIM_SEED={seed} dotnet test KvCluster.Tests -c Release " +
-                $"--filter \"FullyQualifiedName~RaftActorSimulationSpecs\"\n{ex}");
-        }
+        var first = RunSeed(size, seed);
+        var second = RunSeed(size, seed);
+        var other = RunSeed(size, seed + 1);
+
+        Assert.Equal(first, second);
+        Assert.NotEqual(first.Hash, other.Hash);
     }
 
-    private void Run(int size, int seed, int steps)
+    /// <summary>Runs one seed to the end; returns its trace hash and line count.</summary>
+    private static (ulong Hash, int Lines) RunSeed(int size, int seed)
     {
-        var random = new Random(seed);
-        var cluster = new RaftActorCluster(this, size, network: Props.Create(() => new ChaosNetwork(seed, Faults)));
-        var sink = CreateTestProbe("sink");
-        var leaders = new Dictionary<long, ulong>();
-        var committed = new Dictionary<long, string>();
-        for (var step = 0; step < steps; step++)
+        using var sim = new DeterministicRaftSimulation(size, seed, s_faults);
+        for (var step = 0; step < Steps; step++)
         {
-            var roll = random.NextDouble();
-            var node = cluster.Ids[random.Next(cluster.Ids.Length)];
-            if (roll < 0.6)
-            {
-                cluster.Tick();
-            }
-            else if (roll < 0.85)
-            {
-                sink.Send(cluster.Nodes[node], RaftActorCluster.Command($"s{seed}-{step}"));
-            }
-            else if (roll < 0.9)
-            {
-                cluster.Network.Tell(new Partition(cluster.Ids.Where(_ => random.NextDouble() < 0.4).ToHashSet()));
-            }
-            else if (roll < 0.95)
-            {
-                cluster.Network.Tell(new Heal());
-            }
-            else
-            {
-                cluster.Stop(node);
-                cluster.Start(node);
-            }
-
-            CheckSafety(cluster, leaders, committed, step);
+            sim.Step(step);
+            sim.CheckSafety(step);
         }
 
-        // Liveness: faults stop; a leader emerges and every node applies the same commands.
-        cluster.Network.Tell(new Heal());
-        cluster.Network.Tell(Faults with { DropRate = 0, DuplicateRate = 0, MaxDelayTicks = 0 });
-        var client = CreateTestProbe("final");
-        RaftStatus leader = cluster.TickUntilLeader(10 * RaftActorCluster.MaxTimeout);
-        object? reply = null;
-        for (var attempt = 0; attempt < 5 && reply is not ProposeApplied; attempt++)
+        var failure = sim.Converge(maxTicks: 20 * DeterministicRaftSimulation.MaxTimeout);
+        if (failure is not null)
         {
-            leader = cluster.TickUntilLeader(10 * RaftActorCluster.MaxTimeout);
-            client.Send(cluster.Nodes[leader.NodeId], RaftActorCluster.Command("final"));
-            for (var tick = 0; tick < 5 * RaftActorCluster.MaxTimeout && client.QueueCount == 0; tick++)
-            {
-                cluster.Tick();
-            }
-
-            reply = client.ReceiveOne();
+            throw new InvalidOperationException($"Liveness after {Steps} steps: {failure}");
         }
 
-        Assert.IsType<ProposeApplied>(reply);
-        bool Converged()
+        sim.CheckSafety(Steps);
+        if (sim.LeaderTerms < 1 || sim.CommittedEntries < 1)
         {
-            var expected = cluster.Machines[leader.NodeId].Applied;
-            return expected.Count > 0 && expected[^1].Command == "final" && cluster.Ids.All(id => cluster.Machines[id].Applied.SequenceEqual(expected));
+            throw new InvalidOperationException($"The run exercised nothing: {sim.LeaderTerms} leader term(s), {sim.CommittedEntries} committed entr(ies).");
         }
 
-        for (var tick = 0; tick < 5 * RaftActorCluster.MaxTimeout && !Converged(); tick++)
-        {
-            cluster.Tick();
-        }
-
-        Assert.True(Converged(), "after faults stopped, the nodes' state machines did not converge on the same commands");
-        CheckSafety(cluster, leaders, committed, steps);
-
-        // The run exercised the protocol: leaders were elected and commands were committed under faults.
-        Assert.True(leaders.Count >= 1, $"only {leaders.Count} term(s) had a leader");
-        Assert.True(committed.Count >= 3, $"only {committed.Count} command(s) were committed");
+        return (sim.TraceHash, sim.TraceLines);
     }
 
-    private static void CheckSafety(RaftActorCluster cluster, Dictionary<long, ulong> leaders, Dictionary<long, string> committed, int step)
+    /// <summary>The seeds of one batch; a replay (<c>RAFTACTOR_SIM_SEED</c>) runs only that seed, in batch 0 of its size.</summary>
+    private static IEnumerable<int> SeedsFor(int size, int batch)
     {
-        foreach (var status in cluster.Statuses().Where(st => st.Role == RaftRole.Leader))
+        if (int.TryParse(Environment.GetEnvironmentVariable("RAFTACTOR_SIM_SEED"), out var replay))
         {
-            if (leaders.TryGetValue(status.Term, out var other) && other != status.NodeId)
-            {
-                throw new InvalidOperationException($"Step {step}: nodes {other} and {status.NodeId} both led term {status.Term} (election safety, Raft §5.2).");
-            }
-
-            leaders[status.Term] = status.NodeId;
+            var replaySize = int.TryParse(Environment.GetEnvironmentVariable("RAFTACTOR_SIM_SIZE"), out var n) ? n : size;
+            return replaySize == size && batch == 0 ? [replay] : [];
         }
 
-        lock (cluster.Machines)
-        {
-            foreach (var (node, machine) in cluster.AllMachines)
-            {
-                foreach (var (index, command) in machine.Applied)
-                {
-                    if (committed.TryGetValue(index, out var seen) && seen != command)
-                    {
-                        throw new InvalidOperationException($"Step {step}: node {node} applied '{command}' at index {index} where another applied '{seen}' (state-machine safety, Raft §5.4.3).");
-                    }
-
-                    committed[index] = command;
-                }
-            }
-        }
-
-        var logs = cluster.Ids.ToDictionary(id => id, id => DurableLog(cluster, id));
-        foreach (var a in cluster.Ids)
-        {
-            foreach (var b in cluster.Ids.Where(b => b > a))
-            {
-                var (la, lb) = (logs[a], logs[b]);
-                var common = Math.Min(la.Count, lb.Count);
-                for (var i = common - 1; i >= 0; i--)
-                {
-                    if (la[i].Term == lb[i].Term)
-                    {
-                        for (var j = 0; j <= i; j++)
-                        {
-                            if (!la[j].SameAs(lb[j]))
-                            {
-                                throw new InvalidOperationException(
-                                    $"Step {step}: logs of nodes {a} and {b} agree at index {i + 1} (term {la[i].Term}) but differ at index {j + 1} (log matching, Raft §5.3).");
-                            }
-                        }
-
-                        break;
-                    }
-                }
-            }
-        }
-    }
-
-    private static List<Entry> DurableLog(RaftActorCluster cluster, ulong id)
-    {
-        var hardState = HardState.Empty;
-        var log = new List<Entry>();
-        cluster.Journal.ReplayMessagesAsync($"raft-{id}", 1, long.MaxValue, long.MaxValue, repr => RaftJournalCodec.Replay(repr, ref hardState, log))
-            .GetAwaiter().GetResult();
-        return log;
+        var perSize = int.TryParse(Environment.GetEnvironmentVariable("RAFTACTOR_SIM_SEEDS"), out var seeds) && seeds > 0 ? seeds : DefaultSeedsPerSize;
+        var perBatch = (perSize + Batches - 1) / Batches;
+        var start = batch * perBatch;
+        return Enumerable.Range(start, Math.Max(0, Math.Min(perBatch, perSize - start)));
     }
 }
