@@ -17,6 +17,9 @@ public sealed class EtcdProcess : IAsyncLifetime
     private string? _dataDir;
     private string? _failure;
 
+    /// <summary>True when etcd logged that it serves clients; false when it exited first.</summary>
+    private readonly TaskCompletionSource<bool> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>The client port (http://127.0.0.1:port).</summary>
     public int ClientPort { get; private set; }
 
@@ -60,47 +63,46 @@ public sealed class EtcdProcess : IAsyncLifetime
             "--listen-client-urls", client, "--advertise-client-urls", client,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", $"t1={peer}", "--initial-cluster-state", "new",
-            "--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn",
+            "--logger", "zap", "--log-outputs", "stderr", "--log-level", "info",
         })
         {
             start.ArgumentList.Add(arg);
         }
 
-        _process = Process.Start(start)!;
+        // etcd logs "serving client traffic" once it is ready (embed/serve.go waits on ReadyNotify
+        // first); exiting during start-up completes the wait too. No polling.
+        _process = new Process { StartInfo = start, EnableRaisingEvents = true };
         _process.ErrorDataReceived += (_, e) => Remember(e.Data);
         _process.OutputDataReceived += (_, e) => Remember(e.Data);
+        _process.Exited += (_, _) => _ready.TrySetResult(false);
+        _process.Start();
         _process.BeginErrorReadLine();
         _process.BeginOutputReadLine();
 
-        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < s_startTimeout)
+        bool ready;
+        try
         {
-            if (_process.HasExited)
-            {
-                _failure = $"etcd exited with code {_process.ExitCode} during start-up: {string.Join(" | ", Log())}";
-                return;
-            }
-
-            try
-            {
-                var health = await http.GetStringAsync($"{client}/health");
-                if (health.Contains("\"health\":\"true\"", StringComparison.Ordinal))
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
-            {
-            }
-
-            await Task.Delay(100);
+            ready = await _ready.Task.WaitAsync(s_startTimeout);
+        }
+        catch (TimeoutException)
+        {
+            _failure = $"etcd did not become ready within {s_startTimeout.TotalSeconds} s: {string.Join(" | ", Log())}";
+            return;
         }
 
-        _failure = $"etcd did not become healthy within {s_startTimeout.TotalSeconds} s: {string.Join(" | ", Log())}";
+        if (!ready)
+        {
+            await _process.WaitForExitAsync();
+            _failure = $"etcd exited with code {_process.ExitCode} during start-up: {string.Join(" | ", Log())}";
+            return;
+        }
+
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
+        var health = await http.GetStringAsync($"{client}/health");
+        if (!health.Contains("\"health\":\"true\"", StringComparison.Ordinal))
+        {
+            _failure = $"etcd reported itself ready but /health answered {health}";
+        }
     }
 
     public async Task DisposeAsync()
@@ -138,6 +140,11 @@ public sealed class EtcdProcess : IAsyncLifetime
         if (line is null)
         {
             return;
+        }
+
+        if (line.Contains("\"msg\":\"serving client traffic", StringComparison.Ordinal))
+        {
+            _ready.TrySetResult(true);
         }
 
         lock (_log)
