@@ -146,7 +146,7 @@ internal static partial class BenchCommand
         return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out duration);
     }
 
-    private static TimeSpan? ParseDurationArgument(ArgumentResult result)
+    internal static TimeSpan? ParseDurationArgument(ArgumentResult result)
     {
         var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
         if (TryParseDuration(text, out var duration))

@@ -39,6 +39,9 @@ internal static class KvCli
         {
             Options = { new HelpOption(), new VersionOption(), endpoints, output },
         };
+        var session = new CliSession();
+        DataCommands.AddTo(root, globals, console, session);
+        root.Subcommands.Add(ShellCommand.Create(root, globals, console, session));
         root.Subcommands.Add(BenchCommand.Create(globals, console));
         return root;
     }
@@ -78,7 +81,7 @@ internal static class KvCli
     /// The parse error to show: an unrecognised token or bad value explains more than the
     /// "Required command was not provided." that accompanies it for <c>kv foo</c>.
     /// </summary>
-    private static string MostSpecificError(ParseResult parseResult)
+    internal static string MostSpecificError(ParseResult parseResult)
     {
         var errors = parseResult.Errors;
         var chosen = errors.FirstOrDefault(e => e.SymbolResult is not System.CommandLine.Parsing.CommandResult) ?? errors[0];

@@ -14,6 +14,9 @@ internal sealed class KvConsole
     /// <summary>Standard error: errors, usage.</summary>
     public required TextWriter Error { get; init; }
 
+    /// <summary>Standard input: the lines of <c>kv shell</c>.</summary>
+    public TextReader In { get; init; } = TextReader.Null;
+
     /// <summary>Reads an environment variable (null when unset).</summary>
     public Func<string, string?> GetEnvironmentVariable { get; init; } = Environment.GetEnvironmentVariable;
 
@@ -31,6 +34,7 @@ internal sealed class KvConsole
     {
         Out = Console.Out,
         Error = Console.Error,
+        In = Console.In,
         IsInteractive = !Console.IsOutputRedirected,
         HandleSignals = true,
     };

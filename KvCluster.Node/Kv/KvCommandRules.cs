@@ -1,5 +1,5 @@
 using Google.Protobuf;
-using KvCluster.Node.Kv.Protos;
+using KvCluster.Client.Protocol;
 
 namespace KvCluster.Node.Kv;
 

@@ -1,4 +1,4 @@
-using KvCluster.Node.Kv.Protos;
+using KvCluster.Client.Protocol;
 
 namespace KvCluster.Node.Kv;
 

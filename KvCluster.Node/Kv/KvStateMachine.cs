@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Google.Protobuf;
-using KvCluster.Node.Kv.Protos;
+using KvCluster.Client.Protocol;
 
 namespace KvCluster.Node.Kv;
 

@@ -63,6 +63,17 @@ public sealed partial class RaftActor
         }
     }
 
+    private void HandleLocalQuery(LocalQuery query)
+    {
+        if (_node is null)
+        {
+            Sender.Tell(new ProposeDropped($"Raft node {NodeId} is still recovering its journal; retry shortly"), Self);
+            return;
+        }
+
+        Sender.Tell(new LocalQueryReply(_lastApplied, _stateMachine.Query(query.Query)), Self);
+    }
+
     private void ServeRead(ReadState read)
     {
         if (_pendingReads.Remove(read.Context, out var pending))
@@ -96,7 +107,7 @@ public sealed partial class RaftActor
     {
         foreach (var proposal in _pendingProposals.Values)
         {
-            proposal.Sender.Tell(new ProposeDropped($"{reason}; the proposal may or may not have been committed"), Self);
+            proposal.Sender.Tell(new ProposeDropped($"{reason}; the proposal may or may not have been committed", Indeterminate: true), Self);
         }
 
         foreach (var read in _pendingReads.Values)

@@ -127,6 +127,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             case ReadIndex read:
                 HandleRead(read);
                 break;
+            case LocalQuery query:
+                HandleLocalQuery(query);
+                break;
             case GetRaftStatus:
                 return Settle().Replying(BuildStatus());
             case SetPeers set:

@@ -25,7 +25,9 @@ public sealed record NotLeader(ulong LeaderHint, string Reason);
 /// <summary>The request was refused (leadership transfer, too many uncommitted bytes, still recovering) or lost to
 /// a leadership change; retry later.</summary>
 /// <param name="Reason">Why, in a sentence a person can act on.</param>
-public sealed record ProposeDropped(string Reason);
+/// <param name="Indeterminate">True when an accepted proposal was abandoned (the node stopped) and may still be
+/// committed by another leader; false when it certainly was not and will not be applied, so retrying is safe.</param>
+public sealed record ProposeDropped(string Reason, bool Indeterminate = false);
 
 /// <summary>
 /// A linearizable read (thesis §6.4): the RaftActor confirms it is (or asks) the leader, waits until its state machine
@@ -40,6 +42,19 @@ public sealed record ReadIndex(ReadOnlyMemory<byte> Query);
 /// <param name="Index">The read index: the answer reflects every entry committed up to at least this index.</param>
 /// <param name="Result">What <see cref="IStateMachine.Query"/> returned.</param>
 public sealed record ReadIndexReply(long Index, ReadOnlyMemory<byte> Result);
+
+/// <summary>
+/// Runs <paramref name="Query"/> against this node's state machine as applied so far, without asking the leader: a
+/// serializable read (possibly stale, never uncommitted). Answered <see cref="LocalQueryReply"/>, or
+/// <see cref="ProposeDropped"/> while the node is still recovering.
+/// </summary>
+/// <param name="Query">The query bytes handed to <see cref="IStateMachine.Query"/>.</param>
+public sealed record LocalQuery(ReadOnlyMemory<byte> Query);
+
+/// <summary>The answer to a <see cref="LocalQuery"/>.</summary>
+/// <param name="AppliedIndex">The highest index applied when the query ran.</param>
+/// <param name="Result">What <see cref="IStateMachine.Query"/> returned.</param>
+public sealed record LocalQueryReply(long AppliedIndex, ReadOnlyMemory<byte> Result);
 
 /// <summary>Asks for a <see cref="RaftStatus"/> (the <c>raft status</c> command).</summary>
 public sealed record GetRaftStatus

@@ -1,6 +1,6 @@
 using System.Text;
 using Google.Protobuf;
-using KvCluster.Node.Kv.Protos;
+using KvCluster.Client.Protocol;
 
 namespace KvCluster.Tests.Kv;
 

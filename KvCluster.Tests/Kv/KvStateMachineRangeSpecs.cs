@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using KvCluster.Node.Kv;
-using KvCluster.Node.Kv.Protos;
+using KvCluster.Client.Protocol;
 using static KvCluster.Tests.Kv.KvCommands;
 
 namespace KvCluster.Tests.Kv;

@@ -2,7 +2,7 @@ using System.Text;
 using Google.Protobuf;
 using KvCluster.Actors.TestKit.Linearizability;
 using KvCluster.Node.Kv;
-using KvCluster.Node.Kv.Protos;
+using KvCluster.Client.Protocol;
 
 namespace KvCluster.Tests.Linearizability;
 

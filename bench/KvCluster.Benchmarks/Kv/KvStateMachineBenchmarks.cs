@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Google.Protobuf;
 using KvCluster.Node.Kv;
-using KvCluster.Node.Kv.Protos;
+using KvCluster.Client.Protocol;
 
 namespace KvCluster.Benchmarks.Kv;
 

@@ -1,0 +1,199 @@
+using System.Globalization;
+using KvCluster.Actors;
+using KvCluster.Actors.Persistence.Sqlite;
+using KvCluster.Actors.Remote.Transport;
+using KvCluster.Client;
+
+namespace KvCluster.Node.Hosting;
+
+/// <summary>
+/// Every setting of a node (configuration section <c>Node</c>: appsettings.json, <c>AKKAKV_Node__*</c> environment
+/// variables, the Lighthouse-style aliases and flags; see <see cref="NodeSettingsTable"/>). Validate with
+/// <see cref="Validate"/> before starting; the error names the setting.
+/// </summary>
+public sealed record NodeOptions
+{
+    /// <summary>This node's Raft id (1 or more), unique in the cluster.</summary>
+    public ulong Id { get; init; } = 1;
+
+    /// <summary>The actor system name; every node and client of one cluster uses the same.</summary>
+    public string SystemName { get; init; } = KvWireTypes.DefaultSystemName;
+
+    /// <summary>The cluster name checked in every remoting handshake (a peer from another cluster is refused).</summary>
+    public string ClusterName { get; init; } = "akkakv";
+
+    /// <summary>The host the remoting listener binds and advertises (clients and peers dial it).</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>The remoting port (clients and peers).</summary>
+    public int Port { get; init; } = KvWireTypes.DefaultNodePort;
+
+    /// <summary>The directory of the journal and snapshot files.</summary>
+    public string DataDir { get; init; } = "./data";
+
+    /// <summary>
+    /// The initial Raft group as <c>id=host:port,...</c> (like etcd's --initial-cluster); must hold this node.
+    /// Empty: a one-node group of this node.
+    /// </summary>
+    public string Peers { get; init; } = string.Empty;
+
+    /// <summary>Cluster seed nodes as <c>kv://system@host:port,...</c>; empty: this node seeds its own cluster.</summary>
+    public string Seeds { get; init; } = string.Empty;
+
+    /// <summary>SQLite durability of the journal: full (fsync every commit, default), normal, or off (unsafe).</summary>
+    public string Sync { get; init; } = "full";
+
+    /// <summary>The Raft tick in milliseconds (heartbeats every tick).</summary>
+    public int TickMs { get; init; } = 100;
+
+    /// <summary>The election timeout range in ticks: each election waits a random number of ticks in [min, max).</summary>
+    public int ElectionTicksMin { get; init; } = 10;
+
+    /// <summary>The upper end of the election timeout range in ticks.</summary>
+    public int ElectionTicksMax { get; init; } = 20;
+
+    /// <summary>The largest key in bytes.</summary>
+    public int MaxKeyBytes { get; init; } = Kv.KvLimits.DefaultMaxKeyBytes;
+
+    /// <summary>The largest value in bytes.</summary>
+    public int MaxValueBytes { get; init; } = Kv.KvLimits.DefaultMaxValueBytes;
+
+    /// <summary>The deadline of a request that names none, in milliseconds.</summary>
+    public int RequestTimeoutMs { get; init; } = 5000;
+
+    /// <summary>Requests a node holds in flight before it answers BUSY.</summary>
+    public int MaxInFlight { get; init; } = 10_000;
+
+    /// <summary>How long a graceful shutdown waits for requests in flight, in milliseconds.</summary>
+    public int ShutdownTimeoutMs { get; init; } = 10_000;
+
+    /// <summary>The host of the pbm command listener.</summary>
+    public string PbmHost { get; init; } = "127.0.0.1";
+
+    /// <summary>The port of the pbm command listener; 0 turns it off.</summary>
+    public int PbmPort { get; init; } = 9110;
+
+    /// <summary>This node's endpoint (what clients dial).</summary>
+    public KvEndpoint Endpoint => new(Host, Port);
+
+    /// <summary>
+    /// Checks every setting and returns the parsed Raft group (id → endpoint).
+    /// </summary>
+    /// <exception cref="NodeConfigurationException">A setting is invalid; the exception names it.</exception>
+    public IReadOnlyDictionary<ulong, KvEndpoint> Validate()
+    {
+        Require(Id >= 1, nameof(Id), $"must be 1 or more, was {Id}");
+        Require(Address.IsValidSystemName(SystemName), nameof(SystemName), $"'{SystemName}' must use letters, digits, '-' and '_', starting with a letter or digit");
+        Require(!string.IsNullOrWhiteSpace(ClusterName), nameof(ClusterName), "must not be empty");
+        Require(!string.IsNullOrWhiteSpace(Host), nameof(Host), "must not be empty");
+        Require(Port is >= 1 and <= 65535, nameof(Port), $"must be 1-65535, was {Port}");
+        Require(!string.IsNullOrWhiteSpace(DataDir), nameof(DataDir), "must not be empty");
+        Require(PbmPort is >= 0 and <= 65535, nameof(PbmPort), $"must be 0-65535, was {PbmPort}");
+        Require(PbmPort == 0 || PbmPort != Port || PbmHost != Host, nameof(PbmPort), $"must differ from Port ({Port})");
+        Require(TickMs >= 1, nameof(TickMs), $"must be at least 1, was {TickMs}");
+        Require(ElectionTicksMin >= 2, nameof(ElectionTicksMin), $"must be at least 2 ticks (more than the heartbeat), was {ElectionTicksMin}");
+        Require(ElectionTicksMax > ElectionTicksMin, nameof(ElectionTicksMax), $"must exceed ElectionTicksMin ({ElectionTicksMin}), was {ElectionTicksMax}");
+        Require(MaxKeyBytes >= 1, nameof(MaxKeyBytes), $"must be at least 1, was {MaxKeyBytes}");
+        Require(MaxValueBytes >= 0 && MaxValueBytes <= 3 * 1024 * 1024, nameof(MaxValueBytes), $"must be 0-3 MiB (a request must fit one 4 MiB remoting frame), was {MaxValueBytes}");
+        Require(RequestTimeoutMs >= 1, nameof(RequestTimeoutMs), $"must be at least 1, was {RequestTimeoutMs}");
+        Require(MaxInFlight >= 1, nameof(MaxInFlight), $"must be at least 1, was {MaxInFlight}");
+        Require(ShutdownTimeoutMs >= 0, nameof(ShutdownTimeoutMs), $"must not be negative, was {ShutdownTimeoutMs}");
+        _ = SyncMode();
+        _ = SeedList();
+        return PeerMap();
+    }
+
+    /// <summary>The journal's SQLite synchronous mode.</summary>
+    /// <exception cref="NodeConfigurationException">The value is not full, normal or off.</exception>
+    public SqliteSynchronousMode SyncMode() => Sync.Trim().ToLowerInvariant() switch
+    {
+        "full" => SqliteSynchronousMode.Full,
+        "normal" => SqliteSynchronousMode.Normal,
+        "off" => SqliteSynchronousMode.Off,
+        _ => throw new NodeConfigurationException(nameof(Sync), $"must be full, normal or off, was '{Sync}'"),
+    };
+
+    /// <summary>The parsed seed addresses.</summary>
+    /// <exception cref="NodeConfigurationException">An item is not kv://system@host:port.</exception>
+    public IReadOnlyList<string> SeedList()
+    {
+        var seeds = Seeds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var seed in seeds)
+        {
+            try
+            {
+                RemoteAddress.Parse(seed);
+            }
+            catch (FormatException e)
+            {
+                throw new NodeConfigurationException(nameof(Seeds), $"'{seed}' is not kv://system@host:port: {e.Message}");
+            }
+        }
+
+        return seeds;
+    }
+
+    private IReadOnlyDictionary<ulong, KvEndpoint> PeerMap()
+    {
+        var map = new Dictionary<ulong, KvEndpoint>();
+        if (string.IsNullOrWhiteSpace(Peers))
+        {
+            map[Id] = Endpoint;
+            return map;
+        }
+
+        foreach (var item in Peers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = item.IndexOf('=');
+            if (equals <= 0 || !ulong.TryParse(item[..equals], NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id == 0)
+            {
+                throw new NodeConfigurationException(nameof(Peers), $"'{item}' is not id=host:port with an id of 1 or more");
+            }
+
+            KvEndpoint endpoint;
+            try
+            {
+                endpoint = KvEndpoint.Parse(item[(equals + 1)..]);
+            }
+            catch (FormatException e)
+            {
+                throw new NodeConfigurationException(nameof(Peers), e.Message);
+            }
+
+            if (!map.TryAdd(id, endpoint))
+            {
+                throw new NodeConfigurationException(nameof(Peers), $"node id {id} appears twice");
+            }
+        }
+
+        Require(map.ContainsKey(Id), nameof(Peers), $"must hold this node's id {Id}");
+        Require(map[Id].Port == Port, nameof(Peers), $"gives port {map[Id].Port} for this node ({Id}), but Port is {Port}");
+        Require(map.Values.Distinct().Count() == map.Count, nameof(Peers), "two nodes share an endpoint");
+        return map;
+    }
+
+    private static void Require(bool condition, string setting, string problem)
+    {
+        if (!condition)
+        {
+            throw new NodeConfigurationException(setting, problem);
+        }
+    }
+}
+
+/// <summary>A node setting is invalid; <see cref="Setting"/> names it (as <c>Node:Name</c>).</summary>
+public sealed class NodeConfigurationException : Exception
+{
+    /// <summary>Creates the error.</summary>
+    /// <param name="setting">The property name in <see cref="NodeOptions"/>.</param>
+    /// <param name="problem">What is wrong with its value.</param>
+    /// <param name="isFlag">True when <paramref name="setting"/> is not a property (the flags, the settings as a whole).</param>
+    public NodeConfigurationException(string setting, string problem, bool isFlag = false)
+        : base(isFlag ? $"{problem}." : $"Node:{setting} {problem}.")
+    {
+        Setting = isFlag ? setting : "Node:" + setting;
+    }
+
+    /// <summary>The configuration key of the bad setting.</summary>
+    public string Setting { get; }
+}

@@ -1,0 +1,163 @@
+using Google.Protobuf;
+using KvCluster.Actors;
+using KvCluster.Client.Protocol;
+using KvCluster.Raft.Actor;
+using Microsoft.Extensions.Logging;
+
+namespace KvCluster.Node.Router;
+
+public sealed partial class KvRouter
+{
+    /// <summary>Runs one admitted request to its answer, then tells the router it is done. Never throws.</summary>
+    private async Task ServeAsync(KvRequest request, DateTimeOffset deadline, IActorRef replyTo, IActorRef self)
+    {
+        KvResponse response;
+        try
+        {
+            response = await RouteAsync(request, deadline).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _log.LogError(ex, "Router: request {Op} failed unexpectedly.", request.Command.OpCase);
+            response = Error(ResponseCode.Unavailable, $"the node failed to serve the request: {ex.Message}", IsWrite(request));
+        }
+
+        if (response.LeaderEndpoint.Length == 0 && LeaderEndpoint() is { } leader)
+        {
+            response.LeaderEndpoint = leader;
+        }
+
+        replyTo.Tell(response, self);
+        self.Tell(RequestDone.Instance, self);
+    }
+
+    private async Task<KvResponse> RouteAsync(KvRequest request, DateTimeOffset deadline)
+    {
+        var isWrite = IsWrite(request);
+        var serializable = !isWrite && request.Consistency == ReadConsistency.Serializable;
+        var payload = request.Command.ToByteArray();
+        var proposed = false;
+        var lastWait = "no leader is known yet (an election is in progress, or a quorum is missing)";
+        while (true)
+        {
+            var remaining = deadline - _scheduler.Now;
+            if (remaining <= TimeSpan.Zero)
+            {
+                return TimedOut(isWrite, proposed, lastWait);
+            }
+
+            var leader = (ulong)Interlocked.Read(ref _leader);
+            if (isWrite && leader != 0 && leader != _selfId && request.Hops < MaxHops)
+            {
+                var forwarded = await ForwardAsync(request, leader, remaining).ConfigureAwait(false);
+                if (forwarded is null)
+                {
+                    return TimedOut(isWrite, proposed: true, $"the leader (node {leader}) did not answer");
+                }
+
+                if (!IsRetryable(forwarded))
+                {
+                    return forwarded;
+                }
+
+                // The leader moved on: drop the hint (the refresh or the next NotLeader brings the new one).
+                Interlocked.CompareExchange(ref _leader, 0, (long)leader);
+                lastWait = forwarded.Error;
+                continue;
+            }
+
+            object reply;
+            try
+            {
+                object ask = serializable ? new LocalQuery(payload) : isWrite ? new Propose(payload) : new ReadIndex(payload);
+                reply = await _raft.Ask<object>(ask, remaining).ConfigureAwait(false);
+            }
+            catch (AskTimeoutException)
+            {
+                return TimedOut(isWrite, proposed: isWrite, "the Raft node did not answer in time");
+            }
+
+            switch (reply)
+            {
+                case ProposeApplied applied:
+                    NoteLeader(_selfId);
+                    return Ok(applied.Result);
+                case ReadIndexReply read:
+                    return Ok(read.Result);
+                case LocalQueryReply local:
+                    return Ok(local.Result);
+                case NotLeader notLeader when notLeader.LeaderHint != 0 && notLeader.LeaderHint != _selfId && _peers.ContainsKey(notLeader.LeaderHint):
+                    NoteLeader(notLeader.LeaderHint);
+                    if (request.Hops >= MaxHops)
+                    {
+                        return Error(ResponseCode.NotLeader, $"node {_selfId} is not the leader: {notLeader.Reason}");
+                    }
+
+                    continue;
+                case NotLeader notLeader:
+                    NoteLeader(0);
+                    lastWait = notLeader.Reason;
+                    break;
+                case ProposeDropped { Indeterminate: true } dropped:
+                    return Error(ResponseCode.Unavailable, dropped.Reason, indeterminate: true);
+                case ProposeDropped dropped:
+                    lastWait = dropped.Reason;
+                    break;
+                default:
+                    return Error(ResponseCode.Unavailable, $"the Raft node answered {reply.GetType().Name}");
+            }
+
+            await DelayAsync(_settings.LeaderWaitInterval).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Asks the leader's router; null when it did not answer in time.</summary>
+    private async Task<KvResponse?> ForwardAsync(KvRequest request, ulong leader, TimeSpan remaining)
+    {
+        var forwarded = request.Clone();
+        forwarded.Hops = request.Hops + 1;
+        forwarded.TimeoutMs = Math.Max(1, (long)remaining.TotalMilliseconds);
+        try
+        {
+            return await _peers[leader].Router.Ask<KvResponse>(forwarded, remaining).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Waits on the system scheduler (virtual time in tests).</summary>
+    private Task DelayAsync(TimeSpan delay)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _scheduler.ScheduleOnce(delay, () => done.TrySetResult());
+        return done.Task;
+    }
+
+    private string? LeaderEndpoint()
+    {
+        var leader = (ulong)Interlocked.Read(ref _leader);
+        return leader != 0 && _peers.TryGetValue(leader, out var peer) ? peer.Endpoint.ToString() : null;
+    }
+
+    /// <summary>True for answers that prove nothing took effect and a leader change may fix.</summary>
+    private static bool IsRetryable(KvResponse response) =>
+        response.Code is ResponseCode.NotLeader || (response.Code is ResponseCode.Unavailable && !response.Indeterminate);
+
+    private static bool IsWrite(KvRequest request) =>
+        request.Command.OpCase is KvCommand.OpOneofCase.Put or KvCommand.OpOneofCase.Delete or KvCommand.OpOneofCase.DeleteRange;
+
+    private static KvResponse Ok(ReadOnlyMemory<byte> result) =>
+        new() { Code = ResponseCode.Ok, Result = KvResult.Parser.ParseFrom(result.Span) };
+
+    private static KvResponse TimedOut(bool isWrite, bool proposed, string why) => new()
+    {
+        Code = ResponseCode.Timeout,
+        Error = $"the deadline passed: {why}" + (isWrite && proposed ? "; the write may or may not have been committed" : string.Empty),
+        Indeterminate = isWrite && proposed,
+    };
+
+    private static KvResponse Error(ResponseCode code, string error, bool indeterminate = false) =>
+        new() { Code = code, Error = error, Indeterminate = indeterminate };
+}

@@ -1,0 +1,194 @@
+using KvCluster.Actors;
+using KvCluster.Client.Protocol;
+using KvCluster.Node.Kv;
+using KvCluster.Raft.Actor;
+using Microsoft.Extensions.Logging;
+
+namespace KvCluster.Node.Router;
+
+/// <summary>
+/// <c>/user/kv-router</c>: every client request of a node passes here. Scenarios:
+/// <list type="number">
+/// <item>Admission, in the actor: a stopping node answers UNAVAILABLE; a full node (<see cref="KvRouterSettings.MaxInFlight"/>)
+/// answers BUSY; a command over a limit or malformed answers BAD_REQUEST. Nothing of these reaches the log.</item>
+/// <item>A serializable read is a <see cref="LocalQuery"/> to the local Raft node. A linearizable read is a
+/// <see cref="ReadIndex"/> to the local Raft node, which confirms it with the leader (also on a follower).</item>
+/// <item>A write goes to the local Raft node when this node leads or no leader is known, and to the leader's router
+/// otherwise (at most two hops, so stale hints cannot loop). <see cref="NotLeader"/> with a hint re-routes;
+/// without one (an election) the request waits <see cref="KvRouterSettings.LeaderWaitInterval"/> and asks again.</item>
+/// <item>Every request has a deadline (its <c>timeout_ms</c>, else <see cref="KvRouterSettings.DefaultTimeout"/>):
+/// past it the answer is TIMEOUT, indeterminate for writes.</item>
+/// <item><see cref="StopAccepting"/> (graceful shutdown): refuse new requests, answer <see cref="Drained"/> once the
+/// requests in flight are answered.</item>
+/// </list>
+/// Each admitted request runs as a task outside the mailbox (it only awaits Asks and scheduler delays) and pipes a
+/// <see cref="RequestDone"/> back, so the actor's handlers never block.
+/// </summary>
+public sealed partial class KvRouter : ReceiveActor
+{
+    /// <summary>Timer key of the periodic leader refresh.</summary>
+    private const string RefreshTimer = "leader-refresh";
+
+    /// <summary>Forwarding hops a request may take between routers.</summary>
+    private const int MaxHops = 2;
+
+    /// <summary>Validated settings.</summary>
+    private readonly KvRouterSettings _settings;
+
+    /// <summary>This node's Raft id.</summary>
+    private readonly ulong _selfId;
+
+    /// <summary>The local RaftActor.</summary>
+    private readonly IActorRef _raft;
+
+    /// <summary>The group's members by id, this node included.</summary>
+    private readonly IReadOnlyDictionary<ulong, KvPeer> _peers;
+
+    /// <summary>Checks commands against the limits before they are proposed.</summary>
+    private readonly KvRequestValidator _validator;
+
+    /// <summary>The system scheduler, for waits during elections (virtual in tests).</summary>
+    private readonly IScheduler _scheduler;
+
+    /// <summary>The logger of this actor, captured for the request tasks.</summary>
+    private readonly ILogger _log;
+
+    /// <summary>The member believed to lead, or 0; written by request tasks and the refresh (atomically).</summary>
+    private long _leader;
+
+    /// <summary>Requests admitted and not yet answered (actor-owned).</summary>
+    private int _inFlight;
+
+    /// <summary>Who waits for the drain to end, once <see cref="StopAccepting"/> came.</summary>
+    private IActorRef? _drainWaiter;
+
+    private KvRouter(KvRouterSettings settings, ulong selfId, IActorRef raft, IReadOnlyDictionary<ulong, KvPeer> peers, KvRequestValidator validator)
+    {
+        _settings = settings;
+        _selfId = selfId;
+        _raft = raft;
+        _peers = peers;
+        _validator = validator;
+        _scheduler = Context.System.Scheduler;
+        _log = Log;
+        Receive<KvRequest>(Admit);
+        Receive<RequestDone>(_ => OnDone());
+        Receive<RefreshLeader>(_ => _raft.Tell(GetRaftStatus.Instance, Self));
+        Receive<RaftStatus>(status => NoteLeader(status.Leader));
+        Receive<StopAccepting>(_ => BeginDrain());
+    }
+
+    /// <summary>Props of a router.</summary>
+    /// <param name="settings">Router settings (validated here).</param>
+    /// <param name="selfId">This node's Raft id; must be a key of <paramref name="peers"/>.</param>
+    /// <param name="raft">The local RaftActor.</param>
+    /// <param name="peers">Every member by id, this node included, with its endpoint and router ref.</param>
+    /// <param name="validator">The key/value limits.</param>
+    /// <exception cref="ArgumentException">A setting is invalid, or <paramref name="selfId"/> is not a member.</exception>
+    public static Props Props(KvRouterSettings settings, ulong selfId, IActorRef raft, IReadOnlyDictionary<ulong, KvPeer> peers, KvRequestValidator validator)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(raft);
+        ArgumentNullException.ThrowIfNull(peers);
+        ArgumentNullException.ThrowIfNull(validator);
+        settings.Validate();
+        if (!peers.ContainsKey(selfId))
+        {
+            throw new ArgumentException($"The peer list does not hold this node ({selfId}).", nameof(peers));
+        }
+
+        return KvCluster.Actors.Props.Create(() => new KvRouter(settings, selfId, raft, peers, validator));
+    }
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        Timers.StartPeriodicTimer(RefreshTimer, RefreshLeader.Instance, TimeSpan.Zero, _settings.LeaderRefreshInterval);
+    }
+
+    private void Admit(KvRequest request)
+    {
+        if (_drainWaiter is not null)
+        {
+            Sender.Tell(Error(ResponseCode.Unavailable, "the node is shutting down; use another endpoint"), Self);
+            return;
+        }
+
+        if (_inFlight >= _settings.MaxInFlight)
+        {
+            Sender.Tell(Error(ResponseCode.Busy, $"the node holds its maximum of {_settings.MaxInFlight} requests in flight; retry shortly"), Self);
+            return;
+        }
+
+        if (request.Command is null || request.Command.OpCase == KvCommand.OpOneofCase.None)
+        {
+            Sender.Tell(Error(ResponseCode.BadRequest, "the request holds no command (put, get, delete, delete_range or range)"), Self);
+            return;
+        }
+
+        if (_validator.Validate(request.Command) is { } invalid)
+        {
+            Sender.Tell(Error(ResponseCode.BadRequest, invalid.Message), Self);
+            return;
+        }
+
+        var timeout = request.TimeoutMs > 0 ? TimeSpan.FromMilliseconds(Math.Min(request.TimeoutMs, _settings.MaxTimeout.TotalMilliseconds)) : _settings.DefaultTimeout;
+        _inFlight++;
+        var replyTo = Sender;
+        var self = Self;
+        _ = ServeAsync(request, _scheduler.Now + timeout, replyTo, self);
+    }
+
+    private void OnDone()
+    {
+        _inFlight--;
+        if (_drainWaiter is not null && _inFlight == 0)
+        {
+            _drainWaiter.Tell(Drained.Instance, Self);
+        }
+    }
+
+    private void BeginDrain()
+    {
+        _drainWaiter = Sender;
+        _log.LogInformation("Router: refusing new requests; {Count} in flight to finish.", _inFlight);
+        if (_inFlight == 0)
+        {
+            Sender.Tell(Drained.Instance, Self);
+        }
+    }
+
+    private void NoteLeader(ulong leader)
+    {
+        if (leader == 0 || _peers.ContainsKey(leader))
+        {
+            Interlocked.Exchange(ref _leader, (long)leader);
+        }
+    }
+
+    /// <summary>Refreshes the leader view (timer message).</summary>
+    private sealed record RefreshLeader
+    {
+        public static RefreshLeader Instance { get; } = new();
+    }
+
+    /// <summary>A request task answered its client (to the router itself).</summary>
+    private sealed record RequestDone
+    {
+        public static RequestDone Instance { get; } = new();
+    }
+}
+
+/// <summary>Tells a <see cref="KvRouter"/> to refuse new requests; it answers <see cref="Drained"/> when none is in flight.</summary>
+public sealed record StopAccepting
+{
+    /// <summary>The one instance.</summary>
+    public static StopAccepting Instance { get; } = new();
+}
+
+/// <summary>The router has no request in flight and refuses new ones.</summary>
+public sealed record Drained
+{
+    /// <summary>The one instance.</summary>
+    public static Drained Instance { get; } = new();
+}
