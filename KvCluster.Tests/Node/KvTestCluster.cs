@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Sockets;
+using KvCluster.Actors;
+using KvCluster.Client;
+using KvCluster.Node.Hosting;
+using KvCluster.Raft.Actor;
+using KvCluster.Raft.Core;
+using KvCluster.Tests.Persistence;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace KvCluster.Tests.Node;
+
+/// <summary>Real AkkaKv nodes in this process: each its own actor system on a loopback port, SQLite journal with fsync.</summary>
+internal sealed class KvTestCluster : IAsyncDisposable
+{
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private readonly TempDirectory _data = new();
+    private readonly ILoggerFactory _loggers;
+
+    private KvTestCluster(int size, ILoggerFactory? loggers)
+    {
+        _loggers = loggers ?? NullLoggerFactory.Instance;
+        var ports = FreePorts(size);
+        var peers = string.Join(",", ports.Select((p, i) => $"{i + 1}=127.0.0.1:{p}"));
+        Options = ports.Select((port, i) => new NodeOptions
+        {
+            Id = (ulong)(i + 1),
+            Port = port,
+            DataDir = Path.Combine(_data.Path, $"n{i + 1}"),
+            Peers = size == 1 ? string.Empty : peers,
+            PbmPort = 0,
+            TickMs = 20,
+            ElectionTicksMin = 10,
+            ElectionTicksMax = 20,
+            ShutdownTimeoutMs = 2000,
+        }).ToArray();
+        Nodes = new KvNode?[size];
+    }
+
+    public NodeOptions[] Options { get; }
+
+    public KvNode?[] Nodes { get; }
+
+    public IEnumerable<KvEndpoint> Endpoints => Options.Select(o => o.Endpoint);
+
+    public static async Task<KvTestCluster> StartAsync(int size = 3, ILoggerFactory? loggers = null)
+    {
+        var cluster = new KvTestCluster(size, loggers);
+        try
+        {
+            for (var i = 0; i < size; i++)
+            {
+                await cluster.StartNodeAsync(i);
+            }
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+
+        return cluster;
+    }
+
+    public async Task StartNodeAsync(int index) => Nodes[index] = await KvNode.StartAsync(Options[index], _loggers);
+
+    public async Task StopNodeAsync(int index)
+    {
+        await Nodes[index]!.StopAsync();
+        Nodes[index] = null;
+    }
+
+    /// <summary>Stops a node as a crash would: connections drop, nothing is drained.</summary>
+    public async Task KillNodeAsync(int index)
+    {
+        await Nodes[index]!.AbortAsync();
+        Nodes[index] = null;
+    }
+
+    public Task<KvClient> ClientAsync(params int[] indexes) => KvClient.ConnectAsync(new KvClientOptions
+    {
+        Endpoints = (indexes.Length == 0 ? Enumerable.Range(0, Options.Length) : indexes).Select(i => Options[i].Endpoint).ToArray(),
+        RequestTimeout = TimeSpan.FromSeconds(10),
+    });
+
+    /// <summary>Waits until the running nodes agree on one leader; returns its index.</summary>
+    public async Task<int> AwaitLeaderAsync()
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (true)
+        {
+            var running = Nodes.Where(n => n is not null).Select(n => n!).ToArray();
+            var statuses = await Task.WhenAll(running.Select(n => n.Raft.Ask<RaftStatus>(GetRaftStatus.Instance, Wait)));
+            var leaders = statuses.Where(s => s.Role == RaftRole.Leader).ToArray();
+            if (leaders.Length == 1 && statuses.All(s => s.Leader == leaders[0].NodeId && s.Term == leaders[0].Term))
+            {
+                return (int)leaders[0].NodeId - 1;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "no leader: " + string.Join("; ", statuses.Select(s => $"{s.NodeId}:{s.Role}/t{s.Term}")));
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in Nodes.Where(n => n is not null))
+        {
+            await node!.StopAsync();
+        }
+
+        _data.Dispose();
+    }
+
+    private static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+        foreach (var listener in listeners)
+        {
+            listener.Start();
+        }
+
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        foreach (var listener in listeners)
+        {
+            listener.Stop();
+        }
+
+        return ports;
+    }
+}
