@@ -25,6 +25,7 @@ public sealed partial class RaftActor
             SendAll(ready.Messages);
             if (ready.MustPersist || ready.TruncateFrom is not null)
             {
+                ApplyDurableCommitted(ready);
                 _persisting = ready;
                 _logActor.Tell(new PersistReady(ready.TruncateFrom, ready.Entries, ready.HardState), Self);
                 return;
@@ -50,7 +51,10 @@ public sealed partial class RaftActor
         SendAll(ready.MessagesAfterPersist);
         foreach (var entry in ready.CommittedEntries)
         {
-            ApplyEntry(entry);
+            if (entry.Index > _lastApplied)
+            {
+                ApplyEntry(entry);
+            }
         }
 
         foreach (var read in ready.ReadStates)
@@ -59,6 +63,37 @@ public sealed partial class RaftActor
         }
 
         _node!.Advance(ready);
+    }
+
+    /// <summary>
+    /// Applies the Ready's committed entries that are already in the durable log before its own write completes:
+    /// they are committed (durable on a quorum) and durable here, so only the new commit index in the hard state is
+    /// being written, and that write need not delay the answer (etcd hands committed entries to its apply loop
+    /// before the WAL write of the same Ready). Saves one fsync of latency per commit. Entries of this Ready (not
+    /// durable yet) wait for <see cref="ReadyPersisted"/> as before. Only the leader does this: it answers the
+    /// proposers, so the saving is on the client's path; a follower keeps applying after its commit index is durable,
+    /// so a follower restarted on its own re-applies everything it had applied.
+    /// </summary>
+    private void ApplyDurableCommitted(Ready ready)
+    {
+        if (_node!.Role != RaftRole.Leader)
+        {
+            return;
+        }
+
+        var durable = _storage!.LastIndex;
+        foreach (var entry in ready.CommittedEntries)
+        {
+            if (entry.Index > durable || (ready.TruncateFrom is { } from && entry.Index >= from))
+            {
+                return;
+            }
+
+            if (entry.Index > _lastApplied)
+            {
+                ApplyEntry(entry);
+            }
+        }
     }
 
     private void ApplyEntry(Entry entry)
