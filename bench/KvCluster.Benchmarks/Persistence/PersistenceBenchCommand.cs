@@ -41,7 +41,7 @@ public sealed class PersistenceBenchCommand : IBenchCommand
     {
         var seconds = 2.0;
         var rounds = 3;
-        // Every mode unless --modes names some (for profiling one): raw1, a, ja, raw100, b, jb, c, jc, recovery.
+        // Every mode unless --modes names some (for profiling one): raw1, a, ja, raw100, b, jb, raw64x64, raw64, c, jc, recovery.
         HashSet<string>? modes = null;
         bool Runs(string mode) => modes is null || modes.Contains(mode);
         var root = Path.Combine(Path.GetTempPath(), "akkakv-bench-persistence");
@@ -91,6 +91,8 @@ public sealed class PersistenceBenchCommand : IBenchCommand
             await JournalPatterns.FillAsync(journal, "warmup", 20_000, payload);
             using var raw1 = new RawSqliteBaseline(Path.Combine(directory, "raw1.db"), payload);
             using var raw100 = new RawSqliteBaseline(Path.Combine(directory, "raw100.db"), payload);
+            using var raw64 = new RawSqliteBaseline(Path.Combine(directory, "raw64x64.db"), payload);
+            using var raw64One = new RawSqliteBaseline(Path.Combine(directory, "raw64.db"), payload);
             for (var round = 1; round <= rounds; round++)
             {
                 Console.WriteLine($"round {round}/{rounds}");
@@ -117,6 +119,14 @@ public sealed class PersistenceBenchCommand : IBenchCommand
                 if (Runs("jb"))
                 {
                     Record("(b) journal only, 1 writer, atomic writes of 100", await JournalPatterns.EventsPerSecond(journal, $"jb{round}", 1, 100, duration, payload));
+                }
+                if (Runs("raw64x64"))
+                {
+                    Record("raw SQLite, 64 rows of 64 ids per transaction", OnOwnThread(() => raw64.RowsPerSecond(64, duration, 64)));
+                }
+                if (Runs("raw64"))
+                {
+                    Record("raw SQLite, 64 rows of 1 id per transaction", OnOwnThread(() => raw64One.RowsPerSecond(64, duration)));
                 }
                 if (Runs("c"))
                 {
@@ -177,6 +187,8 @@ public sealed class PersistenceBenchCommand : IBenchCommand
         Ratio("(a) PersistentActor, 1 actor, Persist one at a time", "raw SQLite, 1 row per transaction", ">= 80%");
         Ratio("(b) PersistentActor, 1 actor, PersistAll of 100", "raw SQLite, 100 rows per transaction", ">= 60%");
         Ratio("(c) PersistentActor, 64 actors, Persist one at a time", "raw SQLite, 100 rows per transaction", ">= 60%");
+        Ratio("(c) PersistentActor, 64 actors, Persist one at a time", "raw SQLite, 64 rows of 64 ids per transaction", "none: the same rows per transaction as (c) at best");
+        Ratio("(c) journal only, 64 writers, 1 event per write", "raw SQLite, 64 rows of 64 ids per transaction", "none");
         return 0;
     }
 }
