@@ -12,6 +12,20 @@ internal sealed class ThreadCpu
 
     private ThreadCpu(Dictionary<int, (string Name, long Nanoseconds)> threads) => _threads = threads;
 
+    /// <summary>The calling thread's CPU time so far, in nanoseconds; 0 without <c>/proc</c>.</summary>
+    public static long CurrentThreadNanoseconds()
+    {
+        try
+        {
+            var schedstat = File.ReadAllText("/proc/thread-self/schedstat");
+            return long.Parse(schedstat.AsSpan(0, schedstat.IndexOf(' ')), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>Reads every thread's CPU time now.</summary>
     public static ThreadCpu Capture()
     {
@@ -50,6 +64,7 @@ internal sealed class ThreadCpu
             var before = earlier._threads.TryGetValue(id, out var e) && e.Name == name ? e.Nanoseconds : 0;
             var group = name.StartsWith(".NET TP Worker", StringComparison.Ordinal) ? "pool workers"
                 : name.StartsWith("sqlite-journal", StringComparison.Ordinal) ? "journal writer"
+                : name.StartsWith(".NET Tiered", StringComparison.Ordinal) ? "JIT"
                 : "other";
             groups[group] = groups.GetValueOrDefault(group) + (ns - before);
         }
