@@ -93,6 +93,7 @@ public sealed class PersistenceBenchCommand : IBenchCommand
             using var raw100 = new RawSqliteBaseline(Path.Combine(directory, "raw100.db"), payload);
             using var raw64 = new RawSqliteBaseline(Path.Combine(directory, "raw64x64.db"), payload);
             using var raw64One = new RawSqliteBaseline(Path.Combine(directory, "raw64.db"), payload);
+            using var raw64Staged = new RawSqliteBaseline(Path.Combine(directory, "raw64staged.db"), payload);
             for (var round = 1; round <= rounds; round++)
             {
                 Console.WriteLine($"round {round}/{rounds}");
@@ -123,6 +124,11 @@ public sealed class PersistenceBenchCommand : IBenchCommand
                 if (Runs("raw64x64"))
                 {
                     Record("raw SQLite, 64 rows of 64 ids per transaction", OnOwnThread(() => raw64.RowsPerSecond(64, duration, 64)));
+                }
+                if (modes?.Contains("staged") == true)
+                {
+                    // A design probe (only on request): 64 ids per transaction through an append-only staging table.
+                    Record("probe: 64 rows of 64 ids per transaction, staged, moved every 64 transactions", OnOwnThread(() => raw64Staged.RowsPerSecond(64, duration, 64, stageEvery: 64)));
                 }
                 if (Runs("raw64"))
                 {
