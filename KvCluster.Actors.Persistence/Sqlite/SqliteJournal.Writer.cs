@@ -300,7 +300,8 @@ internal sealed partial class SqliteJournal
     /// <summary>Inserts a batch of atomic writes; subclasses say how the caller learns the outcome.</summary>
     private abstract class InsertOperation(IReadOnlyList<AtomicWrite> writes) : Operation
     {
-        protected readonly Exception?[] Results = new Exception?[writes.Count];
+        /// <summary>One entry per atomic write, set by <see cref="Execute"/>: null when stored, else its rejection.</summary>
+        protected Exception?[] Results { get; } = new Exception?[writes.Count];
 
         public override int EventCount
         {

@@ -17,15 +17,22 @@ internal sealed class RawSqliteBaseline : IDisposable
     private readonly SqliteCommand _begin;
     private readonly SqliteCommand _commit;
     private readonly SqliteCommand _insert;
+    /// <summary>The INSERT into the staging table of the design probe.</summary>
     private readonly SqliteCommand _stagedInsert;
+    /// <summary>Moves the staged rows, sorted, into the journal table and empties the staging table.</summary>
     private readonly SqliteCommand _move;
+    /// <summary>Transactions of the design probe so far; every <see cref="_stageEvery"/>-th one moves the staged rows.</summary>
     private int _stagedTransactions;
+    /// <summary>The INSERT's persistence id, varied when the rows go to several ids.</summary>
     private readonly SqliteParameter _persistenceId;
     private readonly SqliteParameter _sequenceNr;
     private readonly SqliteParameter _timestamp;
     private long _next;
+    /// <summary>How many persistence ids the rows of the current measurement go to.</summary>
     private int _ids = 1;
+    /// <summary>Above 0: the design probe, moving staged rows every that many transactions.</summary>
     private int _stageEvery;
+    /// <summary>The persistence ids of the current measurement when <see cref="_ids"/> is above 1.</summary>
     private string[] _idNames = [];
 
     public RawSqliteBaseline(string path, byte[] payload)

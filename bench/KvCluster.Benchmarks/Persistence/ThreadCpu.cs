@@ -8,6 +8,7 @@ namespace KvCluster.Benchmarks.Persistence;
 /// </summary>
 internal sealed class ThreadCpu
 {
+    /// <summary>CPU time so far and name, per thread id.</summary>
     private readonly Dictionary<int, (string Name, long Nanoseconds)> _threads;
 
     private ThreadCpu(Dictionary<int, (string Name, long Nanoseconds)> threads) => _threads = threads;
