@@ -160,32 +160,57 @@ public abstract partial class PersistentActor
             _inFlight.Enqueue(batch[i]);
         }
         _state = PersistingEvents;
-        var self = Self;
-        var instanceId = _instanceId;
-        Task<IReadOnlyList<Exception?>> task;
+        var completion = new WriteCompletion(Self, _instanceId, batch);
         try
         {
-            task = Journal.WriteMessagesAsync(writes);
+            if (Journal is IWriteCallbackJournal direct)
+            {
+                // The journal's writer thread tells the results itself: no task, no pool hop per write.
+                direct.WriteMessages(writes, completion);
+                return;
+            }
+            Journal.WriteMessagesAsync(writes).ContinueWith(
+                static (t, state) =>
+                {
+                    var callback = (WriteCompletion)state!;
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        callback.Written(t.Result);
+                    }
+                    else
+                    {
+                        callback.Failed(t.Exception?.GetBaseException() ?? new TaskCanceledException(t));
+                    }
+                },
+                completion,
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
         }
         catch (Exception ex)
         {
-            task = Task.FromException<IReadOnlyList<Exception?>>(ex);
+            completion.Failed(ex);
         }
-        task.ContinueWith(
-            t =>
+    }
+
+    /// <summary>Tells the actor one <see cref="WriteResult"/> per write of a batch, in order, so the mailbox sees persist order.</summary>
+    private sealed class WriteCompletion(IActorRef self, long instanceId, PendingWrite[] batch) : IWriteCallback
+    {
+        public void Written(IReadOnlyList<Exception?> results)
+        {
+            for (var i = 0; i < batch.Length; i++)
             {
-                // One continuation tells every result in order, so the mailbox sees persist order.
-                for (var i = 0; i < batch.Length; i++)
-                {
-                    var result = t.IsCompletedSuccessfully
-                        ? new WriteResult(instanceId, t.Result[i], null)
-                        : new WriteResult(instanceId, null, t.Exception?.GetBaseException() ?? new TaskCanceledException(t));
-                    self.Tell(result, batch[i].Sender);
-                }
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+                self.Tell(new WriteResult(instanceId, results[i], null), batch[i].Sender);
+            }
+        }
+
+        public void Failed(Exception error)
+        {
+            for (var i = 0; i < batch.Length; i++)
+            {
+                self.Tell(new WriteResult(instanceId, null, error), batch[i].Sender);
+            }
+        }
     }
 
     /// <summary>A batch is being written: its replies run the handlers; commands wait.</summary>

@@ -297,11 +297,11 @@ internal sealed partial class SqliteJournal
         public abstract void Fail(Exception error);
     }
 
-    private sealed class WriteOperation(IReadOnlyList<AtomicWrite> writes) : Operation
+    /// <summary>Inserts a batch of atomic writes; subclasses say how the caller learns the outcome.</summary>
+    private abstract class InsertOperation(IReadOnlyList<AtomicWrite> writes) : Operation
     {
-        private readonly Exception?[] _results = new Exception?[writes.Count];
-
-        public TaskCompletionSource<IReadOnlyList<Exception?>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>One entry per atomic write, set by <see cref="Execute"/>: null when stored, else its rejection.</summary>
+        protected Exception?[] Results { get; } = new Exception?[writes.Count];
 
         public override int EventCount
         {
@@ -320,13 +320,46 @@ internal sealed partial class SqliteJournal
         {
             for (var i = 0; i < writes.Count; i++)
             {
-                _results[i] = journal.Insert(writes[i]);
+                Results[i] = journal.Insert(writes[i]);
+            }
+        }
+    }
+
+    private sealed class WriteOperation(IReadOnlyList<AtomicWrite> writes) : InsertOperation(writes)
+    {
+        public TaskCompletionSource<IReadOnlyList<Exception?>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Complete() => Completion.TrySetResult(Results);
+
+        public override void Fail(Exception error) => Completion.TrySetException(error);
+    }
+
+    /// <summary>Reports to an <see cref="IWriteCallback"/> on the writer thread; a throwing callback is logged, never allowed to stop the writer.</summary>
+    private sealed class CallbackWriteOperation(IReadOnlyList<AtomicWrite> writes, IWriteCallback callback, ILogger logger) : InsertOperation(writes)
+    {
+        public override void Complete()
+        {
+            try
+            {
+                callback.Written(Results);
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "A journal write callback threw after its commit; the writes are stored.");
             }
         }
 
-        public override void Complete() => Completion.TrySetResult(_results);
-
-        public override void Fail(Exception error) => Completion.TrySetException(error);
+        public override void Fail(Exception error)
+        {
+            try
+            {
+                callback.Failed(error);
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "A journal write callback threw while being told of a failed write.");
+            }
+        }
     }
 
     private sealed class DeleteOperation(string persistenceId, long toSequenceNr) : Operation

@@ -12,7 +12,7 @@ namespace KvCluster.Actors.Persistence.Sqlite;
 /// (<see cref="SqliteJournal"/>.Writer.cs), replays and reads on pooled reader connections, which
 /// WAL lets run beside the writer.
 /// </summary>
-internal sealed partial class SqliteJournal : IJournal
+internal sealed partial class SqliteJournal : IJournal, IWriteCallbackJournal
 {
     /// <summary>The kind recorded in the schema_version table.</summary>
     internal const string Kind = "journal";
@@ -95,6 +95,20 @@ internal sealed partial class SqliteJournal : IJournal
         var operation = new WriteOperation(writes);
         Enqueue(operation);
         return operation.Completion.Task;
+    }
+
+    /// <inheritdoc />
+    public void WriteMessages(IReadOnlyList<AtomicWrite> writes, IWriteCallback callback)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        ArgumentNullException.ThrowIfNull(callback);
+        if (writes.Count == 0)
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            callback.Written([]);
+            return;
+        }
+        Enqueue(new CallbackWriteOperation(writes, callback, _logger));
     }
 
     /// <inheritdoc />

@@ -6,8 +6,11 @@ namespace KvCluster.Tests.Persistence;
 /// <summary>
 /// The child process of the crash tests: persists as fast as it can into a SQLite journal from
 /// <see cref="Writers"/> concurrent writers (even writers one event per atomic write, odd ones
-/// <see cref="OddBatch"/>), and prints "writer highestSeq" on stdout only AFTER each write's task
-/// completed, i.e. after it is durable. Stops by itself after <see cref="MaxRun"/>.
+/// <see cref="OddBatch"/>), and prints "writer highestSeq" on stdout only AFTER each write was
+/// acknowledged, i.e. after it is durable. Writers below <see cref="Writers"/>/2 wait for the
+/// task of <see cref="IJournal.WriteMessagesAsync"/>, the others for the writer-thread callback of
+/// <see cref="IWriteCallbackJournal.WriteMessages"/> (the path persistent actors use), so both
+/// acknowledgements are checked. Stops by itself after <see cref="MaxRun"/>.
 /// </summary>
 internal static class CrashWriterProgram
 {
@@ -42,7 +45,9 @@ internal static class CrashWriterProgram
                 var events = Enumerable.Range(1, batch)
                     .Select(i => new PersistentRepr(PersistenceId(w), seq + i, Payload(w, seq + i), "crash", "child"))
                     .ToArray();
-                var results = await journal.WriteMessagesAsync([new AtomicWrite(events)]);
+                var results = w < Writers / 2
+                    ? await journal.WriteMessagesAsync([new AtomicWrite(events)])
+                    : await CallbackAcknowledgement.WriteAsync((IWriteCallbackJournal)journal, [new AtomicWrite(events)]);
                 if (results[0] is not null)
                 {
                     throw results[0]!;
@@ -57,5 +62,36 @@ internal static class CrashWriterProgram
         Task.WaitAll(writers);
         journal.DisposeAsync().AsTask().Wait();
         return 0;
+    }
+}
+
+/// <summary>Turns the journal's writer-thread callback into a task, for tests that await it.</summary>
+internal sealed class CallbackAcknowledgement : IWriteCallback
+{
+    private readonly TaskCompletionSource<IReadOnlyList<Exception?>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The thread that ran the callback.</summary>
+    public Thread? CallbackThread { get; private set; }
+
+    /// <summary>Completes with the results, or faults with the storage error.</summary>
+    public Task<IReadOnlyList<Exception?>> Task => _completion.Task;
+
+    public static Task<IReadOnlyList<Exception?>> WriteAsync(IWriteCallbackJournal journal, IReadOnlyList<AtomicWrite> writes)
+    {
+        var acknowledgement = new CallbackAcknowledgement();
+        journal.WriteMessages(writes, acknowledgement);
+        return acknowledgement.Task;
+    }
+
+    public void Written(IReadOnlyList<Exception?> results)
+    {
+        CallbackThread = Thread.CurrentThread;
+        _completion.TrySetResult(results);
+    }
+
+    public void Failed(Exception error)
+    {
+        CallbackThread = Thread.CurrentThread;
+        _completion.TrySetException(error);
     }
 }

@@ -193,4 +193,67 @@ public sealed class SqliteJournalTests : IDisposable
             Assert.Equal(0, await journal.ReadHighestSequenceNrAsync($"big{i}"));
         }
     }
+
+    [Fact]
+    public async Task WriteMessagesCallback_AfterCommit_ReportsEachWriteOnTheWriterThread()
+    {
+        await using var journal = (SqliteJournal)SqlitePersistence.OpenJournal(_directory.File("journal.db"));
+        await journal.WriteMessagesAsync([new AtomicWrite(Event("a", 1))]);
+        var acknowledgement = new CallbackAcknowledgement();
+
+        journal.WriteMessages([new AtomicWrite(Event("a", 1)), new AtomicWrite(Event("a", 2)), new AtomicWrite(Event("b", 1))], acknowledgement);
+        var results = await acknowledgement.Task;
+
+        Assert.IsType<EventRejectedException>(results[0]);
+        Assert.Null(results[1]);
+        Assert.Null(results[2]);
+        Assert.Equal("sqlite-journal-writer", acknowledgement.CallbackThread?.Name);
+        Assert.Equal(2, await journal.ReadHighestSequenceNrAsync("a"));
+        Assert.Equal(1, await journal.ReadHighestSequenceNrAsync("b"));
+    }
+
+    [Fact]
+    public async Task WriteMessagesCallback_StorageFull_ReportsFailureNamingFile()
+    {
+        var path = _directory.File("journal.db");
+        await using var journal = (SqliteJournal)SqlitePersistence.OpenJournal(path);
+        await journal.WriteMessagesAsync([new AtomicWrite(Event("a", 1))]);
+        await journal.ExecuteOnWriterAsync("PRAGMA max_page_count = 1;");
+
+        var ex = await Assert.ThrowsAsync<PersistenceStoreException>(() => CallbackAcknowledgement.WriteAsync(journal, [new AtomicWrite(Event("big", 1, size: 8000))]));
+
+        Assert.Equal(path, ex.FilePath);
+        Assert.Equal(0, await journal.ReadHighestSequenceNrAsync("big"));
+    }
+
+    [Fact]
+    public async Task WriteMessagesCallback_CallbackThrows_WriterGoesOnAndWriteIsStored()
+    {
+        await using var journal = (SqliteJournal)SqlitePersistence.OpenJournal(_directory.File("journal.db"));
+
+        journal.WriteMessages([new AtomicWrite(Event("a", 1))], new ThrowingCallback());
+        var next = await CallbackAcknowledgement.WriteAsync(journal, [new AtomicWrite(Event("a", 2))]);
+
+        Assert.Null(Assert.Single(next));
+        Assert.Equal(2, await journal.ReadHighestSequenceNrAsync("a"));
+    }
+
+    [Fact]
+    public async Task WriteMessagesCallback_JournalDisposed_ThrowsAndNeverCallsBack()
+    {
+        var journal = (SqliteJournal)SqlitePersistence.OpenJournal(_directory.File("journal.db"));
+        await journal.DisposeAsync();
+        var acknowledgement = new CallbackAcknowledgement();
+
+        Assert.Throws<ObjectDisposedException>(() => journal.WriteMessages([new AtomicWrite(Event("a", 1))], acknowledgement));
+
+        Assert.False(acknowledgement.Task.IsCompleted);
+    }
+
+    private sealed class ThrowingCallback : IWriteCallback
+    {
+        public void Written(IReadOnlyList<Exception?> results) => throw new InvalidOperationException("callback failed");
+
+        public void Failed(Exception error) => throw new InvalidOperationException("callback failed");
+    }
 }

@@ -1,5 +1,6 @@
 using KvCluster.Actors;
 using KvCluster.Actors.Persistence;
+using KvCluster.Actors.Persistence.Journal;
 using KvCluster.Actors.Persistence.Sqlite;
 using KvCluster.Actors.TestKit;
 using Microsoft.Data.Sqlite;
@@ -17,10 +18,10 @@ public sealed class SqlitePersistentActorSpecs : IDisposable
 
     private sealed class Kit : TestKitBase
     {
-        public Kit(string dataDirectory)
+        public Kit(string dataDirectory, JournalOptions? journal = null)
         {
             DefaultTimeout = TimeSpan.FromSeconds(30);
-            PersistenceExtension.Configure(Sys, PersistenceSettings.Sqlite(dataDirectory, new SqliteStoreOptions { BusyTimeout = TimeSpan.FromMinutes(2) }));
+            PersistenceExtension.Configure(Sys, PersistenceSettings.Sqlite(dataDirectory, new SqliteStoreOptions { BusyTimeout = TimeSpan.FromMinutes(2), Journal = journal ?? new JournalOptions() }));
         }
 
         public IActorRef StartList(string pid) => Sys.ActorOf(Props.Create(() => new ListActor(pid, TestActor)));
@@ -92,6 +93,41 @@ public sealed class SqlitePersistentActorSpecs : IDisposable
 
         Assert.All(replies, r => Assert.Equal("x-1", r));
         Assert.InRange(journal.TransactionCount - before, 1, 2);
+        kit.Shutdown();
+    }
+
+    [Fact]
+    public async Task Persist_SqliteStorageFails_ActorStopsWithoutRunningHandler()
+    {
+        using var kit = new Kit(_directory.Path);
+        var actor = kit.StartList("full");
+        kit.FishForMessage(m => m is Recovered);
+        actor.Tell(new Cmd("a"), kit.TestActor);
+        kit.ExpectMsg("a-1");
+        var journal = (SqliteJournal)PersistenceExtension.Get(kit.Sys).Journal;
+        await journal.ExecuteOnWriterAsync("PRAGMA max_page_count = 1;");
+        kit.Watch(actor);
+
+        actor.Tell(new Cmd(new string('x', 8000)), kit.TestActor);
+
+        var terminated = kit.FishForMessage(m => m is Terminated or string);
+        Assert.IsType<Terminated>(terminated);
+        kit.Shutdown();
+    }
+
+    [Fact]
+    public void Persist_SqliteEventTooLarge_RejectedAndActorGoesOn()
+    {
+        using var kit = new Kit(_directory.Path, new JournalOptions { MaxEventBytes = 64 });
+        var actor = kit.StartList("big");
+        kit.FishForMessage(m => m is Recovered);
+
+        actor.Tell(new Cmd(new string('x', 200)), kit.TestActor);
+        var rejected = kit.ExpectMsg<PersistRejected>();
+        actor.Tell(new Cmd("small"), kit.TestActor);
+
+        Assert.Equal(1, rejected.SequenceNr);
+        kit.ExpectMsg("small-2");
         kit.Shutdown();
     }
 

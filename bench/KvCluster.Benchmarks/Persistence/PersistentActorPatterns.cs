@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using KvCluster.Actors;
 using KvCluster.Actors.Persistence;
+using KvCluster.Actors.Persistence.Sqlite;
 
 namespace KvCluster.Benchmarks.Persistence;
 
@@ -24,16 +25,23 @@ internal static class PersistentActorPatterns
         }
         await Task.Delay(300);
         var start = Interlocked.Read(ref run.Events);
+        var journal = KvCluster.Actors.Persistence.Persistence.Get(system).Journal as SqliteJournal;
+        var transactionsStart = journal?.TransactionCount ?? 0;
         using var process = Process.GetCurrentProcess();
         var cpuStart = process.TotalProcessorTime;
+        var threadsStart = ThreadCpu.Capture();
         var clock = Stopwatch.StartNew();
         await Task.Delay(duration);
         var events = Interlocked.Read(ref run.Events) - start;
         var elapsed = clock.Elapsed.TotalSeconds;
+        var threads = ThreadCpu.Capture();
+        var transactions = (journal?.TransactionCount ?? 0) - transactionsStart;
         process.Refresh();
         // Process CPU (all threads, incl. the journal's writer and SQLite) per persisted event: less
         // sensitive to the shared disk's fsync latency than the rate, so it shows per-event overhead.
-        Console.WriteLine($"    process CPU: {(process.TotalProcessorTime - cpuStart).TotalMicroseconds / Math.Max(1, events):N1} µs/event ({prefix})");
+        Console.WriteLine(
+            $"    process CPU: {(process.TotalProcessorTime - cpuStart).TotalMicroseconds / Math.Max(1, events):N1} µs/event ({threads.PerEventSince(threadsStart, events)}); " +
+            $"{events / (double)Math.Max(1, transactions):N1} events/transaction ({prefix})");
         Volatile.Write(ref run.Stop, true);
         foreach (var actor in refs)
         {
