@@ -61,15 +61,15 @@ public sealed partial class RaftNode
                 $"the configuration change at index {_membershipIndex} is not committed yet (commit {_log.Committed}); changes are made one server at a time, retry when it is");
         }
 
-        if (!CommittedInCurrentTerm)
-        {
-            return ProposeResult.Dropped("the leader has not committed an entry of its term yet; retry shortly");
-        }
-
         var error = _membership.TryApply(change, out var next);
         if (error is not null)
         {
             return ProposeResult.Rejected(error);
+        }
+
+        if (!CommittedInCurrentTerm)
+        {
+            return ProposeResult.Dropped("the leader has not committed an entry of its term yet; retry shortly");
         }
 
         var entry = new Entry(Term, _log.LastIndex + 1, EntryType.ConfigChange, ConfigChangeCodec.Encode(change, next!));
@@ -84,6 +84,33 @@ public sealed partial class RaftNode
     /// <param name="id">A voter or learner.</param>
     /// <returns>The match index, or null.</returns>
     public long? MatchIndex(ulong id) => Role == RaftRole.Leader && _progress.TryGetValue(id, out var pr) ? pr.Match : null;
+
+    /// <summary>
+    /// Whether this node may start an election: it is a voter of its latest configuration, or that configuration is not
+    /// yet committed, removes this node, and this node was a voter of the previous one. The second case is a leader
+    /// that removed itself and lost leadership before the removal committed (thesis §4.2.2): it may hold the only
+    /// up-to-date log a majority of the new configuration will vote for (for instance {1, 2} to {2} with the entry only
+    /// on 1), so it must be able to win, commit the removal and step down again. Votes are still counted in the latest
+    /// configuration only, so election safety is unchanged.
+    /// </summary>
+    private bool CanCampaign
+    {
+        get
+        {
+            if (_voters.Contains(Id))
+            {
+                return true;
+            }
+
+            if (_membershipIndex <= _log.Committed || _membershipIndex == 0)
+            {
+                return false;
+            }
+
+            _previousMembership ??= ScanMembership(_membershipIndex - 1).Current;
+            return _previousMembership.Value.Config.IsVoter(Id);
+        }
+    }
 
     /// <summary>Sets the configuration from the log in storage (construction, a restart): the latest two entries.</summary>
     private void RecoverMembership()

@@ -199,6 +199,8 @@ public sealed class RaftActorMembershipSpecs : TestKit
     {
         var cluster = new RaftActorCluster(this, 1);
         var leader = cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5).NodeId;
+        cluster.Nodes[leader].Tell(RaftActorCluster.Command("a"), TestActor);
+        ExpectMsg<ProposeApplied>();
 
         cluster.Nodes[leader].Tell(new RemoveMember(leader), TestActor);
 
