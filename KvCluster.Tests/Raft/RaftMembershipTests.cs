@@ -5,7 +5,7 @@ namespace KvCluster.Tests.Raft;
 /// <summary>Single-server membership changes (Raft thesis chapter 4) and learners, driven directly on the core.</summary>
 public sealed class RaftMembershipTests
 {
-    private static ProposeResult Change(RaftHarness h, ulong leader, ConfigChange change, bool deliver = true)
+    internal static ProposeResult Change(RaftHarness h, ulong leader, ConfigChange change, bool deliver = true)
     {
         var result = h[leader].ProposeConfigChange(change);
         Assert.Equal(ProposeStatus.Accepted, result.Status);
@@ -18,7 +18,7 @@ public sealed class RaftMembershipTests
     }
 
     /// <summary>Three founding voters led by node 1 and node 4 joined as a learner.</summary>
-    private static RaftHarness WithLearner(Func<RaftConfig, RaftConfig>? configure = null)
+    internal static RaftHarness WithLearner(Func<RaftConfig, RaftConfig>? configure = null)
     {
         var h = new RaftHarness(3, configure);
         h.Elect(1);
@@ -355,92 +355,18 @@ public sealed class RaftMembershipTests
     }
 
     [Fact]
-    public void RemoveServer_LeaderRemovesItself_KeepsReplicatingThenStepsDownOnCommit()
+    public void Learner_LeaderGoesQuiet_LeaseExpiresSoPreVoteGranted()
     {
-        var h = new RaftHarness(3);
-        h.Elect(1);
-        h.Isolated.Add(3);
-
-        var removal = Change(h, 1, ConfigChange.RemoveServer(1));
-
-        // Committing {2, 3} needs both of them: node 1 no longer counts itself (thesis §4.2.2), so it still leads.
-        Assert.True(h[1].CommitIndex < removal.Index);
-        Assert.Equal(RaftRole.Leader, h[1].Role);
-        Assert.Equal(ProposeStatus.Accepted, h[1].Propose(RaftHarness.Cmd("still leading")).Status);
-
-        h.Isolated.Clear();
-        h.Tick(1);
-        h.DeliverAll();
-
-        Assert.True(h[1].CommitIndex >= removal.Index);
-        Assert.NotEqual(RaftRole.Leader, h[1].Role);
-        var leader = new ulong[] { 2, 3 }.Single(id => h[id].Role == RaftRole.Leader);
-        Assert.Equal(new ulong[] { 2, 3 }, h[leader].Membership.Voters.Order());
-        Assert.Contains("still leading", h.AppliedCommands(leader));
-        // Raft thesis §4.2.2: a removed leader steps down once C_new is committed; TimeoutNow hands over (§3.10)
-    }
-
-    [Fact]
-    public void RemovedLeader_AfterSteppingDown_NeverCampaigns()
-    {
-        var h = new RaftHarness(3);
-        h.Elect(1);
-        Change(h, 1, ConfigChange.RemoveServer(1));
-        h.Tick(1);
-        h.DeliverAll();
-        var term = h[1].Term;
-
+        var h = WithLearner();
         h.Isolated.Add(1);
-        for (var i = 0; i < 5 * RaftHarness.MaxTimeout; i++)
-        {
-            h.Tick(1);
-            h.DeliverAll();
-        }
+        h.Tick(4, RaftHarness.MaxTimeout); // past its election timeout, which it does not act on
 
-        Assert.Equal(RaftRole.Follower, h[1].Role);
-        Assert.Equal(term, h[1].Term);
-        // Raft thesis §4.2.2
-    }
+        var last = h[2].LogEntries(1)[^1];
+        h[4].Step(new RequestVote(2, 4, h[4].Term + 1, last.Index, last.Term, PreVote: true, LeadershipTransfer: false));
+        var reply = h.Take<RequestVoteResult>(from: 4).Single();
 
-    [Fact]
-    public void RemovedServer_TimesOutWithoutLearningOfRemoval_DoesNotRaiseTermsOfMembers()
-    {
-        var h = new RaftHarness(3);
-        h.Elect(1);
-        h.Isolated.Add(3);
-        Change(h, 1, ConfigChange.RemoveServer(3));
-        Assert.Equal(new ulong[] { 1, 2, 3 }, h[3].Membership.Voters); // it never saw the change
-        var term = h[1].Term;
-
-        h.Isolated.Clear();
-        for (var i = 0; i < 10 * RaftHarness.MaxTimeout; i++)
-        {
-            h.TickAll();
-            h.DeliverAll();
-        }
-
-        Assert.Equal(RaftRole.Leader, h[1].Role);
-        Assert.Equal(term, h[1].Term);
-        Assert.Equal(term, h[2].Term);
-        Assert.Equal(1UL, h[2].Leader);
-        // Raft thesis §4.2.3: PreVote and the leader lease keep a removed server from disrupting the cluster
-    }
-
-    [Fact]
-    public void RemoveServer_LaggingVoterRemoved_SmallerQuorumCommits()
-    {
-        var h = new RaftHarness(4);
-        h.Elect(1);
-        h.Isolated.UnionWith([3, 4]);
-        var pending = h[1].Propose(RaftHarness.Cmd("needs 3 of 4"));
-        h.DeliverAll();
-        Assert.True(h[1].CommitIndex < pending.Index);
-
-        var removal = Change(h, 1, ConfigChange.RemoveServer(4));
-
-        Assert.True(h[1].CommitIndex >= removal.Index);
-        Assert.Contains("needs 3 of 4", h.AppliedCommands(1));
-        // Raft thesis §4.1: the new configuration's majority decides as soon as it is in the log
+        Assert.True(reply.Granted);
+        // Raft thesis §4.2.3, §9.6: the lease lasts an election timeout after the leader was last heard, then ends
     }
 
     [Fact]
