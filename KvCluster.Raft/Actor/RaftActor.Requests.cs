@@ -127,7 +127,20 @@ public sealed partial class RaftActor
             };
         }
 
-        var match = _node.Role == RaftRole.Leader ? new Dictionary<ulong, long>(_match) { [NodeId] = _storage!.LastIndex } : new Dictionary<ulong, long>();
+        var match = new Dictionary<ulong, long>();
+        if (_node.Role == RaftRole.Leader)
+        {
+            foreach (var (id, index) in _match)
+            {
+                if (_node.Membership.Contains(id))
+                {
+                    match[id] = index; // a removed server's last acknowledgement is no longer progress
+                }
+            }
+
+            match[NodeId] = _storage!.LastIndex;
+        }
+
         return new RaftStatus(NodeId, _node.Role, _node.Term, _node.Vote, _node.Leader, _node.CommitIndex, _lastApplied, _node.LastIndex, match, Recovering: false)
         {
             Voters = _node.Membership.Voters,
