@@ -100,6 +100,7 @@ public sealed partial class RaftActor
     {
         var result = entry.Type == EntryType.Normal ? _stateMachine.Apply(entry.Index, entry.Data) : ReadOnlyMemory<byte>.Empty;
         _lastApplied = entry.Index;
+        OnMembershipEntryApplied(entry);
         if (_pendingProposals.Remove(entry.Index, out var pending))
         {
             if (pending.Term == entry.Term)

@@ -32,6 +32,13 @@ public sealed partial class RaftActor
         switch (result.Status)
         {
             case ProposeStatus.Accepted:
+                if (_pendingProposals.Remove(result.Index, out var superseded))
+                {
+                    // A proposal of an earlier term at this index was overwritten by this leader's log: it was not applied.
+                    superseded.Sender.Tell(new ProposeDropped(
+                        $"the proposal at index {result.Index} (term {superseded.Term}) was replaced by a new leader's entry (term {result.Term}); it was not applied, retry"), Self);
+                }
+
                 _pendingProposals[result.Index] = new PendingProposal(result.Term, Sender);
                 break;
             case ProposeStatus.NotLeader:
@@ -89,6 +96,7 @@ public sealed partial class RaftActor
     private void OnLeadershipChanged(RaftActorData before, RaftActorData after)
     {
         _match.Clear();
+        OnMembershipLeadershipChanged(after);
         if (_pendingReads.Count == 0)
         {
             return;
@@ -117,17 +125,38 @@ public sealed partial class RaftActor
 
         _pendingProposals.Clear();
         _pendingReads.Clear();
+        EndMembershipOp(MembershipChangeFailure.Unavailable, 0, $"{reason}; the membership change may or may not take effect, check with GetMembers");
     }
 
     private RaftStatus BuildStatus()
     {
         if (_node is null)
         {
-            return new RaftStatus(NodeId, RaftRole.Follower, 0, 0, 0, 0, 0, 0, new Dictionary<ulong, long>(), Recovering: true);
+            return new RaftStatus(NodeId, RaftRole.Follower, 0, 0, 0, 0, 0, 0, new Dictionary<ulong, long>(), Recovering: true)
+            {
+                Voters = _settings.Raft.Voters,
+            };
         }
 
-        var match = _node.Role == RaftRole.Leader ? new Dictionary<ulong, long>(_match) { [NodeId] = _storage!.LastIndex } : new Dictionary<ulong, long>();
-        return new RaftStatus(NodeId, _node.Role, _node.Term, _node.Vote, _node.Leader, _node.CommitIndex, _lastApplied, _node.LastIndex, match, Recovering: false);
+        var match = new Dictionary<ulong, long>();
+        if (_node.Role == RaftRole.Leader)
+        {
+            foreach (var (id, index) in _match)
+            {
+                if (_node.Membership.Contains(id))
+                {
+                    match[id] = index; // a removed server's last acknowledgement is no longer progress
+                }
+            }
+
+            match[NodeId] = _storage!.LastIndex;
+        }
+
+        return new RaftStatus(NodeId, _node.Role, _node.Term, _node.Vote, _node.Leader, _node.CommitIndex, _lastApplied, _node.LastIndex, match, Recovering: false)
+        {
+            Voters = _node.Membership.Voters,
+            Learners = _node.Membership.Learners,
+        };
     }
 
     /// <summary>A proposal accepted at some index in <see cref="Term"/>.</summary>

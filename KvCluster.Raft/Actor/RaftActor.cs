@@ -28,7 +28,9 @@ public sealed record RaftActorData(long Term, ulong Leader);
 /// <see cref="ProposeDropped"/>.</item>
 /// </list>
 /// Peers are reached through a map node id → <see cref="IActorRef"/> (<see cref="SetPeers"/>); refs may be local or
-/// remote. Requests: <see cref="Propose"/>, <see cref="ReadIndex"/>, <see cref="GetRaftStatus"/>.
+/// remote; a member of the configuration without a ref is simply unreachable. Requests: <see cref="Propose"/>,
+/// <see cref="ReadIndex"/>, <see cref="GetRaftStatus"/>, and membership: <see cref="AddMember"/> (learner, catch-up
+/// rounds, then voter: thesis §4.2.1), <see cref="RemoveMember"/> (thesis §4.2.2), <see cref="GetMembers"/>.
 /// </summary>
 public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
 {
@@ -114,6 +116,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
         {
             case Tick:
                 _node?.Tick();
+                TickMembershipOp();
                 break;
             case RaftMessage message:
                 StepPeerMessage(message);
@@ -132,6 +135,14 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 break;
             case GetRaftStatus:
                 return Settle().Replying(BuildStatus());
+            case AddMember add:
+                HandleAddMember(add);
+                break;
+            case RemoveMember remove:
+                HandleRemoveMember(remove);
+                break;
+            case GetMembers:
+                return Settle().Replying(BuildMembers());
             case SetPeers set:
                 ReplacePeers(set.Peers);
                 break;
@@ -207,6 +218,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     /// <summary>Carries out pending Readies, then mirrors the core's role in the FSM state.</summary>
     private State<RaftRole, RaftActorData> Settle()
     {
+        CheckCatchUp();
         Drive();
         if (_node is null)
         {

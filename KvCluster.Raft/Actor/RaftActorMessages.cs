@@ -72,7 +72,7 @@ public sealed record GetRaftStatus
 /// <param name="Commit">Highest index known committed.</param>
 /// <param name="Applied">Highest index applied to the state machine.</param>
 /// <param name="LastIndex">Index of its last log entry (persisted or in flight to the journal).</param>
-/// <param name="Match">On a leader, the highest index each follower acknowledged in this term; empty otherwise.</param>
+/// <param name="Match">On a leader, the highest index each follower and learner acknowledged in this term; empty otherwise.</param>
 /// <param name="Recovering">True until the journal was replayed and the core created.</param>
 public sealed record RaftStatus(
     ulong NodeId,
@@ -84,7 +84,15 @@ public sealed record RaftStatus(
     long Applied,
     long LastIndex,
     IReadOnlyDictionary<ulong, long> Match,
-    bool Recovering);
+    bool Recovering)
+{
+    /// <summary>The voters of the configuration in force on this node (the latest in its log, committed or not;
+    /// the bootstrap voters while recovering).</summary>
+    public IReadOnlyList<ulong> Voters { get; init; } = Array.Empty<ulong>();
+
+    /// <summary>The learners of that configuration (non-voting members catching up).</summary>
+    public IReadOnlyList<ulong> Learners { get; init; } = Array.Empty<ulong>();
+}
 
 /// <summary>
 /// Replaces the RaftActor's peer map (node id → actor ref). Messages to a node missing from the map are dropped,

@@ -31,6 +31,25 @@ public sealed record RaftActorSettings
     /// </summary>
     public Func<IRaftRandom>? RandomFactory { get; init; }
 
+    /// <summary>
+    /// <see cref="AddMember"/>: a learner counts as caught up when, at the end of a catch-up round, its match index is
+    /// at most this many entries behind the leader's last index (thesis §4.2.1). Non-negative; default 16.
+    /// </summary>
+    public long CatchUpMaxLag { get; init; } = 16;
+
+    /// <summary>
+    /// <see cref="AddMember"/>: catch-up rounds allowed before giving up (thesis §4.2.1 suggests about ten). A round ends
+    /// when the learner holds every entry the leader had when the round began. At least 1; default 10.
+    /// </summary>
+    public int CatchUpMaxRounds { get; init; } = 10;
+
+    /// <summary>
+    /// <see cref="AddMember"/>: longest time the learner may take to catch up, counted in ticks of
+    /// <see cref="TickInterval"/> (so virtual in tests); also bounds how long a membership change waits for its
+    /// configuration entry to commit. Positive; default 30 s.
+    /// </summary>
+    public TimeSpan CatchUpTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The persistence id actually used: <see cref="PersistenceId"/> or <c>raft-&lt;NodeId&gt;</c>.</summary>
     public string EffectivePersistenceId => PersistenceId ?? $"raft-{Raft.NodeId}";
 
@@ -52,6 +71,21 @@ public sealed record RaftActorSettings
         if (TickInterval <= TimeSpan.Zero)
         {
             throw new ArgumentException($"TickInterval must be positive, was {TickInterval}.", nameof(TickInterval));
+        }
+
+        if (CatchUpMaxLag < 0)
+        {
+            throw new ArgumentException($"CatchUpMaxLag must not be negative, was {CatchUpMaxLag}.", nameof(CatchUpMaxLag));
+        }
+
+        if (CatchUpMaxRounds < 1)
+        {
+            throw new ArgumentException($"CatchUpMaxRounds must be at least 1, was {CatchUpMaxRounds}.", nameof(CatchUpMaxRounds));
+        }
+
+        if (CatchUpTimeout < TickInterval)
+        {
+            throw new ArgumentException($"CatchUpTimeout ({CatchUpTimeout}) must be at least one TickInterval ({TickInterval}).", nameof(CatchUpTimeout));
         }
 
         if (PersistenceId is not null && string.IsNullOrWhiteSpace(PersistenceId))

@@ -107,6 +107,24 @@ internal static class RaftJournalCodec
                     $"Event {sequenceNr} of '{persistenceId}' appends entry {e.Index} after index {log.Count}; the journal is inconsistent.");
             }
 
+            if (!Enum.IsDefined((EntryType)e.Type))
+            {
+                throw new InvalidDataException(
+                    $"Event {sequenceNr} of '{persistenceId}' holds entry {e.Index} of unknown type {e.Type}; the journal was written by a newer version.");
+            }
+
+            if ((EntryType)e.Type == EntryType.ConfigChange)
+            {
+                try
+                {
+                    ConfigChangeCodec.Decode(e.Data.Memory); // fail recovery here, naming the event, rather than in the core
+                }
+                catch (InvalidDataException ex)
+                {
+                    throw new InvalidDataException($"Event {sequenceNr} of '{persistenceId}', entry {e.Index}: {ex.Message}", ex);
+                }
+            }
+
             log.Add(new Entry(e.Term, e.Index, (EntryType)e.Type, e.Data.Memory));
         }
     }

@@ -1,6 +1,9 @@
 namespace KvCluster.Raft.Core;
 
-/// <summary>What an <see cref="Entry"/> carries; the state machine applies only <see cref="Normal"/> entries.</summary>
+/// <summary>
+/// What an <see cref="Entry"/> carries; the state machine applies only <see cref="Normal"/> entries. The values are
+/// those of the wire and journal forms, where a missing type field reads as 0, a normal entry (older journals).
+/// </summary>
 public enum EntryType
 {
     /// <summary>A client command; <see cref="Entry.Data"/> is opaque to the core.</summary>
@@ -11,6 +14,13 @@ public enum EntryType
     /// commits every earlier entry and lets the leader serve ReadIndex. Carries no data.
     /// </summary>
     Empty = 1,
+
+    /// <summary>
+    /// A single-server configuration change (thesis §4.1): <see cref="Entry.Data"/> is
+    /// <see cref="ConfigChangeCodec"/>'s encoding of the change and the configuration it produces. A node uses the
+    /// latest such entry in its log, committed or not; the state machine skips it.
+    /// </summary>
+    ConfigChange = 2,
 }
 
 /// <summary>
@@ -20,8 +30,9 @@ public enum EntryType
 /// </summary>
 /// <param name="Term">The leader term in which the entry was created; at least 1.</param>
 /// <param name="Index">The entry's position in the log; the first entry has index 1.</param>
-/// <param name="Type">Normal command or leader no-op.</param>
-/// <param name="Data">The command bytes; empty for <see cref="EntryType.Empty"/>.</param>
+/// <param name="Type">Normal command, leader no-op or configuration change.</param>
+/// <param name="Data">The command bytes; empty for <see cref="EntryType.Empty"/>; the encoded change for
+/// <see cref="EntryType.ConfigChange"/>.</param>
 public sealed record Entry(long Term, long Index, EntryType Type, ReadOnlyMemory<byte> Data)
 {
     /// <summary>

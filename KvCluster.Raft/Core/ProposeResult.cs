@@ -11,11 +11,15 @@ public enum ProposeStatus
 
     /// <summary>The leader refused it for now (see <see cref="ProposeResult.Reason"/>); retry later.</summary>
     Dropped = 2,
+
+    /// <summary>The request can never succeed as given (see <see cref="ProposeResult.Reason"/>), for instance a
+    /// configuration change that adds an existing member; do not retry it unchanged.</summary>
+    Rejected = 3,
 }
 
 /// <summary>
-/// The outcome of <see cref="RaftNode.Propose(ReadOnlyMemory{byte})"/>, <see cref="RaftNode.ReadIndex"/> or
-/// <see cref="RaftNode.TransferLeadership"/>, returned as a value because every outcome is expected.
+/// The outcome of <see cref="RaftNode.Propose(ReadOnlyMemory{byte})"/>, <see cref="RaftNode.ProposeConfigChange"/>,
+/// <see cref="RaftNode.ReadIndex"/> or <see cref="RaftNode.TransferLeadership"/>, returned as a value because every outcome is expected.
 /// An accepted proposal is identified by (<see cref="Index"/>, <see cref="Term"/>): it succeeded exactly when the
 /// entry applied at <see cref="Index"/> has that term; if another term is applied there, it was lost and may be retried.
 /// </summary>
@@ -23,7 +27,7 @@ public enum ProposeStatus
 /// <param name="Index">For an accepted proposal, the log index of its (last) entry; otherwise 0.</param>
 /// <param name="Term">For an accepted proposal, the term of its entries; otherwise 0.</param>
 /// <param name="LeaderHint">For NotLeader, the node believed to lead, or 0 when unknown.</param>
-/// <param name="Reason">For NotLeader and Dropped, a sentence a person can act on; otherwise empty.</param>
+/// <param name="Reason">For NotLeader, Dropped and Rejected, a sentence a person can act on; otherwise empty.</param>
 public readonly record struct ProposeResult(ProposeStatus Status, long Index, long Term, ulong LeaderHint, string Reason)
 {
     /// <summary>Creates an accepted result for entries ending at <paramref name="index"/> in <paramref name="term"/>.</summary>
@@ -43,4 +47,9 @@ public readonly record struct ProposeResult(ProposeStatus Status, long Index, lo
     /// <param name="reason">Why the leader refused the request.</param>
     /// <returns>The Dropped result.</returns>
     public static ProposeResult Dropped(string reason) => new(ProposeStatus.Dropped, 0, 0, 0, reason);
+
+    /// <summary>Creates a Rejected result.</summary>
+    /// <param name="reason">Why the request can never succeed as given.</param>
+    /// <returns>The Rejected result.</returns>
+    public static ProposeResult Rejected(string reason) => new(ProposeStatus.Rejected, 0, 0, 0, reason);
 }

@@ -8,15 +8,24 @@ namespace KvCluster.Raft.Core;
 /// </summary>
 public sealed record RaftConfig
 {
-    /// <summary>This node's id; non-zero (0 means "none" in votes and leader hints) and a member of <see cref="Voters"/>.</summary>
+    /// <summary>This node's id; non-zero (0 means "none" in votes and leader hints) and, unless <see cref="Join"/>, a
+    /// member of <see cref="Voters"/>.</summary>
     public required ulong NodeId { get; init; }
 
     /// <summary>
-    /// The fixed voter set, identical on every node, including <see cref="NodeId"/>. Membership changes are not
-    /// supported yet; the core keeps the set in one configuration object so single-server changes (thesis §4.1)
-    /// can replace it later.
+    /// The bootstrap configuration, identical on every founding node, including <see cref="NodeId"/>: the voters in
+    /// force while the log holds no configuration-change entry. Once one is in the log (committed or not), the latest
+    /// such entry decides (thesis §4.1), also after a restart, when the node recovers it from its log. Changes are
+    /// made with <see cref="RaftNode.ProposeConfigChange"/>; this list is then only the starting point.
     /// </summary>
     public required IReadOnlyList<ulong> Voters { get; init; }
+
+    /// <summary>
+    /// This node joins an existing cluster instead of founding one: <see cref="Voters"/> may be empty and need not
+    /// contain <see cref="NodeId"/>. Such a node never campaigns until a configuration in its log makes it a voter; the
+    /// leader adds it as a learner and replicates the log, configuration entries included, to it.
+    /// </summary>
+    public bool Join { get; init; }
 
     /// <summary>Ticks between heartbeats a leader sends (Raft §5.2); at least 1.</summary>
     public int HeartbeatIntervalTicks { get; init; } = 1;
@@ -62,9 +71,9 @@ public sealed record RaftConfig
             throw new ArgumentException("NodeId must be non-zero: 0 means \"no node\" in votes and leader hints.", nameof(NodeId));
         }
 
-        if (Voters is null || Voters.Count == 0)
+        if (Voters is null || (Voters.Count == 0 && !Join))
         {
-            throw new ArgumentException("Voters must list at least this node.", nameof(Voters));
+            throw new ArgumentException("Voters must list at least this node (or set Join to join an existing cluster).", nameof(Voters));
         }
 
         var seen = new HashSet<ulong>();
@@ -81,9 +90,11 @@ public sealed record RaftConfig
             }
         }
 
-        if (!seen.Contains(NodeId))
+        if (!Join && !seen.Contains(NodeId))
         {
-            throw new ArgumentException($"Voters ({string.Join(", ", Voters)}) does not contain NodeId {NodeId}.", nameof(Voters));
+            throw new ArgumentException(
+                $"Voters ({string.Join(", ", Voters)}) does not contain NodeId {NodeId}; set Join when this node joins an existing cluster.",
+                nameof(Voters));
         }
 
         if (HeartbeatIntervalTicks < 1)

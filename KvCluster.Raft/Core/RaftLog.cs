@@ -98,9 +98,16 @@ internal sealed class RaftLog
     /// (<paramref name="prevIndex"/>, <paramref name="prevTerm"/>), deletes a conflicting suffix, appends the new
     /// entries and advances commit to min(<paramref name="leaderCommit"/>, last new index).
     /// </summary>
+    /// <param name="prevIndex">Index of the entry before <paramref name="entries"/>.</param>
+    /// <param name="prevTerm">Its term.</param>
+    /// <param name="leaderCommit">The leader's commit index.</param>
+    /// <param name="entries">The leader's entries following prevIndex.</param>
+    /// <param name="appended">The entries actually written (everything from the first conflict or missing index); every
+    /// entry at or after the first of them was replaced. Empty when nothing changed.</param>
     /// <returns>The last new index, or null when the log does not match at prevIndex.</returns>
-    public long? MaybeAppend(long prevIndex, long prevTerm, long leaderCommit, IReadOnlyList<Entry> entries)
+    public long? MaybeAppend(long prevIndex, long prevTerm, long leaderCommit, IReadOnlyList<Entry> entries, out IReadOnlyList<Entry> appended)
     {
+        appended = Array.Empty<Entry>();
         if (!MatchTerm(prevIndex, prevTerm))
         {
             return null;
@@ -117,7 +124,9 @@ internal sealed class RaftLog
             }
 
             var start = (int)(conflict - (prevIndex + 1));
-            Append(entries.Skip(start).ToList());
+            var suffix = entries.Skip(start).ToList();
+            Append(suffix);
+            appended = suffix;
         }
 
         CommitTo(Math.Min(leaderCommit, lastNew));

@@ -21,7 +21,10 @@ public sealed partial class RaftNode
     private void TickElection()
     {
         _electionElapsed++;
-        if (_electionElapsed >= _randomizedElectionTimeout)
+
+        // A node that may not campaign (a learner, a removed server) lets the elapsed time grow, so its leader lease
+        // expires and it can grant a pre-vote to a new candidate once the leader has gone quiet (etcd's tickElection).
+        if (_electionElapsed >= _randomizedElectionTimeout && CanCampaign)
         {
             _electionElapsed = 0;
             Hup(transfer: false);
@@ -73,9 +76,9 @@ public sealed partial class RaftNode
     /// <summary>The election timer fired (or <see cref="Campaign"/>, or <see cref="TimeoutNow"/> when <paramref name="transfer"/>).</summary>
     private void Hup(bool transfer)
     {
-        if (!_voters.Contains(Id))
+        if (!CanCampaign)
         {
-            return;
+            return; // learners and removed servers never start elections (thesis §4.2.1, §4.2.2)
         }
 
         if (_config.PreVote && !transfer)

@@ -39,7 +39,7 @@ public sealed partial class RaftNode
             return;
         }
 
-        if (_voters.Ids.Count == 1)
+        if (_voters.Ids.Count == 1 && _voters.Contains(Id))
         {
             ReleaseRead(requester, context, _log.Committed);
             return;
@@ -77,16 +77,13 @@ public sealed partial class RaftNode
         BroadcastHeartbeat();
     }
 
-    /// <summary>Leader heartbeat to every follower (Raft §5.2), carrying the latest read round.</summary>
+    /// <summary>Leader heartbeat to every follower and learner (Raft §5.2), carrying the latest read round.</summary>
     private void BroadcastHeartbeat()
     {
-        foreach (var id in _voters.Ids)
+        foreach (var id in ReplicationTargets())
         {
-            if (id != Id)
-            {
-                var commit = Math.Min(_progress[id].Match, _log.Committed);
-                Send(new Heartbeat(Id, id, Term, commit, _readRound));
-            }
+            var commit = Math.Min(_progress[id].Match, _log.Committed);
+            Send(new Heartbeat(Id, id, Term, commit, _readRound));
         }
     }
 

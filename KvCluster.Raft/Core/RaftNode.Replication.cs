@@ -2,7 +2,8 @@ namespace KvCluster.Raft.Core;
 
 public sealed partial class RaftNode
 {
-    /// <summary>Leader: replication progress per voter, this node included (its Match is its durable last index).</summary>
+    /// <summary>Leader: replication progress per member (voters and learners), this node included (its Match is its
+    /// durable last index; kept while a leader that removed itself steps down).</summary>
     private readonly Dictionary<ulong, Progress> _progress = new();
 
     /// <summary>Leader: entries appended but not yet committed, as (index, bytes), for the MaxUncommittedBytes bound.</summary>
@@ -29,7 +30,7 @@ public sealed partial class RaftNode
     private void InitializeLeaderState()
     {
         // Raft Figure 2, "Volatile state on leaders": nextIndex = leader last log index + 1, matchIndex = 0.
-        foreach (var id in _voters.Ids)
+        foreach (var id in ReplicationTargets().Append(Id))
         {
             var pr = new Progress(_log.LastIndex + 1, _config.MaxInflightMessages, _config.MaxInflightBytes);
             if (id == Id)
@@ -53,6 +54,7 @@ public sealed partial class RaftNode
         }
 
         _broadcastPending = true;
+        OnEntriesWritten(entries[0].Index, entries);
     }
 
     /// <summary>Sends what a Ready should carry from the leader: batched appends and a pending read round.</summary>
@@ -72,17 +74,12 @@ public sealed partial class RaftNode
         FlushReadRound();
     }
 
-    /// <summary>Sends every follower what it is missing (or an empty append carrying the commit index), pipelining
-    /// as far as its in-flight window allows.</summary>
+    /// <summary>Sends every follower and learner what it is missing (or an empty append carrying the commit index),
+    /// pipelining as far as its in-flight window allows.</summary>
     private void BroadcastAppend()
     {
-        foreach (var id in _voters.Ids)
+        foreach (var id in ReplicationTargets())
         {
-            if (id == Id)
-            {
-                continue;
-            }
-
             if (SendAppend(id, sendIfEmpty: true))
             {
                 while (SendAppend(id, sendIfEmpty: false))
@@ -130,7 +127,12 @@ public sealed partial class RaftNode
             return;
         }
 
-        var lastNew = _log.MaybeAppend(append.PrevLogIndex, append.PrevLogTerm, append.LeaderCommit, append.Entries);
+        var lastNew = _log.MaybeAppend(append.PrevLogIndex, append.PrevLogTerm, append.LeaderCommit, append.Entries, out var written);
+        if (written.Count > 0)
+        {
+            OnEntriesWritten(written[0].Index, written);
+        }
+
         if (lastNew is long index)
         {
             // Acknowledge only what this message verified (Raft §5.3), not our whole log.

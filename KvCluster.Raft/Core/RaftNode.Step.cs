@@ -17,11 +17,9 @@ public sealed partial class RaftNode
             throw new ArgumentException($"Message {message.GetType().Name} is addressed to node {message.To}, not to node {Id}.", nameof(message));
         }
 
-        if (!_voters.Contains(message.From))
-        {
-            return; // not a member of this cluster: nothing it says can be trusted
-        }
-
+        // Messages from any node are handled, members or not: a node may lag behind a configuration that added the
+        // sender (a promoted learner that now leads), and a removed server is kept from disrupting the cluster by PreVote
+        // and the leader lease (thesis §4.2.3), not by its id.
         if (message.Term > Term)
         {
             if (message is RequestVote vote && IgnoresVoteInLease(vote))
@@ -62,6 +60,7 @@ public sealed partial class RaftNode
         }
 
         _step(message);
+        MaybeStepDownAfterRemoval();
     }
 
     /// <summary>Whether a higher-term vote request is ignored because this node is within a leader lease.</summary>

@@ -20,8 +20,8 @@ public sealed partial class RaftNode
     /// <summary>The election-timeout randomness.</summary>
     private readonly IRaftRandom _random;
 
-    /// <summary>The voters and majority rules.</summary>
-    private readonly VoterSet _voters;
+    /// <summary>The voters of <see cref="Membership"/> and the majority rules over them.</summary>
+    private VoterSet _voters = new(Array.Empty<ulong>());
 
     /// <summary>The log: storage plus unstable tail, commit and applied.</summary>
     private readonly RaftLog _log;
@@ -48,6 +48,7 @@ public sealed partial class RaftNode
     /// <param name="appliedIndex">Index up to which the driver's state machine already applied entries (0 when it starts empty).</param>
     /// <exception cref="ArgumentException">A setting is invalid; the parameter name is the setting.</exception>
     /// <exception cref="InvalidOperationException">The storage is inconsistent (commit beyond its last entry).</exception>
+    /// <exception cref="InvalidDataException">A configuration-change entry in storage cannot be decoded.</exception>
     public RaftNode(RaftConfig config, IRaftStorage storage, IRaftRandom random, long appliedIndex = 0)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -56,9 +57,10 @@ public sealed partial class RaftNode
         config.Validate();
         _config = config;
         _random = random;
-        _voters = new VoterSet(config.Voters);
+        _bootstrap = new Membership(config.Voters, Array.Empty<ulong>());
         var hs = storage.InitialHardState;
         _log = new RaftLog(storage, hs.Commit, appliedIndex);
+        RecoverMembership();
         _lastHardState = hs;
         Term = hs.Term;
         Vote = hs.Vote;
@@ -184,6 +186,8 @@ public sealed partial class RaftNode
         {
             _log.AppliedTo(ready.CommittedEntries[^1].Index);
         }
+
+        MaybeStepDownAfterRemoval();
     }
 
     /// <summary>Advances logical time by one tick: election timeouts for followers and candidates, heartbeats and
@@ -309,7 +313,7 @@ public sealed partial class RaftNode
 
         if (!_voters.Contains(target))
         {
-            return ProposeResult.Dropped($"node {target} is not a voter; leadership can only go to one of {string.Join(", ", _voters.Ids)}");
+            return ProposeResult.Dropped($"node {target} is not a voter; leadership can only go to one of {string.Join(", ", _voters.Ids)} (learners first need promoting)");
         }
 
         StartLeaderTransfer(target);

@@ -1,16 +1,16 @@
 namespace KvCluster.Raft.Core;
 
 /// <summary>
-/// The cluster configuration: a set of voters and the majority rules over it. Every quorum decision (votes,
+/// The voters of the configuration in force and the majority rules over them. Every quorum decision (votes,
 /// commit, CheckQuorum, ReadIndex) goes through this one type, so a single-server membership change
-/// (thesis §4.1) replaces one instance without touching the protocol code.
+/// (thesis §4.1) replaces one instance without touching the protocol code. Learners are never in it.
 /// </summary>
 internal sealed class VoterSet
 {
     /// <summary>The voter ids in configuration order.</summary>
     private readonly ulong[] _ids;
 
-    /// <summary>Creates the set; ids were validated by <see cref="RaftConfig.Validate"/>.</summary>
+    /// <summary>Creates the set; ids were validated by <see cref="RaftConfig.Validate"/> or <see cref="Membership"/>.</summary>
     public VoterSet(IEnumerable<ulong> ids)
     {
         _ids = ids.ToArray();
@@ -28,6 +28,11 @@ internal sealed class VoterSet
     /// <summary>The largest value that a majority of voters have reached (e.g. the quorum match index).</summary>
     public long QuorumValue(Func<ulong, long> valueOf)
     {
+        if (_ids.Length == 0)
+        {
+            return 0; // a joining node before it learned a configuration: it never leads, so nothing depends on this
+        }
+
         var values = new long[_ids.Length];
         for (var i = 0; i < _ids.Length; i++)
         {

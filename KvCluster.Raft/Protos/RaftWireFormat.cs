@@ -138,7 +138,12 @@ public static class RaftWireFormat
         {
             Term = (ulong)entry.Term,
             Index = (ulong)entry.Index,
-            Type = entry.Type == EntryType.Empty ? W.EntryType.Empty : W.EntryType.Normal,
+            Type = entry.Type switch
+            {
+                EntryType.Empty => W.EntryType.Empty,
+                EntryType.ConfigChange => W.EntryType.ConfigChange,
+                _ => W.EntryType.Normal,
+            },
             Data = ByteString.CopyFrom(entry.Data.Span),
         };
     }
@@ -146,7 +151,8 @@ public static class RaftWireFormat
     /// <summary>Maps a wire entry to a core entry; the payload references the wire entry's memory.</summary>
     /// <param name="wire">The wire entry.</param>
     /// <returns>The core entry.</returns>
-    /// <exception cref="InvalidDataException">The index or term is out of range, or the type is unknown.</exception>
+    /// <exception cref="InvalidDataException">The index or term is out of range, the type is unknown, or a configuration
+    /// change entry's data is not a valid <c>ConfigChangeEntry</c>.</exception>
     public static Entry FromWire(W.Entry wire)
     {
         ArgumentNullException.ThrowIfNull(wire);
@@ -154,12 +160,19 @@ public static class RaftWireFormat
         {
             W.EntryType.Normal => EntryType.Normal,
             W.EntryType.Empty => EntryType.Empty,
+            W.EntryType.ConfigChange => EntryType.ConfigChange,
             _ => throw new InvalidDataException($"Entry {wire.Index} has unknown type {(int)wire.Type}."),
         };
         var index = ToLong(wire.Index, "entry index");
         if (index < 1)
         {
             throw new InvalidDataException("Entry index must be at least 1, was 0.");
+        }
+
+        if (type == EntryType.ConfigChange)
+        {
+            // Validate here so bad bytes close the connection instead of reaching the core.
+            ConfigChangeCodec.Decode(wire.Data.Memory);
         }
 
         return new Entry(ToLong(wire.Term, "entry term"), index, type, wire.Data.Memory);

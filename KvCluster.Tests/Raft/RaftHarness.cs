@@ -25,10 +25,17 @@ internal sealed class RaftHarness
     public HashSet<ulong> Isolated { get; } = new();
     public Func<RaftConfig, RaftConfig> Configure { get; }
 
+    /// <summary>The founding voters (the bootstrap configuration of every founding node).</summary>
+    public ulong[] InitialVoters { get; }
+
+    /// <summary>Nodes started with <see cref="RaftConfig.Join"/> by <see cref="AddJoiner"/>.</summary>
+    public HashSet<ulong> Joiners { get; } = new();
+
     public RaftHarness(int count, Func<RaftConfig, RaftConfig>? configure = null, Func<ulong, int>? timeoutOf = null)
     {
         Configure = configure ?? (c => c);
         var voters = Enumerable.Range(1, count).Select(i => (ulong)i).ToArray();
+        InitialVoters = voters;
         foreach (var id in voters)
         {
             Storage[id] = new MemoryRaftStorage();
@@ -37,6 +44,17 @@ internal sealed class RaftHarness
             var timeout = timeoutOf?.Invoke(id) ?? MaxTimeout - 1;
             Nodes[id] = new RaftNode(Config(id, voters), Storage[id], new FixedRaftRandom(timeout));
         }
+    }
+
+    /// <summary>Starts node <paramref name="id"/> as a joiner: empty log, empty configuration, Join set.</summary>
+    public RaftNode AddJoiner(ulong id, int timeout = MaxTimeout - 1)
+    {
+        Storage[id] = new MemoryRaftStorage();
+        Applied[id] = new List<Entry>();
+        Reads[id] = new List<ReadState>();
+        Joiners.Add(id);
+        Nodes[id] = new RaftNode(Config(id, []) with { Join = true }, Storage[id], new FixedRaftRandom(timeout));
+        return Nodes[id];
     }
 
     public RaftConfig Config(ulong id, ulong[] voters) => Configure(new RaftConfig
@@ -109,12 +127,13 @@ internal sealed class RaftHarness
             Outbox.Clear();
             foreach (var m in batch)
             {
-                if (Isolated.Contains(m.From) || Isolated.Contains(m.To) || (drop?.Invoke(m) ?? false))
+                if (Isolated.Contains(m.From) || Isolated.Contains(m.To) || (drop?.Invoke(m) ?? false)
+                    || !Nodes.TryGetValue(m.To, out var target))
                 {
-                    continue;
+                    continue; // isolated, dropped, or to a node that was never started
                 }
 
-                Nodes[m.To].Step(m);
+                target.Step(m);
             }
         }
 
@@ -160,9 +179,9 @@ internal sealed class RaftHarness
     /// <summary>Restarts node <paramref name="id"/> from its storage, losing everything not persisted.</summary>
     public RaftNode Restart(ulong id, int timeout = MaxTimeout - 1)
     {
-        var voters = Nodes.Keys.OrderBy(k => k).ToArray();
         Applied[id].Clear();
-        Nodes[id] = new RaftNode(Config(id, voters), Storage[id], new FixedRaftRandom(timeout));
+        var config = Joiners.Contains(id) ? Config(id, []) with { Join = true } : Config(id, InitialVoters);
+        Nodes[id] = new RaftNode(config, Storage[id], new FixedRaftRandom(timeout));
         return Nodes[id];
     }
 

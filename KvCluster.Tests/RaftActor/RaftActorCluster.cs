@@ -25,12 +25,20 @@ internal sealed class RaftActorCluster
     private readonly TestKit _kit;
     private readonly TestProbe _statusProbe;
     private readonly Func<RaftConfig, RaftConfig> _configure;
+    private readonly Func<RaftActorSettings, RaftActorSettings> _configureActor;
     private readonly Dictionary<ulong, int> _incarnations = new();
 
-    public RaftActorCluster(TestKit kit, int size, Func<RaftConfig, RaftConfig>? configure = null, PersistenceSettings? persistence = null, Props? network = null)
+    public RaftActorCluster(
+        TestKit kit,
+        int size,
+        Func<RaftConfig, RaftConfig>? configure = null,
+        PersistenceSettings? persistence = null,
+        Props? network = null,
+        Func<RaftActorSettings, RaftActorSettings>? configureActor = null)
     {
         _kit = kit;
         _configure = configure ?? (c => c);
+        _configureActor = configureActor ?? (s => s);
         _statusProbe = kit.CreateTestProbe("status");
         Ids = Enumerable.Range(1, size).Select(i => (ulong)i).ToArray();
         Journal = KvCluster.Actors.Persistence.Persistence.Configure(kit.Sys, persistence ?? InMemoryPersistence()).Journal;
@@ -42,6 +50,12 @@ internal sealed class RaftActorCluster
     }
 
     public ulong[] Ids { get; }
+
+    /// <summary>Nodes started with <see cref="AddJoiner"/> (they run with <see cref="RaftConfig.Join"/>).</summary>
+    public List<ulong> Joiners { get; } = new();
+
+    /// <summary>Founding nodes and joiners.</summary>
+    public IEnumerable<ulong> AllIds => Ids.Concat(Joiners);
 
     public IJournal Journal { get; }
 
@@ -55,12 +69,13 @@ internal sealed class RaftActorCluster
     /// <summary>Every state machine ever created, with its node (all incarnations).</summary>
     public List<(ulong Node, RecordingStateMachine Machine)> AllMachines { get; } = new();
 
-    public RaftActorSettings Settings(ulong id) => new()
+    public RaftActorSettings Settings(ulong id) => _configureActor(new RaftActorSettings
     {
         Raft = _configure(new RaftConfig
         {
             NodeId = id,
-            Voters = Ids,
+            Voters = Joiners.Contains(id) ? [] : Ids,
+            Join = Joiners.Contains(id),
             ElectionTimeoutMinTicks = MinTimeout,
             ElectionTimeoutMaxTicks = MaxTimeout,
         }),
@@ -77,17 +92,44 @@ internal sealed class RaftActorCluster
             return machine;
         },
         RandomFactory = () => new FixedRaftRandom((int)Math.Min(10 + (4 * ((long)id - 1)), MaxTimeout - 1)),
-    };
+    });
 
     public IActorRef Start(ulong id)
     {
         var incarnation = _incarnations[id] = _incarnations.GetValueOrDefault(id) + 1;
-        var peers = Ids.Where(p => p != id).ToDictionary(p => p, _ => Network);
+        var peers = AllIds.Where(p => p != id).ToDictionary(p => p, _ => Network);
         var node = _kit.Sys.ActorOf(KvCluster.Raft.Actor.RaftActor.Props(Settings(id), peers), $"raft-{id}-{incarnation}");
         Nodes[id] = node;
         Network.Tell(new RegisterNode(id, node));
         _kit.AwaitCondition(() => !Status(id).Recovering, message: $"node {id} did not finish recovery");
         return node;
+    }
+
+    /// <summary>
+    /// Starts node <paramref name="id"/> as a joiner (empty journal, Join set) and gives every running node a peer map
+    /// that reaches it, as the node host does before it sends <see cref="AddMember"/>.
+    /// </summary>
+    public IActorRef AddJoiner(ulong id, bool reachable = true)
+    {
+        Joiners.Add(id);
+        var node = Start(id);
+        if (reachable)
+        {
+            ConnectAll();
+        }
+
+        return node;
+    }
+
+    /// <summary>Gives every running node a peer map that reaches every founding node and joiner (SetPeers).</summary>
+    public void ConnectAll()
+    {
+        foreach (var id in AllIds)
+        {
+            Nodes[id].Tell(new SetPeers(AllIds.Where(p => p != id).ToDictionary(p => p, _ => Network)), ActorRefs.NoSender);
+        }
+
+        Statuses(AllIds); // every node handled its SetPeers
     }
 
     public void Stop(ulong id)

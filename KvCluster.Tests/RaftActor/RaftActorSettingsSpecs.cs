@@ -51,6 +51,30 @@ public sealed class RaftActorSettingsSpecs
         Assert.Equal(nameof(RaftActorSettings.PersistenceId), error.ParamName);
     }
 
+    public static TheoryData<string, Func<RaftActorSettings, RaftActorSettings>> BadCatchUpSettings => new()
+    {
+        { nameof(RaftActorSettings.CatchUpMaxLag), s => s with { CatchUpMaxLag = -1 } },
+        { nameof(RaftActorSettings.CatchUpMaxRounds), s => s with { CatchUpMaxRounds = 0 } },
+        { nameof(RaftActorSettings.CatchUpTimeout), s => s with { CatchUpTimeout = TimeSpan.FromMilliseconds(10) } },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadCatchUpSettings))]
+    public void Props_BadCatchUpSetting_ThrowsNamingIt(string setting, Func<RaftActorSettings, RaftActorSettings> breakIt)
+    {
+        var error = Assert.Throws<ArgumentException>(() => KvCluster.Raft.Actor.RaftActor.Props(breakIt(Valid())));
+
+        Assert.Equal(setting, error.ParamName);
+    }
+
+    [Fact]
+    public void Props_JoiningNodeWithoutVoters_Succeeds()
+    {
+        var settings = Valid() with { Raft = new RaftConfig { NodeId = 4, Voters = [], Join = true } };
+
+        Assert.Equal(typeof(KvCluster.Raft.Actor.RaftActor), KvCluster.Raft.Actor.RaftActor.Props(settings).ActorType);
+    }
+
     [Fact]
     public void EffectivePersistenceId_NotSet_IsRaftDashNodeId()
     {

@@ -8,9 +8,10 @@ namespace KvCluster.Tests.Raft.Simulation;
 /// persisted, sometimes between sending a leader's appends and persisting them) and restart from storage; clients
 /// propose and read at random nodes. After every step a <see cref="SafetyChecker"/> verifies Raft's safety properties;
 /// <see cref="CheckLiveness"/> verifies that after healing a proposal commits within a bounded number of ticks.
-/// The same seed always produces the same run.
+/// The same seed always produces the same run. With spare nodes, the leader also makes random single-server
+/// membership changes (see <c>RaftSimulation.Membership.cs</c>).
 /// </summary>
-internal sealed class RaftSimulation
+internal sealed partial class RaftSimulation
 {
     private readonly Random _rng;
     private readonly int _seed;
@@ -34,18 +35,24 @@ internal sealed class RaftSimulation
     private int _proposals;
     private bool _faults = true;
 
-    public RaftSimulation(int seed, int nodeCount)
+    /// <summary>Creates the run.</summary>
+    /// <param name="seed">The seed of every random choice.</param>
+    /// <param name="nodeCount">Founding voters.</param>
+    /// <param name="spareCount">Extra nodes that start as joiners; when positive, membership changes are made.</param>
+    public RaftSimulation(int seed, int nodeCount, int spareCount = 0)
     {
         _seed = seed;
         _rng = new Random(seed);
-        _ids = Enumerable.Range(1, nodeCount).Select(i => (ulong)i).ToArray();
+        _founders = Enumerable.Range(1, nodeCount).Select(i => (ulong)i).ToArray();
+        _ids = Enumerable.Range(1, nodeCount + spareCount).Select(i => (ulong)i).ToArray();
+        _spareCount = spareCount;
         _dropRate = _rng.NextDouble() * 0.15;
         _duplicateRate = _rng.NextDouble() * 0.05;
         var min = _rng.Next(5, 12);
         _template = new RaftConfig
         {
             NodeId = 1,
-            Voters = _ids,
+            Voters = _founders,
             HeartbeatIntervalTicks = _rng.Next(1, 3),
             ElectionTimeoutMinTicks = min,
             ElectionTimeoutMaxTicks = min + _rng.Next(3, 12),
@@ -74,7 +81,7 @@ internal sealed class RaftSimulation
 
     /// <summary>What the run exercised, for sizing and sanity checks.</summary>
     public string Summary =>
-        $"committed {_checker.MaxCommitted}, leader terms {_checker.LeaderTerms}, reads checked {_readsChecked}, crashes {_crashes}, messages {_seq}";
+        $"committed {_checker.MaxCommitted}, leader terms {_checker.LeaderTerms}, reads checked {_readsChecked}, crashes {_crashes}, messages {_seq}, config changes {_changesAccepted}";
 
     private int _readsChecked;
     private int _crashes;
@@ -138,12 +145,20 @@ internal sealed class RaftSimulation
             {
                 TransferLeadership();
             }
+            else if (_spareCount > 0 && roll < 97)
+            {
+                ChangeMembership();
+            }
             else
             {
                 DeliverDue(lossy: true);
             }
 
             ProcessAll();
+            if (_spareCount > 0)
+            {
+                CheckMembershipFollowsLog();
+            }
         }
     }
 
@@ -165,7 +180,8 @@ internal sealed class RaftSimulation
         (long Index, long Term)? accepted = null;
         for (var tick = 0; tick < maxTicks; tick++)
         {
-            var leader = _ids.Select(id => _nodes[id]!).FirstOrDefault(n => n.Role == RaftRole.Leader);
+            var leader = _ids.Select(id => _nodes[id]).FirstOrDefault(n => n?.Role == RaftRole.Leader);
+            var members = _spareCount > 0 ? RetireNonMembers(leader) : _ids;
             if (leader is not null && (accepted is null || leader.Term != accepted.Value.Term))
             {
                 var result = leader.Propose(command);
@@ -178,9 +194,9 @@ internal sealed class RaftSimulation
                 ProcessAll();
             }
 
-            if (accepted is { } a && _ids.All(id => _nodes[id]!.AppliedIndex >= a.Index))
+            if (accepted is { } a && members.Length > 0 && members.All(id => _nodes[id] is { } n && n.AppliedIndex >= a.Index))
             {
-                var applied = _nodes[_ids[0]]!.LogEntries(a.Index);
+                var applied = _nodes[members[0]]!.LogEntries(a.Index);
                 if (applied.Count > 0 && applied[0].Term == a.Term)
                 {
                     return;
@@ -193,14 +209,19 @@ internal sealed class RaftSimulation
             ProcessAll();
         }
 
-        throw new SafetyViolationException($"Liveness: after healing, no proposal was applied by all nodes within {maxTicks} ticks.");
+        var states = string.Join("; ", _ids.Select(id => _nodes[id] is { } n
+            ? $"{id}: {n.Role} t{n.Term} leader {n.Leader} last {n.LastIndex} commit {n.CommitIndex} applied {n.AppliedIndex} config@{n.MembershipIndex} ({n.Membership})"
+            : $"{id}: down"));
+        throw new SafetyViolationException($"Liveness: after healing, no proposal was applied by all nodes within {maxTicks} ticks. Nodes: {states}");
     }
 
     private void Start(ulong id)
     {
         _incarnation[id]++;
-        var random = new SeededRaftRandom(HashCode.Combine(_seed, id, _incarnation[id]));
-        _nodes[id] = new RaftNode(_template with { NodeId = id }, _disk[id], random);
+        // Not HashCode.Combine: it is seeded per process, so a printed seed would not replay the run.
+        var random = new SeededRaftRandom(unchecked((_seed * 1_000_003) + ((int)id * 7_919) + _incarnation[id]));
+        var config = _founders.Contains(id) ? _template with { NodeId = id } : _template with { NodeId = id, Voters = [], Join = true };
+        _nodes[id] = new RaftNode(config, _disk[id], random);
         _appliedIndex[id] = 0;
         Log($"start {id} (incarnation {_incarnation[id]}, term {_disk[id].InitialHardState.Term}, log {_disk[id].LastIndex})");
     }

@@ -18,7 +18,13 @@ public sealed class RaftSimulationTests
     [Fact]
     public void RaftSimulation_FiveNodesUnderFaults_SafeAndLive() => RunSeeds(nodeCount: 5, firstSeed: 100_001, defaultSeeds: 200);
 
-    private static void RunSeeds(int nodeCount, int firstSeed, int defaultSeeds)
+    /// <summary>Three founders and two spares; the leader adds, promotes and removes servers one at a time while
+    /// the network and nodes fail (Raft thesis §4.1–§4.2.3).</summary>
+    [Fact]
+    public void RaftSimulation_MembershipChangesUnderFaults_SafeAndLive() =>
+        RunSeeds(nodeCount: 3, firstSeed: 200_001, defaultSeeds: 200, spareCount: 2);
+
+    private static void RunSeeds(int nodeCount, int firstSeed, int defaultSeeds, int spareCount = 0)
     {
         IEnumerable<int> seeds;
         if (int.TryParse(Environment.GetEnvironmentVariable("RAFT_SIM_SEED"), out var only))
@@ -32,13 +38,17 @@ public sealed class RaftSimulationTests
         }
 
         var failures = new ConcurrentBag<(int Seed, string Report)>();
+        var changes = 0L;
+        var runs = 0L;
         Parallel.ForEach(seeds, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, seed =>
         {
-            var sim = new RaftSimulation(seed, nodeCount);
+            var sim = new RaftSimulation(seed, nodeCount, spareCount);
             try
             {
                 sim.Run(Steps);
                 sim.CheckLiveness(LivenessTicks);
+                Interlocked.Add(ref changes, sim.ChangesAccepted);
+                Interlocked.Increment(ref runs);
                 if (Environment.GetEnvironmentVariable("RAFT_SIM_VERBOSE") == "1")
                 {
                     Console.WriteLine($"seed {seed}: {sim.Summary}");
@@ -58,6 +68,12 @@ public sealed class RaftSimulationTests
                 $"Raft simulation failed for {failures.Count} seed(s) ({nodeCount} nodes): {string.Join(", ", failures.Select(f => f.Seed).Order().Take(20))}." +
                 $"{Environment.NewLine}Replay: RAFT_SIM_SEED={first.Seed} ./scripts/test.sh --filter RaftSimulation" +
                 $"{Environment.NewLine}Seed {first.Seed}: {first.Report}");
+        }
+
+        if (spareCount > 0)
+        {
+            // The run must really exercise membership changes, not just survive them.
+            Assert.True(changes >= 3 * runs, $"only {changes} configuration changes were accepted over {runs} runs");
         }
     }
 }
