@@ -243,7 +243,7 @@ public sealed class ClusterCommandPalette : ICommandPalette
     private static string CountLine(CurrentClusterState state)
     {
         var up = state.Members.Count(m => m.Status == MemberStatus.Up);
-        return string.Create(CultureInfo.InvariantCulture, $"{state.Members.Length} members, {up} up, {state.Unreachable.Length} unreachable");
+        return string.Create(CultureInfo.InvariantCulture, $"{state.Members.Length} {(state.Members.Length == 1 ? "member" : "members")}, {up} up, {state.Unreachable.Length} unreachable");
     }
 
     private static JsonObject MemberJson(Member member, string reachability) => new()

@@ -40,6 +40,7 @@ internal static class KvCli
             Options = { new HelpOption(), new VersionOption(), endpoints, output },
         };
         root.Subcommands.Add(BenchCommand.Create(globals, console));
+        root.Subcommands.Add(PbmCommand.Create(globals, console));
         return root;
     }
 
