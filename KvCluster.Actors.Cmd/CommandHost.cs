@@ -127,7 +127,7 @@ public sealed partial class CommandHost : IAsyncDisposable
             }
             catch (SocketException ex)
             {
-                throw new IOException($"Command host cannot listen on {Settings.Host}:{Settings.Port}: {ex.Message} (setting Port / Host).", ex);
+                throw new IOException($"Command host cannot listen on {Settings.Host}:{Settings.Port}: {ex.Message}.", ex);
             }
 
             _listener = listener;

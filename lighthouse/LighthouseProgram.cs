@@ -67,6 +67,9 @@ internal static class LighthouseProgram
         }
 
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+
+        // The host logs a start-up failure with its stack trace; RunAsync prints one line naming the setting instead.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         if (logFormat == "json")
         {
             builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ");

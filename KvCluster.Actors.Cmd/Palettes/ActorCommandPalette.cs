@@ -24,7 +24,7 @@ public sealed class ActorCommandPalette : ICommandPalette
     /// <inheritdoc />
     public IReadOnlyList<CommandDefinition> Commands { get; } =
     [
-        new("system", "Name, address, start time, uptime, dead letters and remoting counters.", ctx => Task.FromResult(SystemInfo(ctx))),
+        new("system", "Name, address, incarnation uid, start time, uptime, dead letters and remoting counters.", ctx => Task.FromResult(SystemInfo(ctx))),
         new("hierarchy", "The actor tree under a path, one actor per line, indented by depth, with its class.", ctx => Task.FromResult(Hierarchy(ctx)))
         {
             Options =
@@ -40,10 +40,13 @@ public sealed class ActorCommandPalette : ICommandPalette
         var system = context.System;
         var uptime = system.Scheduler.Now - system.StartTime;
         var remote = system.GetExtension<RemoteExtension>();
+
+        // With remoting, the incarnation uid peers and the cluster see (cluster status shows the same).
+        var uid = remote is null ? (ulong)system.Uid : remote.Transport.Uid;
         var text = new StringBuilder()
             .Append("name: ").Append(system.Name).Append('\n')
             .Append("address: ").Append(remote?.Address.ToString() ?? system.Address.ToString()).Append('\n')
-            .Append("uid: ").Append(system.Uid.ToString(CultureInfo.InvariantCulture)).Append('\n')
+            .Append("uid: ").Append(uid.ToString(CultureInfo.InvariantCulture)).Append('\n')
             .Append("started: ").Append(system.StartTime.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)).Append('\n')
             .Append("uptime: ").Append(FormatUptime(uptime)).Append('\n')
             .Append("dead letters: ").Append(system.DeadLetterCount.ToString(CultureInfo.InvariantCulture));
@@ -51,7 +54,7 @@ public sealed class ActorCommandPalette : ICommandPalette
         {
             ["name"] = system.Name,
             ["address"] = remote?.Address.ToString() ?? system.Address.ToString(),
-            ["uid"] = system.Uid,
+            ["uid"] = uid,
             ["started"] = system.StartTime.UtcDateTime,
             ["uptimeSeconds"] = Math.Round(uptime.TotalSeconds, 3),
             ["deadLetters"] = system.DeadLetterCount,
