@@ -1,3 +1,4 @@
-// Entry point; filled in by its issue.
-System.Console.Error.WriteLine("not implemented yet");
-return 2;
+using Lighthouse;
+
+// `lighthouse`: the AkkaKv seed node. All behaviour lives in LighthouseProgram so tests can host it in-process.
+return await LighthouseProgram.RunAsync(args, Environment.GetEnvironmentVariable, Console.Error);

@@ -43,6 +43,7 @@ internal static class KvCli
         DataCommands.AddTo(root, globals, console, session);
         root.Subcommands.Add(ShellCommand.Create(root, globals, console, session));
         root.Subcommands.Add(BenchCommand.Create(globals, console));
+        root.Subcommands.Add(PbmCommand.Create(globals, console));
         return root;
     }
 
