@@ -11,7 +11,7 @@
 # Remove $DATA/n1..n3 to start afresh.
 #
 # Environment: DATA (./data), BASE_PORT (4054: nodes use 4054/4055/4056), PBM_BASE (9111: pbm
-# 9111/9112/9113), SYNC (full: fsync every journal commit), UP_TIMEOUT (60 s to elect a leader),
+# 9111/9112/9113; 0 turns pbm off), SYNC (full: fsync every journal commit), UP_TIMEOUT (60 s to elect a leader),
 # DOWN_TIMEOUT (15 s before SIGKILL), SKIP_BUILD (1: use the existing Release build),
 # NODE_ARGS (extra flags for every node, e.g. "--tick-ms 50").
 set -euo pipefail
@@ -74,14 +74,15 @@ start_lighthouse() {
 start_node() { # id
   local id="$1" port pbm
   port="$(port_of "$id")"
-  pbm=$((PBM_BASE + id - 1))
+  pbm=0
+  [ "$PBM_BASE" -gt 0 ] && pbm=$((PBM_BASE + id - 1))
   mkdir -p "$DATA/n$id"
   # setsid: the node is not in this shell's process group, so Ctrl-C here does not stop it.
   # shellcheck disable=SC2086  # NODE_ARGS is a list of flags
   setsid dotnet "$NODE_DLL" --node-id "$id" --port "$port" --data-dir "$DATA/n$id" --pbm-port "$pbm" \
     --peers "$(peers)" --sync "$SYNC" $NODE_ARGS >>"$DATA/n$id.log" 2>&1 </dev/null &
   echo "$!" >"$DATA/n$id.pid"
-  log "node $id: pid $!, 127.0.0.1:$port (pbm $pbm), data $DATA/n$id, log $DATA/n$id.log"
+  log "node $id: pid $!, 127.0.0.1:$port (pbm port $pbm), data $DATA/n$id, log $DATA/n$id.log"
 }
 
 cmd_up() {
