@@ -11,7 +11,8 @@
 #   put,               1000 clients over 100 connections spread over all members;
 #   linearizable get,  1000 clients over 100 connections;
 #   serializable get,  1000 clients over 100 connections.
-# Each workload runs WARMUP (discarded) then DURATION. Per workload the table gives throughput,
+# Each system first gets PREWARM of discarded load; each workload runs WARMUP (discarded) then
+# DURATION. Per workload the table gives throughput,
 # p50/p90/p99/p99.9/max, errors, the load generator's CPU (kv s), the servers' CPU (srv s, from
 # /proc/<pid>/stat before/after, all members), both also per request, the largest RSS of each
 # member sampled every second during the run, and the load average at its start.
@@ -20,17 +21,18 @@
 #   vs etcd: put xR1, linearizable get xR2, single-client put p50 A ms vs B ms
 # (R1, R2: AkkaKv's throughput at 1000 clients divided by etcd's; A AkkaKv's p50, B etcd's).
 #
-# Environment: DURATION (10s), WARMUP (2s), KEY_SPACE (100000), BASE_PORT (42379; etcd members
-#              use BASE+0/1, BASE+10/11, BASE+20/21), AKKAKV_PORT (44054; nodes use +0/+1/+2, pbm
-#              off), TARGETS ("etcd akkakv"; one of them alone skips the verdict),
+# Environment: DURATION (10s), WARMUP (2s), KEY_SPACE (100000), BASE_PORT (22379; etcd members
+#              use BASE+0/1, BASE+10/11, BASE+20/21), AKKAKV_PORT (24054; nodes use +0/+1/+2, pbm
+#              off), PREWARM (5s), TARGETS ("etcd akkakv"; one of them alone skips the verdict),
 #              OUT (a file that receives one JSON line per workload; optional).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION="${DURATION:-10s}"
-BASE_PORT="${BASE_PORT:-42379}"
+BASE_PORT="${BASE_PORT:-22379}"  # below Linux's ephemeral range (32768-60999)
 KEY_SPACE="${KEY_SPACE:-100000}"
 WARMUP="${WARMUP:-2s}"  # discarded load before each measurement (JIT tiering)
+PREWARM="${PREWARM:-5s}"  # discarded load once per system before its first workload
 RUN_TIMEOUT=120   # seconds per kv bench run: the run itself is DURATION plus one request timeout
 
 log() { echo "[compare-etcd] $*" >&2; }
@@ -43,7 +45,7 @@ fi
 log "$(etcd --version | head -n 1)"
 
 TARGETS="${TARGETS:-etcd akkakv}"
-AKKAKV_PORT="${AKKAKV_PORT:-44054}"
+AKKAKV_PORT="${AKKAKV_PORT:-24054}"
 
 log "building kv and the AkkaKv node (Release)"
 timeout 900 dotnet build KvCluster.Client -c Release -v quiet -nologo >/dev/null
@@ -221,6 +223,11 @@ run() { # target name endpoints clients conns read-ratio consistency [key-size v
 
 workloads() { # target
   local target="$1"
+  # Untimed load first, so the first workload does not measure a cold server (JIT tiering of the
+  # .NET nodes; etcd's first allocations): 100 clients, half puts, half linearizable gets.
+  log "$target: pre-warm $PREWARM (discarded)"
+  timeout "$RUN_TIMEOUT" "${KV[@]}" bench --target "$target" --endpoints "$all_endpoints" --clients 100 --conns 10 \
+    --duration "$PREWARM" --warmup 0s --key-space "$KEY_SPACE" --read-ratio 0.5 --output json >/dev/null 2>>"$workdir/kv.err" || true
   log "$target: each workload runs $WARMUP warm-up + $DURATION"
   run "$target" "put 256B, 1 client"                 "$leader"        1    1   0 l
   run "$target" "put 256B, 1000 clients / 100 conns" "$all_endpoints" 1000 100 0 l

@@ -111,6 +111,15 @@ cmd_up() {
       fi
     done
     if answer="$(timeout 20 "${KV[@]}" --endpoints "$(endpoints)" put "$PROBE_KEY" "up $(date -u +%FT%TZ)" 2>&1)"; then
+      # Two nodes make a quorum: check that the third did not fail meanwhile (a port in use, say).
+      for id in "${NODES[@]}"; do
+        if [ -z "$(pid_of "$id")" ]; then
+          log "node $id exited during start-up; last lines of $DATA/n$id.log:"
+          tail -n 3 "$DATA/n$id.log" | cut -c1-400 >&2
+          cmd_down
+          exit 1
+        fi
+      done
       echo "AkkaKv cluster up: 3 nodes on loopback, sync=$SYNC, data under $DATA/n1..n3"
       echo "client endpoints: $(endpoints)"
       echo "export KV_ENDPOINTS=$(endpoints)"
