@@ -16,14 +16,14 @@
 # p50/p90/p99/p99.9/max, errors, the load generator's CPU (kv s), the servers' CPU (srv s, from
 # /proc/<pid>/stat before/after, all members), both also per request, the largest RSS of each
 # member sampled every second during the run, and the load average at its start.
-# The whole script is bounded (timeouts on every step; about 4 minutes with the defaults).
+# The whole script is bounded (timeouts on every step; about 5 minutes with the defaults).
 # Its last line is the verdict:
 #   vs etcd: put xR1, linearizable get xR2, single-client put p50 A ms vs B ms
 # (R1, R2: AkkaKv's throughput at 1000 clients divided by etcd's; A AkkaKv's p50, B etcd's).
 #
 # Environment: DURATION (10s), WARMUP (2s), KEY_SPACE (100000), BASE_PORT (22379; etcd members
 #              use BASE+0/1, BASE+10/11, BASE+20/21), AKKAKV_PORT (24054; nodes use +0/+1/+2, pbm
-#              off), PREWARM (5s), TARGETS ("etcd akkakv"; one of them alone skips the verdict),
+#              off), PREWARM (20s), SKIP_BUILD (1: use the existing Release builds), TARGETS ("etcd akkakv"; one of them alone skips the verdict),
 #              OUT (a file that receives one JSON line per workload; optional).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +32,7 @@ DURATION="${DURATION:-10s}"
 BASE_PORT="${BASE_PORT:-22379}"  # below Linux's ephemeral range (32768-60999)
 KEY_SPACE="${KEY_SPACE:-100000}"
 WARMUP="${WARMUP:-2s}"  # discarded load before each measurement (JIT tiering)
-PREWARM="${PREWARM:-5s}"  # discarded load once per system before its first workload
+PREWARM="${PREWARM:-20s}"  # discarded load once per system before its first workload (JIT tiering)
 RUN_TIMEOUT=120   # seconds per kv bench run: the run itself is DURATION plus one request timeout
 
 log() { echo "[compare-etcd] $*" >&2; }
@@ -47,10 +47,14 @@ log "$(etcd --version | head -n 1)"
 TARGETS="${TARGETS:-etcd akkakv}"
 AKKAKV_PORT="${AKKAKV_PORT:-24054}"
 
-log "building kv and the AkkaKv node (Release)"
-timeout 900 dotnet build KvCluster.Client -c Release -v quiet -nologo >/dev/null
-if [[ " $TARGETS " == *" akkakv "* ]]; then
-  timeout 900 dotnet build KvCluster.Node -c Release -v quiet -nologo >/dev/null
+if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f KvCluster.Client/bin/Release/net10.0/kv.dll ] && [ -f KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll ]; then
+  log "SKIP_BUILD=1: using the existing Release builds of kv and the AkkaKv node"
+else
+  log "building kv and the AkkaKv node (Release)"
+  timeout 900 dotnet build KvCluster.Client -c Release -v quiet -nologo >/dev/null
+  if [[ " $TARGETS " == *" akkakv "* ]]; then
+    timeout 900 dotnet build KvCluster.Node -c Release -v quiet -nologo >/dev/null
+  fi
 fi
 KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
 
@@ -223,8 +227,9 @@ run() { # target name endpoints clients conns read-ratio consistency [key-size v
 
 workloads() { # target
   local target="$1"
-  # Untimed load first, so the first workload does not measure a cold server (JIT tiering of the
-  # .NET nodes; etcd's first allocations): 100 clients, half puts, half linearizable gets.
+  # Untimed load first, so the first workload does not measure a cold server: the .NET nodes'
+  # tiered JIT still took 0.3-0.7 s of CPU per node per 6 s after a 5 s pre-warm (measured
+  # 2026-12-01 from /proc/<pid>/task/*/stat). 100 clients, half puts, half linearizable gets.
   log "$target: pre-warm $PREWARM (discarded)"
   timeout "$RUN_TIMEOUT" "${KV[@]}" bench --target "$target" --endpoints "$all_endpoints" --clients 100 --conns 10 \
     --duration "$PREWARM" --warmup 0s --key-space "$KEY_SPACE" --read-ratio 0.5 --output json >/dev/null 2>>"$workdir/kv.err" || true
