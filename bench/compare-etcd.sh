@@ -1,24 +1,38 @@
 #!/usr/bin/env bash
 # Side-by-side comparison of AkkaKv and etcd 3.4 with one load generator, `kv bench`.
 #
-# Starts a three-member etcd cluster on loopback (fsync on, data in a temporary directory), runs
-# etcd's standard workloads through `kv bench --target etcd`, stops etcd and cleans up:
-#   put 256 B values, 8 B keys: 1 client on 1 connection to the leader;
-#                               1000 clients over 100 connections to all members;
-#   linearizable get,  1000 clients over 100 connections to all members;
-#   serializable get,  1000 clients over 100 connections to all members.
-# Each workload runs DURATION (default 10s). The whole script is bounded (timeouts on every
-# step; about 2 minutes with the defaults). Its last line is the comparison verdict.
+# In one run, one system after the other (never both at once), on loopback, fsync on, data in a
+# temporary directory:
+#   1. a three-member etcd cluster (Debian's etcd-server), driven by `kv bench --target etcd`;
+#   2. a three-node AkkaKv cluster as three node processes (scripts/local-cluster.sh, --sync full),
+#      driven by `kv bench --target akkakv`;
+# each with the same workloads (8 B keys drawn from KEY_SPACE, 256 B values):
+#   put,               1 client on 1 connection (etcd: to the leader; AkkaKv: the client finds it);
+#   put,               1000 clients over 100 connections spread over all members;
+#   linearizable get,  1000 clients over 100 connections;
+#   serializable get,  1000 clients over 100 connections.
+# Each system first gets PREWARM of discarded load; each workload runs WARMUP (discarded) then
+# DURATION. Per workload the table gives throughput,
+# p50/p90/p99/p99.9/max, errors, the load generator's CPU (kv s), the servers' CPU (srv s, from
+# /proc/<pid>/stat before/after, all members), both also per request, the largest RSS of each
+# member sampled every second during the run, and the load average at its start.
+# The whole script is bounded (timeouts on every step; about 5 minutes with the defaults).
+# Its last line is the verdict:
+#   vs etcd: put xR1, linearizable get xR2, single-client put p50 A ms vs B ms
+# (R1, R2: AkkaKv's throughput at 1000 clients divided by etcd's; A AkkaKv's p50, B etcd's).
 #
-# Environment: DURATION (10s), BASE_PORT (42379; members use BASE+0/1, BASE+10/11, BASE+20/21),
-#              KEY_SPACE (100000), WARMUP (2s), OUT (a file that receives the JSON lines; optional).
+# Environment: DURATION (10s), WARMUP (2s), KEY_SPACE (100000), BASE_PORT (22379; etcd members
+#              use BASE+0/1, BASE+10/11, BASE+20/21), AKKAKV_PORT (24054; nodes use +0/+1/+2, pbm
+#              off), PREWARM (20s), SKIP_BUILD (1: use the existing Release builds), TARGETS ("etcd akkakv"; one of them alone skips the verdict),
+#              OUT (a file that receives one JSON line per workload; optional).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION="${DURATION:-10s}"
-BASE_PORT="${BASE_PORT:-42379}"
+BASE_PORT="${BASE_PORT:-22379}"  # below Linux's ephemeral range (32768-60999)
 KEY_SPACE="${KEY_SPACE:-100000}"
 WARMUP="${WARMUP:-2s}"  # discarded load before each measurement (JIT tiering)
+PREWARM="${PREWARM:-20s}"  # discarded load once per system before its first workload (JIT tiering)
 RUN_TIMEOUT=120   # seconds per kv bench run: the run itself is DURATION plus one request timeout
 
 log() { echo "[compare-etcd] $*" >&2; }
@@ -30,64 +44,106 @@ if ! command -v etcd >/dev/null 2>&1; then
 fi
 log "$(etcd --version | head -n 1)"
 
-log "building kv"
-timeout 600 dotnet build KvCluster.Client -c Release -v quiet -nologo >/dev/null
+TARGETS="${TARGETS:-etcd akkakv}"
+AKKAKV_PORT="${AKKAKV_PORT:-24054}"
+
+if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f KvCluster.Client/bin/Release/net10.0/kv.dll ] && [ -f KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll ]; then
+  log "SKIP_BUILD=1: using the existing Release builds of kv and the AkkaKv node"
+else
+  log "building kv and the AkkaKv node (Release)"
+  timeout 900 dotnet build KvCluster.Client -c Release -v quiet -nologo >/dev/null
+  if [[ " $TARGETS " == *" akkakv "* ]]; then
+    timeout 900 dotnet build KvCluster.Node -c Release -v quiet -nologo >/dev/null
+  fi
+fi
 KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
 
 # --- etcd cluster --------------------------------------------------------------------------
 workdir="$(mktemp -d -t kv-compare-etcd-XXXXXX)"
 pids=()
-cleanup() {
+akkakv_running=0
+stop_etcd() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
+stop_akkakv() {
+  if [ "$akkakv_running" = 1 ]; then
+    DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" scripts/local-cluster.sh down >/dev/null 2>&1 || true
+    akkakv_running=0
+  fi
+}
+cleanup() {
+  stop_etcd
+  stop_akkakv
   rm -rf "$workdir"
 }
 trap cleanup EXIT
 
-cluster=""
-client_urls=()
-for i in 0 1 2; do
-  cluster+="${cluster:+,}m$i=http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"
-  client_urls+=("127.0.0.1:$((BASE_PORT + i * 10))")
-done
-for i in 0 1 2; do
-  client="http://127.0.0.1:$((BASE_PORT + i * 10))"
-  peer="http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"
-  etcd --name "m$i" --data-dir "$workdir/m$i" \
-    --listen-client-urls "$client" --advertise-client-urls "$client" \
-    --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
-    --initial-cluster "$cluster" --initial-cluster-token kv-compare --initial-cluster-state new \
-    --logger zap --log-outputs stderr --log-level warn >"$workdir/m$i.log" 2>&1 &
-  pids+=("$!")
-done
-all_endpoints="$(IFS=,; echo "${client_urls[*]}")"
-
-healthy=0
-for _ in $(seq 1 120); do
-  healthy=0
-  for url in "${client_urls[@]}"; do
-    health="$(curl -fsS --max-time 2 "http://$url/health" 2>/dev/null || true)"
-    if grep -q '"health":"true"' <<<"$health"; then
-      healthy=$((healthy + 1))
-    fi
+start_etcd() {
+  cluster=""
+  client_urls=()
+  for i in 0 1 2; do
+    cluster+="${cluster:+,}m$i=http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"
+    client_urls+=("127.0.0.1:$((BASE_PORT + i * 10))")
   done
-  [ "$healthy" -eq 3 ] && break
-  sleep 0.5
-done
-if [ "$healthy" -ne 3 ]; then
-  log "etcd cluster did not become healthy within 60 s"; tail -n 5 "$workdir"/m*.log >&2; exit 3
-fi
+  for i in 0 1 2; do
+    client="http://127.0.0.1:$((BASE_PORT + i * 10))"
+    peer="http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"
+    etcd --name "m$i" --data-dir "$workdir/m$i" \
+      --listen-client-urls "$client" --advertise-client-urls "$client" \
+      --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
+      --initial-cluster "$cluster" --initial-cluster-token kv-compare --initial-cluster-state new \
+      --logger zap --log-outputs stderr --log-level warn >"$workdir/m$i.log" 2>&1 &
+    pids+=("$!")
+  done
+  all_endpoints="$(IFS=,; echo "${client_urls[*]}")"
 
-leader=""
-for url in "${client_urls[@]}"; do
-  metrics="$(curl -fsS --max-time 5 "http://$url/metrics" || true)"
-  if grep -q '^etcd_server_is_leader 1' <<<"$metrics"; then leader="$url"; fi
-done
-[ -n "$leader" ] || { log "no etcd leader found"; exit 3; }
-log "etcd cluster up: $all_endpoints (leader $leader), data in $workdir"
+  healthy=0
+  for _ in $(seq 1 120); do
+    healthy=0
+    for url in "${client_urls[@]}"; do
+      health="$(curl -fsS --max-time 2 "http://$url/health" 2>/dev/null || true)"
+      if grep -q '"health":"true"' <<<"$health"; then
+        healthy=$((healthy + 1))
+      fi
+    done
+    [ "$healthy" -eq 3 ] && break
+    sleep 0.5
+  done
+  if [ "$healthy" -ne 3 ]; then
+    log "etcd cluster did not become healthy within 60 s"; tail -n 5 "$workdir"/m*.log >&2; exit 3
+  fi
 
-# --- workloads -----------------------------------------------------------------------------
-etcd_cpu() { # total user+system CPU seconds of the etcd members so far
+  leader=""
+  for url in "${client_urls[@]}"; do
+    metrics="$(curl -fsS --max-time 5 "http://$url/metrics" || true)"
+    if grep -q '^etcd_server_is_leader 1' <<<"$metrics"; then leader="$url"; fi
+  done
+  [ -n "$leader" ] || { log "no etcd leader found"; exit 3; }
+  log "etcd cluster up: $all_endpoints (leader $leader), data in $workdir"
+
+}
+
+start_akkakv() {
+  local out
+  if ! out="$(DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" PBM_BASE=0 SKIP_BUILD=1 SYNC=full UP_TIMEOUT=60 \
+      scripts/local-cluster.sh up 2>"$workdir/akkakv-up.err")"; then
+    log "AkkaKv cluster did not come up: $(tail -n 5 "$workdir/akkakv-up.err")"
+    akkakv_running=1
+    return 3
+  fi
+  akkakv_running=1
+  pids=()
+  local id
+  for id in 1 2 3; do pids+=("$(cat "$workdir/akkakv/n$id.pid")"); done
+  all_endpoints="$(sed -n 's/^client endpoints: //p' <<<"$out")"
+  leader="$all_endpoints"
+  log "AkkaKv cluster up: $all_endpoints (pids ${pids[*]}), data in $workdir/akkakv"
+}
+
+# --- measurement helpers -----------------------------------------------------------------------
+server_cpu() { # total user+system CPU seconds of the server processes ($pids) so far
   local ticks=0 pid
   for pid in "${pids[@]}"; do
     ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
@@ -95,78 +151,147 @@ etcd_cpu() { # total user+system CPU seconds of the etcd members so far
   awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
 }
 
+rss_sampler() { # writes "max-RSS-MiB ..." of each server process to $1 every second until killed
+  local file="$1" pid i
+  local -a max=()
+  while :; do
+    i=0
+    for pid in "${pids[@]}"; do
+      local kb
+      kb="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)"
+      [ "${kb:-0}" -gt "${max[$i]:-0}" ] && max[$i]="$kb"
+      i=$((i + 1))
+    done
+    local line=""
+    for kb in "${max[@]}"; do line+="${line:+/}$((kb / 1024))"; done
+    echo "$line" >"$file.tmp" && mv "$file.tmp" "$file"
+    sleep 1
+  done
+}
+
 field() { # first value of "name": in a flat JSON text (the overall figures come first)
   grep -o "\"$1\":[-0-9.e]*" <<<"$2" | head -n 1 | cut -d: -f2
 }
 
+seconds_of() { # 10s -> 10, 500ms -> 0.5, 1m -> 60
+  awk -v d="$1" 'BEGIN { if (d ~ /ms$/) print d / 1000; else if (d ~ /m$/) print d * 60; else print d + 0 }'
+}
+
+declare -A throughput_of p50_of
 results=()
-run() { # name endpoints clients conns read-ratio consistency [key-size value-size duration]
-  local name="$1" endpoints="$2" clients="$3" conns="$4" ratio="$5" consistency="$6"
-  local key_size="${7:-8}" value_size="${8:-256}" duration="${9:-$DURATION}"
-  local load before after json cpu_file
+run() { # target name endpoints clients conns read-ratio consistency [key-size value-size duration]
+  local target="$1" name="$2" endpoints="$3" clients="$4" conns="$5" ratio="$6" consistency="$7"
+  local key_size="${8:-8}" value_size="${9:-256}" duration="${10:-$DURATION}"
+  local load before after json cpu_file rss_file sampler
   load="$(cut -d' ' -f1-3 /proc/loadavg)"
-  before="$(etcd_cpu)"
+  before="$(server_cpu)"
   cpu_file="$workdir/cpu"
+  rss_file="$workdir/rss"
+  rm -f "$rss_file"
+  rss_sampler "$rss_file" &
+  sampler=$!
   local TIMEFORMAT='%U %S' status=0
-  { time json="$(timeout "$RUN_TIMEOUT" "${KV[@]}" bench --target etcd \
+  { time json="$(timeout "$RUN_TIMEOUT" "${KV[@]}" bench --target "$target" \
       --endpoints "$endpoints" --clients "$clients" --conns "$conns" --duration "$duration" \
       --key-size "$key_size" --value-size "$value_size" --key-space "$KEY_SPACE" --read-ratio "$ratio" \
       --consistency "$consistency" --warmup "$WARMUP" --output json 2>>"$workdir/kv.err")" || status=$? ; } 2>"$cpu_file"
-  [ "$status" -eq 0 ] || { log "$name: kv bench exited with $status: $(tail -n 1 "$workdir/kv.err")"; }
-  after="$(etcd_cpu)"
-  local client_cpu etcd_cpu_used
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  [ "$status" -eq 0 ] || { log "$target $name: kv bench exited with $status: $(tail -n 1 "$workdir/kv.err")"; }
+  after="$(server_cpu)"
+  local client_cpu server_cpu_used rss
   client_cpu="$(awk '{printf "%.1f", $1 + $2}' "$cpu_file")"
-  etcd_cpu_used="$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.1f", a - b }')"
-  echo "$json"
+  server_cpu_used="$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.1f", a - b }')"
+  rss="$(cat "$rss_file" 2>/dev/null || echo "?")"
+  echo "$target: $json"
   if [ -n "${OUT:-}" ]; then
-    echo "{\"workload\":\"$name\",\"loadavg\":\"$load\",\"clientCpuSeconds\":$client_cpu,\"etcdCpuSeconds\":$etcd_cpu_used,\"result\":${json:-null}}" >>"$OUT"
+    echo "{\"target\":\"$target\",\"workload\":\"$name\",\"loadavg\":\"$load\",\"clientCpuSeconds\":$client_cpu,\"serverCpuSeconds\":$server_cpu_used,\"serverRssMiB\":\"$rss\",\"result\":${json:-null}}" >>"$OUT"
   fi
   if [ -z "$json" ]; then
-    results+=("$(printf '%-36s %s' "$name" "no result (exit $status)")")
+    results+=("$(printf '%-7s %-36s %s' "$target" "$name" "no result (exit $status)")")
     return
   fi
-  results+=("$(printf '%-36s %9.0f %8.2f %8.2f %8.2f %8.2f %8.1f %6d %6s %6s  %s' "$name" \
-    "$(field throughput "$json")" "$(field p50 "$json")" "$(field p90 "$json")" "$(field p99 "$json")" \
-    "$(field p999 "$json")" "$(field max "$json")" "$(field errors "$json")" "$client_cpu" "$etcd_cpu_used" "$load")")
+  local tput window srv_us kv_us
+  tput="$(field throughput "$json")"
+  throughput_of["$target:$name"]="$tput"
+  p50_of["$target:$name"]="$(field p50 "$json")"
+  kv_us="$(field clientCpuMicrosPerRequest "$json")"
+  # The servers' CPU covers warm-up and run; divide by the requests of both at the measured rate.
+  window="$(awk -v a="$(seconds_of "$WARMUP")" -v b="$(seconds_of "$duration")" 'BEGIN { print a + b }')"
+  srv_us="$(awk -v c="$server_cpu_used" -v t="$tput" -v w="$window" 'BEGIN { if (t > 0) printf "%.0f", c * 1e6 / (t * w); else print "-" }')"
+  results+=("$(printf '%-7s %-36s %9.0f %8.2f %8.2f %8.2f %8.2f %8.1f %6d %6s %6s %7s %7s %-13s %s' "$target" "$name" \
+    "$tput" "$(field p50 "$json")" "$(field p90 "$json")" "$(field p99 "$json")" \
+    "$(field p999 "$json")" "$(field max "$json")" "$(field errors "$json")" "$client_cpu" "$server_cpu_used" \
+    "${kv_us%.*}" "$srv_us" "$rss" "$load")")
 }
 
-log "etcd: each workload runs $DURATION"
-run "put 256B, 1 client (leader)"       "$leader"        1    1   0 l
-run "put 256B, 1000 clients / 100 conns" "$all_endpoints" 1000 100 0 l
-run "get linearizable, 1000c / 100 conns" "$all_endpoints" 1000 100 1 l
-run "get serializable, 1000c / 100 conns" "$all_endpoints" 1000 100 1 s
+workloads() { # target
+  local target="$1"
+  # Untimed load first, so the first workload does not measure a cold server: the .NET nodes'
+  # tiered JIT still took 0.3-0.7 s of CPU per node per 6 s after a 5 s pre-warm (measured
+  # 2026-12-01 from /proc/<pid>/task/*/stat). 100 clients, half puts, half linearizable gets.
+  log "$target: pre-warm $PREWARM (discarded)"
+  timeout "$RUN_TIMEOUT" "${KV[@]}" bench --target "$target" --endpoints "$all_endpoints" --clients 100 --conns 10 \
+    --duration "$PREWARM" --warmup 0s --key-space "$KEY_SPACE" --read-ratio 0.5 --output json >/dev/null 2>>"$workdir/kv.err" || true
+  log "$target: each workload runs $WARMUP warm-up + $DURATION"
+  run "$target" "put 256B, 1 client"                 "$leader"        1    1   0 l
+  run "$target" "put 256B, 1000 clients / 100 conns" "$all_endpoints" 1000 100 0 l
+  run "$target" "get linearizable, 1000c / 100 conns" "$all_endpoints" 1000 100 1 l
+  run "$target" "get serializable, 1000c / 100 conns" "$all_endpoints" 1000 100 1 s
+}
 
-# --- optional cross-check of the driver against etcd's own Go client -------------------------
-# VALIDATE=1: `etcdctl check perf --load=l` (clientv3, 500 clients each on its own connection,
-# 256 B keys under a 20 B prefix, 1 KiB values, random keys, 60 s, rate limit 8000/s) and then
-# `kv bench` with the same shape, one after the other on the same cluster.
+# --- etcd ----------------------------------------------------------------------------------
 check_perf=""
-if [ "${VALIDATE:-0}" = 1 ]; then
-  command -v etcdctl >/dev/null 2>&1 || apt-get install -y -qq etcd-client >/dev/null
-  # kv first: etcdctl deletes its keys at the end in one large transaction, which would stall
-  # the next run's connection probes.
-  log "validation: kv bench with the check-perf shape (60 s)"
-  run "kv: check-perf shape 500c/500 conns" "$all_endpoints" 500 500 0 l 276 1024 60s
-  log "validation: etcdctl check perf --load=l (60 s)"
-  check_load="$(cut -d' ' -f1-3 /proc/loadavg)"
-  ETCDCTL_API=3 timeout 300 etcdctl --endpoints="$all_endpoints" --command-timeout=30s check perf --load=l \
-    >"$workdir/check-perf.txt" 2>&1 || true
-  check_perf="$(tr '\r' '\n' <"$workdir/check-perf.txt" | grep -oE '(PASS|FAIL)[^%]*$' | tr '\n' ';')"
-  [ -n "$check_perf" ] || check_perf="no result: $(tr '\r' '\n' <"$workdir/check-perf.txt" | tail -n 3 | tr '\n' ' ')"
+if [[ " $TARGETS " == *" etcd "* ]]; then
+  start_etcd
+  workloads etcd
+
+  # --- optional cross-check of the driver against etcd's own Go client -----------------------
+  # VALIDATE=1: `etcdctl check perf --load=l` (clientv3, 500 clients each on its own connection,
+  # 256 B keys under a 20 B prefix, 1 KiB values, random keys, 60 s, rate limit 8000/s) and then
+  # `kv bench` with the same shape, one after the other on the same cluster.
+  if [ "${VALIDATE:-0}" = 1 ]; then
+    command -v etcdctl >/dev/null 2>&1 || apt-get install -y -qq etcd-client >/dev/null
+    # kv first: etcdctl deletes its keys at the end in one large transaction, which would stall
+    # the next run's connection probes.
+    log "validation: kv bench with the check-perf shape (60 s)"
+    run etcd "kv: check-perf shape 500c/500 conns" "$all_endpoints" 500 500 0 l 276 1024 60s
+    log "validation: etcdctl check perf --load=l (60 s)"
+    check_load="$(cut -d' ' -f1-3 /proc/loadavg)"
+    ETCDCTL_API=3 timeout 300 etcdctl --endpoints="$all_endpoints" --command-timeout=30s check perf --load=l \
+      >"$workdir/check-perf.txt" 2>&1 || true
+    check_perf="$(tr '\r' '\n' <"$workdir/check-perf.txt" | grep -oE '(PASS|FAIL)[^%]*$' | tr '\n' ';')"
+    [ -n "$check_perf" ] || check_perf="no result: $(tr '\r' '\n' <"$workdir/check-perf.txt" | tail -n 3 | tr '\n' ' ')"
+  fi
+  stop_etcd
 fi
 
+# --- AkkaKv ----------------------------------------------------------------------------------
+if [[ " $TARGETS " == *" akkakv "* ]]; then
+  start_akkakv
+  workloads akkakv
+  stop_akkakv
+fi
+
+# --- report ----------------------------------------------------------------------------------
 echo
-echo "etcd $(etcd --version | head -n 1 | awk '{print $3}'), 3 members on loopback, fsync on; $(nproc) cores; kv bench $DURATION per workload"
-printf '%-36s %9s %8s %8s %8s %8s %8s %6s %6s %6s  %s\n' workload 'req/s' 'p50 ms' 'p90 ms' 'p99 ms' 'p99.9' 'max ms' errors 'kv s' 'etcd s' 'load (1/5/15 min)'
+echo "$(etcd --version | head -n 1) vs AkkaKv $(git rev-parse --short HEAD 2>/dev/null || echo '?'): 3 members each on loopback, fsync on; $(nproc) cores; kv bench $WARMUP warm-up + $DURATION per workload"
+printf '%-7s %-36s %9s %8s %8s %8s %8s %8s %6s %6s %6s %7s %7s %-13s %s\n' system workload 'req/s' 'p50 ms' 'p90 ms' 'p99 ms' 'p99.9' 'max ms' errors 'kv s' 'srv s' 'kv us' 'srv us' 'RSS MiB' 'load (1/5/15 min)'
 printf '%s\n' "${results[@]}"
 if [ -n "$check_perf" ]; then
   echo "etcdctl check perf --load=l (Go clientv3, same shape; load $check_load): $check_perf"
 fi
+echo "(kv s / srv s: CPU seconds of the load generator / of all three members over warm-up + run; kv us: client CPU"
+echo " per measured request; srv us: server CPU per request; RSS: each member's largest RSS during the run)"
 
-# --- AkkaKv target: not available yet ------------------------------------------------------
-# When the AkkaKv node and client library exist: start a three-node AkkaKv cluster here, run
-# the same four workloads with `kv bench --target akkakv`, and print, as the last line,
-#   vs etcd: put 1c X.XXx, put 1000c X.XXx, get-l X.XXx, get-s X.XXx (AkkaKv/etcd throughput)
+if [[ " $TARGETS " != *" etcd "* || " $TARGETS " != *" akkakv "* ]]; then
+  echo "vs etcd: not compared (TARGETS=$TARGETS)"
+  exit 0
+fi
+ratio() { # akkakv/etcd throughput of workload $1
+  awk -v a="${throughput_of["akkakv:$1"]:-0}" -v e="${throughput_of["etcd:$1"]:-0}" \
+    'BEGIN { if (e > 0) printf "%.2f", a / e; else print "?" }'
+}
+p50() { awk -v v="${p50_of["$1:put 256B, 1 client"]:-}" 'BEGIN { if (v == "") print "?"; else printf "%.2f", v }'; }
 echo
-echo "AkkaKv target: not available yet (the AkkaKv node and client library are not built)"
-echo "vs etcd: AkkaKv not built yet"
+echo "vs etcd: put x$(ratio "put 256B, 1000 clients / 100 conns"), linearizable get x$(ratio "get linearizable, 1000c / 100 conns"), single-client put p50 $(p50 akkakv) ms vs $(p50 etcd) ms"

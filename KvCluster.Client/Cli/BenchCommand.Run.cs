@@ -5,8 +5,8 @@ namespace KvCluster.Client.Cli;
 
 internal static partial class BenchCommand
 {
-    /// <summary>The message for a target that this build cannot drive yet.</summary>
-    internal const string AkkaKvNotAvailable = "not available yet: the AkkaKv client library is not built";
+    /// <summary>The message for a known target that this build cannot drive.</summary>
+    internal const string TargetNotAvailable = "not available in this build";
 
     /// <summary>
     /// Connects the target, runs the load and prints the report. Returns 0 when every request
@@ -18,7 +18,7 @@ internal static partial class BenchCommand
         var target = console.CreateBenchTarget(settings.Target);
         if (target is null)
         {
-            console.Error.WriteLine($"kv: bench --target {settings.Target}: {AkkaKvNotAvailable}");
+            console.Error.WriteLine($"kv: bench --target {settings.Target}: {TargetNotAvailable}");
             return ExitCodes.Unavailable;
         }
 

@@ -104,14 +104,14 @@ public sealed class KvCliTests
     }
 
     [Fact]
-    public async Task Run_TargetAkkaKv_ExitsThreeNotAvailable()
+    public async Task Run_TargetNotAvailableInThisBuild_ExitsThree()
     {
-        var console = Console(_ => null);
+        var console = new KvConsole { Out = _out, Error = _error, GetEnvironmentVariable = _ => null, CreateBenchTarget = _ => null };
 
         var code = await KvCli.RunAsync(["bench", "--target", "akkakv", "--endpoints", "127.0.0.1:1"], console);
 
         Assert.Equal(ExitCodes.Unavailable, code);
-        Assert.Contains("not available yet: the AkkaKv client library is not built", _error.ToString());
+        Assert.Contains("kv: bench --target akkakv: not available in this build", _error.ToString());
     }
 
     [Fact]

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Where AkkaKv's server time goes: starts a fresh three-node cluster (scripts/local-cluster.sh, Release
+# build, fsync on, ports BASE_PORT..+2, data in a temporary directory), pre-warms it, then runs
+#   put 1 client; put 1000 clients / 100 conns; linearizable get 1000 / 100
+# (DURATION each, no warm-up) and prints per workload: throughput, p50, the client's CPU per request,
+# the three nodes' CPU per request (/proc/<pid>/stat before/after) and how many journal rows each
+# node wrote (raft.entries.v1 + raft.hard-state.v1: every fsynced transaction writes at least one).
+# Environment reaches the nodes, so an A/B of a runtime knob is two invocations, e.g.
+#   bench/akkakv-node-cpu.sh; DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 bench/akkakv-node-cpu.sh
+# Environment: DURATION (10s), PREWARM (5s), BASE_PORT (25054), LABEL (printed first on every line).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-10s}"
+PREWARM="${PREWARM:-5s}"
+LABEL="${LABEL:-run}"
+export BASE_PORT="${BASE_PORT:-25054}" PBM_BASE=0
+DATA="$(mktemp -d -t akkakv-node-cpu-XXXXXX)"
+export DATA
+trap 'scripts/local-cluster.sh down >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT
+
+scripts/local-cluster.sh up >/dev/null
+KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
+EP="127.0.0.1:$BASE_PORT,127.0.0.1:$((BASE_PORT + 1)),127.0.0.1:$((BASE_PORT + 2))"
+
+cpu() { # CPU ticks of the three nodes so far
+  local t=0 id s
+  for id in 1 2 3; do
+    s="$(cat "/proc/$(cat "$DATA/n$id.pid")/stat")"
+    s=(${s##*) })
+    t=$((t + s[11] + s[12]))
+  done
+  echo "$t"
+}
+rows() { # journal rows per node
+  python3 - "$DATA" <<'PY'
+import sqlite3, sys
+out = []
+for n in (1, 2, 3):
+    c = sqlite3.connect(f"file:{sys.argv[1]}/n{n}/journal.db?mode=ro", uri=True)
+    out.append(str(c.execute("select count(*) from journal").fetchone()[0]))
+print("/".join(out))
+PY
+}
+field() { grep -o "\"$1\":[-0-9.e]*" <<<"$2" | head -n 1 | cut -d: -f2; }
+
+timeout 120 "${KV[@]}" bench --target akkakv --endpoints "$EP" --clients 100 --conns 10 --duration "$PREWARM" \
+  --warmup 0s --key-space 100000 --read-ratio 0.5 --output json >/dev/null
+hz="$(getconf CLK_TCK)"
+for w in "1 1 0 l" "1000 100 0 l" "1000 100 1 l"; do
+  read -r clients conns ratio consistency <<<"$w"
+  load="$(cut -d' ' -f1-3 /proc/loadavg)"
+  before_rows="$(rows)"
+  before="$(cpu)"
+  out="$(timeout 120 "${KV[@]}" bench --target akkakv --endpoints "$EP" --clients "$clients" --conns "$conns" \
+    --duration "$DURATION" --warmup 0s --key-space 100000 --read-ratio "$ratio" --consistency "$consistency" --output json)"
+  after="$(cpu)"
+  req="$(field requests "$out")"
+  echo "$LABEL clients=$clients conns=$conns read-ratio=$ratio consistency=$consistency: $req requests," \
+    "$(field throughput "$out") req/s, p50 $(field p50 "$out") ms, client $(field clientCpuMicrosPerRequest "$out") us/req," \
+    "nodes $(awk -v t=$((after - before)) -v r="$req" -v hz="$hz" 'BEGIN { printf "%.0f", t * 1e6 / hz / (r > 0 ? r : 1) }') us/req;" \
+    "journal rows per node $before_rows -> $(rows); load $load"
+done
