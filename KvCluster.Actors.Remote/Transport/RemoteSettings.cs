@@ -12,12 +12,19 @@ public sealed record RemoteSettings
     /// <summary>The actor system name; part of the address <c>kv://name@host:port</c>.</summary>
     public required string SystemName { get; init; }
 
-    /// <summary>The host this system advertises and binds: an IP literal or <c>localhost</c>.</summary>
+    /// <summary>The host this system advertises (a host name peers can resolve, or an IP literal); it is also bound unless <see cref="BindHost"/> is set.</summary>
     public string Host { get; init; } = "127.0.0.1";
 
     /// <summary>The TCP port to listen on; 0 picks a free ephemeral port (see
     /// <see cref="RemoteTransport.LocalAddress"/> for the bound one).</summary>
     public int Port { get; init; }
+
+    /// <summary>
+    /// The IP address the listener binds when it differs from the advertised <see cref="Host"/> (Akka's
+    /// <c>bind-hostname</c>): in a container, bind <c>0.0.0.0</c> and advertise the service name. Null binds
+    /// <see cref="Host"/>, which must then be an IP address or <c>localhost</c>.
+    /// </summary>
+    public string? BindHost { get; init; }
 
     /// <summary>Name of the deployment; a handshake from a node of another cluster is refused.</summary>
     public string ClusterName { get; init; } = "akkakv";

@@ -102,7 +102,7 @@ public sealed partial class RemoteTransport : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(listener);
         settings.Validate();
-        var bindAddress = ResolveBindAddress(settings.Host);
+        var bindAddress = ResolveBindAddress(settings.BindHost ?? settings.Host);
         if (uid == 0)
         {
             uid = RandomUid();

@@ -11,7 +11,7 @@ public sealed partial class KvClient
     /// <summary>One attempt of a request at one endpoint. Throws <see cref="RetryableAttemptException"/> when nothing took effect.</summary>
     private async ValueTask<KvResult> AttemptAsync(AttemptState state, CancellationToken cancellationToken)
     {
-        var endpoint = PickEndpoint();
+        var endpoint = PickEndpoint(preferLeader: state.IsWrite || state.Consistency != ReadConsistency.Serializable);
         var remaining = state.Deadline - DateTime.UtcNow;
         if (remaining <= TimeSpan.Zero)
         {

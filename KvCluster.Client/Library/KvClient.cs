@@ -49,6 +49,9 @@ public sealed partial class KvClient : IAsyncDisposable
     /// <summary>Rotates over <see cref="_endpoints"/> on failures.</summary>
     private int _cursor;
 
+    /// <summary>Spreads serializable reads over every endpoint.</summary>
+    private int _spread;
+
     /// <summary>The endpoint believed to lead, boxed for atomic swaps; null when unknown.</summary>
     private EndpointBox? _leader;
 
@@ -286,16 +289,20 @@ public sealed partial class KvClient : IAsyncDisposable
 
     private RemoteAddress RemoteAddressOf(KvEndpoint endpoint) => new(_options.SystemName, endpoint.Host, endpoint.Port);
 
-    /// <summary>The endpoint for the next attempt: the leader when known, else the next contact in rotation.</summary>
-    private KvEndpoint PickEndpoint()
+    /// <summary>
+    /// The endpoint for the next attempt: the leader when known (writes and linearizable reads end there anyway),
+    /// else, and always for serializable reads (any node serves them from its own copy), the next contact in rotation.
+    /// </summary>
+    private KvEndpoint PickEndpoint(bool preferLeader)
     {
-        if (Volatile.Read(ref _leader) is { } leader)
+        if (preferLeader && Volatile.Read(ref _leader) is { } leader)
         {
             return leader.Endpoint;
         }
 
         var endpoints = Volatile.Read(ref _endpoints);
-        return endpoints[(int)((uint)Volatile.Read(ref _cursor) % (uint)endpoints.Length)];
+        var cursor = preferLeader ? Volatile.Read(ref _cursor) : Interlocked.Increment(ref _spread);
+        return endpoints[(int)((uint)cursor % (uint)endpoints.Length)];
     }
 
     /// <summary>The endpoint failed: forget it as leader and move the rotation on.</summary>

@@ -1,4 +1,5 @@
 using KvCluster.Actors;
+using KvCluster.Actors.Cmd;
 using KvCluster.Actors.Persistence;
 using KvCluster.Actors.Persistence.Sqlite;
 using KvCluster.Actors.Remote.Actors;
@@ -6,6 +7,7 @@ using KvCluster.Actors.Remote.Serialization;
 using KvCluster.Actors.Remote.Transport;
 using KvCluster.Client;
 using KvCluster.Node.Kv;
+using KvCluster.Node.Pbm;
 using KvCluster.Node.Router;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
@@ -37,6 +39,8 @@ public sealed class KvNode : IAsyncDisposable
 
     private readonly TaskCompletionSource _raftStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Dictionary<ulong, KvEndpoint> _members = new();
+    private CommandHost? _commands;
     private readonly ILogger _log;
     private int _stopping;
 
@@ -75,6 +79,40 @@ public sealed class KvNode : IAsyncDisposable
     /// <summary>The router.</summary>
     public IActorRef Router { get; private set; } = ActorRefs.Nobody;
 
+    /// <summary>The pbm command host (null when <see cref="NodeOptions.PbmPort"/> is 0).</summary>
+    public CommandHost? Commands => _commands;
+
+    /// <summary>The members this node knows by id (the initial group and those added at run time), this node included.</summary>
+    public IReadOnlyDictionary<ulong, KvEndpoint> Members
+    {
+        get
+        {
+            lock (_members)
+            {
+                return new Dictionary<ulong, KvEndpoint>(_members);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes a member known to this node's Raft actor and router (before <c>raft add-member</c> asks the leader to add
+    /// it, the leader needs a way to reach it). Thread-safe.
+    /// </summary>
+    /// <param name="id">The member's Raft id.</param>
+    /// <param name="endpoint">Its remoting endpoint.</param>
+    public void RegisterPeer(ulong id, KvEndpoint endpoint)
+    {
+        Dictionary<ulong, IActorRef> refs;
+        lock (_members)
+        {
+            _members[id] = endpoint;
+            refs = _members.Where(m => m.Key != NodeId).ToDictionary(m => m.Key, m => (IActorRef)System.Provider.ResolveActorRef($"{AddressOf(m.Value)}/user/raft"));
+        }
+
+        Raft.Tell(new SetPeers(refs), ActorRefs.NoSender);
+        Router.Tell(new AddPeer(new KvPeer(id, endpoint, System.Provider.ResolveActorRef($"{AddressOf(endpoint)}{KvWireTypes.RouterPath}"))), ActorRefs.NoSender);
+    }
+
     /// <summary>Completes when the Raft node stopped without <see cref="StopAsync"/> asking (its journal failed).</summary>
     public Task Failed => _failed.Task;
 
@@ -99,6 +137,7 @@ public sealed class KvNode : IAsyncDisposable
         {
             SystemName = options.SystemName,
             Host = options.Host,
+            BindHost = options.EffectiveBindHost,
             Port = options.Port,
             ClusterName = options.ClusterName,
         };
@@ -108,9 +147,21 @@ public sealed class KvNode : IAsyncDisposable
         try
         {
             node.StartActors(members, dataDir, loggerFactory);
+            if (options.PbmPort != 0)
+            {
+                node._commands = new CommandHost(system, new CommandHostSettings { Host = options.PbmHost, Port = options.PbmPort })
+                    .RegisterDefaultPalettes()
+                    .Register(new RaftCommandPalette(node));
+                await node._commands.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
+            if (node._commands is not null)
+            {
+                await node._commands.DisposeAsync().ConfigureAwait(false);
+            }
+
             await RemoteActorSystem.TerminateAsync(system).ConfigureAwait(false);
             throw;
         }
@@ -144,6 +195,11 @@ public sealed class KvNode : IAsyncDisposable
             _log.LogWarning("Node {NodeId}: requests still in flight after {Timeout} ms; stopping anyway (their clients see a timeout).", NodeId, Options.ShutdownTimeoutMs);
         }
 
+        if (_commands is not null)
+        {
+            await _commands.DisposeAsync().ConfigureAwait(false);
+        }
+
         System.Stop(Raft);
         await Task.WhenAny(_raftStopped.Task, Task.Delay(timeout)).ConfigureAwait(false);
         await RemoteActorSystem.TerminateAsync(System).ConfigureAwait(false);
@@ -157,6 +213,11 @@ public sealed class KvNode : IAsyncDisposable
     public async Task AbortAsync()
     {
         Interlocked.Exchange(ref _stopping, 1);
+        if (_commands is not null)
+        {
+            await _commands.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (System.GetExtension<RemoteExtension>() is { } remote)
         {
             await remote.Transport.DisposeAsync().ConfigureAwait(false);
@@ -180,6 +241,14 @@ public sealed class KvNode : IAsyncDisposable
             throw new NodeDataException($"The journal in {dataDir} cannot be used: {e.Message}", e);
         }
 
+        lock (_members)
+        {
+            foreach (var (id, endpoint) in members)
+            {
+                _members[id] = endpoint;
+            }
+        }
+
         var limits = new KvLimits { MaxKeyBytes = Options.MaxKeyBytes, MaxValueBytes = Options.MaxValueBytes };
         var raftPeers = members.Where(m => m.Key != Options.Id).ToDictionary(m => m.Key, m => (IActorRef)System.Provider.ResolveActorRef($"{AddressOf(m.Value)}/user/raft"));
         var raftSettings = new RaftActorSettings
@@ -187,7 +256,8 @@ public sealed class KvNode : IAsyncDisposable
             Raft = new RaftConfig
             {
                 NodeId = Options.Id,
-                Voters = [.. members.Keys.Order()],
+                Voters = Options.Join ? [] : [.. members.Keys.Order()],
+                Join = Options.Join,
                 ElectionTimeoutMinTicks = Options.ElectionTicksMin,
                 ElectionTimeoutMaxTicks = Options.ElectionTicksMax,
             },

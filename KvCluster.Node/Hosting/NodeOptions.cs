@@ -25,6 +25,18 @@ public sealed record NodeOptions
     /// <summary>The host the remoting listener binds and advertises (clients and peers dial it).</summary>
     public string Host { get; init; } = "127.0.0.1";
 
+    /// <summary>
+    /// The IP address to bind when it differs from <see cref="Host"/> (in a container: 0.0.0.0 while Host is the
+    /// service name). Empty: bind Host when it is an IP address or localhost, else 0.0.0.0.
+    /// </summary>
+    public string BindHost { get; init; } = string.Empty;
+
+    /// <summary>
+    /// Start as a new member of an existing Raft group (it waits to be added with <c>raft add-member</c> on the
+    /// leader) instead of bootstrapping the group of <see cref="Peers"/>.
+    /// </summary>
+    public bool Join { get; init; }
+
     /// <summary>The remoting port (clients and peers).</summary>
     public int Port { get; init; } = KvWireTypes.DefaultNodePort;
 
@@ -73,6 +85,12 @@ public sealed record NodeOptions
     /// <summary>The port of the pbm command listener; 0 turns it off.</summary>
     public int PbmPort { get; init; } = 9110;
 
+    /// <summary>The address the remoting listener binds (see <see cref="BindHost"/>), or null to bind <see cref="Host"/>.</summary>
+    public string? EffectiveBindHost =>
+        BindHost.Length > 0 ? BindHost
+        : Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || System.Net.IPAddress.TryParse(Host, out _) ? null
+        : "0.0.0.0";
+
     /// <summary>This node's endpoint (what clients dial).</summary>
     public KvEndpoint Endpoint => new(Host, Port);
 
@@ -87,6 +105,7 @@ public sealed record NodeOptions
         Require(!string.IsNullOrWhiteSpace(ClusterName), nameof(ClusterName), "must not be empty");
         Require(!string.IsNullOrWhiteSpace(Host), nameof(Host), "must not be empty");
         Require(Port is >= 1 and <= 65535, nameof(Port), $"must be 1-65535, was {Port}");
+        Require(BindHost.Length == 0 || System.Net.IPAddress.TryParse(BindHost, out _), nameof(BindHost), $"must be an IP address, was '{BindHost}'");
         Require(!string.IsNullOrWhiteSpace(DataDir), nameof(DataDir), "must not be empty");
         Require(PbmPort is >= 0 and <= 65535, nameof(PbmPort), $"must be 0-65535, was {PbmPort}");
         Require(PbmPort == 0 || PbmPort != Port || PbmHost != Host, nameof(PbmPort), $"must differ from Port ({Port})");

@@ -69,7 +69,7 @@ public static class NodeProgram
         }
         catch (IOException e)
         {
-            log.LogCritical("Cannot start: port {Port} on {Host} could not be bound ({Reason}). Is another node running? Use --port.", options.Port, options.Host, e.Message);
+            log.LogCritical("Cannot start: a port could not be bound ({Reason}). Is another node running? Use --port / --pbm-port.", e.Message);
             return NodeSettingsTable.ExitPort;
         }
         catch (PersistenceStoreException e)

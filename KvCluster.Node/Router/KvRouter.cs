@@ -41,8 +41,8 @@ public sealed partial class KvRouter : ReceiveActor
     /// <summary>The local RaftActor.</summary>
     private readonly IActorRef _raft;
 
-    /// <summary>The group's members by id, this node included.</summary>
-    private readonly IReadOnlyDictionary<ulong, KvPeer> _peers;
+    /// <summary>The group's members by id, this node included (copy-on-write: request tasks read it).</summary>
+    private volatile IReadOnlyDictionary<ulong, KvPeer> _peers;
 
     /// <summary>Checks commands against the limits before they are proposed.</summary>
     private readonly KvRequestValidator _validator;
@@ -76,6 +76,7 @@ public sealed partial class KvRouter : ReceiveActor
         Receive<RefreshLeader>(_ => _raft.Tell(GetRaftStatus.Instance, Self));
         Receive<RaftStatus>(status => NoteLeader(status.Leader));
         Receive<StopAccepting>(_ => BeginDrain());
+        Receive<AddPeer>(add => _peers = new Dictionary<ulong, KvPeer>(_peers) { [add.Peer.Id] = add.Peer });
     }
 
     /// <summary>Props of a router.</summary>
@@ -178,6 +179,10 @@ public sealed partial class KvRouter : ReceiveActor
         public static RequestDone Instance { get; } = new();
     }
 }
+
+/// <summary>Tells a <see cref="KvRouter"/> about a member added at run time (<c>raft add-member</c>), so it can forward to it.</summary>
+/// <param name="Peer">The member.</param>
+public sealed record AddPeer(KvPeer Peer);
 
 /// <summary>Tells a <see cref="KvRouter"/> to refuse new requests; it answers <see cref="Drained"/> when none is in flight.</summary>
 public sealed record StopAccepting

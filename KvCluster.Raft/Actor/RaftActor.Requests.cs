@@ -70,6 +70,29 @@ public sealed partial class RaftActor
         }
     }
 
+    private void HandleTransferLeadership(TransferLeadership transfer)
+    {
+        if (_node is null)
+        {
+            Sender.Tell(new ProposeDropped($"Raft node {NodeId} is still recovering its journal; retry shortly"), Self);
+            return;
+        }
+
+        var result = _node.TransferLeadership(transfer.Target);
+        switch (result.Status)
+        {
+            case ProposeStatus.Accepted:
+                Sender.Tell(new TransferLeadershipStarted(NodeId, transfer.Target), Self);
+                break;
+            case ProposeStatus.NotLeader:
+                Sender.Tell(new NotLeader(result.LeaderHint, result.Reason), Self);
+                break;
+            default:
+                Sender.Tell(new ProposeDropped(result.Reason), Self);
+                break;
+        }
+    }
+
     private void HandleLocalQuery(LocalQuery query)
     {
         if (_node is null)

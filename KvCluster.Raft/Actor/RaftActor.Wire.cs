@@ -58,6 +58,14 @@ public sealed partial class RaftActor
             return;
         }
 
+        // A member added at run time (raft add-member) may be unknown to this node's peer map: its messages carry
+        // the way back, so answer through the sender rather than dropping the reply.
+        if (message.From != NodeId && !_peers.ContainsKey(message.From) && Sender is InternalActorRef { IsLocal: false })
+        {
+            _peers[message.From] = Sender;
+            Log.LogInformation("Raft node {NodeId} learned peer {Peer} at {Ref} from its messages.", NodeId, message.From, Sender.Path);
+        }
+
         StepPeerMessage(message);
     }
 }

@@ -143,6 +143,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 break;
             case GetMembers:
                 return Settle().Replying(BuildMembers());
+            case TransferLeadership transfer:
+                HandleTransferLeadership(transfer);
+                break;
             case SetPeers set:
                 ReplacePeers(set.Peers);
                 break;

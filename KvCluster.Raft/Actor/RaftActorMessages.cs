@@ -51,6 +51,19 @@ public sealed record ReadIndexReply(long Index, ReadOnlyMemory<byte> Result);
 /// <param name="Query">The query bytes handed to <see cref="IStateMachine.Query"/>.</param>
 public sealed record LocalQuery(ReadOnlyMemory<byte> Query);
 
+/// <summary>
+/// Asks the leader to hand leadership to <paramref name="Target"/> (thesis §3.10): it stops accepting proposals,
+/// brings the target up to date and tells it to campaign at once. Answered <see cref="TransferLeadershipStarted"/>,
+/// <see cref="NotLeader"/> (with the hint) or <see cref="ProposeDropped"/> (the target is not a voter).
+/// </summary>
+/// <param name="Target">A voter other than the leader.</param>
+public sealed record TransferLeadership(ulong Target);
+
+/// <summary>The transfer began; watch <see cref="RaftStatus.Leader"/> for its end (abandoned after an election timeout).</summary>
+/// <param name="From">The leader handing over.</param>
+/// <param name="Target">The voter it hands over to.</param>
+public sealed record TransferLeadershipStarted(ulong From, ulong Target);
+
 /// <summary>The answer to a <see cref="LocalQuery"/>.</summary>
 /// <param name="AppliedIndex">The highest index applied when the query ran.</param>
 /// <param name="Result">What <see cref="IStateMachine.Query"/> returned.</param>
