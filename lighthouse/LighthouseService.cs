@@ -59,8 +59,11 @@ internal sealed class LighthouseService : IHostedService
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var host = await ResolveHostAsync(_settings.Host, cancellationToken).ConfigureAwait(false);
-        var remote = new RemoteSettings { SystemName = _settings.ActorSystem, Host = host, Port = _settings.Port, ClusterName = _settings.ClusterName };
+        // A host name (CLUSTER_IP=lighthouse in compose) is advertised as it is, so peers that dial it by that name
+        // reach an address equal to this system's own; the listener then binds every interface.
+        var host = _settings.Host;
+        var bind = host == "localhost" || IPAddress.TryParse(host, out _) ? null : "0.0.0.0";
+        var remote = new RemoteSettings { SystemName = _settings.ActorSystem, Host = host, BindHost = bind, Port = _settings.Port, ClusterName = _settings.ClusterName };
         try
         {
             System = await RemoteActorSystem.CreateAsync(remote, ActorSystemSetup.Default.WithLoggerFactory(_loggerFactory), cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -137,28 +140,6 @@ internal sealed class LighthouseService : IHostedService
         await CommandHost.StopAsync().ConfigureAwait(false);
         await RemoteActorSystem.TerminateAsync(System).ConfigureAwait(false);
         _logger.LogInformation("Lighthouse stopped.");
-    }
-
-    /// <summary>An IP or localhost stays as it is; a host name is resolved to its first IPv4 address.</summary>
-    private async Task<string> ResolveHostAsync(string host, CancellationToken cancellationToken)
-    {
-        if (host == "localhost" || IPAddress.TryParse(host, out _))
-        {
-            return host;
-        }
-
-        try
-        {
-            var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
-            var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault()
-                ?? throw new LighthouseConfigurationException($"setting {LighthouseSettings.Names[nameof(LighthouseSettings.Host)]} is invalid: '{host}' resolves to no address");
-            _logger.LogInformation("CLUSTER_IP {Host} resolves to {Address}; binding and advertising that address.", host, chosen);
-            return chosen.ToString();
-        }
-        catch (SocketException ex)
-        {
-            throw new LighthouseConfigurationException($"setting {LighthouseSettings.Names[nameof(LighthouseSettings.Host)]} is invalid: '{host}' cannot be resolved ({ex.Message})");
-        }
     }
 
     /// <summary>True when <paramref name="seed"/> names this lighthouse by its configured host name and port.</summary>

@@ -19,10 +19,12 @@ internal sealed class KvTestCluster : IAsyncDisposable
     private readonly TempDirectory _data = new();
     private readonly ILoggerFactory _loggers;
 
-    private KvTestCluster(int size, ILoggerFactory? loggers)
+    private KvTestCluster(int size, ILoggerFactory? loggers, bool pbm)
     {
         _loggers = loggers ?? NullLoggerFactory.Instance;
-        var ports = FreePorts(size);
+        var ports = FreePorts(size * 2);
+        var pbmPorts = ports[size..];
+        ports = ports[..size];
         var peers = string.Join(",", ports.Select((p, i) => $"{i + 1}=127.0.0.1:{p}"));
         Options = ports.Select((port, i) => new NodeOptions
         {
@@ -30,7 +32,7 @@ internal sealed class KvTestCluster : IAsyncDisposable
             Port = port,
             DataDir = Path.Combine(_data.Path, $"n{i + 1}"),
             Peers = size == 1 ? string.Empty : peers,
-            PbmPort = 0,
+            PbmPort = pbm ? pbmPorts[i] : 0,
             TickMs = 20,
             ElectionTicksMin = 10,
             ElectionTicksMax = 20,
@@ -39,15 +41,15 @@ internal sealed class KvTestCluster : IAsyncDisposable
         Nodes = new KvNode?[size];
     }
 
-    public NodeOptions[] Options { get; }
+    public NodeOptions[] Options { get; private set; }
 
-    public KvNode?[] Nodes { get; }
+    public KvNode?[] Nodes { get; private set; }
 
     public IEnumerable<KvEndpoint> Endpoints => Options.Select(o => o.Endpoint);
 
-    public static async Task<KvTestCluster> StartAsync(int size = 3, ILoggerFactory? loggers = null)
+    public static async Task<KvTestCluster> StartAsync(int size = 3, ILoggerFactory? loggers = null, bool pbm = false)
     {
-        var cluster = new KvTestCluster(size, loggers);
+        var cluster = new KvTestCluster(size, loggers, pbm);
         try
         {
             for (var i = 0; i < size; i++)
@@ -62,6 +64,28 @@ internal sealed class KvTestCluster : IAsyncDisposable
         }
 
         return cluster;
+    }
+
+    /// <summary>Starts one more node with --join (not a member until raft add-member); returns its index.</summary>
+    public async Task<int> StartJoinerAsync()
+    {
+        var ports = FreePorts(2);
+        var index = Options.Length;
+        var id = (ulong)(index + 1);
+        var peers = string.Join(",", Options.Select(o => $"{o.Id}=127.0.0.1:{o.Port}").Append($"{id}=127.0.0.1:{ports[0]}"));
+        var options = Options[0] with
+        {
+            Id = id,
+            Port = ports[0],
+            PbmPort = Options[0].PbmPort == 0 ? 0 : ports[1],
+            DataDir = Path.Combine(_data.Path, $"n{id}"),
+            Peers = peers,
+            Join = true,
+        };
+        Options = [.. Options, options];
+        Nodes = [.. Nodes, null];
+        await StartNodeAsync(index);
+        return index;
     }
 
     public async Task StartNodeAsync(int index) => Nodes[index] = await KvNode.StartAsync(Options[index], _loggers);

@@ -1,0 +1,108 @@
+using System.Text;
+using KvCluster.Actors.Cmd;
+using KvCluster.Client.Protocol;
+
+namespace KvCluster.Tests.Node;
+
+/// <summary>The raft palette of real nodes' command hosts (run in-process with ExecuteAsync, as over TCP).</summary>
+[Trait("Category", "Integration")]
+public sealed class RaftCommandPaletteTests
+{
+    [Fact]
+    public async Task Status_OnTheLeader_ShowsRoleTermIndexesAndEachFollowersLag()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(pbm: true);
+        var leader = await cluster.AwaitLeaderAsync();
+        await using (var client = await cluster.ClientAsync())
+        {
+            await client.PutAsync(Encoding.UTF8.GetBytes("k"), Encoding.UTF8.GetBytes("v"));
+        }
+
+        var response = await cluster.Nodes[leader]!.Commands!.ExecuteAsync("raft status");
+
+        Assert.Equal(CommandStatus.Ok, response.Status);
+        Assert.Contains("role:        Leader", response.Body);
+        Assert.Contains("voters:      1, 2, 3", response.Body);
+        Assert.Equal(2, response.Body.Split('\n').Count(l => l.StartsWith("follower ", StringComparison.Ordinal) && l.Contains(", lag ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task AddMember_OnAFollower_FailsNamingTheLeader()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(pbm: true);
+        var leader = await cluster.AwaitLeaderAsync();
+        var follower = Enumerable.Range(0, 3).First(i => i != leader);
+
+        var response = await cluster.Nodes[follower]!.Commands!.ExecuteAsync("raft remove-member 3");
+
+        Assert.Equal(CommandStatus.Failed, response.Status);
+        Assert.Contains($"run the command on node {leader + 1} (127.0.0.1:{cluster.Options[leader].Port})", response.Body);
+    }
+
+    [Fact]
+    public async Task AddMember_AFourthNodeStartedWithJoin_BecomesAVoterAndServes_ThenRemoveMemberTakesItOut()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(pbm: true);
+        var leader = await cluster.AwaitLeaderAsync();
+        await using (var client = await cluster.ClientAsync())
+        {
+            await client.PutAsync(Encoding.UTF8.GetBytes("before"), Encoding.UTF8.GetBytes("join"));
+        }
+
+        var joiner = await cluster.StartJoinerAsync();
+        var commands = cluster.Nodes[leader]!.Commands!;
+
+        var added = await commands.ExecuteAsync($"raft add-member 127.0.0.1:{cluster.Options[joiner].Port}");
+        Assert.True(added.Status == CommandStatus.Ok, added.Body);
+        var members = await commands.ExecuteAsync("raft members");
+        Assert.Contains("4 voter(s), 0 learner(s)", members.Body);
+
+        // The new voter has the data written before it joined, and serves writes through its own endpoint.
+        await using (var viaJoiner = await cluster.ClientAsync(joiner))
+        {
+            var read = await viaJoiner.GetAsync(Encoding.UTF8.GetBytes("before"));
+            Assert.Equal("join", read?.Value.ToStringUtf8());
+            Assert.Equal(KvStatus.Ok, (await viaJoiner.PutAsync(Encoding.UTF8.GetBytes("after"), Encoding.UTF8.GetBytes("joined"))).Status);
+        }
+
+        var removed = await commands.ExecuteAsync("raft remove-member 4");
+        Assert.True(removed.Status == CommandStatus.Ok, removed.Body);
+        Assert.Contains("3 voter(s)", (await commands.ExecuteAsync("raft members")).Body);
+    }
+
+    [Fact]
+    public async Task TransferLeadership_MovesLeadershipToAnotherVoter()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(pbm: true);
+        var leader = await cluster.AwaitLeaderAsync();
+
+        var response = await cluster.Nodes[leader]!.Commands!.ExecuteAsync("raft transfer-leadership");
+
+        Assert.True(response.Status == CommandStatus.Ok, response.Body);
+        var deadline = DateTime.UtcNow + KvTestCluster.Wait;
+        int now;
+        do
+        {
+            now = await cluster.AwaitLeaderAsync();
+        }
+        while (now == leader && DateTime.UtcNow < deadline);
+
+        Assert.NotEqual(leader, now);
+    }
+
+    [Fact]
+    public async Task UnknownCommandAndBadArgument_GetAUsageLineNotAStackTrace()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(size: 1, pbm: true);
+        await cluster.AwaitLeaderAsync();
+        var commands = cluster.Nodes[0]!.Commands!;
+
+        var unknown = await commands.ExecuteAsync("raft frobnicate");
+        var bad = await commands.ExecuteAsync("raft add-member not-an-endpoint");
+
+        Assert.Equal(CommandStatus.Usage, unknown.Status);
+        Assert.Contains("usage:", unknown.Body);
+        Assert.Equal(CommandStatus.Usage, bad.Status);
+        Assert.DoesNotContain("   at ", bad.Body);
+    }
+}
