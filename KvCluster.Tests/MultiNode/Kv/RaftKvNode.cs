@@ -51,6 +51,8 @@ internal sealed class RaftKvNode : IKvNode
             HeartbeatIntervalTicks = info.GetInt(RaftKvNodeFactory.HeartbeatTicks, 1),
             ElectionTimeoutMinTicks = info.GetInt(RaftKvNodeFactory.ElectionMinTicks, 10),
             ElectionTimeoutMaxTicks = info.GetInt(RaftKvNodeFactory.ElectionMaxTicks, 20),
+            PreVote = info.Get(RaftKvNodeFactory.PreVote, "true") == "true",
+            CheckQuorum = info.Get(RaftKvNodeFactory.CheckQuorum, "true") == "true",
         };
 
         var registry = new MessageSerializerRegistry();
@@ -171,7 +173,8 @@ internal sealed class RaftKvNode : IKvNode
 
 /// <summary>
 /// Starts <see cref="RaftKvNode"/>s. Configuration keys (all optional): <see cref="TickIntervalMs"/> (default 25),
-/// <see cref="ElectionMinTicks"/> / <see cref="ElectionMaxTicks"/> (10 / 20), <see cref="HeartbeatTicks"/> (1).
+/// <see cref="ElectionMinTicks"/> / <see cref="ElectionMaxTicks"/> (10 / 20), <see cref="HeartbeatTicks"/> (1),
+/// <see cref="PreVote"/> and <see cref="CheckQuorum"/> (<c>true</c> / <c>false</c>, default true).
 /// </summary>
 internal sealed class RaftKvNodeFactory : IMultiNodeFactory<IKvNode>
 {
@@ -179,6 +182,8 @@ internal sealed class RaftKvNodeFactory : IMultiNodeFactory<IKvNode>
     public const string ElectionMinTicks = "raft.election-timeout-min-ticks";
     public const string ElectionMaxTicks = "raft.election-timeout-max-ticks";
     public const string HeartbeatTicks = "raft.heartbeat-interval-ticks";
+    public const string PreVote = "raft.pre-vote";
+    public const string CheckQuorum = "raft.check-quorum";
 
     public async Task<IKvNode> StartAsync(NodeStartInfo info, CancellationToken cancellationToken) => await RaftKvNode.StartAsync(info, cancellationToken);
 }
