@@ -58,6 +58,10 @@ public sealed class KvAsymmetricPartitionSpecs : KvClusterSpecBase
     public async Task OneWayPartition_FollowerCannotHearLeader_OnlyPreVotesAndCatchesUpAfterHeal()
     {
         var (config, roles) = Cluster(3);
+
+        // The other follower refuses the pre-vote only while its leader lease (the minimum election timeout) holds:
+        // a longer timeout keeps a scheduling stall on a loaded machine from looking like a dead leader.
+        config.CommonConfig(RaftKvNodeFactory.ElectionMinTicks, "20").CommonConfig(RaftKvNodeFactory.ElectionMaxTicks, "40");
         await using var spec = await StartAsync(config);
         RoleName deaf = default;
         long deafTerm = 0;

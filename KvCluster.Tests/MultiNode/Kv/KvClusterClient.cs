@@ -143,10 +143,9 @@ internal sealed class KvClusterClient
         _leader = reply.Kind == KvReplyKind.NotLeader && reply.LeaderHint is > 0 && (int)reply.LeaderHint <= _spec.Members.Count
             ? _spec.Members[(int)reply.LeaderHint - 1].Role
             : null;
-        if (_leader is null)
-        {
-            await Task.Delay(20); // no leader known: an election is under way
-        }
+
+        // Pace the retries: with no leader known an election is under way; a hint may name a node outside `via`.
+        await Task.Delay(_leader is null ? 20 : 5);
     }
 
     private static KvOutput ToWriteOutput(KvInput input, KvReply reply)
