@@ -19,14 +19,18 @@ internal sealed class InboxNode : IMultiNodeHandle
 
     private readonly Channel<string> _received = Channel.CreateUnbounded<string>();
 
-    private InboxNode(RoleName role, ActorSystem system)
+    private InboxNode(RoleName role, ActorSystem system, IReadOnlyDictionary<string, string> config)
     {
         Role = role;
         System = system;
+        Config = config;
         System.ActorOf(Props.Create(() => new InboxActor(_received.Writer)), InboxName);
     }
 
     public RoleName Role { get; }
+
+    /// <summary>The configuration the harness started this node with.</summary>
+    public IReadOnlyDictionary<string, string> Config { get; }
 
     public ActorSystem System { get; }
 
@@ -38,7 +42,7 @@ internal sealed class InboxNode : IMultiNodeHandle
     {
         var system = await RemoteActorSystem.CreateAsync(RemoteTestNode.FastSettings(info.SystemName, info.Port), registry: RemoteTestNode.NewRegistry(), cancellationToken: cancellationToken);
         await File.AppendAllTextAsync(Path.Combine(info.DataDirectory, "starts.txt"), $"{info.Incarnation}\n", cancellationToken);
-        return new InboxNode(info.Role, system);
+        return new InboxNode(info.Role, system, info.Config);
     }
 
     /// <summary>Sends <paramref name="text"/> from this node to <paramref name="to"/>'s inbox over TCP.</summary>

@@ -81,6 +81,39 @@ public sealed class MultiNodeConductorSpecs
     }
 
     [Fact]
+    public async Task Drop_AllFramesOneWay_LosesThemUntilPassThrough()
+    {
+        await using var spec = await MultiNodeSpec<InboxNode>.StartAsync(_config, new InboxNodeFactory(), MultiNodeBarrierSpecs.Options());
+        var a = spec.Node(_a);
+        var b = spec.Node(_b);
+        await DeliverAsync(a, b, "warm-ab");
+        await DeliverAsync(b, a, "warm-ba");
+
+        spec.Conductor.Drop(_b, _a, ThrottleDirection.Receive, fraction: 1.0, seed: 7); // node1 -> node2, seen from node2
+        var dropsBefore = RemoteExtension.Get(a.System).Counters.InjectedDrops;
+        a.Send(b.Address, "dropped");
+        await DeliverAsync(b, a, "reverse-still-flows");
+        await WaitUntilAsync(() => RemoteExtension.Get(a.System).Counters.InjectedDrops > dropsBefore, "node1 dropped a frame to node2");
+        Assert.DoesNotContain("dropped", b.Drain());
+
+        spec.Conductor.PassThrough(_b, _a, ThrottleDirection.Both);
+        a.Send(b.Address, "after");
+
+        Assert.DoesNotContain("dropped", await ReceiveUntilAsync(b, "after"));
+    }
+
+    [Fact]
+    public async Task NodeConfig_Override_ReachesOnlyThatNodesFactoryCall()
+    {
+        _config.CommonConfig("greeting", "hello").NodeConfig(_c, "greeting", "hi");
+        await using var spec = await MultiNodeSpec<InboxNode>.StartAsync(_config, new InboxNodeFactory(), MultiNodeBarrierSpecs.Options());
+
+        Assert.Equal("hello", spec.Node(_a).Config["greeting"]);
+        Assert.Equal("hi", spec.Node(_c).Config["greeting"]);
+        Assert.Equal("hi", (await spec.Conductor.CrashAndRestartAsync(_c)).Config["greeting"]);
+    }
+
+    [Fact]
     public async Task Delay_Link_StillDeliversEveryMessageInOrder()
     {
         await using var spec = await MultiNodeSpec<InboxNode>.StartAsync(_config, new InboxNodeFactory(), MultiNodeBarrierSpecs.Options());
