@@ -147,10 +147,11 @@ public sealed class MultiNodeSpec<TNode> : IAsyncDisposable
         using var deadline = new CancellationTokenSource();
         if (await Task.WhenAny(all, Task.Delay(Options.RunTimeout, deadline.Token)).ConfigureAwait(false) != all)
         {
+            // Where everyone is, before the abort below lets the unfinished roles end.
             var where = barriers.Describe();
+            var unfinished = contexts.Where((_, i) => !runs[i].IsCompleted).Select(c => $"{c.Myself} (last barrier: {c.LastBarrier ?? "none"})").ToArray();
             barriers.Abort(new TimeoutException($"the run exceeded its deadline of {Options.RunTimeout.TotalSeconds:0.#} s"));
             await abort.CancelAsync().ConfigureAwait(false);
-            var unfinished = contexts.Where((_, i) => !runs[i].IsCompleted).Select(c => $"{c.Myself} (last barrier: {c.LastBarrier ?? "none"})").ToArray();
             throw new MultiNodeSpecException(null,
                 $"The multi-node run did not finish within {Options.RunTimeout.TotalSeconds:0.#} s; unfinished roles: {string.Join(", ", unfinished)}" +
                 (where is null ? "." : $"; {where}."));

@@ -77,7 +77,7 @@ public sealed class MultiNodeBarrierSpecs
     [Fact]
     public async Task EnterBarrier_RoleNeverArrives_FailsNamingTheMissingRole()
     {
-        await using var spec = await MultiNodeSpec<InboxNode>.StartAsync(_config, new InboxNodeFactory(), Options() with { BarrierTimeout = TimeSpan.FromSeconds(1) });
+        await using var spec = await MultiNodeSpec<InboxNode>.StartAsync(_config, new InboxNodeFactory(), Options() with { BarrierTimeout = TimeSpan.FromSeconds(3) });
 
         var failure = await Assert.ThrowsAsync<MultiNodeSpecException>(() => spec.RunAsync(async node =>
         {
@@ -149,7 +149,7 @@ public sealed class MultiNodeBarrierSpecs
     [Fact]
     public async Task RunAsync_RoleExceedsDeadline_FailsNamingTheUnfinishedRole()
     {
-        await using var spec = await MultiNodeSpec<InboxNode>.StartAsync(_config, new InboxNodeFactory(), Options() with { RunTimeout = TimeSpan.FromSeconds(1) });
+        await using var spec = await MultiNodeSpec<InboxNode>.StartAsync(_config, new InboxNodeFactory(), Options() with { RunTimeout = TimeSpan.FromSeconds(2) });
 
         var failure = await Assert.ThrowsAsync<MultiNodeSpecException>(() => spec.RunAsync(async node =>
         {
