@@ -94,10 +94,3 @@ public sealed class KvLeaderFailoverSpecs : KvClusterSpecBase
 
     private static (RoleName, long) Unpack((RoleName Role, KvCluster.Raft.Actor.RaftStatus Status) leader) => (leader.Role, leader.Status.Term);
 }
-
-/// <summary>The KV cluster specs run one at a time (each starts several nodes on the 2 cores).</summary>
-[CollectionDefinition(Name)]
-public sealed class KvClusterCollection
-{
-    public const string Name = "KV multi-node cluster";
-}
