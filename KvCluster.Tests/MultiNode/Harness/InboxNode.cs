@@ -1,0 +1,95 @@
+using System.Threading.Channels;
+using Google.Protobuf.WellKnownTypes;
+using KvCluster.Actors;
+using KvCluster.Actors.Remote.Actors;
+using KvCluster.Actors.Remote.Transport;
+using KvCluster.Actors.TestKit.MultiNode;
+using KvCluster.Tests.Remote;
+
+namespace KvCluster.Tests.MultiNode.Harness;
+
+/// <summary>
+/// The smallest node for the harness's own specs: a remoting-enabled system with an <c>inbox</c> actor that records
+/// every text message it receives. Each start appends its incarnation to <c>starts.txt</c> in the data directory, so a
+/// spec can see that a restart found the same directory.
+/// </summary>
+internal sealed class InboxNode : IMultiNodeHandle
+{
+    public const string InboxName = "inbox";
+
+    private readonly Channel<string> _received = Channel.CreateUnbounded<string>();
+
+    private InboxNode(RoleName role, ActorSystem system, IReadOnlyDictionary<string, string> config)
+    {
+        Role = role;
+        System = system;
+        Config = config;
+        System.ActorOf(Props.Create(() => new InboxActor(_received.Writer)), InboxName);
+    }
+
+    public RoleName Role { get; }
+
+    /// <summary>The configuration the harness started this node with.</summary>
+    public IReadOnlyDictionary<string, string> Config { get; }
+
+    public ActorSystem System { get; }
+
+    public RemoteAddress Address => RemoteExtension.Get(System).Address;
+
+    public ulong Uid => RemoteExtension.Get(System).Transport.Uid;
+
+    public static async Task<InboxNode> StartAsync(NodeStartInfo info, CancellationToken cancellationToken)
+    {
+        var system = await RemoteActorSystem.CreateAsync(RemoteTestNode.FastSettings(info.SystemName, info.Port), registry: RemoteTestNode.NewRegistry(), cancellationToken: cancellationToken);
+        await File.AppendAllTextAsync(Path.Combine(info.DataDirectory, "starts.txt"), $"{info.Incarnation}\n", cancellationToken);
+        return new InboxNode(info.Role, system, info.Config);
+    }
+
+    /// <summary>Sends <paramref name="text"/> from this node to <paramref name="to"/>'s inbox over TCP.</summary>
+    public void Send(RemoteAddress to, string text) =>
+        System.Provider.ResolveActorRef($"{to}/user/{InboxName}").Tell(new StringValue { Value = text }, ActorRefs.NoSender);
+
+    /// <summary>The next message this node's inbox received, or null when none arrives within <paramref name="wait"/>.</summary>
+    public async Task<string?> ReceiveAsync(TimeSpan wait)
+    {
+        using var timeout = new CancellationTokenSource(wait);
+        try
+        {
+            return await _received.Reader.ReadAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Every message received and not read yet.</summary>
+    public List<string> Drain()
+    {
+        var all = new List<string>();
+        while (_received.Reader.TryRead(out var text))
+        {
+            all.Add(text);
+        }
+
+        return all;
+    }
+
+    public Task CrashAsync() => MultiNodeSystems.CrashAsync(System);
+
+    public Task StopAsync() => MultiNodeSystems.StopAsync(System);
+
+    private sealed class InboxActor : ReceiveActor
+    {
+        public InboxActor(ChannelWriter<string> output)
+        {
+            Receive<StringValue>(s => output.TryWrite(s.Value));
+        }
+    }
+}
+
+/// <summary>Starts <see cref="InboxNode"/>s.</summary>
+internal sealed class InboxNodeFactory : IMultiNodeFactory<InboxNode>
+{
+    public Task<InboxNode> StartAsync(NodeStartInfo info, CancellationToken cancellationToken) => InboxNode.StartAsync(info, cancellationToken);
+}
