@@ -1,5 +1,5 @@
 using KvCluster.Actors.TestKit.MultiNode;
-using KvCluster.Node.Kv.Protos;
+using KvCluster.Client.Protocol;
 using KvCluster.Raft.Actor;
 
 namespace KvCluster.Tests.MultiNode.Kv;

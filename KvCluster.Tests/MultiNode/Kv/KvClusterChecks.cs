@@ -1,6 +1,6 @@
 using KvCluster.Actors.TestKit.Linearizability;
 using KvCluster.Actors.TestKit.MultiNode;
-using KvCluster.Node.Kv.Protos;
+using KvCluster.Client.Protocol;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
 

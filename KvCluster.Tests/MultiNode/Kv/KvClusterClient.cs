@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using KvCluster.Actors.TestKit.Linearizability;
 using KvCluster.Actors.TestKit.MultiNode;
-using KvCluster.Node.Kv.Protos;
+using KvCluster.Client.Protocol;
 
 namespace KvCluster.Tests.MultiNode.Kv;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using KvCluster.Actors.TestKit.Linearizability;
 using KvCluster.Actors.TestKit.MultiNode;
-using KvCluster.Node.Kv.Protos;
+using KvCluster.Client.Protocol;
 using KvCluster.Raft.Core;
 
 namespace KvCluster.Tests.MultiNode.Kv;

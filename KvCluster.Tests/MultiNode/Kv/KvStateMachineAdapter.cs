@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using KvCluster.Node.Kv;
-using KvCluster.Node.Kv.Protos;
+using KvCluster.Client.Protocol;
 using KvCluster.Raft.Actor;
 
 namespace KvCluster.Tests.MultiNode.Kv;

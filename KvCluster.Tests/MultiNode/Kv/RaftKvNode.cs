@@ -6,7 +6,7 @@ using KvCluster.Actors.Remote.Actors;
 using KvCluster.Actors.Remote.Serialization;
 using KvCluster.Actors.Remote.Transport;
 using KvCluster.Actors.TestKit.MultiNode;
-using KvCluster.Node.Kv.Protos;
+using KvCluster.Client.Protocol;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
 
