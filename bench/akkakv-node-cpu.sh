@@ -17,9 +17,9 @@ LABEL="${LABEL:-run}"
 export BASE_PORT="${BASE_PORT:-25054}" PBM_BASE=0
 DATA="$(mktemp -d -t akkakv-node-cpu-XXXXXX)"
 export DATA
-trap 'scripts/local-cluster.sh down >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT
+trap 'LIGHTHOUSE=0 scripts/local-cluster.sh down >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT
 
-scripts/local-cluster.sh up >/dev/null
+LIGHTHOUSE=0 scripts/local-cluster.sh up >/dev/null
 KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
 EP="127.0.0.1:$BASE_PORT,127.0.0.1:$((BASE_PORT + 1)),127.0.0.1:$((BASE_PORT + 2))"
 

@@ -69,7 +69,7 @@ stop_etcd() {
 }
 stop_akkakv() {
   if [ "$akkakv_running" = 1 ]; then
-    DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" scripts/local-cluster.sh down >/dev/null 2>&1 || true
+    DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" LIGHTHOUSE=0 scripts/local-cluster.sh down >/dev/null 2>&1 || true
     akkakv_running=0
   fi
 }
@@ -128,7 +128,7 @@ start_etcd() {
 start_akkakv() {
   local out
   if ! out="$(DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" PBM_BASE=0 SKIP_BUILD=1 SYNC=full UP_TIMEOUT=60 \
-      scripts/local-cluster.sh up 2>"$workdir/akkakv-up.err")"; then
+      LIGHTHOUSE=0 scripts/local-cluster.sh up 2>"$workdir/akkakv-up.err")"; then
     log "AkkaKv cluster did not come up: $(tail -n 5 "$workdir/akkakv-up.err")"
     akkakv_running=1
     return 3

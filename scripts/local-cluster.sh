@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A three-node AkkaKv cluster on loopback, as three real node processes.
+# A three-node AkkaKv cluster on loopback, as real processes: the lighthouse (seed node, 127.0.0.1:4053,
+# pbm 127.0.0.1:9110) and three nodes (4054-4056, pbm 9111-9113), the topology of docker-compose.yml.
 #
 #   scripts/local-cluster.sh up       build once (Release), start nodes 1-3, wait for a leader,
 #                                     print the client endpoints and an `export KV_ENDPOINTS=...` line
@@ -13,7 +14,8 @@
 # Environment: DATA (./data), BASE_PORT (4054: nodes use 4054/4055/4056), PBM_BASE (9111: pbm
 # 9111/9112/9113; 0 turns pbm off), SYNC (full: fsync every journal commit), UP_TIMEOUT (60 s to elect a leader),
 # DOWN_TIMEOUT (15 s before SIGKILL), SKIP_BUILD (1: use the existing Release build),
-# NODE_ARGS (extra flags for every node, e.g. "--tick-ms 50").
+# NODE_ARGS (extra flags for every node, e.g. "--tick-ms 50"), LIGHTHOUSE (1: start it; 0: nodes seed
+# their own cluster from --peers), LIGHTHOUSE_PORT (4053), LIGHTHOUSE_PBM (9110).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,10 @@ SYNC="${SYNC:-full}"
 UP_TIMEOUT="${UP_TIMEOUT:-60}"
 DOWN_TIMEOUT="${DOWN_TIMEOUT:-15}"
 NODE_ARGS="${NODE_ARGS:-}"
+LIGHTHOUSE="${LIGHTHOUSE:-1}"
+LIGHTHOUSE_PORT="${LIGHTHOUSE_PORT:-4053}"
+LIGHTHOUSE_PBM="${LIGHTHOUSE_PBM:-9110}"
+LIGHTHOUSE_DLL=lighthouse/bin/Release/net10.0/lighthouse.dll
 NODES=(1 2 3)
 PROBE_KEY="local-cluster-probe"
 
@@ -43,8 +49,9 @@ peers() {
   for id in "${NODES[@]}"; do list+="${list:+,}$id=127.0.0.1:$(port_of "$id")"; done
   echo "$list"
 }
-pid_of() { # the live pid of node $1, or nothing
+pid_of() { # the live pid of node $1 (or of "lighthouse"), or nothing
   local file="$DATA/n$1.pid" pid
+  [ "$1" = lighthouse ] && file="$DATA/lighthouse.pid"
   [ -f "$file" ] || return 0
   pid="$(cat "$file")"
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
@@ -52,23 +59,24 @@ pid_of() { # the live pid of node $1, or nothing
 rss_mib() { awk '/^VmRSS:/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
 build() {
-  if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f "$NODE_DLL" ] && [ -f "${KV[1]}" ]; then
+  if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f "$NODE_DLL" ] && [ -f "${KV[1]}" ] && [ -f "$LIGHTHOUSE_DLL" ]; then
     return
   fi
   log "building KvCluster.Node and kv (Release)"
   timeout 900 dotnet build KvCluster.Node -c Release -v quiet -nologo >"$DATA/build.log" 2>&1 \
     && timeout 900 dotnet build KvCluster.Client -c Release -v quiet -nologo >>"$DATA/build.log" 2>&1 \
+    && timeout 900 dotnet build lighthouse -c Release -v quiet -nologo >>"$DATA/build.log" 2>&1 \
     || { log "build failed; see $DATA/build.log"; tail -n 20 "$DATA/build.log" >&2; exit 1; }
 }
 
 # --- lighthouse (seed node) ------------------------------------------------------------------
-# LIGHTHOUSE: start the seed node here once the `lighthouse` project runs (today
-# lighthouse/Program.cs is a stub that exits 2, so nothing is started). When it exists:
-#   1. start it like a node below (pid file $DATA/lighthouse.pid, log $DATA/lighthouse.log);
-#   2. give every node `--seeds kv://akkakv@127.0.0.1:<lighthouse port>` in start_node;
-#   3. stop it last in `down` and show it in `status`.
+seeds() { [ "$LIGHTHOUSE" = 1 ] && echo "kv://akkakv@127.0.0.1:$LIGHTHOUSE_PORT" || echo ""; }
 start_lighthouse() {
-  :
+  [ "$LIGHTHOUSE" = 1 ] || return 0
+  setsid dotnet "$LIGHTHOUSE_DLL" --host 127.0.0.1 --port "$LIGHTHOUSE_PORT" --pbm-port "$LIGHTHOUSE_PBM" \
+    >>"$DATA/lighthouse.log" 2>&1 </dev/null &
+  echo "$!" >"$DATA/lighthouse.pid"
+  log "lighthouse: pid $!, kv://akkakv@127.0.0.1:$LIGHTHOUSE_PORT (pbm 127.0.0.1:$LIGHTHOUSE_PBM), log $DATA/lighthouse.log"
 }
 
 start_node() { # id
@@ -80,7 +88,7 @@ start_node() { # id
   # setsid: the node is not in this shell's process group, so Ctrl-C here does not stop it.
   # shellcheck disable=SC2086  # NODE_ARGS is a list of flags
   setsid dotnet "$NODE_DLL" --node-id "$id" --port "$port" --data-dir "$DATA/n$id" --pbm-port "$pbm" \
-    --peers "$(peers)" --sync "$SYNC" $NODE_ARGS >>"$DATA/n$id.log" 2>&1 </dev/null &
+    --peers "$(peers)" --seeds "$(seeds)" --sync "$SYNC" $NODE_ARGS >>"$DATA/n$id.log" 2>&1 </dev/null &
   echo "$!" >"$DATA/n$id.pid"
   log "node $id: pid $!, 127.0.0.1:$port (pbm port $pbm), data $DATA/n$id, log $DATA/n$id.log"
 }
@@ -121,6 +129,7 @@ cmd_up() {
         fi
       done
       echo "AkkaKv cluster up: 3 nodes on loopback, sync=$SYNC, data under $DATA/n1..n3"
+      [ "$LIGHTHOUSE" = 1 ] && echo "lighthouse: kv://akkakv@127.0.0.1:$LIGHTHOUSE_PORT; inspect with: kv pbm 127.0.0.1:$LIGHTHOUSE_PBM cluster show"
       echo "client endpoints: $(endpoints)"
       echo "export KV_ENDPOINTS=$(endpoints)"
       return 0
@@ -159,6 +168,15 @@ cmd_down() {
   for entry in "${stopping[@]}"; do log "node ${entry%%:*} (pid ${entry#*:}) stopped"; done
   [ "${#stopping[@]}" -eq 0 ] && log "no node was running"
   for id in "${NODES[@]}"; do rm -f "$DATA/n$id.pid"; done
+  pid="$(pid_of lighthouse)"
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + DOWN_TIMEOUT))
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+    log "lighthouse (pid $pid) stopped"
+  fi
+  rm -f "$DATA/lighthouse.pid"
 }
 
 cmd_status() {
@@ -172,6 +190,10 @@ cmd_status() {
       printf 'node %s  stopped                 127.0.0.1:%s\n' "$id" "$(port_of "$id")"
     fi
   done
+  pid="$(pid_of lighthouse)"
+  if [ -n "$pid" ]; then
+    printf 'lighthouse running  pid %-7s 127.0.0.1:%s  rss %s  (pbm 127.0.0.1:%s)\n' "$pid" "$LIGHTHOUSE_PORT" "$(rss_mib "$pid")" "$LIGHTHOUSE_PBM"
+  fi
   if [ "$up" -eq 0 ]; then
     echo "cluster: not running (start it with: $0 up)"
     return 3

@@ -278,10 +278,11 @@ public sealed class KvNode : IAsyncDisposable
         Router = System.ActorOf(KvRouter.Props(routerSettings, Options.Id, Raft, peers, new KvRequestValidator(limits)), "kv-router");
         System.ActorOf(KvReceptionist.Props(Options.Id, Router, Raft, peers), "receptionist");
 
-        var self = System.GetExtension<RemoteExtension>()!.Transport.LocalAddress.ToString();
         var seeds = Options.SeedList();
-        var cluster = ClusterExtension.Start(System, new ClusterSettings { SeedNodes = seeds.Count > 0 ? [.. seeds] : [self], Roles = ["kv"] });
-        _ = cluster;
+        // No seeds configured: the Raft group's members seed each other, the lowest id first (Akka's rule: the first
+        // seed of its own list forms the cluster, the others join it), so a static group also forms one cluster.
+        string[] seedList = seeds.Count > 0 ? [.. seeds] : [.. members.OrderBy(m => m.Key).Select(m => AddressOf(m.Value))];
+        ClusterExtension.Start(System, new ClusterSettings { SeedNodes = [.. seedList], Roles = ["kv"] });
     }
 
     private string AddressOf(KvEndpoint endpoint) => new RemoteAddress(Options.SystemName, endpoint.Host, endpoint.Port).ToString();
