@@ -7,6 +7,7 @@ using KvCluster.Actors.Remote.Serialization;
 using KvCluster.Actors.Remote.Transport;
 using KvCluster.Client;
 using KvCluster.Node.Kv;
+using KvCluster.Node.Membership;
 using KvCluster.Node.Pbm;
 using KvCluster.Node.Router;
 using KvCluster.Raft.Actor;
@@ -283,6 +284,7 @@ public sealed class KvNode : IAsyncDisposable
         // seed of its own list forms the cluster, the others join it), so a static group also forms one cluster.
         string[] seedList = seeds.Count > 0 ? [.. seeds] : [.. members.OrderBy(m => m.Key).Select(m => AddressOf(m.Value))];
         ClusterExtension.Start(System, new ClusterSettings { SeedNodes = [.. seedList], Roles = ["kv"] });
+        System.ActorOf(RaftMembershipFollower.Props(this), "raft-membership");
     }
 
     private string AddressOf(KvEndpoint endpoint) => new RemoteAddress(Options.SystemName, endpoint.Host, endpoint.Port).ToString();

@@ -21,7 +21,10 @@ internal sealed class KvTestCluster : IAsyncDisposable
 
     private KvTestCluster(int size, ILoggerFactory? loggers, bool pbm)
     {
-        _loggers = loggers ?? NullLoggerFactory.Instance;
+        // KV_TEST_LOGS=1 prints the nodes' logs (run with --logger "console;verbosity=detailed" to see them).
+        _loggers = loggers ?? (Environment.GetEnvironmentVariable("KV_TEST_LOGS") == "1"
+            ? LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information))
+            : NullLoggerFactory.Instance);
         var ports = FreePorts(size * 2);
         var pbmPorts = ports[size..];
         ports = ports[..size];
