@@ -138,6 +138,12 @@ internal sealed class RaftActorCluster
         probe.Watch(Nodes[id]);
         _kit.Sys.Stop(Nodes[id]);
         probe.ExpectTerminated(Nodes[id]);
+
+        // A process restart starts after the old process's last write; an in-process one must too, or the old
+        // incarnation's in-flight write (a hard state, say) lands after the new one replayed, as a second writer of the
+        // same stream. The journal writes in order, so one more write is a barrier behind it.
+        Journal.WriteMessagesAsync([new KvCluster.Actors.Persistence.Journal.AtomicWrite(
+            new KvCluster.Actors.Persistence.Journal.PersistentRepr($"stop-barrier-{Guid.NewGuid():N}", 1, new byte[] { 0 }))]).Wait(TimeSpan.FromSeconds(10));
     }
 
     public RaftStatus Status(ulong id)
