@@ -52,8 +52,9 @@ internal sealed class Nemesis(IReadOnlyList<NodeProcess> nodes, int seed, TimeSp
             var leader = await FindLeaderAsync().ConfigureAwait(false);
             var target = leader is { } l && _random.Next(3) < 2 ? l : nodes[_random.Next(nodes.Count)];
             var wasLeader = leader == target;
-            var injected = Stopwatch.GetTimestamp();
+            // The fault's time is when it is fully in place (the process gone, or every side black-holed).
             await InjectAsync(kind, target).ConfigureAwait(false);
+            var injected = Stopwatch.GetTimestamp();
             log.WriteLine($"[nemesis] {Elapsed(injected)} {kind} node {target.Id}{(wasLeader ? " (leader)" : string.Empty)} for {hold.TotalSeconds:0.#} s");
             var holding = Task.Delay(hold);
             var newLeader = wasLeader ? await AwaitNewLeaderAsync(target, holding).ConfigureAwait(false) : null;
