@@ -45,12 +45,14 @@ internal sealed class ChaosClient
     private readonly OutcomeCounters _counters;
     private readonly string[] _keys;
     private readonly Random _random;
+    private readonly ReadConsistency _reads;
     private readonly Dictionary<string, long> _lastVersion = [];
     private readonly List<(long Call, long Return)> _okWrites = [];
     private long _sequence;
 
-    public ChaosClient(int id, KvClient client, HistoryRecorder<KvInput, KvOutput> recorder, OutcomeCounters counters, string[] keys, int seed)
+    public ChaosClient(int id, KvClient client, HistoryRecorder<KvInput, KvOutput> recorder, OutcomeCounters counters, string[] keys, int seed, ReadConsistency reads)
     {
+        _reads = reads;
         _id = id;
         _client = client;
         _recorder = recorder;
@@ -95,7 +97,7 @@ internal sealed class ChaosClient
                 KvOperationKind.Cas => new KvCommand { Put = new PutRequest { Key = keyBytes, Value = ByteString.CopyFromUtf8(input.Value!), ExpectedVersion = input.ExpectedVersion } },
                 _ => new KvCommand { Delete = new DeleteRequest { Key = keyBytes } },
             };
-            var result = await _client.ExecuteAsync(command).ConfigureAwait(false);
+            var result = await _client.ExecuteAsync(command, _reads).ConfigureAwait(false);
             var output = Interpret(input, result);
             if (output is null)
             {

@@ -9,6 +9,8 @@ internal sealed record ChaosSettings
         "usage: KvCluster.Chaos [--duration S (60)] [--clients N (8)] [--keys N (30)] [--tick-ms MS (50)]\n" +
         "         [--election-ticks-min N (10)] [--election-ticks-max N (20)] [--hold S (3)] [--calm S (2)]\n" +
         "         [--tail S (3)] [--request-timeout-ms MS (3000)] [--check-seconds S (60)] [--seed N (1)]\n" +
+        "         [--serializable-reads true|false (false; true reads any node's own copy, which is NOT\n" +
+        "          linearizable: a self-check that the run catches stale reads)]\n" +
         "         [--work-dir DIR (temp)] [--history-out FILE (WORK/chaos-history.json)]\n" +
         "         [--node-dll PATH (KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll)]";
 
@@ -37,6 +39,8 @@ internal sealed record ChaosSettings
     public TimeSpan CheckBudget { get; init; } = TimeSpan.FromSeconds(60);
 
     public int Seed { get; init; } = 1;
+
+    public bool SerializableReads { get; init; }
 
     public string WorkDir { get; init; } = Path.Combine(Path.GetTempPath(), "akkakv-chaos-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
 
@@ -81,6 +85,7 @@ internal sealed record ChaosSettings
                 "--request-timeout-ms" => settings with { RequestTimeout = TimeSpan.FromMilliseconds(Positive(flag, value)) },
                 "--check-seconds" => settings with { CheckBudget = TimeSpan.FromSeconds(Positive(flag, value)) },
                 "--seed" => settings with { Seed = Positive(flag, value) },
+                "--serializable-reads" => settings with { SerializableReads = bool.TryParse(value, out var b) ? b : throw new ArgumentException($"{flag} must be true or false, not '{value}'") },
                 "--work-dir" => settings with { WorkDir = Path.GetFullPath(value) },
                 "--history-out" => settings with { HistoryOutFlag = Path.GetFullPath(value) },
                 "--node-dll" => settings with { NodeDll = Path.GetFullPath(value) },

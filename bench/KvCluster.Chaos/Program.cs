@@ -116,7 +116,8 @@ internal static class Program
             var counters = new OutcomeCounters();
             var keys = Enumerable.Range(0, settings.Keys).Select(i => string.Create(CultureInfo.InvariantCulture, $"chaos-{i:D2}")).ToArray();
             var workers = Enumerable.Range(0, settings.Clients)
-                .Select(i => new ChaosClient(i + 1, clients[i % clients.Count], recorder, counters, keys, settings.Seed * 1000 + i))
+                .Select(i => new ChaosClient(i + 1, clients[i % clients.Count], recorder, counters, keys, settings.Seed * 1000 + i,
+                    settings.SerializableReads ? ReadConsistency.Serializable : ReadConsistency.Linearizable))
                 .ToArray();
             using var stop = new CancellationTokenSource();
             var running = workers.Select(w => Task.Run(() => w.RunAsync(stop.Token))).ToArray();

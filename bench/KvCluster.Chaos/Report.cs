@@ -18,7 +18,7 @@ internal static class Report
     {
         var ops = history.Operations;
         output.WriteLine("---- chaos summary ----");
-        output.WriteLine(Invariant($"node flags:        {settings.NodeArgs} --sync full; client request timeout {settings.RequestTimeout.TotalMilliseconds:0} ms"));
+        output.WriteLine(Invariant($"node flags:        {settings.NodeArgs} --sync full; client request timeout {settings.RequestTimeout.TotalMilliseconds:0} ms; {(settings.SerializableReads ? "SERIALIZABLE reads (not linearizable)" : "linearizable reads")}"));
         output.WriteLine(Invariant($"operations:        {ops.Count} ({ops.Count(o => o.Input.Kind == KvOperationKind.Get)} get, {ops.Count(o => o.Input.Kind == KvOperationKind.Put)} put, {ops.Count(o => o.Input.Kind == KvOperationKind.Cas)} cas, {ops.Count(o => o.Input.Kind == KvOperationKind.Delete)} delete) by {settings.Clients} clients on {settings.Keys} keys"));
         output.WriteLine(Invariant($"outcomes:          {counters.Ok} ok, {counters.Fail} failed without effect, {counters.Info} indeterminate, {counters.Unexpected} unexpected"));
         output.WriteLine(Invariant($"faults injected:   {faults.Count} ({string.Join(", ", Enum.GetValues<FaultKind>().Select(k => $"{faults.Count(f => f.Kind == k)} {k.ToString().ToLowerInvariant()}"))}), each held {settings.Hold.TotalSeconds:0.#} s"));
