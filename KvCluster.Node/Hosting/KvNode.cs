@@ -152,7 +152,8 @@ public sealed class KvNode : IAsyncDisposable
             {
                 node._commands = new CommandHost(system, new CommandHostSettings { Host = options.PbmHost, Port = options.PbmPort })
                     .RegisterDefaultPalettes()
-                    .Register(new RaftCommandPalette(node));
+                    .Register(new RaftCommandPalette(node))
+                    .Register(new FaultCommandPalette(node));
                 await node._commands.StartAsync(cancellationToken).ConfigureAwait(false);
             }
         }
