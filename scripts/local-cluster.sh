@@ -6,6 +6,9 @@
 #                                     print the client endpoints and an `export KV_ENDPOINTS=...` line
 #   scripts/local-cluster.sh status   each node's process (pid, RSS) and the cluster's answer to a read
 #   scripts/local-cluster.sh down     stop the nodes: SIGTERM (orderly shutdown), SIGKILL after DOWN_TIMEOUT
+#   scripts/local-cluster.sh up --netns   (as root) each process in its own network namespace with its own
+#                                     address on a bridge, as in docker-compose: lighthouse 10.88.0.10, node N
+#                                     10.88.0.1N; the host side is 10.88.0.1 (export KV_CLIENT_HOST=10.88.0.1 for kv)
 #
 # Data under $DATA/n1..n3 (journal, snapshots); logs and pid files in $DATA (n1.log, n1.pid, ...).
 # `down` keeps the data: the next `up` restarts the same cluster with every committed write.
@@ -38,15 +41,62 @@ KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
 
 log() { echo "[local-cluster] $*" >&2; }
 
+NETNS="${NETNS:-0}"
+[ "${2:-}" = "--netns" ] && NETNS=1
+[ -f "$DATA/netns" ] && NETNS=1
+NET_PREFIX="${NET_PREFIX:-10.88.0}"
+[ "$NETNS" = 1 ] && export KV_CLIENT_HOST="$NET_PREFIX.1"
+BRIDGE=akkakv0
+
 port_of() { echo $((BASE_PORT + $1 - 1)); }
+host_of() { # id or "lighthouse"
+  if [ "$NETNS" = 1 ]; then
+    [ "$1" = lighthouse ] && echo "$NET_PREFIX.10" || echo "$NET_PREFIX.1$1"
+  else
+    echo 127.0.0.1
+  fi
+}
+in_ns_prefix() { [ "$NETNS" = 1 ] && echo "ip netns exec akkakv-$1"; }
+in_ns() { # name, command...: runs the command in the process's namespace (or here, without --netns)
+  local name="$1"
+  shift
+  if [ "$NETNS" = 1 ]; then ip netns exec "akkakv-$name" "$@"; else "$@"; fi
+}
+netns_up() {
+  [ "$NETNS" = 1 ] || return 0
+  [ "$(id -u)" -eq 0 ] || { log "--netns needs root (ip netns, veth, a bridge)"; exit 2; }
+  ip link add "$BRIDGE" type bridge 2>/dev/null || true
+  ip addr add "$NET_PREFIX.1/24" dev "$BRIDGE" 2>/dev/null || true
+  ip link set "$BRIDGE" up
+  local name address
+  for name in lighthouse "${NODES[@]}"; do
+    address="$(host_of "$name")"
+    ip netns add "akkakv-$name" 2>/dev/null || true
+    ip link add "akv-$name" type veth peer name eth0 netns "akkakv-$name" 2>/dev/null || true
+    ip link set "akv-$name" master "$BRIDGE" up
+    ip netns exec "akkakv-$name" ip addr add "$address/24" dev eth0 2>/dev/null || true
+    ip netns exec "akkakv-$name" ip link set eth0 up
+    ip netns exec "akkakv-$name" ip link set lo up
+  done
+  touch "$DATA/netns"
+  log "network namespaces akkakv-{lighthouse,1,2,3} on bridge $BRIDGE ($NET_PREFIX.1/24)"
+}
+netns_down() {
+  [ "$NETNS" = 1 ] || return 0
+  local name
+  for name in lighthouse "${NODES[@]}"; do ip netns del "akkakv-$name" 2>/dev/null || true; done
+  ip link del "$BRIDGE" 2>/dev/null || true
+  rm -f "$DATA/netns"
+  log "network namespaces and bridge $BRIDGE removed"
+}
 endpoints() {
   local list="" id
-  for id in "${NODES[@]}"; do list+="${list:+,}127.0.0.1:$(port_of "$id")"; done
+  for id in "${NODES[@]}"; do list+="${list:+,}$(host_of "$id"):$(port_of "$id")"; done
   echo "$list"
 }
 peers() {
   local list="" id
-  for id in "${NODES[@]}"; do list+="${list:+,}$id=127.0.0.1:$(port_of "$id")"; done
+  for id in "${NODES[@]}"; do list+="${list:+,}$id=$(host_of "$id"):$(port_of "$id")"; done
   echo "$list"
 }
 pid_of() { # the live pid of node $1 (or of "lighthouse"), or nothing
@@ -70,13 +120,14 @@ build() {
 }
 
 # --- lighthouse (seed node) ------------------------------------------------------------------
-seeds() { [ "$LIGHTHOUSE" = 1 ] && echo "kv://akkakv@127.0.0.1:$LIGHTHOUSE_PORT" || echo ""; }
+seeds() { [ "$LIGHTHOUSE" = 1 ] && echo "kv://akkakv@$(host_of lighthouse):$LIGHTHOUSE_PORT" || echo ""; }
 start_lighthouse() {
   [ "$LIGHTHOUSE" = 1 ] || return 0
-  setsid dotnet "$LIGHTHOUSE_DLL" --host 127.0.0.1 --port "$LIGHTHOUSE_PORT" --pbm-port "$LIGHTHOUSE_PBM" \
+  setsid $(in_ns_prefix lighthouse) dotnet "$LIGHTHOUSE_DLL" --host "$(host_of lighthouse)" --port "$LIGHTHOUSE_PORT" \
+    --pbm-host "$(host_of lighthouse)" --pbm-port "$LIGHTHOUSE_PBM" \
     >>"$DATA/lighthouse.log" 2>&1 </dev/null &
   echo "$!" >"$DATA/lighthouse.pid"
-  log "lighthouse: pid $!, kv://akkakv@127.0.0.1:$LIGHTHOUSE_PORT (pbm 127.0.0.1:$LIGHTHOUSE_PBM), log $DATA/lighthouse.log"
+  log "lighthouse: pid $!, kv://akkakv@$(host_of lighthouse):$LIGHTHOUSE_PORT (pbm $(host_of lighthouse):$LIGHTHOUSE_PBM), log $DATA/lighthouse.log"
 }
 
 start_node() { # id
@@ -87,10 +138,11 @@ start_node() { # id
   mkdir -p "$DATA/n$id"
   # setsid: the node is not in this shell's process group, so Ctrl-C here does not stop it.
   # shellcheck disable=SC2086  # NODE_ARGS is a list of flags
-  setsid dotnet "$NODE_DLL" --node-id "$id" --port "$port" --data-dir "$DATA/n$id" --pbm-port "$pbm" \
+  setsid $(in_ns_prefix "$id") dotnet "$NODE_DLL" --node-id "$id" --host "$(host_of "$id")" --port "$port" --data-dir "$DATA/n$id" \
+    --pbm-host "$(host_of "$id")" --pbm-port "$pbm" \
     --peers "$(peers)" --seeds "$(seeds)" --sync "$SYNC" $NODE_ARGS >>"$DATA/n$id.log" 2>&1 </dev/null &
   echo "$!" >"$DATA/n$id.pid"
-  log "node $id: pid $!, 127.0.0.1:$port (pbm port $pbm), data $DATA/n$id, log $DATA/n$id.log"
+  log "node $id: pid $!, $(host_of "$id"):$port (pbm port $pbm), data $DATA/n$id, log $DATA/n$id.log"
 }
 
 cmd_up() {
@@ -104,6 +156,7 @@ cmd_up() {
     exit 1
   fi
   build
+  netns_up
   start_lighthouse
   for id in "${NODES[@]}"; do start_node "$id"; done
 
@@ -128,8 +181,9 @@ cmd_up() {
           exit 1
         fi
       done
-      echo "AkkaKv cluster up: 3 nodes on loopback, sync=$SYNC, data under $DATA/n1..n3"
-      [ "$LIGHTHOUSE" = 1 ] && echo "lighthouse: kv://akkakv@127.0.0.1:$LIGHTHOUSE_PORT; inspect with: kv pbm 127.0.0.1:$LIGHTHOUSE_PBM cluster show"
+      echo "AkkaKv cluster up: 3 nodes$([ "$NETNS" = 1 ] && echo " in network namespaces" || echo " on loopback"), sync=$SYNC, data under $DATA/n1..n3"
+      [ "$LIGHTHOUSE" = 1 ] && echo "lighthouse: kv://akkakv@$(host_of lighthouse):$LIGHTHOUSE_PORT; inspect with: kv pbm $(host_of lighthouse):$LIGHTHOUSE_PBM cluster show"
+      [ "$NETNS" = 1 ] && echo "export KV_CLIENT_HOST=$NET_PREFIX.1   # kv's own address on the bridge, for replies"
       echo "client endpoints: $(endpoints)"
       echo "export KV_ENDPOINTS=$(endpoints)"
       return 0
@@ -177,6 +231,7 @@ cmd_down() {
     log "lighthouse (pid $pid) stopped"
   fi
   rm -f "$DATA/lighthouse.pid"
+  netns_down
 }
 
 cmd_status() {
@@ -185,14 +240,14 @@ cmd_status() {
     pid="$(pid_of "$id")"
     if [ -n "$pid" ]; then
       up=$((up + 1))
-      printf 'node %s  running  pid %-7s 127.0.0.1:%s  rss %s\n' "$id" "$pid" "$(port_of "$id")" "$(rss_mib "$pid")"
+      printf 'node %s  running  pid %-7s %s:%s  rss %s\n' "$id" "$pid" "$(host_of "$id")" "$(port_of "$id")" "$(rss_mib "$pid")"
     else
       printf 'node %s  stopped                 127.0.0.1:%s\n' "$id" "$(port_of "$id")"
     fi
   done
   pid="$(pid_of lighthouse)"
   if [ -n "$pid" ]; then
-    printf 'lighthouse running  pid %-7s 127.0.0.1:%s  rss %s  (pbm 127.0.0.1:%s)\n' "$pid" "$LIGHTHOUSE_PORT" "$(rss_mib "$pid")" "$LIGHTHOUSE_PBM"
+    printf 'lighthouse running  pid %-7s %s:%s  rss %s  (pbm %s:%s)\n' "$pid" "$(host_of lighthouse)" "$LIGHTHOUSE_PORT" "$(rss_mib "$pid")" "$(host_of lighthouse)" "$LIGHTHOUSE_PBM"
   fi
   if [ "$up" -eq 0 ]; then
     echo "cluster: not running (start it with: $0 up)"

@@ -11,6 +11,12 @@ internal sealed class CliSession
     /// <summary>The default contact point: a node started with no arguments on this machine.</summary>
     public static readonly KvEndpoint DefaultEndpoint = new("127.0.0.1", KvWireTypes.DefaultNodePort);
 
+    /// <summary>
+    /// Environment variable naming the address kv's own listener binds and advertises (nodes send replies there);
+    /// default 127.0.0.1. Set it when the nodes are not on this machine's loopback (local-cluster.sh --netns).
+    /// </summary>
+    public const string ClientHostVariable = "KV_CLIENT_HOST";
+
     /// <summary>The client of the running shell, or null.</summary>
     public KvClient? Shared { get; set; }
 
@@ -47,7 +53,13 @@ internal sealed class CliSession
                 return KvCli.UsageError(parseResult, $"--endpoints: {e.Message}", console);
             }
 
-            await using var client = await KvClient.ConnectAsync(new KvClientOptions { Endpoints = endpoints }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var options = new KvClientOptions { Endpoints = endpoints };
+            if (console.GetEnvironmentVariable(ClientHostVariable) is { Length: > 0 } localHost)
+            {
+                options = options with { LocalHost = localHost };
+            }
+
+            await using var client = await KvClient.ConnectAsync(options, cancellationToken: cancellationToken).ConfigureAwait(false);
             return await work(client).ConfigureAwait(false);
         }
         catch (KvBadRequestException e)
