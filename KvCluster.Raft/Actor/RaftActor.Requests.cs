@@ -41,11 +41,8 @@ public sealed partial class RaftActor
 
                 _pendingProposals[result.Index] = new PendingProposal(result.Term, Sender);
                 break;
-            case ProposeStatus.NotLeader:
-                Sender.Tell(new NotLeader(result.LeaderHint, result.Reason), Self);
-                break;
             default:
-                Sender.Tell(new ProposeDropped(result.Reason), Self);
+                ReplyRefused(result);
                 break;
         }
     }
@@ -79,19 +76,19 @@ public sealed partial class RaftActor
         }
 
         var result = _node.TransferLeadership(transfer.Target);
-        switch (result.Status)
+        if (result.Status == ProposeStatus.Accepted)
         {
-            case ProposeStatus.Accepted:
-                Sender.Tell(new TransferLeadershipStarted(NodeId, transfer.Target), Self);
-                break;
-            case ProposeStatus.NotLeader:
-                Sender.Tell(new NotLeader(result.LeaderHint, result.Reason), Self);
-                break;
-            default:
-                Sender.Tell(new ProposeDropped(result.Reason), Self);
-                break;
+            Sender.Tell(new TransferLeadershipStarted(NodeId, transfer.Target), Self);
+        }
+        else
+        {
+            ReplyRefused(result);
         }
     }
+
+    /// <summary>Answers a request the core refused: <see cref="NotLeader"/> with its hint, else <see cref="ProposeDropped"/>.</summary>
+    private void ReplyRefused(ProposeResult result) =>
+        Sender.Tell(result.Status == ProposeStatus.NotLeader ? new NotLeader(result.LeaderHint, result.Reason) : new ProposeDropped(result.Reason), Self);
 
     private void HandleLocalQuery(LocalQuery query)
     {
