@@ -36,14 +36,14 @@ public sealed partial class KvRouter
         var isWrite = IsWrite(request);
         var serializable = !isWrite && request.Consistency == ReadConsistency.Serializable;
         var payload = request.Command.ToByteArray();
-        var proposed = false;
         var lastWait = "no leader is known yet (an election is in progress, or a quorum is missing)";
         while (true)
         {
             var remaining = deadline - _scheduler.Now;
             if (remaining <= TimeSpan.Zero)
             {
-                return TimedOut(isWrite, proposed, lastWait);
+                // Only reached between attempts that proved nothing was proposed (waits for a leader).
+                return TimedOut(isWrite, proposed: false, lastWait);
             }
 
             var leader = (ulong)Interlocked.Read(ref _leader);

@@ -46,6 +46,7 @@ public sealed class MultiNodeBarrierSpecs
     {
         await using var spec = await MultiNodeSpec<InboxNode>.StartAsync(_config, new InboxNodeFactory(), Options());
         var events = new ConcurrentQueue<string>();
+        var othersBefore = Enumerable.Range(0, 3).Select(_ => new SemaphoreSlim(0)).ToArray();
 
         await spec.RunAsync(async node =>
         {
@@ -53,10 +54,17 @@ public sealed class MultiNodeBarrierSpecs
             {
                 if (node.IsNode(_third))
                 {
-                    await Task.Delay(150); // the last to arrive, every round
+                    // The last to arrive, every round: it waits until both others are on their way into the barrier.
+                    await othersBefore[round].WaitAsync();
+                    await othersBefore[round].WaitAsync();
                 }
 
                 events.Enqueue($"before{round}");
+                if (!node.IsNode(_third))
+                {
+                    othersBefore[round].Release();
+                }
+
                 await node.EnterBarrierAsync($"round-{round}");
                 events.Enqueue($"after{round}");
             }
