@@ -22,7 +22,7 @@ public sealed record KvClientOptions
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long a node may take to answer a contact probe before the client tries the next one.</summary>
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>First delay between retries; it doubles (with jitter) up to <see cref="MaxRetryDelay"/>.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(20);
