@@ -142,6 +142,12 @@ internal sealed partial class RemoteActorRefProvider : IActorRefProvider
         }
 
         var resolved = ResolveActorRef(path);
+        if (IsTemporary(path))
+        {
+            // An Ask's reply ref lives for one request: caching it would only evict the refs that repeat.
+            return resolved;
+        }
+
         if (_localCache.Count + _remoteCache.Count > MaxCachedRefs)
         {
             _localCache.Clear();
@@ -158,6 +164,16 @@ internal sealed partial class RemoteActorRefProvider : IActorRefProvider
         }
 
         return resolved;
+    }
+
+    /// <summary>How many wire paths the resolve cache holds (for tests).</summary>
+    internal int CachedRefCount => _localCache.Count + _remoteCache.Count;
+
+    /// <summary>True for a path under <c>/temp</c> (an Ask's one-shot reply ref).</summary>
+    private static bool IsTemporary(ActorPath path)
+    {
+        var elements = path.Elements;
+        return elements.Count > 1 && elements[0] == "temp";
     }
 
     /// <summary>Serialized paths of local senders, computed once per path object (a ref's path

@@ -72,6 +72,35 @@ public sealed class RemoteActorSystemTests
     }
 
     [Fact]
+    public async Task Ask_ManyTimes_ReplyRefsAreNotCachedByTheReceiver()
+    {
+        var a = await RemoteSystems.StartAsync("a");
+        var b = await RemoteSystems.StartAsync("b");
+        try
+        {
+            b.ActorOf(Props.Create(() => new RemoteEchoActor()), "echo");
+            var echo = a.Provider.ResolveActorRef(b.PathOf("echo"));
+            await echo.Ask<StringValue>(new StringValue { Value = "first" }, TimeSpan.FromSeconds(10));
+            var provider = (RemoteActorRefProvider)b.Provider;
+            var cachedAfterFirst = provider.CachedRefCount;
+
+            // Each Ask replies through a fresh /temp ref: caching those one-shot paths would fill the
+            // cache (and clear it, evicting the refs that do repeat) at the request rate.
+            for (var i = 0; i < 50; i++)
+            {
+                var reply = await echo.Ask<StringValue>(new StringValue { Value = "q" + i }, TimeSpan.FromSeconds(10));
+                Assert.Equal("q" + i, reply.Value);
+            }
+
+            Assert.Equal(cachedAfterFirst, provider.CachedRefCount);
+        }
+        finally
+        {
+            await Task.WhenAll(RemoteActorSystem.TerminateAsync(a), RemoteActorSystem.TerminateAsync(b));
+        }
+    }
+
+    [Fact]
     public async Task Tell_TenThousandMessagesBetweenActors_ArriveInOrder()
     {
         var a = await RemoteSystems.StartAsync("a");
