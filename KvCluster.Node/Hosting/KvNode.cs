@@ -202,6 +202,17 @@ public sealed class KvNode : IAsyncDisposable
             await _commands.DisposeAsync().ConfigureAwait(false);
         }
 
+        try
+        {
+            // A batch that only moved the commit index is not synced on the answer's path: write it now, so the
+            // restarted node resumes with the commit index it had (and serves its data before it hears a leader).
+            await Raft.Ask<HardStateSynced>(SyncHardState.Instance, timeout).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+            _log.LogWarning("Node {NodeId}: the Raft hard state was not synced within {Timeout} ms; stopping anyway (the restarted node re-learns its commit index from the leader).", NodeId, Options.ShutdownTimeoutMs);
+        }
+
         System.Stop(Raft);
         await Task.WhenAny(_raftStopped.Task, Task.Delay(timeout)).ConfigureAwait(false);
         await RemoteActorSystem.TerminateAsync(System).ConfigureAwait(false);

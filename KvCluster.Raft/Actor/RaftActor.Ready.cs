@@ -14,7 +14,7 @@ public sealed partial class RaftActor
     /// </summary>
     private void Drive()
     {
-        if (_node is null || _persisting is not null)
+        if (_node is null || _persisting is not null || _flushingHardState)
         {
             return;
         }
@@ -23,12 +23,22 @@ public sealed partial class RaftActor
         {
             var ready = _node.GetReady();
             SendAll(ready.Messages);
-            if (ready.MustPersist || ready.TruncateFrom is not null)
+            if (ready.MustSync)
             {
                 ApplyDurableCommitted(ready);
                 _persisting = ready;
-                _logActor.Tell(new PersistReady(ready.TruncateFrom, ready.Entries, ready.HardState), Self);
+                _persistingHardState = ready.HardState ?? _deferredHardState;
+                _deferredHardState = null;
+                _syncedSinceTick = true;
+                _logActor.Tell(new PersistReady(ready.TruncateFrom, ready.Entries, _persistingHardState), Self);
                 return;
+            }
+
+            if (ready.HardState is { } commitOnly)
+            {
+                // Only the commit index moved: no fsync on the answer's path (see Ready.MustSync); it is written with
+                // the next batch that must sync, so the stored commit index lags by at most that much.
+                _deferredHardState = commitOnly;
             }
 
             Finish(ready);
@@ -38,10 +48,60 @@ public sealed partial class RaftActor
     /// <summary>The journal made the outstanding Ready durable: reflect it in the index, then finish the Ready.</summary>
     private void OnPersisted()
     {
-        var ready = _persisting ?? throw new InvalidOperationException("The journal confirmed a write that was never requested.");
-        _persisting = null;
-        _storage!.Apply(ready.TruncateFrom, ready.Entries, ready.HardState);
-        Finish(ready);
+        if (_flushingHardState)
+        {
+            _flushingHardState = false;
+            _storage!.Apply(null, Array.Empty<Entry>(), _persistingHardState);
+            _persistingHardState = null;
+        }
+        else
+        {
+            var ready = _persisting ?? throw new InvalidOperationException("The journal confirmed a write that was never requested.");
+            _persisting = null;
+            _storage!.Apply(ready.TruncateFrom, ready.Entries, _persistingHardState);
+            _persistingHardState = null;
+            Finish(ready);
+        }
+
+        if (_hardStateWaiters is { Count: > 0 })
+        {
+            FlushDeferredHardState();
+            AnswerHardStateWaiters();
+        }
+    }
+
+    /// <summary>
+    /// Writes the deferred commit-only hard state on its own, when nothing else is being written: on a tick that saw
+    /// no synced Ready (an idle node), and when asked by <see cref="SyncHardState"/>. A busy node never needs it: its
+    /// next synced Ready carries the hard state.
+    /// </summary>
+    private void FlushDeferredHardState()
+    {
+        if (_deferredHardState is not { } hardState || _persisting is not null || _flushingHardState)
+        {
+            return;
+        }
+
+        _deferredHardState = null;
+        _flushingHardState = true;
+        _persistingHardState = hardState;
+        _logActor.Tell(new PersistReady(null, Array.Empty<Entry>(), hardState), Self);
+    }
+
+    /// <summary>Answers <see cref="SyncHardState"/> once nothing is deferred or being written.</summary>
+    private void AnswerHardStateWaiters()
+    {
+        if (_hardStateWaiters is not { Count: > 0 } waiters || _deferredHardState is not null || _persisting is not null || _flushingHardState)
+        {
+            return;
+        }
+
+        foreach (var waiter in waiters)
+        {
+            waiter.Tell(HardStateSynced.Instance, Self);
+        }
+
+        waiters.Clear();
     }
 
     /// <summary>Steps after durability: votes and acks, apply, reads, Advance.</summary>
@@ -67,8 +127,8 @@ public sealed partial class RaftActor
 
     /// <summary>
     /// Applies the Ready's committed entries that are already in the durable log before its own write completes:
-    /// they are committed (durable on a quorum) and durable here, so only the new commit index in the hard state is
-    /// being written, and that write need not delay the answer (etcd hands committed entries to its apply loop
+    /// they are committed (durable on a quorum) and durable here, so the write in flight (this Ready's new entries
+    /// and hard state) need not delay the answer (etcd hands committed entries to its apply loop
     /// before the WAL write of the same Ready). Saves one fsync of latency per commit. Entries of this Ready (not
     /// durable yet) wait for <see cref="ReadyPersisted"/> as before. Only the leader does this: it answers the
     /// proposers, so the saving is on the client's path; a follower keeps applying after its commit index is durable,

@@ -58,6 +58,22 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     /// <summary>The Ready whose durable part is being written, or null.</summary>
     private Ready? _persisting;
 
+    /// <summary>The hard state written with <see cref="_persisting"/> (its own, or a deferred commit-only one).</summary>
+    private HardState? _persistingHardState;
+
+    /// <summary>The latest commit-only hard state not written yet: it goes with the next Ready that must sync, or
+    /// alone after a tick without one (<see cref="FlushDeferredHardState"/>).</summary>
+    private HardState? _deferredHardState;
+
+    /// <summary>True while a deferred hard state is being written alone (no Ready outstanding).</summary>
+    private bool _flushingHardState;
+
+    /// <summary>Whether a Ready that must sync was written since the last tick.</summary>
+    private bool _syncedSinceTick;
+
+    /// <summary>Who asked for <see cref="SyncHardState"/> and waits for <see cref="HardStateSynced"/>.</summary>
+    private List<IActorRef>? _hardStateWaiters;
+
     /// <summary>Peer messages dropped because the peer map had no ref for their destination.</summary>
     private long _unroutable;
 
@@ -117,6 +133,17 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             case Tick:
                 _node?.Tick();
                 TickMembershipOp();
+                if (!_syncedSinceTick)
+                {
+                    FlushDeferredHardState();
+                }
+
+                _syncedSinceTick = false;
+                break;
+            case SyncHardState:
+                (_hardStateWaiters ??= new()).Add(Sender);
+                FlushDeferredHardState();
+                AnswerHardStateWaiters();
                 break;
             case RaftMessage message:
                 StepPeerMessage(message);

@@ -69,6 +69,25 @@ public sealed record TransferLeadershipStarted(ulong From, ulong Target);
 /// <param name="Result">What <see cref="IStateMachine.Query"/> returned.</param>
 public sealed record LocalQueryReply(long AppliedIndex, ReadOnlyMemory<byte> Result);
 
+/// <summary>
+/// Asks the node to make its latest hard state durable, the commit index included (a batch that only moves the commit
+/// index is not synced on the answer's path; see <see cref="KvCluster.Raft.Core.Ready.MustSync"/>). Answered with
+/// <see cref="HardStateSynced"/> once it is. A node host sends it before a graceful stop, so a restart resumes with the
+/// commit index it had.
+/// </summary>
+public sealed record SyncHardState
+{
+    /// <summary>The single instance.</summary>
+    public static SyncHardState Instance { get; } = new();
+}
+
+/// <summary>The answer to <see cref="SyncHardState"/>: term, vote, log and commit index are all durable.</summary>
+public sealed record HardStateSynced
+{
+    /// <summary>The single instance.</summary>
+    public static HardStateSynced Instance { get; } = new();
+}
+
 /// <summary>Asks for a <see cref="RaftStatus"/> (the <c>raft status</c> command).</summary>
 public sealed record GetRaftStatus
 {

@@ -149,7 +149,8 @@ public sealed partial class RaftNode
 
         var ready = new Ready(
             Role, Leader, hardState, truncateFrom, entries,
-            _messages.ToArray(), _messagesAfterPersist.ToArray(), committed, reads);
+            _messages.ToArray(), _messagesAfterPersist.ToArray(), committed, reads,
+            termOrVoteChanged: hs.Term != _lastHardState.Term || hs.Vote != _lastHardState.Vote);
         _messages.Clear();
         _messagesAfterPersist.Clear();
         _lastHardState = hs;

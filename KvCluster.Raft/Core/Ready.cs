@@ -26,8 +26,10 @@ public sealed class Ready
         IReadOnlyList<RaftMessage> messages,
         IReadOnlyList<RaftMessage> messagesAfterPersist,
         IReadOnlyList<Entry> committedEntries,
-        IReadOnlyList<ReadState> readStates)
+        IReadOnlyList<ReadState> readStates,
+        bool termOrVoteChanged)
     {
+        _termOrVoteChanged = termOrVoteChanged;
         Role = role;
         Leader = leader;
         HardState = hardState;
@@ -70,6 +72,17 @@ public sealed class Ready
     /// <summary>Linearizable reads that may be served once <see cref="CommittedEntries"/> are applied.</summary>
     public IReadOnlyList<ReadState> ReadStates { get; }
 
+    private readonly bool _termOrVoteChanged;
+
     /// <summary>Whether the batch carries anything to persist.</summary>
     public bool MustPersist => HardState is not null || Entries.Count > 0;
+
+    /// <summary>
+    /// Whether the batch must be durable before step 3 (etcd's <c>MustSync</c>): it appends or truncates entries, or
+    /// changes the term or the vote. A <see cref="HardState"/> that only moves the commit index need not be: the commit
+    /// index is re-learned from the leader (or, on a leader, re-established by committing an entry of its new term), and
+    /// the entries it covers are already durable on a quorum. A driver may write such a hard state later, with the next
+    /// batch that must sync.
+    /// </summary>
+    public bool MustSync => Entries.Count > 0 || TruncateFrom is not null || _termOrVoteChanged;
 }

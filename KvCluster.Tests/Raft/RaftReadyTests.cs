@@ -14,6 +14,7 @@ public sealed class RaftReadyTests
         var ready = h[1].GetReady();
 
         Assert.Equal(new HardState(1, 2, 0), ready.HardState);
+        Assert.True(ready.MustSync);
         Assert.Empty(ready.Messages);
         Assert.True(Assert.IsType<RequestVoteResult>(Assert.Single(ready.MessagesAfterPersist)).Granted);
         // Raft Figure 2, "Persistent state on all servers: updated on stable storage before responding to RPCs"
@@ -34,6 +35,27 @@ public sealed class RaftReadyTests
         h[1].Advance(ready);
         Assert.Equal(2, h[1].CommitIndex);
         // Thesis §10.2.1: the leader may send before its own write completes, but counts itself only once durable
+    }
+
+    [Fact]
+    public void Ready_OnlyTheCommitIndexMoved_NeedNotSync()
+    {
+        var h = new RaftHarness(1);
+        h.Elect(1);
+        h[1].Propose(RaftHarness.Cmd("x"));
+        var append = h[1].GetReady();
+        h.Storage[1].Persist(append);
+        h[1].Advance(append);
+
+        var commit = h[1].GetReady();
+
+        Assert.True(append.MustSync);
+        Assert.Empty(commit.Entries);
+        Assert.Equal(2, commit.HardState?.Commit);
+        Assert.Equal(new[] { "x" }, commit.CommittedEntries.Select(RaftHarness.Text));
+        Assert.True(commit.MustPersist);
+        Assert.False(commit.MustSync);
+        // etcd's MustSync; Raft Figure 2 lists commitIndex under volatile state
     }
 
     [Fact]
