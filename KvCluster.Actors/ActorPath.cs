@@ -18,6 +18,9 @@ public sealed class ActorPath : IEquatable<ActorPath>, IComparable<ActorPath>
     private readonly string[] _elements;
     private string? _text;
 
+    /// <summary>Computed once: a path never changes, and a sender's is written into every remote message it sends.</summary>
+    private string? _serialized;
+
     private ActorPath(Address address, string[] elements, long uid)
     {
         Address = address;
@@ -101,7 +104,8 @@ public sealed class ActorPath : IEquatable<ActorPath>, IComparable<ActorPath>
     public override string ToString() => _text ??= Address + ToStringWithoutAddress();
 
     /// <summary>The full path with <c>#uid</c> appended when the uid is known; <see cref="Parse"/> reads it back.</summary>
-    public string ToSerializationFormat() => Uid == 0 ? ToString() : ToString() + "#" + Uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public string ToSerializationFormat() =>
+        _serialized ??= Uid == 0 ? ToString() : ToString() + "#" + Uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Parses a full path (<c>kv://system[@host:port]/a/b[#uid]</c>); throws <see cref="FormatException"/> naming the problem.</summary>
     public static ActorPath Parse(string text)

@@ -55,20 +55,39 @@ internal sealed class PromiseActorRef<T> : InternalActorRef
 {
     private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly IActorRefProvider _provider;
-    private readonly ActorPath _path;
+
+    /// <summary>Created (and registered for resolution) on first use: a local Ask's reply ref is never looked up by
+    /// path, so most never pay for one; a ref sent over the wire gets it when remoting writes its path.</summary>
+    private ActorPath? _path;
     private List<IActorRef>? _watchers;
     private ICancelable? _timeout;
     private CancellationTokenRegistration _cancellation;
 
-    private PromiseActorRef(IActorRefProvider provider, ActorPath path)
+    private PromiseActorRef(IActorRefProvider provider)
     {
         _provider = provider;
-        _path = path;
     }
 
     public Task<T> Task => _completion.Task;
 
-    public override ActorPath Path => _path;
+    public override ActorPath Path => Volatile.Read(ref _path) ?? Publish();
+
+    /// <summary>Gives the ref its /temp path and makes it resolvable there until it completes.</summary>
+    private ActorPath Publish()
+    {
+        var created = _provider.TempPath();
+        if (Interlocked.CompareExchange(ref _path, created, null) is { } raced)
+        {
+            return raced;
+        }
+        _provider.RegisterTempActor(this);
+        if (_completion.Task.IsCompleted)
+        {
+            // Completed meanwhile: Complete may not have seen the path, so unregister here too (removal is idempotent).
+            _provider.UnregisterTempActor(created);
+        }
+        return created;
+    }
 
     public override IActorRefProvider Provider => _provider;
 
@@ -80,8 +99,7 @@ internal sealed class PromiseActorRef<T> : InternalActorRef
         {
             throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "An Ask timeout must be positive.");
         }
-        var promise = new PromiseActorRef<T>(provider, provider.TempPath());
-        provider.RegisterTempActor(promise);
+        var promise = new PromiseActorRef<T>(provider);
         var messageType = message.GetType().Name;
         promise._timeout = provider.System.Scheduler.ScheduleOnce(timeout, () => promise.Complete(completion =>
             completion.TrySetException(new AskTimeoutException($"Ask timed out on [{target}] after [{timeout.TotalMilliseconds} ms]; message type [{messageType}]."))));
@@ -122,7 +140,10 @@ internal sealed class PromiseActorRef<T> : InternalActorRef
         complete(_completion);
         _timeout?.Cancel();
         _cancellation.Dispose();
-        _provider.UnregisterTempActor(_path);
+        if (Volatile.Read(ref _path) is { } path)
+        {
+            _provider.UnregisterTempActor(path);
+        }
         List<IActorRef>? watchers;
         lock (_completion)
         {

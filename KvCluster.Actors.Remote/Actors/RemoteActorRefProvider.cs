@@ -176,16 +176,14 @@ internal sealed partial class RemoteActorRefProvider : IActorRefProvider
         return elements.Count > 1 && elements[0] == "temp";
     }
 
-    /// <summary>Serialized paths of local senders, computed once per path object (a ref's path
-    /// never changes), so a hot sender costs no string building per message.</summary>
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ActorPath, string> s_wirePaths = new();
-
     private static string? WirePathOf(IActorRef? actor) => actor switch
     {
         null => null,
         RemoteActorRef remote => remote.WirePath,
         _ when actor.IsNobody() => null,
-        _ => s_wirePaths.GetValue(actor.Path, static p => p.ToSerializationFormat()),
+        // The path caches its own text, so a hot sender costs no string building per message, and an Ask's one-shot
+        // reply path costs no table entry (a weak table's dependent handle per request was a GC cost of its own).
+        _ => actor.Path.ToSerializationFormat(),
     };
 
     private void DeadLetter(object message, IActorRef? sender, IActorRef recipient, string reason)

@@ -82,11 +82,13 @@ public sealed class AskSpecs : TestKit
     [Fact]
     public async Task Ask_ReplyThroughResolvedTempPath_Completes()
     {
-        var silent = Sys.ActorOf(Props.Create<Replier>());
-        var task = silent.Ask<string>("silent", TimeSpan.FromSeconds(30));
-        var tempPath = ActorPath.Parse("kv://test/temp/$1");
+        var probe = CreateTestProbe();
+        var task = probe.Ref.Ask<string>("question", TimeSpan.FromSeconds(30));
+        probe.ExpectMsg<string>();
+        // Remoting writes the sender's path into the message it sends; the reply comes back addressed to that path.
+        var tempPath = ActorPath.Parse(probe.LastSender!.Path.ToSerializationFormat());
+        Assert.Equal("temp", tempPath.Elements[0]);
 
-        // A "remote" reply arrives by path (as the remoting layer would deliver it).
         Sys.Provider.ResolveActorRef(tempPath).Tell("late reply", null);
 
         Assert.Equal("late reply", await task);
