@@ -48,16 +48,6 @@ internal sealed partial class SqliteJournal
     private SqliteCommand _savepoint = null!;
     private SqliteCommand _release = null!;
     private SqliteCommand _rollbackToSavepoint = null!;
-    private SqliteCommand _insert = null!;
-    private SqliteParameter _insertPersistenceId = null!;
-    private SqliteParameter _insertSequenceNr = null!;
-    private SqliteParameter _insertTimestamp = null!;
-    private SqliteParameter _insertManifest = null!;
-    private SqliteParameter _insertWriterUuid = null!;
-    private SqliteParameter _insertPayload = null!;
-    private SqliteCommand _deleteTo = null!;
-    private SqliteCommand _highestStored = null!;
-    private SqliteCommand _recordDeleted = null!;
 
     private void PrepareWriterStatements()
     {
@@ -67,24 +57,6 @@ internal sealed partial class SqliteJournal
         _savepoint = Prepare("SAVEPOINT atomic_write;");
         _release = Prepare("RELEASE atomic_write;");
         _rollbackToSavepoint = Prepare("ROLLBACK TO atomic_write;");
-        _insert = Prepare(
-            "INSERT INTO journal (persistence_id, sequence_nr, timestamp, manifest, writer_uuid, payload) VALUES ($pid, $seq, $ts, $manifest, $writer, $payload);",
-            ("$pid", SqliteType.Text), ("$seq", SqliteType.Integer), ("$ts", SqliteType.Integer),
-            ("$manifest", SqliteType.Text), ("$writer", SqliteType.Text), ("$payload", SqliteType.Blob));
-        _insertPersistenceId = _insert.Parameters[0];
-        _insertSequenceNr = _insert.Parameters[1];
-        _insertTimestamp = _insert.Parameters[2];
-        _insertManifest = _insert.Parameters[3];
-        _insertWriterUuid = _insert.Parameters[4];
-        _insertPayload = _insert.Parameters[5];
-        _deleteTo = Prepare(
-            "DELETE FROM journal WHERE persistence_id = $pid AND sequence_nr <= $to;",
-            ("$pid", SqliteType.Text), ("$to", SqliteType.Integer));
-        _highestStored = Prepare("SELECT max(sequence_nr) FROM journal WHERE persistence_id = $pid;", ("$pid", SqliteType.Text));
-        _recordDeleted = Prepare(
-            "INSERT INTO journal_metadata (persistence_id, highest_deleted_sequence_nr) VALUES ($pid, $seq) " +
-            "ON CONFLICT (persistence_id) DO UPDATE SET highest_deleted_sequence_nr = max(highest_deleted_sequence_nr, excluded.highest_deleted_sequence_nr);",
-            ("$pid", SqliteType.Text), ("$seq", SqliteType.Integer));
     }
 
     private SqliteCommand Prepare(string sql, params (string Name, SqliteType Type)[] parameters)
@@ -132,11 +104,12 @@ internal sealed partial class SqliteJournal
                 _lastTransaction = System.Diagnostics.Stopwatch.GetElapsedTime(started);
                 _lastBatchOperations = _batch.Count;
                 _batch.Clear();
+                IndexIfDue();
             }
         }
         finally
         {
-            foreach (var command in new[] { _begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _insert, _deleteTo, _highestStored, _recordDeleted })
+            foreach (var command in IndexStatements().Concat([_begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint]))
             {
                 command.Dispose();
             }
@@ -168,8 +141,11 @@ internal sealed partial class SqliteJournal
     private void ExecuteBatch()
     {
         Interlocked.Increment(ref _transactionCount);
+        var indexedBefore = _indexedTo;
         try
         {
+            // Never begin a group that would commit without its fsync.
+            RestoreFullSync(throwOnFailure: true);
             _begin.ExecuteNonQuery();
             foreach (var operation in _batch)
             {
@@ -187,6 +163,8 @@ internal sealed partial class SqliteJournal
             catch (SqliteException)
             {
             }
+            // The rolled-back transaction may have moved the watermark (out-of-order writes, deletes).
+            _indexedTo = indexedBefore;
             var error = ex as PersistenceStoreException ?? SqliteDatabase.Wrap(_path, Kind, "committing a group of writes", ex);
             _logger.LogError(ex, "Journal transaction of {Count} operations on {Path} failed; every write in it is failed.", _batch.Count, _path);
             Interlocked.Add(ref _outstanding, -_batch.Count);
@@ -201,84 +179,6 @@ internal sealed partial class SqliteJournal
         {
             operation.Complete();
         }
-    }
-
-    /// <summary>Inserts one atomic write inside the open transaction; returns its rejection, or null when stored.</summary>
-    private Exception? Insert(AtomicWrite write)
-    {
-        var events = write.Events;
-        foreach (ref readonly var e in events)
-        {
-            if (e.Payload.Length > _limits.MaxEventBytes)
-            {
-                return new EventRejectedException(
-                    e.PersistenceId,
-                    e.SequenceNr,
-                    $"Event {e.SequenceNr} of '{e.PersistenceId}' has {e.Payload.Length} bytes, more than the journal's limit of {_limits.MaxEventBytes} bytes (JournalOptions.MaxEventBytes); its atomic write was not stored.");
-            }
-        }
-        if (events.Length == 1)
-        {
-            // A failed statement undoes only itself, so a single event needs no savepoint.
-            return InsertEvent(in events[0]);
-        }
-        _savepoint.ExecuteNonQuery();
-        foreach (ref readonly var e in events)
-        {
-            var rejection = InsertEvent(in e);
-            if (rejection is not null)
-            {
-                _rollbackToSavepoint.ExecuteNonQuery();
-                _release.ExecuteNonQuery();
-                return rejection;
-            }
-        }
-        _release.ExecuteNonQuery();
-        return null;
-    }
-
-    private EventRejectedException? InsertEvent(in PersistentRepr e)
-    {
-        _insertPersistenceId.Value = e.PersistenceId;
-        _insertSequenceNr.Value = e.SequenceNr;
-        _insertTimestamp.Value = e.Timestamp;
-        _insertManifest.Value = e.Manifest;
-        _insertWriterUuid.Value = e.WriterUuid;
-        _insertPayload.Value = MemoryMarshal.TryGetArray(e.Payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : e.Payload.ToArray();
-        try
-        {
-            _insert.ExecuteNonQuery();
-            return null;
-        }
-        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteDatabase.SqliteConstraint)
-        {
-            return new EventRejectedException(
-                e.PersistenceId,
-                e.SequenceNr,
-                $"Sequence number {e.SequenceNr} of '{e.PersistenceId}' is already stored in journal '{_path}'; its atomic write was not stored.",
-                ex);
-        }
-        finally
-        {
-            _insertPayload.Value = null;
-        }
-    }
-
-    private void Delete(string persistenceId, long toSequenceNr)
-    {
-        _highestStored.Parameters[0].Value = persistenceId;
-        if (_highestStored.ExecuteScalar() is not long highestStored)
-        {
-            return;
-        }
-        _deleteTo.Parameters[0].Value = persistenceId;
-        _deleteTo.Parameters[1].Value = toSequenceNr;
-        _deleteTo.ExecuteNonQuery();
-        _recordDeleted.Parameters[0].Value = persistenceId;
-        _recordDeleted.Parameters[1].Value = Math.Min(toSequenceNr, highestStored);
-        _recordDeleted.ExecuteNonQuery();
     }
 
     /// <summary>One queued unit of work for the writer thread.</summary>
@@ -377,7 +277,9 @@ internal sealed partial class SqliteJournal
 
     private sealed class SqlOperation(string sql) : Operation
     {
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private object? _result;
+
+        public TaskCompletionSource<object?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public override int EventCount => 1;
 
@@ -385,10 +287,10 @@ internal sealed partial class SqliteJournal
         {
             using var command = journal._writer.CreateCommand();
             command.CommandText = sql;
-            command.ExecuteNonQuery();
+            _result = command.ExecuteScalar();
         }
 
-        public override void Complete() => Completion.TrySetResult();
+        public override void Complete() => Completion.TrySetResult(_result);
 
         public override void Fail(Exception error) => Completion.TrySetException(error);
     }

@@ -49,10 +49,10 @@ public sealed class SqliteJournalTests : IDisposable
 
         Assert.Equal(path, ex.FilePath);
         Assert.Equal(7, ex.FileVersion);
-        Assert.Equal(1, ex.SupportedVersion);
+        Assert.Equal(SqliteJournal.SchemaVersion, ex.SupportedVersion);
         Assert.Contains(path, ex.Message);
         Assert.Contains("schema version 7", ex.Message);
-        Assert.Contains("schema version 1", ex.Message);
+        Assert.Contains($"schema version {SqliteJournal.SchemaVersion}", ex.Message);
     }
 
     [Fact]
