@@ -29,6 +29,9 @@ internal sealed partial class SqliteJournal
     /// <summary>Transactions begun; see <see cref="TransactionCount"/>.</summary>
     private long _transactionCount;
 
+    /// <summary>See <see cref="WriterIdleTicks"/>.</summary>
+    private long _idleTicks;
+
     /// <summary>The least the writer waits for the writers of the previous batch to submit again.</summary>
     private static readonly TimeSpan MinStragglerWait = TimeSpan.FromMicroseconds(100);
 
@@ -73,7 +76,8 @@ internal sealed partial class SqliteJournal
 
     private void WriterLoop()
     {
-        var reader = _queue.Reader;
+        var queue = _queue;
+        long idleFrom = 0;
         try
         {
             while (true)
@@ -82,11 +86,9 @@ internal sealed partial class SqliteJournal
                 {
                     AwaitStragglers();
                 }
-                if (!reader.TryRead(out var first))
+                if (!queue.TryDequeue(out var first))
                 {
-                    var wait = reader.WaitToReadAsync();
-                    var more = wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
-                    if (!more)
+                    if (!queue.WaitForWork())
                     {
                         return;
                     }
@@ -94,16 +96,21 @@ internal sealed partial class SqliteJournal
                 }
                 _batch.Add(first);
                 var events = first.EventCount;
-                while (events < _limits.MaxEventsPerTransaction && reader.TryRead(out var next))
+                while (events < _limits.MaxEventsPerTransaction && queue.TryDequeue(out var next))
                 {
                     _batch.Add(next);
                     events += next.EventCount;
                 }
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                if (idleFrom != 0)
+                {
+                    Interlocked.Add(ref _idleTicks, started - idleFrom);
+                }
                 ExecuteBatch();
                 _lastTransaction = System.Diagnostics.Stopwatch.GetElapsedTime(started);
                 _lastBatchOperations = _batch.Count;
                 _batch.Clear();
+                idleFrom = System.Diagnostics.Stopwatch.GetTimestamp();
                 IndexIfDue();
             }
         }

@@ -128,7 +128,7 @@ public sealed class PersistenceBenchCommand : IBenchCommand
                 if (modes?.Contains("staged") == true)
                 {
                     // A design probe (only on request): 64 ids per transaction through an append-only staging table.
-                    Record("probe: 64 rows of 64 ids per transaction, staged, moved every 64 transactions", OnOwnThread(() => raw64Staged.RowsPerSecond(64, duration, 64, stageEvery: int.Parse(Environment.GetEnvironmentVariable("PROBE_EVERY") ?? "64"))));
+                    Record("probe: 64 rows of 64 ids per transaction, staged, moved every 64 transactions", OnOwnThread(() => raw64Staged.RowsPerSecond(64, duration, 64, stageEvery: 64)));
                 }
                 if (Runs("raw64"))
                 {

@@ -39,11 +39,6 @@ internal sealed class RawSqliteBaseline : IDisposable
     {
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ConnectionString);
         _connection.Open();
-        var pageSize = Environment.GetEnvironmentVariable("PROBE_PAGE_SIZE");
-        if (pageSize is not null)
-        {
-            Execute($"PRAGMA page_size={pageSize};");
-        }
         Execute("PRAGMA journal_mode=WAL;");
         Execute("PRAGMA synchronous=FULL;");
         Execute(
@@ -52,7 +47,6 @@ internal sealed class RawSqliteBaseline : IDisposable
         Execute(
             "CREATE TABLE staging (ordering INTEGER PRIMARY KEY, persistence_id TEXT NOT NULL, sequence_nr INTEGER NOT NULL, timestamp INTEGER NOT NULL, " +
             "manifest TEXT NOT NULL, writer_uuid TEXT NOT NULL, payload BLOB NOT NULL);");
-        Execute("CREATE TABLE idx (persistence_id TEXT NOT NULL, sequence_nr INTEGER NOT NULL, ordering INTEGER NOT NULL, PRIMARY KEY (persistence_id, sequence_nr)) WITHOUT ROWID; CREATE TABLE wm (w INTEGER NOT NULL); INSERT INTO wm VALUES (0);");
         _begin = Prepared("BEGIN IMMEDIATE;");
         _commit = Prepared("COMMIT;");
         _insert = Prepared("INSERT INTO journal VALUES ($pid, $seq, $ts, $m, $w, $p);");
@@ -71,9 +65,7 @@ internal sealed class RawSqliteBaseline : IDisposable
         }
         _stagedInsert.Prepare();
         _move = Prepared(
-            Environment.GetEnvironmentVariable("PROBE_INDEX") == "1"
-            ? "INSERT INTO idx SELECT persistence_id, sequence_nr, ordering FROM staging WHERE ordering > (SELECT w FROM wm) ORDER BY persistence_id, sequence_nr; UPDATE wm SET w = (SELECT coalesce(max(ordering), 0) FROM staging);"
-            : "INSERT INTO journal SELECT persistence_id, sequence_nr, timestamp, manifest, writer_uuid, payload FROM staging ORDER BY persistence_id, sequence_nr; DELETE FROM staging;");
+            "INSERT INTO journal SELECT persistence_id, sequence_nr, timestamp, manifest, writer_uuid, payload FROM staging ORDER BY persistence_id, sequence_nr; DELETE FROM staging;");
         // The same warm-up the journal gets: 20,000 rows in transactions of 2,000.
         for (var t = 0; t < 10; t++)
         {
@@ -155,20 +147,11 @@ internal sealed class RawSqliteBaseline : IDisposable
                 _insert.ExecuteNonQuery();
             }
         }
-        var separate = Environment.GetEnvironmentVariable("PROBE_SEPARATE") == "1";
-        if (!separate && _stageEvery > 0 && ++_stagedTransactions % _stageEvery == 0)
+        if (_stageEvery > 0 && ++_stagedTransactions % _stageEvery == 0)
         {
             _move.ExecuteNonQuery();
         }
         _commit.ExecuteNonQuery();
-        if (separate && _stageEvery > 0 && ++_stagedTransactions % _stageEvery == 0)
-        {
-            Execute("PRAGMA synchronous=NORMAL;");
-            _begin.ExecuteNonQuery();
-            _move.ExecuteNonQuery();
-            _commit.ExecuteNonQuery();
-            Execute("PRAGMA synchronous=FULL;");
-        }
     }
 
     private SqliteCommand Prepared(string sql)
