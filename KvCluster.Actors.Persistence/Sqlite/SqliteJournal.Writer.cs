@@ -7,10 +7,11 @@ namespace KvCluster.Actors.Persistence.Sqlite;
 
 /// <summary>
 /// The group-commit writer. One thread owns the writer connection. It waits for the first queued
-/// operation, then drains everything else already queued (up to
-/// <see cref="JournalOptions.MaxEventsPerTransaction"/> events) into ONE transaction with ONE fsync,
-/// then completes every task of the batch. Operations queued while a transaction is in flight go
-/// into the next one, so throughput rises with the number of concurrent writers.
+/// operation, begins a transaction, stores it and everything else already queued (up to
+/// <see cref="JournalOptions.MaxEventsPerTransaction"/> events), keeps the transaction open for the
+/// writers of the last batch (see <see cref="ExecuteBatch"/>), commits with ONE fsync, then
+/// completes every operation of the batch. Operations queued while a commit is in flight go into
+/// the next transaction, so throughput rises with the number of concurrent writers.
 /// </summary>
 internal sealed partial class SqliteJournal
 {
@@ -38,10 +39,10 @@ internal sealed partial class SqliteJournal
     /// <summary>The most the writer waits for the writers of the previous batch to submit again.</summary>
     private static readonly TimeSpan MaxStragglerWait = TimeSpan.FromMilliseconds(2);
 
-    /// <summary>How long the last transaction took (its fsync, mostly); bounds the straggler wait.</summary>
-    private TimeSpan _lastTransaction;
+    /// <summary>How long the last commit took (its fsync, mostly); bounds the straggler wait.</summary>
+    private TimeSpan _lastCommit;
 
-    /// <summary>The number of operations in the last transaction; see <see cref="AwaitStragglers"/>.</summary>
+    /// <summary>The number of operations in the last transaction; see <see cref="ExecuteBatch"/>.</summary>
     private int _lastBatchOperations;
 
     // Prepared once, reused for every transaction (the writer thread owns them).
@@ -82,10 +83,6 @@ internal sealed partial class SqliteJournal
         {
             while (true)
             {
-                if (_lastBatchOperations > 1)
-                {
-                    AwaitStragglers();
-                }
                 if (!queue.TryDequeue(out var first))
                 {
                     if (!queue.WaitForWork())
@@ -94,20 +91,12 @@ internal sealed partial class SqliteJournal
                     }
                     continue;
                 }
-                _batch.Add(first);
-                var events = first.EventCount;
-                while (events < _limits.MaxEventsPerTransaction && queue.TryDequeue(out var next))
-                {
-                    _batch.Add(next);
-                    events += next.EventCount;
-                }
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 if (idleFrom != 0)
                 {
                     Interlocked.Add(ref _idleTicks, started - idleFrom);
                 }
-                ExecuteBatch();
-                _lastTransaction = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                ExecuteBatch(first);
                 _lastBatchOperations = _batch.Count;
                 _batch.Clear();
                 idleFrom = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -124,44 +113,65 @@ internal sealed partial class SqliteJournal
         }
     }
 
-    /// <summary>
-    /// After a batch of N concurrent writers, their next writes arrive a moment later (each task's
-    /// continuation has to run first). Starting the next transaction with only the first arrivals
-    /// would spend one fsync on a handful of events; so wait, yielding the CPU, until as many
-    /// operations are queued as the last batch held, or as long as the last transaction took
-    /// (clamped to [<see cref="MinStragglerWait"/>, <see cref="MaxStragglerWait"/>]): at worst this
-    /// halves the transaction rate, and it lets batches grow to the number of concurrent writers.
-    /// A lone writer (batch of 1) never waits; when writers leave, the batches shrink to 1 and the
-    /// waiting stops by itself.
-    /// </summary>
-    private void AwaitStragglers()
+    /// <summary>How long the open transaction waits for the writers of the last batch: as long as the last commit took, clamped.</summary>
+    private TimeSpan StragglerLimit() =>
+        _lastCommit < MinStragglerWait ? MinStragglerWait : _lastCommit > MaxStragglerWait ? MaxStragglerWait : _lastCommit;
+
+    /// <summary>Takes the next operation into the open transaction and runs it; false when none is queued or the transaction is full.</summary>
+    private bool TakeNext(ref int events)
     {
-        var limit = _lastTransaction < MinStragglerWait ? MinStragglerWait : _lastTransaction > MaxStragglerWait ? MaxStragglerWait : _lastTransaction;
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        while (Volatile.Read(ref _outstanding) < _lastBatchOperations
-            && System.Diagnostics.Stopwatch.GetElapsedTime(started) < limit)
+        if (events >= _limits.MaxEventsPerTransaction || !_queue.TryDequeue(out var next))
         {
-            Thread.Yield();
+            return false;
         }
+        _batch.Add(next);
+        events += next.EventCount;
+        next.Execute(this);
+        return true;
     }
 
-    private void ExecuteBatch()
+    private void ExecuteBatch(Operation first)
     {
         Interlocked.Increment(ref _transactionCount);
         var indexedBefore = _indexedTo;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             // Never begin a group that would commit without its fsync.
             RestoreFullSync(throwOnFailure: true);
             _begin.ExecuteNonQuery();
-            foreach (var operation in _batch)
+            _batch.Add(first);
+            var events = first.EventCount;
+            first.Execute(this);
+            while (TakeNext(ref events))
             {
-                operation.Execute(this);
             }
+            // After a batch of N concurrent writers, their next writes arrive one by one a moment
+            // later (each writer's result has to reach it first). Committing with only the first
+            // arrivals would spend one fsync on a handful of events; so the transaction stays open,
+            // storing each arrival at once (its insert overlaps the other writers' work), until as
+            // many operations are in it as the last batch held, or as long as the last commit took
+            // (clamped to [MinStragglerWait, MaxStragglerWait]). A lone writer (batch of 1) never
+            // waits; when writers leave, the batches shrink to 1 and the waiting stops by itself.
+            if (_lastBatchOperations > 1)
+            {
+                var limit = StragglerLimit();
+                while (_batch.Count < _lastBatchOperations && events < _limits.MaxEventsPerTransaction
+                    && System.Diagnostics.Stopwatch.GetElapsedTime(started) < limit)
+                {
+                    if (!TakeNext(ref events))
+                    {
+                        Thread.Yield();
+                    }
+                }
+            }
+            var committing = System.Diagnostics.Stopwatch.GetTimestamp();
             _commit.ExecuteNonQuery();
+            _lastCommit = System.Diagnostics.Stopwatch.GetElapsedTime(committing);
         }
         catch (Exception ex)
         {
+            _lastCommit = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             // Some errors (I/O, disk full) already rolled the transaction back; a second rollback then fails harmlessly.
             try
             {
