@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using KvCluster.Actors.Persistence.Journal;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -39,8 +38,8 @@ internal sealed partial class SqliteJournal
     /// <summary>The most the writer waits for the writers of the previous batch to submit again.</summary>
     private static readonly TimeSpan MaxStragglerWait = TimeSpan.FromMilliseconds(2);
 
-    /// <summary>How long the last commit took (its fsync, mostly); bounds the straggler wait.</summary>
-    private TimeSpan _lastCommit;
+    /// <summary>How long the last transaction took, from BEGIN to the end of its commit; bounds the straggler wait.</summary>
+    private TimeSpan _lastTransaction;
 
     /// <summary>The number of operations in the last transaction; see <see cref="ExecuteBatch"/>.</summary>
     private int _lastBatchOperations;
@@ -105,7 +104,7 @@ internal sealed partial class SqliteJournal
         }
         finally
         {
-            foreach (var command in IndexStatements().Concat([_begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint]))
+            foreach (var command in IndexStatements().Concat<IDisposable>([_begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint]))
             {
                 command.Dispose();
             }
@@ -113,9 +112,9 @@ internal sealed partial class SqliteJournal
         }
     }
 
-    /// <summary>How long the open transaction waits for the writers of the last batch: as long as the last commit took, clamped.</summary>
+    /// <summary>How long the open transaction waits for the writers of the last batch: as long as the last transaction took, clamped.</summary>
     private TimeSpan StragglerLimit() =>
-        _lastCommit < MinStragglerWait ? MinStragglerWait : _lastCommit > MaxStragglerWait ? MaxStragglerWait : _lastCommit;
+        _lastTransaction < MinStragglerWait ? MinStragglerWait : _lastTransaction > MaxStragglerWait ? MaxStragglerWait : _lastTransaction;
 
     /// <summary>Takes the next operation into the open transaction and runs it; false when none is queued or the transaction is full.</summary>
     private bool TakeNext(ref int events)
@@ -150,7 +149,7 @@ internal sealed partial class SqliteJournal
             // later (each writer's result has to reach it first). Committing with only the first
             // arrivals would spend one fsync on a handful of events; so the transaction stays open,
             // storing each arrival at once (its insert overlaps the other writers' work), until as
-            // many operations are in it as the last batch held, or as long as the last commit took
+            // many operations are in it as the last batch held, or as long as the last transaction took
             // (clamped to [MinStragglerWait, MaxStragglerWait]). A lone writer (batch of 1) never
             // waits; when writers leave, the batches shrink to 1 and the waiting stops by itself.
             if (_lastBatchOperations > 1)
@@ -165,13 +164,12 @@ internal sealed partial class SqliteJournal
                     }
                 }
             }
-            var committing = System.Diagnostics.Stopwatch.GetTimestamp();
             _commit.ExecuteNonQuery();
-            _lastCommit = System.Diagnostics.Stopwatch.GetElapsedTime(committing);
+            _lastTransaction = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         }
         catch (Exception ex)
         {
-            _lastCommit = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            _lastTransaction = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             // Some errors (I/O, disk full) already rolled the transaction back; a second rollback then fails harmlessly.
             try
             {

@@ -108,8 +108,20 @@ internal sealed partial class SqliteJournal : IJournal, IWriteCallbackJournal
         _writer = writer;
         _logger = logger;
         PrepareWriterStatements();
-        PrepareIndexStatements();
-        StartIndexing();
+        try
+        {
+            PrepareIndexStatements();
+            StartIndexing();
+        }
+        catch
+        {
+            // The caller closes the connection; a statement left unfinalized would keep the file open.
+            foreach (var statement in IndexStatements().Concat<IDisposable?>([_begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint]))
+            {
+                statement?.Dispose();
+            }
+            throw;
+        }
         _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "sqlite-journal-writer" };
         _writerThread.Start();
     }
