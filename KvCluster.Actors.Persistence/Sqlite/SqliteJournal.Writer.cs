@@ -134,13 +134,14 @@ internal sealed partial class SqliteJournal
         Interlocked.Increment(ref _transactionCount);
         var indexedBefore = _indexedTo;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // In the batch before anything can fail, so that a failed BEGIN fails it too.
+        _batch.Add(first);
+        var events = first.EventCount;
         try
         {
             // Never begin a group that would commit without its fsync.
             RestoreFullSync(throwOnFailure: true);
             _begin.ExecuteNonQuery();
-            _batch.Add(first);
-            var events = first.EventCount;
             first.Execute(this);
             while (TakeNext(ref events))
             {

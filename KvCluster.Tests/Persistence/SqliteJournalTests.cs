@@ -170,6 +170,29 @@ public sealed class SqliteJournalTests : IDisposable
     }
 
     [Fact]
+    public async Task WriteMessages_WriteLockHeldPastBusyTimeout_FaultsTheWriteAndJournalRecovers()
+    {
+        var path = _directory.File("journal.db");
+        await using var journal = (SqliteJournal)SqlitePersistence.OpenJournal(path, new SqliteStoreOptions { BusyTimeout = TimeSpan.FromMilliseconds(100) });
+        await journal.WriteMessagesAsync([new AtomicWrite(Event("a", 1))]);
+        using var blocker = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString);
+        blocker.Open();
+        using var command = blocker.CreateCommand();
+        command.CommandText = "BEGIN IMMEDIATE;";
+        command.ExecuteNonQuery();
+
+        // The writer's BEGIN fails once the busy timeout is over: the write is failed, not left waiting.
+        var ex = await Assert.ThrowsAsync<PersistenceStoreException>(
+            () => journal.WriteMessagesAsync([new AtomicWrite(Event("a", 2))]).WaitAsync(TimeSpan.FromSeconds(60)));
+
+        Assert.Equal(path, ex.FilePath);
+        command.CommandText = "ROLLBACK;";
+        command.ExecuteNonQuery();
+        Assert.Null(Assert.Single(await journal.WriteMessagesAsync([new AtomicWrite(Event("a", 2))])));
+        Assert.Equal(2, await journal.ReadHighestSequenceNrAsync("a"));
+    }
+
+    [Fact]
     public async Task WriteMessages_StorageFull_FaultsEveryWriteOfTheTransactionAndJournalRecovers()
     {
         var path = _directory.File("journal.db");
