@@ -5,7 +5,8 @@ namespace KvCluster.Actors.Persistence.Sqlite;
 
 /// <summary>
 /// Opens one AkkaKv database file: creates it atomically on first use, refuses a corrupted,
-/// truncated, foreign or newer file with an error that names it, and applies the pragmas.
+/// truncated, foreign or newer file with an error that names it, applies the pragmas and upgrades
+/// a file of an older schema version in one transaction.
 /// </summary>
 internal static class SqliteDatabase
 {
@@ -22,10 +23,25 @@ internal static class SqliteDatabase
     /// Opens <paramref name="path"/> as a database of <paramref name="kind"/>, creating it with
     /// <paramref name="schemaSql"/> when the file does not exist.
     /// </summary>
+    /// <param name="path">The database file.</param>
+    /// <param name="kind">The component recorded in the schema_version table ("journal", "snapshot").</param>
+    /// <param name="schemaVersion">The version this build writes; a newer file is refused.</param>
+    /// <param name="schemaSql">Creates the tables of <paramref name="schemaVersion"/> in a new file.</param>
+    /// <param name="upgrades">
+    /// <c>upgrades[v - 1]</c> is the SQL that turns schema version <c>v</c> into <c>v + 1</c>; a file of
+    /// an older version runs the ones it needs, and the version update, in ONE transaction (a crash
+    /// leaves the old version intact). Empty when <paramref name="schemaVersion"/> is 1.
+    /// </param>
+    /// <param name="options">Pragmas and integrity check.</param>
+    /// <param name="logger">Where warnings and the upgrade are logged.</param>
     /// <returns>The open writer connection and the connection string for readers.</returns>
     internal static (SqliteConnection Writer, string ReaderConnectionString) Open(
-        string path, string kind, int schemaVersion, string schemaSql, SqliteStoreOptions options, ILogger logger)
+        string path, string kind, int schemaVersion, string schemaSql, IReadOnlyList<string> upgrades, SqliteStoreOptions options, ILogger logger)
     {
+        if (upgrades.Count != schemaVersion - 1)
+        {
+            throw new ArgumentException($"Schema version {schemaVersion} needs {schemaVersion - 1} upgrades, not {upgrades.Count}.", nameof(upgrades));
+        }
         path = Path.GetFullPath(path);
         var builder = new SqliteConnectionStringBuilder
         {
@@ -63,8 +79,12 @@ internal static class SqliteDatabase
             {
                 QuickCheck(writer, path, kind);
             }
-            CheckSchema(writer, path, kind, schemaVersion);
+            var version = CheckSchema(writer, path, kind, schemaVersion);
             ApplyPragmas(writer, path, options, logger);
+            if (version < schemaVersion)
+            {
+                Upgrade(writer, path, kind, version, schemaVersion, upgrades, logger);
+            }
             return (writer, builder.ConnectionString);
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode is SqliteCorrupt or SqliteNotADb)
@@ -193,7 +213,8 @@ internal static class SqliteDatabase
         }
     }
 
-    private static void CheckSchema(SqliteConnection connection, string path, string kind, int supportedVersion)
+    /// <summary>Checks that the file is an AkkaKv database of <paramref name="kind"/> this build can read; returns its schema version.</summary>
+    private static int CheckSchema(SqliteConnection connection, string path, string kind, int supportedVersion)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version';";
@@ -221,7 +242,35 @@ internal static class SqliteDatabase
         {
             throw new PersistenceSchemaVersionException(path, version, supportedVersion);
         }
-        // Version 1 is the only schema so far; older versions would be migrated here, in one transaction.
+        if (version < 1)
+        {
+            throw new PersistenceStoreCorruptedException(path, $"The {kind} database '{path}' records schema version {version}, which no AkkaKv ever wrote. It was left untouched.");
+        }
+        return version;
+    }
+
+    /// <summary>Runs the upgrades from <paramref name="from"/> to <paramref name="to"/> and records the new version, all in one transaction.</summary>
+    private static void Upgrade(SqliteConnection connection, string path, string kind, int from, int to, IReadOnlyList<string> upgrades, ILogger logger)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using (var transaction = connection.BeginTransaction())
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            for (var version = from; version < to; version++)
+            {
+                command.CommandText = upgrades[version - 1];
+                command.ExecuteNonQuery();
+            }
+            command.CommandText = "UPDATE schema_version SET version = $version WHERE component = $component;";
+            command.Parameters.AddWithValue("$version", to);
+            command.Parameters.AddWithValue("$component", kind);
+            command.ExecuteNonQuery();
+            transaction.Commit();
+        }
+        logger.LogInformation(
+            "Upgraded the {Kind} database {Path} from schema version {From} to {To} in {Milliseconds:N0} ms.",
+            kind, path, from, to, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
     private static void Execute(SqliteConnection connection, string sql)

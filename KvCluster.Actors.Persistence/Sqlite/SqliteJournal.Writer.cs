@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using KvCluster.Actors.Persistence.Journal;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -7,10 +6,11 @@ namespace KvCluster.Actors.Persistence.Sqlite;
 
 /// <summary>
 /// The group-commit writer. One thread owns the writer connection. It waits for the first queued
-/// operation, then drains everything else already queued (up to
-/// <see cref="JournalOptions.MaxEventsPerTransaction"/> events) into ONE transaction with ONE fsync,
-/// then completes every task of the batch. Operations queued while a transaction is in flight go
-/// into the next one, so throughput rises with the number of concurrent writers.
+/// operation, begins a transaction, stores it and everything else already queued (up to
+/// <see cref="JournalOptions.MaxEventsPerTransaction"/> events), keeps the transaction open for the
+/// writers of the last batch (see <see cref="ExecuteBatch"/>), commits with ONE fsync, then
+/// completes every operation of the batch. Operations queued while a commit is in flight go into
+/// the next transaction, so throughput rises with the number of concurrent writers.
 /// </summary>
 internal sealed partial class SqliteJournal
 {
@@ -29,16 +29,19 @@ internal sealed partial class SqliteJournal
     /// <summary>Transactions begun; see <see cref="TransactionCount"/>.</summary>
     private long _transactionCount;
 
+    /// <summary>See <see cref="WriterIdleTicks"/>.</summary>
+    private long _idleTicks;
+
     /// <summary>The least the writer waits for the writers of the previous batch to submit again.</summary>
     private static readonly TimeSpan MinStragglerWait = TimeSpan.FromMicroseconds(100);
 
     /// <summary>The most the writer waits for the writers of the previous batch to submit again.</summary>
     private static readonly TimeSpan MaxStragglerWait = TimeSpan.FromMilliseconds(2);
 
-    /// <summary>How long the last transaction took (its fsync, mostly); bounds the straggler wait.</summary>
+    /// <summary>How long the last transaction took, from BEGIN to the end of its commit; bounds the straggler wait.</summary>
     private TimeSpan _lastTransaction;
 
-    /// <summary>The number of operations in the last transaction; see <see cref="AwaitStragglers"/>.</summary>
+    /// <summary>The number of operations in the last transaction; see <see cref="ExecuteBatch"/>.</summary>
     private int _lastBatchOperations;
 
     // Prepared once, reused for every transaction (the writer thread owns them).
@@ -48,16 +51,6 @@ internal sealed partial class SqliteJournal
     private SqliteCommand _savepoint = null!;
     private SqliteCommand _release = null!;
     private SqliteCommand _rollbackToSavepoint = null!;
-    private SqliteCommand _insert = null!;
-    private SqliteParameter _insertPersistenceId = null!;
-    private SqliteParameter _insertSequenceNr = null!;
-    private SqliteParameter _insertTimestamp = null!;
-    private SqliteParameter _insertManifest = null!;
-    private SqliteParameter _insertWriterUuid = null!;
-    private SqliteParameter _insertPayload = null!;
-    private SqliteCommand _deleteTo = null!;
-    private SqliteCommand _highestStored = null!;
-    private SqliteCommand _recordDeleted = null!;
 
     private void PrepareWriterStatements()
     {
@@ -67,24 +60,6 @@ internal sealed partial class SqliteJournal
         _savepoint = Prepare("SAVEPOINT atomic_write;");
         _release = Prepare("RELEASE atomic_write;");
         _rollbackToSavepoint = Prepare("ROLLBACK TO atomic_write;");
-        _insert = Prepare(
-            "INSERT INTO journal (persistence_id, sequence_nr, timestamp, manifest, writer_uuid, payload) VALUES ($pid, $seq, $ts, $manifest, $writer, $payload);",
-            ("$pid", SqliteType.Text), ("$seq", SqliteType.Integer), ("$ts", SqliteType.Integer),
-            ("$manifest", SqliteType.Text), ("$writer", SqliteType.Text), ("$payload", SqliteType.Blob));
-        _insertPersistenceId = _insert.Parameters[0];
-        _insertSequenceNr = _insert.Parameters[1];
-        _insertTimestamp = _insert.Parameters[2];
-        _insertManifest = _insert.Parameters[3];
-        _insertWriterUuid = _insert.Parameters[4];
-        _insertPayload = _insert.Parameters[5];
-        _deleteTo = Prepare(
-            "DELETE FROM journal WHERE persistence_id = $pid AND sequence_nr <= $to;",
-            ("$pid", SqliteType.Text), ("$to", SqliteType.Integer));
-        _highestStored = Prepare("SELECT max(sequence_nr) FROM journal WHERE persistence_id = $pid;", ("$pid", SqliteType.Text));
-        _recordDeleted = Prepare(
-            "INSERT INTO journal_metadata (persistence_id, highest_deleted_sequence_nr) VALUES ($pid, $seq) " +
-            "ON CONFLICT (persistence_id) DO UPDATE SET highest_deleted_sequence_nr = max(highest_deleted_sequence_nr, excluded.highest_deleted_sequence_nr);",
-            ("$pid", SqliteType.Text), ("$seq", SqliteType.Integer));
     }
 
     private SqliteCommand Prepare(string sql, params (string Name, SqliteType Type)[] parameters)
@@ -101,42 +76,35 @@ internal sealed partial class SqliteJournal
 
     private void WriterLoop()
     {
-        var reader = _queue.Reader;
+        var queue = _queue;
+        long idleFrom = 0;
         try
         {
             while (true)
             {
-                if (_lastBatchOperations > 1)
+                if (!queue.TryDequeue(out var first))
                 {
-                    AwaitStragglers();
-                }
-                if (!reader.TryRead(out var first))
-                {
-                    var wait = reader.WaitToReadAsync();
-                    var more = wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
-                    if (!more)
+                    if (!queue.WaitForWork())
                     {
                         return;
                     }
                     continue;
                 }
-                _batch.Add(first);
-                var events = first.EventCount;
-                while (events < _limits.MaxEventsPerTransaction && reader.TryRead(out var next))
-                {
-                    _batch.Add(next);
-                    events += next.EventCount;
-                }
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                ExecuteBatch();
-                _lastTransaction = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                if (idleFrom != 0)
+                {
+                    Interlocked.Add(ref _idleTicks, started - idleFrom);
+                }
+                ExecuteBatch(first);
                 _lastBatchOperations = _batch.Count;
                 _batch.Clear();
+                idleFrom = System.Diagnostics.Stopwatch.GetTimestamp();
+                IndexIfDue();
             }
         }
         finally
         {
-            foreach (var command in new[] { _begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint, _insert, _deleteTo, _highestStored, _recordDeleted })
+            foreach (var command in IndexStatements().Concat<IDisposable>([_begin, _commit, _rollback, _savepoint, _release, _rollbackToSavepoint]))
             {
                 command.Dispose();
             }
@@ -144,41 +112,65 @@ internal sealed partial class SqliteJournal
         }
     }
 
-    /// <summary>
-    /// After a batch of N concurrent writers, their next writes arrive a moment later (each task's
-    /// continuation has to run first). Starting the next transaction with only the first arrivals
-    /// would spend one fsync on a handful of events; so wait, yielding the CPU, until as many
-    /// operations are queued as the last batch held, or as long as the last transaction took
-    /// (clamped to [<see cref="MinStragglerWait"/>, <see cref="MaxStragglerWait"/>]): at worst this
-    /// halves the transaction rate, and it lets batches grow to the number of concurrent writers.
-    /// A lone writer (batch of 1) never waits; when writers leave, the batches shrink to 1 and the
-    /// waiting stops by itself.
-    /// </summary>
-    private void AwaitStragglers()
+    /// <summary>How long the open transaction waits for the writers of the last batch: as long as the last transaction took, clamped.</summary>
+    private TimeSpan StragglerLimit() =>
+        _lastTransaction < MinStragglerWait ? MinStragglerWait : _lastTransaction > MaxStragglerWait ? MaxStragglerWait : _lastTransaction;
+
+    /// <summary>Takes the next operation into the open transaction and runs it; false when none is queued or the transaction is full.</summary>
+    private bool TakeNext(ref int events)
     {
-        var limit = _lastTransaction < MinStragglerWait ? MinStragglerWait : _lastTransaction > MaxStragglerWait ? MaxStragglerWait : _lastTransaction;
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        while (Volatile.Read(ref _outstanding) < _lastBatchOperations
-            && System.Diagnostics.Stopwatch.GetElapsedTime(started) < limit)
+        if (events >= _limits.MaxEventsPerTransaction || !_queue.TryDequeue(out var next))
         {
-            Thread.Yield();
+            return false;
         }
+        _batch.Add(next);
+        events += next.EventCount;
+        next.Execute(this);
+        return true;
     }
 
-    private void ExecuteBatch()
+    private void ExecuteBatch(Operation first)
     {
         Interlocked.Increment(ref _transactionCount);
+        var indexedBefore = _indexedTo;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // In the batch before anything can fail, so that a failed BEGIN fails it too.
+        _batch.Add(first);
+        var events = first.EventCount;
         try
         {
+            // Never begin a group that would commit without its fsync.
+            RestoreFullSync(throwOnFailure: true);
             _begin.ExecuteNonQuery();
-            foreach (var operation in _batch)
+            first.Execute(this);
+            while (TakeNext(ref events))
             {
-                operation.Execute(this);
+            }
+            // After a batch of N concurrent writers, their next writes arrive one by one a moment
+            // later (each writer's result has to reach it first). Committing with only the first
+            // arrivals would spend one fsync on a handful of events; so the transaction stays open,
+            // storing each arrival at once (its insert overlaps the other writers' work), until as
+            // many operations are in it as the last batch held, or as long as the last transaction took
+            // (clamped to [MinStragglerWait, MaxStragglerWait]). A lone writer (batch of 1) never
+            // waits; when writers leave, the batches shrink to 1 and the waiting stops by itself.
+            if (_lastBatchOperations > 1)
+            {
+                var limit = StragglerLimit();
+                while (_batch.Count < _lastBatchOperations && events < _limits.MaxEventsPerTransaction
+                    && System.Diagnostics.Stopwatch.GetElapsedTime(started) < limit)
+                {
+                    if (!TakeNext(ref events))
+                    {
+                        Thread.Yield();
+                    }
+                }
             }
             _commit.ExecuteNonQuery();
+            _lastTransaction = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         }
         catch (Exception ex)
         {
+            _lastTransaction = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             // Some errors (I/O, disk full) already rolled the transaction back; a second rollback then fails harmlessly.
             try
             {
@@ -187,6 +179,8 @@ internal sealed partial class SqliteJournal
             catch (SqliteException)
             {
             }
+            // The rolled-back transaction may have moved the watermark (out-of-order writes, deletes).
+            _indexedTo = indexedBefore;
             var error = ex as PersistenceStoreException ?? SqliteDatabase.Wrap(_path, Kind, "committing a group of writes", ex);
             _logger.LogError(ex, "Journal transaction of {Count} operations on {Path} failed; every write in it is failed.", _batch.Count, _path);
             Interlocked.Add(ref _outstanding, -_batch.Count);
@@ -201,84 +195,6 @@ internal sealed partial class SqliteJournal
         {
             operation.Complete();
         }
-    }
-
-    /// <summary>Inserts one atomic write inside the open transaction; returns its rejection, or null when stored.</summary>
-    private Exception? Insert(AtomicWrite write)
-    {
-        var events = write.Events;
-        foreach (ref readonly var e in events)
-        {
-            if (e.Payload.Length > _limits.MaxEventBytes)
-            {
-                return new EventRejectedException(
-                    e.PersistenceId,
-                    e.SequenceNr,
-                    $"Event {e.SequenceNr} of '{e.PersistenceId}' has {e.Payload.Length} bytes, more than the journal's limit of {_limits.MaxEventBytes} bytes (JournalOptions.MaxEventBytes); its atomic write was not stored.");
-            }
-        }
-        if (events.Length == 1)
-        {
-            // A failed statement undoes only itself, so a single event needs no savepoint.
-            return InsertEvent(in events[0]);
-        }
-        _savepoint.ExecuteNonQuery();
-        foreach (ref readonly var e in events)
-        {
-            var rejection = InsertEvent(in e);
-            if (rejection is not null)
-            {
-                _rollbackToSavepoint.ExecuteNonQuery();
-                _release.ExecuteNonQuery();
-                return rejection;
-            }
-        }
-        _release.ExecuteNonQuery();
-        return null;
-    }
-
-    private EventRejectedException? InsertEvent(in PersistentRepr e)
-    {
-        _insertPersistenceId.Value = e.PersistenceId;
-        _insertSequenceNr.Value = e.SequenceNr;
-        _insertTimestamp.Value = e.Timestamp;
-        _insertManifest.Value = e.Manifest;
-        _insertWriterUuid.Value = e.WriterUuid;
-        _insertPayload.Value = MemoryMarshal.TryGetArray(e.Payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : e.Payload.ToArray();
-        try
-        {
-            _insert.ExecuteNonQuery();
-            return null;
-        }
-        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteDatabase.SqliteConstraint)
-        {
-            return new EventRejectedException(
-                e.PersistenceId,
-                e.SequenceNr,
-                $"Sequence number {e.SequenceNr} of '{e.PersistenceId}' is already stored in journal '{_path}'; its atomic write was not stored.",
-                ex);
-        }
-        finally
-        {
-            _insertPayload.Value = null;
-        }
-    }
-
-    private void Delete(string persistenceId, long toSequenceNr)
-    {
-        _highestStored.Parameters[0].Value = persistenceId;
-        if (_highestStored.ExecuteScalar() is not long highestStored)
-        {
-            return;
-        }
-        _deleteTo.Parameters[0].Value = persistenceId;
-        _deleteTo.Parameters[1].Value = toSequenceNr;
-        _deleteTo.ExecuteNonQuery();
-        _recordDeleted.Parameters[0].Value = persistenceId;
-        _recordDeleted.Parameters[1].Value = Math.Min(toSequenceNr, highestStored);
-        _recordDeleted.ExecuteNonQuery();
     }
 
     /// <summary>One queued unit of work for the writer thread.</summary>
@@ -377,7 +293,9 @@ internal sealed partial class SqliteJournal
 
     private sealed class SqlOperation(string sql) : Operation
     {
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private object? _result;
+
+        public TaskCompletionSource<object?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public override int EventCount => 1;
 
@@ -385,10 +303,10 @@ internal sealed partial class SqliteJournal
         {
             using var command = journal._writer.CreateCommand();
             command.CommandText = sql;
-            command.ExecuteNonQuery();
+            _result = command.ExecuteScalar();
         }
 
-        public override void Complete() => Completion.TrySetResult();
+        public override void Complete() => Completion.TrySetResult(_result);
 
         public override void Fail(Exception error) => Completion.TrySetException(error);
     }

@@ -50,7 +50,7 @@ internal sealed class SqliteSnapshotStore : ISnapshotStore
     {
         var logger = SqlitePersistence.CreateLogger(options, "KvCluster.Actors.Persistence.Sqlite.SqliteSnapshotStore");
         var fullPath = Path.GetFullPath(path);
-        var (writer, readers) = SqliteDatabase.Open(fullPath, Kind, SchemaVersion, SchemaSql, options, logger);
+        var (writer, readers) = SqliteDatabase.Open(fullPath, Kind, SchemaVersion, SchemaSql, [], options, logger);
         return new SqliteSnapshotStore(fullPath, writer, readers);
     }
 

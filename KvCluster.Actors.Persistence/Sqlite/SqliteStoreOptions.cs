@@ -34,6 +34,12 @@ public sealed record SqliteStoreOptions
     /// <summary>Limits of the journal (ignored by the snapshot store).</summary>
     public JournalOptions Journal { get; init; } = new();
 
+    /// <summary>
+    /// How many appended events the journal's writer lets go unindexed before it indexes them in one
+    /// sorted batch (see <c>SqliteJournal.Index.cs</c>). Internal: tests lower it to cross the boundary often.
+    /// </summary>
+    internal int JournalIndexBatchEvents { get; init; } = 4096;
+
     /// <summary>Where warnings go (for instance about <see cref="SqliteSynchronousMode.Off"/>); none when <c>null</c>.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
@@ -48,6 +54,10 @@ public sealed record SqliteStoreOptions
         if (BusyTimeout <= TimeSpan.Zero || BusyTimeout > TimeSpan.FromDays(1))
         {
             throw new ArgumentOutOfRangeException(nameof(BusyTimeout), BusyTimeout, "SqliteStoreOptions.BusyTimeout must be positive and at most one day.");
+        }
+        if (JournalIndexBatchEvents <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(JournalIndexBatchEvents), JournalIndexBatchEvents, "SqliteStoreOptions.JournalIndexBatchEvents must be positive.");
         }
         ArgumentNullException.ThrowIfNull(Journal, nameof(Journal));
         Journal.Validate();

@@ -10,13 +10,16 @@ namespace KvCluster.Tests.Persistence;
 /// acknowledged, i.e. after it is durable. Writers below <see cref="Writers"/>/2 wait for the
 /// task of <see cref="IJournal.WriteMessagesAsync"/>, the others for the writer-thread callback of
 /// <see cref="IWriteCallbackJournal.WriteMessages"/> (the path persistent actors use), so both
-/// acknowledgements are checked. Stops by itself after <see cref="MaxRun"/>.
+/// acknowledgements are checked. The journal indexes every <see cref="IndexBatchEvents"/> events,
+/// so the kill lands among indexing transactions (committed with synchronous=NORMAL) and group
+/// commits alike. Stops by itself after <see cref="MaxRun"/>.
 /// </summary>
 internal static class CrashWriterProgram
 {
     public const int Writers = 8;
     public const int OddBatch = 3;
     public const int PayloadBytes = 200;
+    public const int IndexBatchEvents = 50;
     public static readonly TimeSpan MaxRun = TimeSpan.FromSeconds(90);
 
     public static string PersistenceId(int writer) => $"crash-{writer}";
@@ -35,7 +38,7 @@ internal static class CrashWriterProgram
     {
         var deadline = DateTime.UtcNow + MaxRun;
         var output = new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true };
-        var journal = SqlitePersistence.OpenJournal(args[0]);
+        var journal = SqlitePersistence.OpenJournal(args[0], new SqliteStoreOptions { JournalIndexBatchEvents = IndexBatchEvents });
         var writers = Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
         {
             var batch = w % 2 == 0 ? 1 : OddBatch;

@@ -49,10 +49,10 @@ public sealed class SqliteJournalTests : IDisposable
 
         Assert.Equal(path, ex.FilePath);
         Assert.Equal(7, ex.FileVersion);
-        Assert.Equal(1, ex.SupportedVersion);
+        Assert.Equal(SqliteJournal.SchemaVersion, ex.SupportedVersion);
         Assert.Contains(path, ex.Message);
         Assert.Contains("schema version 7", ex.Message);
-        Assert.Contains("schema version 1", ex.Message);
+        Assert.Contains($"schema version {SqliteJournal.SchemaVersion}", ex.Message);
     }
 
     [Fact]
@@ -167,6 +167,29 @@ public sealed class SqliteJournalTests : IDisposable
         {
             Assert.Equal(p == 0 ? 11 : 10, await journal.ReadHighestSequenceNrAsync($"p{p}"));
         }
+    }
+
+    [Fact]
+    public async Task WriteMessages_WriteLockHeldPastBusyTimeout_FaultsTheWriteAndJournalRecovers()
+    {
+        var path = _directory.File("journal.db");
+        await using var journal = (SqliteJournal)SqlitePersistence.OpenJournal(path, new SqliteStoreOptions { BusyTimeout = TimeSpan.FromMilliseconds(100) });
+        await journal.WriteMessagesAsync([new AtomicWrite(Event("a", 1))]);
+        using var blocker = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ConnectionString);
+        blocker.Open();
+        using var command = blocker.CreateCommand();
+        command.CommandText = "BEGIN IMMEDIATE;";
+        command.ExecuteNonQuery();
+
+        // The writer's BEGIN fails once the busy timeout is over: the write is failed, not left waiting.
+        var ex = await Assert.ThrowsAsync<PersistenceStoreException>(
+            () => journal.WriteMessagesAsync([new AtomicWrite(Event("a", 2))]).WaitAsync(TimeSpan.FromSeconds(60)));
+
+        Assert.Equal(path, ex.FilePath);
+        command.CommandText = "ROLLBACK;";
+        command.ExecuteNonQuery();
+        Assert.Null(Assert.Single(await journal.WriteMessagesAsync([new AtomicWrite(Event("a", 2))])));
+        Assert.Equal(2, await journal.ReadHighestSequenceNrAsync("a"));
     }
 
     [Fact]

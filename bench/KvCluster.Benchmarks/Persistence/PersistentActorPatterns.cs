@@ -27,6 +27,7 @@ internal static class PersistentActorPatterns
         var start = Interlocked.Read(ref run.Events);
         var journal = KvCluster.Actors.Persistence.Persistence.Get(system).Journal as SqliteJournal;
         var transactionsStart = journal?.TransactionCount ?? 0;
+        var idleStart = journal?.WriterIdleTicks ?? 0;
         using var process = Process.GetCurrentProcess();
         var cpuStart = process.TotalProcessorTime;
         var threadsStart = ThreadCpu.Capture();
@@ -36,12 +37,13 @@ internal static class PersistentActorPatterns
         var elapsed = clock.Elapsed.TotalSeconds;
         var threads = ThreadCpu.Capture();
         var transactions = (journal?.TransactionCount ?? 0) - transactionsStart;
+        var idle = Stopwatch.GetElapsedTime(0, (journal?.WriterIdleTicks ?? 0) - idleStart);
         process.Refresh();
         // Process CPU (all threads, incl. the journal's writer and SQLite) per persisted event: less
         // sensitive to the shared disk's fsync latency than the rate, so it shows per-event overhead.
         Console.WriteLine(
             $"    process CPU: {(process.TotalProcessorTime - cpuStart).TotalMicroseconds / Math.Max(1, events):N1} µs/event ({threads.PerEventSince(threadsStart, events)}); " +
-            $"{events / (double)Math.Max(1, transactions):N1} events/transaction ({prefix})");
+            $"{events / (double)Math.Max(1, transactions):N1} events/transaction, writer idle {idle.TotalMicroseconds / Math.Max(1, transactions):N1} µs/transaction ({prefix})");
         Volatile.Write(ref run.Stop, true);
         foreach (var actor in refs)
         {
