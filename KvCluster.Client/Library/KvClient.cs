@@ -137,11 +137,28 @@ public sealed partial class KvClient : IAsyncDisposable
         var isWrite = command.OpCase is KvCommand.OpOneofCase.Put or KvCommand.OpOneofCase.Delete or KvCommand.OpOneofCase.DeleteRange;
         var budget = timeout ?? _options.RequestTimeout;
         var deadline = DateTime.UtcNow + budget;
-        using var expiry = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        expiry.CancelAfter(budget);
         var state = new AttemptState(command, consistency, isWrite, deadline);
+
         try
         {
+            // The first attempt runs outside the retry pipeline: its Ask is bounded by the deadline already, so the
+            // common case (answered at once) pays for neither the pipeline nor a linked token source and its timer.
+            try
+            {
+                return await AttemptAsync(state, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RetryableAttemptException first)
+            {
+                if (first.Kind != AttemptFailure.NotLeader)
+                {
+                    // The pipeline's own first try is immediate: keep the backoff a failed first attempt would have had.
+                    await Task.Delay(_options.RetryDelay, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            using var expiry = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            expiry.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
             return await _retry.ExecuteAsync(static (s, token) => s.Client.AttemptAsync(s.State, token), (Client: this, State: state), expiry.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
