@@ -147,12 +147,24 @@ public sealed class TimerSpecs : TestKit
         }
     }
 
+    /// <summary>
+    /// Pings and waits until the actor re-armed its receive timeout, which it does after the handler that sent the
+    /// pong returned: advancing virtual time before that would measure the timeout from a later instant. Every arm
+    /// adds a scheduler entry (a cancelled one counts until it comes due), so the count tells when it happened:
+    /// the constructor's arm plus one per message, none of them due yet.
+    /// </summary>
+    private void PingAndAwaitRearm(IActorRef actor, int pendingAfter)
+    {
+        actor.Tell("ping", TestActor);
+        ExpectMsg("pong");
+        AwaitCondition(() => TestScheduler!.PendingCount >= pendingAfter);
+    }
+
     [Fact]
     public void ReceiveTimeout_NoMessages_FiresAfterTimeout_AndRepeats()
     {
         var actor = Sys.ActorOf(Props.Create(() => new IdleActor(TestActor)));
-        actor.Tell("ping", TestActor);
-        ExpectMsg("pong");
+        PingAndAwaitRearm(actor, pendingAfter: 2);
 
         Advance(TimeSpan.FromSeconds(5));
         ExpectMsg("idle");
@@ -167,12 +179,10 @@ public sealed class TimerSpecs : TestKit
     public void ReceiveTimeout_MessageArrives_RestartsTheTimeout()
     {
         var actor = Sys.ActorOf(Props.Create(() => new IdleActor(TestActor)));
-        actor.Tell("ping", TestActor);
-        ExpectMsg("pong");
+        PingAndAwaitRearm(actor, pendingAfter: 2);
 
         Advance(TimeSpan.FromSeconds(4));
-        actor.Tell("ping", TestActor);
-        ExpectMsg("pong");
+        PingAndAwaitRearm(actor, pendingAfter: 3);
         Advance(TimeSpan.FromSeconds(4));
 
         ExpectNoMsg(TimeSpan.FromMilliseconds(100));
