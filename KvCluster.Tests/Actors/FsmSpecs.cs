@@ -60,6 +60,9 @@ public sealed class FsmSpecs : TestKit
         var fsm = Sys.ActorOf(Props.Create(() => new Election(TestActor)));
         fsm.Tell(new GetState(), TestActor);
         ExpectMsg((Role.Follower, 0));
+        // The state timeout is re-armed after the event that replied; advancing virtual time before that would
+        // measure it from a later instant. Each arm adds a scheduler entry (the start's and this event's).
+        AwaitCondition(() => TestScheduler!.PendingCount >= 2);
         return fsm;
     }
 
@@ -82,6 +85,7 @@ public sealed class FsmSpecs : TestKit
         fsm.Tell(new Heartbeat(), TestActor);
         fsm.Tell(new GetState(), TestActor);
         ExpectMsg((Role.Follower, 0));
+        AwaitCondition(() => TestScheduler!.PendingCount >= 4); // both events re-armed it (see StartElection)
         Advance(TimeSpan.FromMilliseconds(900));
 
         ExpectNoMsg(TimeSpan.FromMilliseconds(100));
