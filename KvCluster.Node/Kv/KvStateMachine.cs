@@ -136,7 +136,11 @@ public sealed partial class KvStateMachine
         var result = new PutResult();
         if (existing is not null)
         {
-            result.Previous = existing.ToKeyValue(withValue: true);
+            if (put.PrevKv)
+            {
+                result.Previous = existing.ToKeyValue(withValue: true);
+            }
+
             existing.Value = put.Value;
             existing.ModIndex = index;
             existing.Version++;

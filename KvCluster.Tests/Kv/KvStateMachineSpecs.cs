@@ -25,11 +25,25 @@ public sealed class KvStateMachineSpecs
     }
 
     [Fact]
-    public void Put_ExistingKey_ReturnsPreviousAndBumpsVersion()
+    public void Put_ExistingKeyWithoutPrevKv_ReturnsNoPrevious()
     {
         _store.Apply(1, Put("a", "1"));
 
         var result = _store.Apply(2, Put("a", "2"));
+
+        Assert.Equal(KvStatus.Ok, result.Status);
+        Assert.Null(result.Put.Previous);
+        Assert.Equal(2L, result.Put.Current.Version);
+    }
+
+    [Fact]
+    public void Put_ExistingKey_ReturnsPreviousAndBumpsVersion()
+    {
+        _store.Apply(1, Put("a", "1"));
+        var withPrevious = Put("a", "2");
+        withPrevious.Put.PrevKv = true;
+
+        var result = _store.Apply(2, withPrevious);
 
         Assert.Equal(KvStatus.Ok, result.Status);
         Assert.Equal("1", Text(result.Put.Previous.Value));
