@@ -61,7 +61,7 @@ internal static class RaftJournalCodec
             var appended = new EntriesAppended();
             foreach (var e in entries)
             {
-                appended.Entries.Add(new JournalEntry { Term = e.Term, Index = e.Index, Type = (int)e.Type, Data = ByteString.CopyFrom(e.Data.Span) });
+                appended.Entries.Add(new JournalEntry { Term = e.Term, Index = e.Index, Type = (int)e.Type, Data = UnsafeByteOperations.UnsafeWrap(e.Data) }); // shared: entry data never changes
             }
 
             events.Add(appended);

@@ -128,7 +128,8 @@ public static class RaftWireFormat
         };
     }
 
-    /// <summary>Maps a core entry to its wire form (copies the payload).</summary>
+    /// <summary>Maps a core entry to its wire form; the payload is shared, not copied (an entry's data never changes
+    /// once proposed: the log, the journal and every follower's message hold the same bytes).</summary>
     /// <param name="entry">The entry.</param>
     /// <returns>The wire entry.</returns>
     public static W.Entry ToWire(Entry entry)
@@ -144,7 +145,7 @@ public static class RaftWireFormat
                 EntryType.ConfigChange => W.EntryType.ConfigChange,
                 _ => W.EntryType.Normal,
             },
-            Data = ByteString.CopyFrom(entry.Data.Span),
+            Data = UnsafeByteOperations.UnsafeWrap(entry.Data),
         };
     }
 
