@@ -126,7 +126,7 @@ public sealed class RaftActorPersistenceSpecs : TestKit
     {
         using var dir = new TempDirectory();
         var cluster = new RaftActorCluster(this, 3, persistence: PersistenceSettings.Sqlite(dir.Path) with { Serializer = RaftJournalEvents.CreateSerializer() });
-        var (follower, before) = CommitThreeOnAFollower(cluster);
+        var (_, follower, before) = CommitThreeOnAFollower(cluster);
 
         cluster.Nodes[follower].Tell(SyncHardState.Instance, TestActor);
         ExpectMsg<HardStateSynced>();
@@ -142,7 +142,7 @@ public sealed class RaftActorPersistenceSpecs : TestKit
     public void Restart_AfterAnIdleTick_RestoresTheCommitIndexWithoutTheLeader()
     {
         var cluster = new RaftActorCluster(this, 3);
-        var (follower, before) = CommitThreeOnAFollower(cluster);
+        var (_, follower, before) = CommitThreeOnAFollower(cluster);
 
         // Two ticks without a synced write: the first that follows one writes the deferred commit index alone.
         var journalId = cluster.Settings(follower).EffectivePersistenceId;
@@ -170,8 +170,8 @@ public sealed class RaftActorPersistenceSpecs : TestKit
         return commit;
     }
 
-    /// <summary>Commits a, b, c and waits until a follower applied them; returns it and its status.</summary>
-    private (ulong Follower, RaftStatus Status) CommitThreeOnAFollower(RaftActorCluster cluster)
+    /// <summary>Commits a, b, c and waits until a follower applied them; returns the leader, the follower and its status.</summary>
+    private (ulong Leader, ulong Follower, RaftStatus Status) CommitThreeOnAFollower(RaftActorCluster cluster)
     {
         var leader = cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5);
         foreach (var command in new[] { "a", "b", "c" })
@@ -183,22 +183,12 @@ public sealed class RaftActorPersistenceSpecs : TestKit
         cluster.Tick(2);
         var follower = cluster.Ids.First(id => id != leader.NodeId);
         AwaitAssert(() => Assert.Equal(new[] { "a", "b", "c" }, cluster.Machines[follower].Commands));
-        return (follower, cluster.Status(follower));
+        return (leader.NodeId, follower, cluster.Status(follower));
     }
 
     private void RestartRecoversLog(RaftActorCluster cluster)
     {
-        var leader = cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5);
-        foreach (var command in new[] { "a", "b", "c" })
-        {
-            cluster.Nodes[leader.NodeId].Tell(RaftActorCluster.Command(command), TestActor);
-            ExpectMsg<ProposeApplied>();
-        }
-
-        cluster.Tick(2);
-        var follower = cluster.Ids.First(id => id != leader.NodeId);
-        AwaitAssert(() => Assert.Equal(new[] { "a", "b", "c" }, cluster.Machines[follower].Commands));
-        var before = cluster.Status(follower);
+        var (leader, follower, before) = CommitThreeOnAFollower(cluster);
 
         cluster.Stop(follower);
         cluster.Start(follower);
@@ -215,7 +205,7 @@ public sealed class RaftActorPersistenceSpecs : TestKit
         Assert.Equal(before.Commit, cluster.Status(follower).Commit);
 
         // The restarted follower keeps replicating: a new command reaches its fresh state machine exactly once.
-        cluster.Nodes[leader.NodeId].Tell(RaftActorCluster.Command("d"), TestActor);
+        cluster.Nodes[leader].Tell(RaftActorCluster.Command("d"), TestActor);
         ExpectMsg<ProposeApplied>();
         cluster.Tick(2);
         AwaitAssert(() => Assert.Equal(new[] { "a", "b", "c", "d" }, cluster.Machines[follower].Commands));

@@ -105,16 +105,20 @@ public sealed class MultiNodeBarrierSpecs
     public async Task EnterBarrier_RolesEnterDifferentBarriers_FailsNamingBoth()
     {
         await using var spec = await MultiNodeSpec<InboxNode>.StartAsync(_config, new InboxNodeFactory(), Options());
+        var othersBefore = new SemaphoreSlim(0);
 
         var failure = await Assert.ThrowsAsync<MultiNodeSpecException>(() => spec.RunAsync(async node =>
         {
             if (node.IsNode(_second))
             {
-                await Task.Delay(100);
+                // The last to arrive: it waits until both others are on their way into their barrier.
+                await othersBefore.WaitAsync();
+                await othersBefore.WaitAsync();
                 await node.EnterBarrierAsync("other");
             }
             else
             {
+                othersBefore.Release();
                 await node.EnterBarrierAsync("expected");
             }
         }));
@@ -129,15 +133,19 @@ public sealed class MultiNodeBarrierSpecs
     {
         await using var spec = await MultiNodeSpec<InboxNode>.StartAsync(_config, new InboxNodeFactory(), Options() with { BarrierTimeout = TimeSpan.FromMinutes(2) });
         var aborted = new ConcurrentBag<RoleName>();
+        var othersBefore = new SemaphoreSlim(0);
 
         var failure = await Assert.ThrowsAsync<MultiNodeSpecException>(() => spec.RunAsync(async node =>
         {
             if (node.IsNode(_second))
             {
-                await Task.Delay(100);
+                // Throw once both others are on their way into the barrier.
+                await othersBefore.WaitAsync();
+                await othersBefore.WaitAsync();
                 throw new InvalidOperationException("boom on node2");
             }
 
+            othersBefore.Release();
             try
             {
                 await node.EnterBarrierAsync("never-complete");

@@ -32,7 +32,9 @@ public sealed class KvRestartSpecs : KvClusterSpecBase
             var writes = WorkloadAsync(client, "while-down", id, 10);
             await node.RunOnAsync(async () =>
             {
-                await Task.Delay(100);
+                // Crash once writes of this workload are being committed, not before they started.
+                var (leader, status) = await KvClusterChecks.AwaitLeaderAsync(spec);
+                await KvClusterChecks.AwaitStatusAsync(spec, leader, s => s.Commit > status.Commit, "the leader commits writes of the while-down workload");
                 await spec.Conductor.CrashAsync(down);
             }, roles[0]);
             await writes;
