@@ -131,8 +131,8 @@ public sealed partial class RaftActor
     /// and hard state) need not delay the answer (etcd hands committed entries to its apply loop
     /// before the WAL write of the same Ready). Saves one fsync of latency per commit. Entries of this Ready (not
     /// durable yet) wait for <see cref="ReadyPersisted"/> as before. Only the leader does this: it answers the
-    /// proposers, so the saving is on the client's path; a follower keeps applying after its commit index is durable,
-    /// so a follower restarted on its own re-applies everything it had applied.
+    /// proposers, so the saving is on the client's path. (A commit index alone is never synced first, on any node: see
+    /// <see cref="Ready.MustSync"/>; the state machine is rebuilt from the log on restart, so applying ahead of it is safe.)
     /// </summary>
     private void ApplyDurableCommitted(Ready ready)
     {
