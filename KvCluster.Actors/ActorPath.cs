@@ -79,8 +79,18 @@ public sealed class ActorPath : IEquatable<ActorPath>, IComparable<ActorPath>
     /// <summary>True when <paramref name="name"/> can be a path element (non-empty; letters, digits and <c>-_.*$+:@&amp;=,!~';</c>).</summary>
     public static bool IsValidElement(string? name)
     {
-        return !string.IsNullOrEmpty(name) && !name.AsSpan().ContainsAnyExcept(s_validElementChars);
+        return !string.IsNullOrEmpty(name) && IsValidElement(name.AsSpan());
     }
+
+    /// <summary>The span form of <see cref="IsValidElement(string?)"/>.</summary>
+    internal static bool IsValidElement(ReadOnlySpan<char> name) => !name.IsEmpty && !name.ContainsAnyExcept(s_validElementChars);
+
+    /// <summary>
+    /// A path whose elements the caller has validated (or generated), without copying them; with
+    /// <paramref name="serialized"/>, the <see cref="ToSerializationFormat"/> text it was read from.
+    /// </summary>
+    internal static ActorPath CreateUnchecked(Address address, string[] elements, long uid, string? serialized = null) =>
+        new(address, elements, uid) { _serialized = serialized };
 
     internal static void ValidateElement(string name)
     {
@@ -94,7 +104,13 @@ public sealed class ActorPath : IEquatable<ActorPath>, IComparable<ActorPath>
     /// <summary>The path without the address, e.g. <c>/user/a/b</c> (<c>/</c> for the root).</summary>
     public string ToStringWithoutAddress()
     {
-        return _elements.Length == 0 ? "/" : "/" + string.Join('/', _elements);
+        return _elements.Length switch
+        {
+            0 => "/",
+            1 => "/" + _elements[0],
+            2 => string.Concat("/", _elements[0], "/", _elements[1]),
+            _ => "/" + string.Join('/', _elements),
+        };
     }
 
     /// <summary>The path printed against another address (e.g. the system's remote address).</summary>
@@ -105,7 +121,7 @@ public sealed class ActorPath : IEquatable<ActorPath>, IComparable<ActorPath>
 
     /// <summary>The full path with <c>#uid</c> appended when the uid is known; <see cref="Parse"/> reads it back.</summary>
     public string ToSerializationFormat() =>
-        _serialized ??= Uid == 0 ? ToString() : ToString() + "#" + Uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _serialized ??= Uid == 0 ? ToString() : string.Concat(ToString(), "#", Uid.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>Parses a full path (<c>kv://system[@host:port]/a/b[#uid]</c>); throws <see cref="FormatException"/> naming the problem.</summary>
     public static ActorPath Parse(string text)

@@ -22,13 +22,23 @@ public sealed record Address(string System, string? Host = null, int? Port = nul
     /// <summary>True when the address carries a host and a port.</summary>
     public bool HasGlobalScope => Host is not null && Port is not null;
 
+    /// <summary>The printed form, computed once: every path printed against this address starts with it.</summary>
+    private string? _text;
+
     /// <summary>Returns <c>kv://system</c> or <c>kv://system@host:port</c> (IPv6 hosts in brackets).</summary>
     public override string ToString()
     {
-        return Host is null
+        return _text ??= Host is null
             ? SchemePrefix + System
             : SchemePrefix + System + "@" + (Host.Contains(':') && !Host.StartsWith('[') ? "[" + Host + "]" : Host) + ":" + Port;
     }
+
+    /// <summary>Equal when system, host and port are equal (the cached text is not part of the value).</summary>
+    public bool Equals(Address? other) =>
+        ReferenceEquals(this, other) || (other is not null && System == other.System && Host == other.Host && Port == other.Port);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(System, Host, Port);
 
     /// <summary>Parses <c>kv://system</c> or <c>kv://system@host:port</c>; throws <see cref="FormatException"/> naming the problem.</summary>
     public static Address Parse(string text)

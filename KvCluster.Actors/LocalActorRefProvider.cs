@@ -11,6 +11,9 @@ public sealed class LocalActorRefProvider : IActorRefProvider
 {
     private readonly ConcurrentDictionary<string, InternalActorRef> _temp = new(StringComparer.Ordinal);
     private long _tempNumber;
+
+    /// <summary><see cref="_temp"/> keyed by spans, for names read from the wire.</summary>
+    private readonly ConcurrentDictionary<string, InternalActorRef>.AlternateLookup<ReadOnlySpan<char>> _tempByName;
     private LocalActorRef? _root;
     private LocalActorRef? _user;
     private LocalActorRef? _systemGuardian;
@@ -20,6 +23,7 @@ public sealed class LocalActorRefProvider : IActorRefProvider
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(address);
+        _tempByName = _temp.GetAlternateLookup<ReadOnlySpan<char>>();
         if (address.System != system.Name)
         {
             throw new ArgumentException($"Address {address} does not belong to actor system '{system.Name}'.", nameof(address));
@@ -135,11 +139,15 @@ public sealed class LocalActorRefProvider : IActorRefProvider
     /// <summary>Looks up a registered temporary ref by name (the element after <c>/temp/</c>).</summary>
     internal InternalActorRef? GetTempChild(string name) => _temp.TryGetValue(name, out var temp) ? temp : null;
 
+    /// <summary>The live /temp ref called <paramref name="name"/>, looked up without allocating a string; null when none.</summary>
+    internal InternalActorRef? GetTempChild(ReadOnlySpan<char> name) => _tempByName.TryGetValue(name, out var temp) ? temp : null;
+
     /// <inheritdoc />
     public ActorPath TempPath()
     {
         var n = Interlocked.Increment(ref _tempNumber);
-        return (RootPath / "temp" / ("$" + n.ToString(global::System.Globalization.CultureInfo.InvariantCulture))).WithUid(ActorCell.NewUid());
+        // One per Ask: built directly (the name is generated, so valid) instead of through two Child steps.
+        return ActorPath.CreateUnchecked(RootPath.Address, ["temp", "$" + n.ToString(global::System.Globalization.CultureInfo.InvariantCulture)], ActorCell.NewUid());
     }
 
     /// <inheritdoc />

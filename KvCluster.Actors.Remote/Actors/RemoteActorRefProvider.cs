@@ -123,8 +123,13 @@ internal sealed partial class RemoteActorRefProvider : IActorRefProvider
     }
 
     /// <summary>Resolves a path received from the wire, with a bounded cache of live refs.</summary>
-    private InternalActorRef ResolveWirePath(string text)
+    internal InternalActorRef ResolveWirePath(string text)
     {
+        if (TryResolveTemp(text) is { } temp)
+        {
+            return temp;
+        }
+
         if (_remoteCache.TryGetValue(text, out var remote))
         {
             return remote;
@@ -164,6 +169,71 @@ internal sealed partial class RemoteActorRefProvider : IActorRefProvider
         }
 
         return resolved;
+    }
+
+    /// <summary>The marker between the address and the name of an Ask's reply path.</summary>
+    private const string TempMarker = "/temp/";
+
+    /// <summary>Addresses of remote reply paths by their printed form (bounded like the ref caches).</summary>
+    private readonly ConcurrentDictionary<string, Address> _addresses = new(StringComparer.Ordinal);
+
+    /// <summary><see cref="_addresses"/> keyed by spans of the received text.</summary>
+    private ConcurrentDictionary<string, Address>.AlternateLookup<ReadOnlySpan<char>> AddressLookup => _addressLookup ??= _addresses.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    private ConcurrentDictionary<string, Address>.AlternateLookup<ReadOnlySpan<char>>? _addressLookup;
+
+    /// <summary>
+    /// The common case of a one-shot path, without a full parse: every request a client Asks arrives with a sender
+    /// <c>kv://system@host:port/temp/$n#uid</c>, and every answer comes back to one. A reply to this system looks the
+    /// name up among the live /temp refs; a sender from another system becomes a <see cref="RemoteActorRef"/> whose
+    /// address comes from a small table and whose wire text is the received string itself. Anything unusual (a
+    /// deeper path, an invalid name or uid, an unknown address form, a reply ref that is gone) returns null: the full
+    /// parse decides, logs and dead-letters as before.
+    /// </summary>
+    private InternalActorRef? TryResolveTemp(string text)
+    {
+        var marker = text.IndexOf(TempMarker, StringComparison.Ordinal);
+        if (marker <= 0)
+        {
+            return null;
+        }
+
+        var nameStart = marker + TempMarker.Length;
+        var hash = text.IndexOf('#', nameStart);
+        var name = hash < 0 ? text.AsSpan(nameStart) : text.AsSpan(nameStart, hash - nameStart);
+        if (!ActorPath.IsValidElement(name))
+        {
+            return null;
+        }
+
+        long uid = 0;
+        if (hash >= 0 && !long.TryParse(text.AsSpan(hash + 1), global::System.Globalization.NumberStyles.AllowLeadingSign, global::System.Globalization.CultureInfo.InvariantCulture, out uid))
+        {
+            return null;
+        }
+
+        var prefix = text.AsSpan(0, marker);
+        if (prefix.SequenceEqual(DefaultAddress.ToString()))
+        {
+            return _local.GetTempChild(name);
+        }
+
+        if (!AddressLookup.TryGetValue(prefix, out var address))
+        {
+            if (!Address.TryParse(prefix.ToString(), out var parsed) || !parsed.HasGlobalScope || _local.IsLocalAddress(parsed))
+            {
+                return null;
+            }
+
+            if (_addresses.Count >= MaxCachedRefs)
+            {
+                _addresses.Clear();
+            }
+
+            address = _addresses.GetOrAdd(prefix.ToString(), parsed);
+        }
+
+        return new RemoteActorRef(this, ActorPath.CreateUnchecked(address, ["temp", name.ToString()], uid, serialized: text));
     }
 
     /// <summary>How many wire paths the resolve cache holds (for tests).</summary>
