@@ -65,7 +65,17 @@ internal sealed class ScheduledWork : ICancelable
 
     public bool IsCancellationRequested => _cancelled;
 
-    public void Cancel() => _cancelled = true;
+    /// <summary>Set by a scheduler that can drop cancelled work at once (see <see cref="DedicatedThreadScheduler"/>).</summary>
+    internal DedicatedThreadScheduler? Owner { get; set; }
+
+    /// <summary>The far bucket holding this work, while it waits there (owner's lock).</summary>
+    internal LinkedListNode<ScheduledWork>? BucketNode { get; set; }
+
+    public void Cancel()
+    {
+        _cancelled = true;
+        Owner?.Unlink(this);
+    }
 
     /// <summary>Executes the work once; returns true when it must be scheduled again.</summary>
     public bool Run(Microsoft.Extensions.Logging.ILogger? log)

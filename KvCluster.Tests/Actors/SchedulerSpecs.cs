@@ -132,3 +132,89 @@ public sealed class RealSchedulerSpecs : TestKit
         Assert.Equal([10, 20, 30, 40, 50], order.Order().ToArray());
     }
 }
+
+/// <summary>The real scheduler's far buckets: long timers (an Ask's timeout) that are cancelled leave nothing behind.</summary>
+public sealed class DedicatedThreadSchedulerSpecs
+{
+    private static DedicatedThreadScheduler Create() => new("spec", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+    [Fact]
+    public void ScheduleOnce_FarAndCancelled_IsDroppedAtOnce()
+    {
+        using var scheduler = Create();
+        var handles = Enumerable.Range(0, 1_000).Select(_ => scheduler.ScheduleOnce(TimeSpan.FromSeconds(30), () => { })).ToList();
+        var near = scheduler.ScheduleOnce(TimeSpan.FromMilliseconds(500), () => { });
+
+        Assert.Equal(1_000, scheduler.FarCount);
+        Assert.Equal(1, scheduler.HeapCount);
+
+        foreach (var handle in handles)
+        {
+            handle.Cancel();
+        }
+
+        Assert.Equal(0, scheduler.FarCount);
+        Assert.Equal(1, scheduler.HeapCount);
+        near.Cancel();
+    }
+
+    [Fact]
+    public void ScheduleOnce_FarAndNear_RunInDueOrderAndNotEarly()
+    {
+        using var scheduler = Create();
+        var order = new ConcurrentQueue<string>();
+        using var done = new CountdownEvent(4);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var ranAt = new ConcurrentDictionary<string, TimeSpan>();
+        void Record(string name)
+        {
+            ranAt[name] = started.Elapsed;
+            order.Enqueue(name);
+            done.Signal();
+        }
+
+        scheduler.ScheduleOnce(TimeSpan.FromMilliseconds(1_400), () => Record("far-1"));
+        scheduler.ScheduleOnce(TimeSpan.FromMilliseconds(1_400), () => Record("far-2"));
+        scheduler.ScheduleOnce(TimeSpan.FromMilliseconds(1_700), () => Record("far-3"));
+        scheduler.ScheduleOnce(TimeSpan.FromMilliseconds(100), () => Record("near"));
+        scheduler.ScheduleOnce(TimeSpan.FromMilliseconds(1_500), () => Record("cancelled")).Cancel();
+
+        Assert.True(done.Wait(TimeSpan.FromSeconds(30)), "the far timers never ran");
+        Thread.Sleep(400); // the cancelled one was due 1.5 s in: give it the chance to misfire
+        Assert.Equal(["near", "far-1", "far-2", "far-3"], order);
+        Assert.True(ranAt["far-1"] >= TimeSpan.FromMilliseconds(1_400), $"far-1 ran at {ranAt["far-1"]}, before it was due");
+        Assert.True(ranAt["far-3"] >= TimeSpan.FromMilliseconds(1_700), $"far-3 ran at {ranAt["far-3"]}, before it was due");
+        Assert.Equal(0, scheduler.FarCount);
+    }
+
+    [Fact]
+    public void ScheduleTellRepeatedly_IntervalBeyondTheFarThreshold_KeepsRepeatingUntilCancelled()
+    {
+        using var scheduler = Create();
+        var runs = 0;
+        using var twice = new CountdownEvent(2);
+        var handle = scheduler.ScheduleTellRepeatedly(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(1_100), new CallbackRef(() =>
+        {
+            Interlocked.Increment(ref runs);
+            twice.Signal();
+        }), "tick", null);
+
+        Assert.True(twice.Wait(TimeSpan.FromSeconds(30)), "the repeat never came");
+        handle.Cancel();
+
+        Assert.Equal(0, scheduler.FarCount);
+        Assert.Equal(2, Volatile.Read(ref runs));
+    }
+
+    /// <summary>An actor ref that runs a callback per message.</summary>
+    private sealed class CallbackRef(Action onTell) : IActorRef
+    {
+        public ActorPath Path { get; } = ActorPath.Parse("kv://spec/user/callback");
+
+        public void Tell(object message, IActorRef? sender) => onTell();
+
+        public bool Equals(IActorRef? other) => ReferenceEquals(this, other);
+
+        public int CompareTo(IActorRef? other) => ReferenceEquals(this, other) ? 0 : 1;
+    }
+}
