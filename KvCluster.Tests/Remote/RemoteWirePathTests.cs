@@ -11,23 +11,13 @@ namespace KvCluster.Tests.Remote;
 [Trait("Category", "Integration")]
 public sealed class RemoteWirePathTests
 {
-    [Fact]
-    public async Task ResolveWirePath_ReplyPathOfALiveAsk_ReachesTheAsk()
+    /// <summary>Runs <paramref name="test"/> against a fresh remoting system and its provider, then stops it.</summary>
+    private static async Task WithSystemAsync(Func<ActorSystem, RemoteActorRefProvider, Task> test)
     {
         var system = await RemoteSystems.StartAsync("a");
         try
         {
-            var collector = new Collector(system, "silent");
-            var ask = collector.Ref.Ask<StringValue>(new StringValue { Value = "question" }, TimeSpan.FromSeconds(30));
-            var (_, sender) = await collector.ReceiveAsync();
-            var wire = sender!.Path.ToSerializationFormat();
-            var provider = (RemoteActorRefProvider)system.Provider;
-
-            var resolved = provider.ResolveWirePath(wire);
-            resolved.Tell(new StringValue { Value = "answer" }, null);
-
-            Assert.StartsWith($"{system.Remote().Address}/temp/$", wire);
-            Assert.Equal("answer", (await ask).Value);
+            await test(system, (RemoteActorRefProvider)system.Provider);
         }
         finally
         {
@@ -36,10 +26,27 @@ public sealed class RemoteWirePathTests
     }
 
     [Fact]
+    public async Task ResolveWirePath_ReplyPathOfALiveAsk_ReachesTheAsk()
+    {
+        await WithSystemAsync(async (system, provider) =>
+        {
+            var collector = new Collector(system, "silent");
+            var ask = collector.Ref.Ask<StringValue>(new StringValue { Value = "question" }, TimeSpan.FromSeconds(30));
+            var (_, sender) = await collector.ReceiveAsync();
+            var wire = sender!.Path.ToSerializationFormat();
+
+            var resolved = provider.ResolveWirePath(wire);
+            resolved.Tell(new StringValue { Value = "answer" }, null);
+
+            Assert.StartsWith($"{system.Remote().Address}/temp/$", wire);
+            Assert.Equal("answer", (await ask).Value);
+        });
+    }
+
+    [Fact]
     public async Task ResolveWirePath_ReplyPathOfAFinishedAsk_IsNotALiveRef()
     {
-        var system = await RemoteSystems.StartAsync("a");
-        try
+        await WithSystemAsync(async (system, provider) =>
         {
             var collector = new Collector(system, "silent");
             var ask = collector.Ref.Ask<StringValue>(new StringValue { Value = "question" }, TimeSpan.FromSeconds(30));
@@ -48,15 +55,11 @@ public sealed class RemoteWirePathTests
             sender.Tell(new StringValue { Value = "first" }, null);
             await ask;
 
-            var resolved = ((RemoteActorRefProvider)system.Provider).ResolveWirePath(wire);
+            var resolved = provider.ResolveWirePath(wire);
 
             Assert.True(resolved.IsTerminated);
             Assert.NotSame(sender, resolved);
-        }
-        finally
-        {
-            await RemoteActorSystem.TerminateAsync(system);
-        }
+        });
     }
 
     [Theory]
@@ -66,10 +69,8 @@ public sealed class RemoteWirePathTests
     [InlineData("kv://client@[::1]:5001/temp/$3#7")]
     public async Task ResolveWirePath_ReplyPathOfAnotherSystem_EqualsTheFullParse(string wire)
     {
-        var system = await RemoteSystems.StartAsync("a");
-        try
+        await WithSystemAsync((system, provider) =>
         {
-            var provider = (RemoteActorRefProvider)system.Provider;
             var expected = ActorPath.Parse(wire);
 
             var first = Assert.IsType<RemoteActorRef>(provider.ResolveWirePath(wire));
@@ -81,11 +82,8 @@ public sealed class RemoteWirePathTests
             Assert.Equal(wire, first.WirePath);
             Assert.Equal(expected.ToSerializationFormat(), first.Path.ToSerializationFormat());
             Assert.Equal(first.Path, second.Path);
-        }
-        finally
-        {
-            await RemoteActorSystem.TerminateAsync(system);
-        }
+            return Task.CompletedTask;
+        });
     }
 
     [Theory]
@@ -96,36 +94,28 @@ public sealed class RemoteWirePathTests
     [InlineData("http://client@127.0.0.1:5001/temp/$1#1")]
     public async Task ResolveWirePath_MalformedReplyPath_GoesToDeadLetters(string wire)
     {
-        var system = await RemoteSystems.StartAsync("a");
-        try
+        await WithSystemAsync((system, provider) =>
         {
-            var resolved = ((RemoteActorRefProvider)system.Provider).ResolveWirePath(wire);
+            var resolved = provider.ResolveWirePath(wire);
 
             Assert.Same(system.DeadLetters, resolved);
-        }
-        finally
-        {
-            await RemoteActorSystem.TerminateAsync(system);
-        }
+            return Task.CompletedTask;
+        });
     }
 
     [Fact]
     public async Task ResolveWirePath_DeeperPathUnderTemp_IsLeftToTheFullParse()
     {
-        var system = await RemoteSystems.StartAsync("a");
-        try
+        await WithSystemAsync((system, provider) =>
         {
             const string Wire = "kv://client@127.0.0.1:5001/temp/$1/child#5";
 
-            var resolved = Assert.IsType<RemoteActorRef>(((RemoteActorRefProvider)system.Provider).ResolveWirePath(Wire));
+            var resolved = Assert.IsType<RemoteActorRef>(provider.ResolveWirePath(Wire));
 
             Assert.Equal(["temp", "$1", "child"], resolved.Path.Elements);
             Assert.Equal(5, resolved.Path.Uid);
-        }
-        finally
-        {
-            await RemoteActorSystem.TerminateAsync(system);
-        }
+            return Task.CompletedTask;
+        });
     }
 
     [Fact]
