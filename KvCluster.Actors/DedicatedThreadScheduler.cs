@@ -30,10 +30,10 @@ internal sealed class DedicatedThreadScheduler : IScheduler, IDisposable
 
     private readonly PriorityQueue<ScheduledWork, (long Due, long Seq)> _queue = new();
 
-    /// <summary>Far buckets by index (due / <see cref="BucketTicks"/>); an emptied bucket is removed.</summary>
+    /// <summary>Far buckets by index (due / <see cref="BucketTicks"/>), each until it moves into the heap.</summary>
     private readonly Dictionary<long, LinkedList<ScheduledWork>> _buckets = new();
 
-    /// <summary>Bucket indexes in order (may name buckets already emptied and removed).</summary>
+    /// <summary>The indexes of <see cref="_buckets"/>, earliest first.</summary>
     private readonly PriorityQueue<long, long> _bucketOrder = new();
 
     private readonly object _lock = new();
@@ -157,12 +157,10 @@ internal sealed class DedicatedThreadScheduler : IScheduler, IDisposable
                 return;
             }
 
+            // An emptied bucket stays until its time (at most one per 100 ms of due time), so a bucket index is never
+            // created twice and the order queue holds each once.
             bucket.Remove(node);
             work.BucketNode = null;
-            if (bucket.Count == 0)
-            {
-                _buckets.Remove(work.DueTicks / BucketTicks);
-            }
         }
     }
 
