@@ -180,7 +180,7 @@ public sealed class DedicatedThreadSchedulerSpecs
         scheduler.ScheduleOnce(TimeSpan.FromMilliseconds(1_500), () => Record("cancelled")).Cancel();
 
         Assert.True(done.Wait(TimeSpan.FromSeconds(30)), "the far timers never ran");
-        Thread.Sleep(400); // the cancelled one was due 1.5 s in: give it the chance to misfire
+        // Work runs in due order, so the cancelled one (due at 1.5 s) would stand before far-3 (1.7 s) had it run.
         Assert.Equal(["near", "far-1", "far-2", "far-3"], order);
         Assert.True(ranAt["far-1"] >= TimeSpan.FromMilliseconds(1_400), $"far-1 ran at {ranAt["far-1"]}, before it was due");
         Assert.True(ranAt["far-3"] >= TimeSpan.FromMilliseconds(1_700), $"far-3 ran at {ranAt["far-3"]}, before it was due");
