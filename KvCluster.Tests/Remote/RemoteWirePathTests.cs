@@ -25,15 +25,21 @@ public sealed class RemoteWirePathTests
         }
     }
 
+    /// <summary>Asks an actor that never answers; returns the Ask, its reply ref and that ref's wire path.</summary>
+    private static async Task<(Task<StringValue> Ask, IActorRef Sender, string Wire)> AskSilentAsync(ActorSystem system)
+    {
+        var collector = new Collector(system, "silent");
+        var ask = collector.Ref.Ask<StringValue>(new StringValue { Value = "question" }, TimeSpan.FromSeconds(30));
+        var (_, sender) = await collector.ReceiveAsync();
+        return (ask, sender!, sender!.Path.ToSerializationFormat());
+    }
+
     [Fact]
     public async Task ResolveWirePath_ReplyPathOfALiveAsk_ReachesTheAsk()
     {
         await WithSystemAsync(async (system, provider) =>
         {
-            var collector = new Collector(system, "silent");
-            var ask = collector.Ref.Ask<StringValue>(new StringValue { Value = "question" }, TimeSpan.FromSeconds(30));
-            var (_, sender) = await collector.ReceiveAsync();
-            var wire = sender!.Path.ToSerializationFormat();
+            var (ask, sender, wire) = await AskSilentAsync(system);
 
             var resolved = provider.ResolveWirePath(wire);
             resolved.Tell(new StringValue { Value = "answer" }, null);
@@ -48,10 +54,7 @@ public sealed class RemoteWirePathTests
     {
         await WithSystemAsync(async (system, provider) =>
         {
-            var collector = new Collector(system, "silent");
-            var ask = collector.Ref.Ask<StringValue>(new StringValue { Value = "question" }, TimeSpan.FromSeconds(30));
-            var (_, sender) = await collector.ReceiveAsync();
-            var wire = sender!.Path.ToSerializationFormat();
+            var (ask, sender, wire) = await AskSilentAsync(system);
             sender.Tell(new StringValue { Value = "first" }, null);
             await ask;
 

@@ -73,7 +73,9 @@ public sealed class KvRestartSpecs : KvClusterSpecBase
             var writes = WorkloadAsync(client, "around-crash", id, 10);
             await node.RunOnAsync(async () =>
             {
-                await Task.Delay(150);
+                // Crash once writes of this workload are being committed, not before they started.
+                var (leader, status) = await KvClusterChecks.AwaitLeaderAsync(spec);
+                await KvClusterChecks.AwaitStatusAsync(spec, leader, s => s.Commit > status.Commit, "the leader commits writes of the around-crash workload");
                 await Task.WhenAll(roles.Select(spec.Conductor.CrashAsync));
                 await Task.WhenAll(roles.Select(spec.Conductor.RestartAsync));
             }, roles[0]);
