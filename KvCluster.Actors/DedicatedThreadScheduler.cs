@@ -165,20 +165,8 @@ internal sealed class DedicatedThreadScheduler : IScheduler, IDisposable
     }
 
     /// <summary>When the earliest bucket must move into the heap; long.MaxValue when there is none (under the lock).</summary>
-    private long NextMoveTicks()
-    {
-        while (_bucketOrder.TryPeek(out var index, out _))
-        {
-            if (_buckets.ContainsKey(index))
-            {
-                return (index * BucketTicks) - MoveAhead;
-            }
-
-            _bucketOrder.Dequeue();
-        }
-
-        return long.MaxValue;
-    }
+    private long NextMoveTicks() =>
+        _bucketOrder.TryPeek(out var index, out _) ? (index * BucketTicks) - MoveAhead : long.MaxValue;
 
     /// <summary>Moves every bucket whose time has come into the heap (under the lock).</summary>
     private void MoveDueBuckets(long now)
@@ -186,12 +174,8 @@ internal sealed class DedicatedThreadScheduler : IScheduler, IDisposable
         while (_bucketOrder.TryPeek(out var index, out _) && (index * BucketTicks) - MoveAhead <= now)
         {
             _bucketOrder.Dequeue();
-            if (!_buckets.Remove(index, out var bucket))
-            {
-                continue;
-            }
-
-            foreach (var work in bucket)
+            _buckets.Remove(index, out var bucket);
+            foreach (var work in bucket!)
             {
                 work.BucketNode = null;
                 _queue.Enqueue(work, (work.DueTicks, work.Sequence));

@@ -220,7 +220,8 @@ internal sealed partial class RemoteActorRefProvider : IActorRefProvider
 
         if (!AddressLookup.TryGetValue(prefix, out var address))
         {
-            if (!Address.TryParse(prefix.ToString(), out var parsed) || !parsed.HasGlobalScope || _local.IsLocalAddress(parsed))
+            var printed = prefix.ToString();
+            if (!Address.TryParse(printed, out var parsed) || !parsed.HasGlobalScope || _local.IsLocalAddress(parsed))
             {
                 return null;
             }
@@ -230,7 +231,7 @@ internal sealed partial class RemoteActorRefProvider : IActorRefProvider
                 _addresses.Clear();
             }
 
-            address = _addresses.GetOrAdd(prefix.ToString(), parsed);
+            address = _addresses.GetOrAdd(printed, parsed);
         }
 
         return new RemoteActorRef(this, ActorPath.CreateUnchecked(address, ["temp", name.ToString()], uid, serialized: text));
