@@ -134,7 +134,11 @@ internal static class LighthouseProgram
                 SeedNodes = settings.Seeds.IsEmpty ? null : [.. settings.Seeds],
             })
             .WithAkkaKvSplitBrainResolver()
-            .WithDistributedPubSub(string.Empty);
+            .WithDistributedPubSub(string.Empty)
+
+            // The Generic Host drives the stop (LighthouseService leaves, then Akka.Hosting runs coordinated
+            // shutdown); Akka's own SIGTERM/process-exit hook would start leaving first and race it.
+            .AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend);
     }
 
     /// <summary>Fails with the setting's name when <paramref name="port"/> cannot be bound on <paramref name="host"/>.</summary>

@@ -22,7 +22,7 @@ namespace Lighthouse;
 /// <item>Stop (SIGTERM, Ctrl-C): leave the cluster gracefully and wait until this node is Removed
 /// (at most <see cref="LighthouseSettings.LeaveTimeout"/>), stop the pbm host; Akka.Hosting then
 /// runs coordinated shutdown, which terminates the system.</item>
-/// <item>Downed while running (by an operator's <c>cluster down</c> or by the split-brain resolver):
+/// <item>Removed while running (an operator's <c>cluster down</c> or <c>cluster leave</c>, or the split-brain resolver):
 /// Akka.Cluster runs coordinated shutdown, the system terminates and Akka.Hosting stops the
 /// application; this service logs why, because a lighthouse outside the cluster can admit nobody.
 /// The process exits 0 and its supervisor (compose's restart policy) starts a new incarnation.</item>
@@ -86,9 +86,9 @@ internal sealed class LighthouseService : IHostedService
             CommandHost.LocalEndPoint);
         Cluster.RegisterOnMemberRemoved(() =>
         {
-            if (!_stopping)
+            if (!_stopping && CoordinatedShutdown.Get(System).ShutdownReason is not CoordinatedShutdown.ClrExitReason)
             {
-                _logger.LogWarning("Lighthouse {Address} was removed from the cluster (downed); stopping, since it can admit nobody any more.", self);
+                _logger.LogWarning("Lighthouse {Address} was removed from the cluster (downed, or told to leave); stopping, since it can admit nobody any more.", self);
             }
         });
         _started.TrySetResult();

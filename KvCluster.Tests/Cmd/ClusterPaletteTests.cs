@@ -111,6 +111,7 @@ public sealed class ClusterPaletteTests
         Assert.Equal(new CommandResponse(CommandStatus.Ok, $"{c.Address} is leaving (Leaving, then Exiting, then Removed)"), leave);
         await AkkaClusterNode.AwaitAsync(() => seed.HasEvent<ClusterEvent.MemberRemoved>(e => e.Member.Address.Equals(c.Address) && e.PreviousStatus == MemberStatus.Exiting), "c removed after Exiting", null, seed);
         await AkkaClusterNode.AwaitAsync(() => c.Cluster.IsTerminated, "c's membership shut down");
+        await AkkaClusterNode.AwaitAsync(() => b.HasEvent<ClusterEvent.MemberRemoved>(e => e.Member.Address.Equals(c.Address)), "b saw c removed", null, b);
         var show = await host.ExecuteAsync("cluster show");
         Assert.EndsWith("2 members, 2 up, 0 unreachable", show.Body);
     }

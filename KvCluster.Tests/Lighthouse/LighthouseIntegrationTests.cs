@@ -6,6 +6,7 @@ using Akka.Cluster;
 using Akka.Cluster.SBR;
 using Akka.Event;
 using KvCluster.Client.Cli;
+using KvCluster.Pbm;
 using KvCluster.Tests.Cmd;
 using Lighthouse;
 using Microsoft.Extensions.DependencyInjection;
@@ -77,6 +78,32 @@ public sealed class LighthouseIntegrationTests
     }
 
     [Fact]
+    public async Task Lighthouse_DownedByAMember_ActorSystemTerminatesAndTheHostStops()
+    {
+        using var host = LighthouseProgram.CreateHost(new LighthouseSettings { ActorSystem = "kvtest", Port = 0, PbmPort = 0 }, configureLogging: l => l.ClearProviders());
+        await host.StartAsync();
+        try
+        {
+            var lighthouse = host.Services.GetRequiredService<LighthouseService>();
+            var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            var seed = lighthouse.Cluster.SelfAddress;
+            await using var node = await AkkaClusterNode.StartAsync(AkkaClusterNode.FastConfig(seed.ToString()));
+            await AkkaClusterNode.AwaitAsync(() => node.UpCount == 2, "the node and the lighthouse Up", null, node);
+            await using var pbm = new CommandHost(node.System, new CommandHostSettings { Port = 0 }).RegisterDefaultPalettes();
+
+            var down = await pbm.ExecuteAsync($"cluster down {seed}");
+
+            Assert.Equal(CommandStatus.Ok, down.Status);
+            await AkkaClusterNode.AwaitAsync(() => lighthouse.System.WhenTerminated.IsCompleted && stopping.IsCancellationRequested, "the lighthouse's system terminated and its host stopping");
+            await AkkaClusterNode.AwaitAsync(() => node.HasEvent<ClusterEvent.MemberRemoved>(e => e.Member.Address.Equals(seed)), "the lighthouse removed", null, node);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task LighthouseProcess_Sigterm_LeavesTheClusterAndExitsZero()
     {
         var port = FreePort();
@@ -135,7 +162,7 @@ public sealed class LighthouseIntegrationTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "lighthouse.dll"));
+        info.ArgumentList.Add(LighthouseDll());
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -185,6 +212,28 @@ public sealed class LighthouseIntegrationTests
             public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
                 messages.Enqueue(formatter(state, exception));
         }
+    }
+
+    /// <summary>
+    /// lighthouse.dll in the lighthouse project's own build output, as scripts and the Dockerfile run it: the copy
+    /// beside the tests runs with the tests' dependency set, which leaves out what the ASP.NET Core framework of the
+    /// test host provides (Akka.Hosting's health-check packages).
+    /// </summary>
+    private static string LighthouseDll()
+    {
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        for (var dir = output; dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "AkkaKv.sln")))
+            {
+                // .../KvCluster.Tests/bin/<Configuration>/<tfm>/ -> .../lighthouse/bin/<Configuration>/<tfm>/lighthouse.dll
+                var dll = Path.Combine(dir.FullName, "lighthouse", "bin", output.Parent!.Name, output.Name, "lighthouse.dll");
+                Assert.True(File.Exists(dll), $"{dll} is missing: build the lighthouse project");
+                return dll;
+            }
+        }
+
+        throw new InvalidOperationException($"No AkkaKv.sln above {AppContext.BaseDirectory}.");
     }
 
     private static int FreePort()
