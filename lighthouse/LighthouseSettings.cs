@@ -59,7 +59,8 @@ internal sealed record LighthouseSettings
           --log-format <f>        LOG_FORMAT     simple or json                           [simple]
           -h, --help                             show this help
 
-        SIGTERM or Ctrl-C: the lighthouse leaves the cluster gracefully, then exits 0.
+        SIGTERM or Ctrl-C: the lighthouse leaves the cluster gracefully, then exits 0. Removed from the
+        cluster while running (downed), it stops and exits 0 too; its supervisor starts a new incarnation.
         Exit codes: 0 stopped normally, 1 failed to start or run, 2 invalid configuration.
         """;
 

@@ -56,6 +56,16 @@ public sealed class LighthouseSettingsTests
         Assert.Equal(["akka.tcp://akkakv@10.0.0.9:4053"], settings.Seeds.ToArray());
     }
 
+    [Theory]
+    [InlineData("127.0.0.1", "127.0.0.1")]
+    [InlineData("10.88.0.10", "10.88.0.10")]
+    [InlineData("localhost", "localhost")]
+    [InlineData("lighthouse", "0.0.0.0")]
+    public void BindHost_IpOrHostName_IpBoundAsItIsNameOnEveryInterface(string host, string bind)
+    {
+        Assert.Equal(bind, new LighthouseSettings { Host = host }.BindHost);
+    }
+
     [Fact]
     public void Load_Help_ReturnsNull()
     {
