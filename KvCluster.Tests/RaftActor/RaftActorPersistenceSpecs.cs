@@ -31,10 +31,12 @@ public sealed class RaftActorPersistenceSpecs : RaftActorTestKit
         base.Dispose(disposing);
     }
 
+    private (IActorRef Node, TestProbe Peer) StartVoter() => StartVoter(this);
+
     /// <summary>Node 2 of {1, 2, 3} whose peer 1 is a probe; nodes 1 and 3 exist only as ids.</summary>
-    private (IActorRef Node, TestProbe Peer) StartVoter()
+    internal static (IActorRef Node, TestProbe Peer) StartVoter(RaftActorTestKit kit)
     {
-        var peer = CreateTestProbe();
+        var peer = kit.CreateTestProbe();
         var settings = new RaftActorSettings
         {
             Raft = new RaftConfig { NodeId = 2, Voters = new ulong[] { 1, 2, 3 } },
@@ -42,8 +44,8 @@ public sealed class RaftActorPersistenceSpecs : RaftActorTestKit
             TickInterval = TimeSpan.FromMilliseconds(100),
             RandomFactory = () => new FixedRaftRandom(19),
         };
-        var node = Sys.ActorOf(KvCluster.Raft.Actor.RaftActor.Props(settings, new Dictionary<ulong, IActorRef> { [1] = peer.Ref }));
-        AwaitCondition(() =>
+        var node = kit.Sys.ActorOf(KvCluster.Raft.Actor.RaftActor.Props(settings, new Dictionary<ulong, IActorRef> { [1] = peer.Ref }));
+        kit.AwaitCondition(() =>
         {
             peer.Send(node, GetRaftStatus.Instance);
             return !peer.ExpectMsg<RaftStatus>().Recovering;
@@ -68,20 +70,6 @@ public sealed class RaftActorPersistenceSpecs : RaftActorTestKit
         var vote = peer.ExpectMsg<RequestVoteResult>();
         Assert.True(vote.Granted);
         Assert.Equal(1L, vote.Term);
-    }
-
-    [Fact]
-    public void Vote_JournalWriteFails_ActorStopsWithoutSendingVote()
-    {
-        var journal = UseGatedJournal();
-        var (node, peer) = StartVoter();
-        Watch(node);
-        journal.FailWith = new IOException("disk full (injected)");
-
-        peer.Send(node, new RequestVote(1, 2, Term: 1, LastLogIndex: 0, LastLogTerm: 0, PreVote: false, LeadershipTransfer: false));
-
-        ExpectTerminated(node);
-        Assert.False(peer.HasMessages);
     }
 
     [Fact]

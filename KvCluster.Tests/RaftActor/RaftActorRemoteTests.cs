@@ -60,7 +60,8 @@ public sealed class RaftActorRemoteTests
             {
                 // Asked from another system, so the request and its answer cross the network too.
                 var client = systems[ids.First(i => i != leader)];
-                var remoteLeader = ((ExtendedActorSystem)client).Provider.ResolveActorRef(nodes[leader].Path);
+                var leaderAddress = ((ExtendedActorSystem)systems[leader]).Provider.DefaultAddress;
+                var remoteLeader = ((ExtendedActorSystem)client).Provider.ResolveActorRef(new RootActorPath(leaderAddress) / "user" / "raft");
                 var reply = await remoteLeader.Ask<ProposeApplied>(RaftActorCluster.Command(command), Wait);
                 Assert.StartsWith($"ok:{command}@", RaftActorCluster.Text(reply.Result));
             }
