@@ -41,6 +41,7 @@ internal sealed class JournalProbeActor : ReceivePersistentActor
             _snapshot = offer.Snapshot;
             _snapshotSequenceNr = offer.Metadata.SequenceNr;
         });
+        Recover<RecoveryCompleted>(_ => { });
         RecoverAny(e => _events.Add((LastSequenceNr, e)));
         Command<GetRecovered>(_ => Sender.Tell(new Recovered(_events.ToArray(), _snapshot, _snapshotSequenceNr, LastSequenceNr)));
         Command<PersistEvents>(p =>
