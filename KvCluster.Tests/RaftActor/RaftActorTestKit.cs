@@ -29,6 +29,7 @@ public abstract class RaftActorTestKit : Akka.TestKit.Xunit2.TestKit
         (config ?? Config.Empty)
             .WithFallback(ConfigurationFactory.ParseString("""
                 akka.loglevel = WARNING
+                akka.log-dead-letters = off
                 akka.actor.serialize-messages = on
                 akka.actor.serialize-creators = off
                 akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
