@@ -9,6 +9,11 @@ public sealed partial class KvClient
     /// <summary>Time left for the node to answer before the client's own deadline: the router answers TIMEOUT first.</summary>
     private static readonly TimeSpan s_answerMargin = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How long a request waits for the leader's lane to finish its probe rather than go through a follower.</summary>
+    private static readonly TimeSpan s_leaderProbeWait = TimeSpan.FromMilliseconds(200);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
     /// <summary>One attempt of a request through one lane. Throws <see cref="RetryableAttemptException"/> when nothing took effect.</summary>
     private async ValueTask<KvResult> AttemptAsync(AttemptState state, CancellationToken cancellationToken)
     {
@@ -18,6 +23,12 @@ public sealed partial class KvClient
         if (remaining <= TimeSpan.Zero)
         {
             throw new OperationCanceledException(cancellationToken);
+        }
+
+        if (preferLeader && (lane is null || lane.Node != Leader)
+            && await AwaitLeaderLaneAsync(Min(remaining / 4, s_leaderProbeWait), cancellationToken).ConfigureAwait(false) is { } leaderLane)
+        {
+            lane = leaderLane;
         }
 
         if (lane is null)

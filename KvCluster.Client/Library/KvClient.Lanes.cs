@@ -210,6 +210,53 @@ public sealed partial class KvClient
             }
         }
 
+        return PickAnyLane(lanes, preferLeader);
+    }
+
+    /// <summary>
+    /// The leader's lane when its probe (under way) answers within <paramref name="wait"/>, else null. Lets a request
+    /// issued right after connecting go straight to the leader instead of through a follower's router.
+    /// </summary>
+    private async ValueTask<ContactLane?> AwaitLeaderLaneAsync(TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _leader) is not { } leader)
+        {
+            return null;
+        }
+
+        var lane = Array.Find(Volatile.Read(ref _lanes), l => l.Endpoint == leader.Endpoint);
+        Task<Contacts?>? probing;
+        if (lane is null)
+        {
+            return null;
+        }
+
+        lock (lane.Gate)
+        {
+            probing = lane.Probing is { IsCompleted: false } p ? p : null;
+        }
+
+        if (probing is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            await probing.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+
+        return lane.State == LaneState.Ready && lane.Node == leader.Endpoint ? lane : null;
+    }
+
+    private ContactLane? PickAnyLane(ContactLane[] lanes, bool preferLeader)
+    {
+        var quietLimit = _options.AttemptTimeout;
+
         var start = (uint)(preferLeader ? Volatile.Read(ref _cursor) : Interlocked.Increment(ref _spread));
         ContactLane? quiet = null;
         for (var i = 0; i < lanes.Length; i++)
