@@ -19,9 +19,11 @@ public sealed partial class KvClient
             throw new KvUnavailableException($"No AkkaKv node answered within {_options.ConnectTimeout.TotalMilliseconds:0} ms: starting the client used it all.");
         }
 
+        var started = Stopwatch.GetTimestamp();
         if (await ProbeManyAsync(Volatile.Read(ref _lanes), budget, cancellationToken).ConfigureAwait(false) is null)
         {
-            throw new KvUnavailableException($"No AkkaKv node answered within {_options.ConnectTimeout.TotalMilliseconds:0} ms: {Failures()}. Is a node running there (dotnet run --project KvCluster.Node)?");
+            var within = Stopwatch.GetElapsedTime(started) >= budget ? $" within {_options.ConnectTimeout.TotalMilliseconds:0} ms" : string.Empty;
+            throw new KvUnavailableException($"No AkkaKv node answered{within}: {Failures()}. Is a node running there (dotnet run --project KvCluster.Node)?");
         }
     }
 
