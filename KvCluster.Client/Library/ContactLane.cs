@@ -38,6 +38,7 @@ internal sealed class ContactLane
     private int _generation;
     private int _inFlight;
     private long _lastProgress;
+    private long _downSince;
 
     public ContactLane(ActorSystem system, ClusterClientSettings settings, int index, KvEndpoint endpoint, string systemName)
     {
@@ -62,6 +63,15 @@ internal sealed class ContactLane
 
     /// <summary>Why the lane last failed, for error messages; null when it has not.</summary>
     public string? LastError { get; private set; }
+
+    /// <summary>
+    /// True from a connection failure until the lane's node answers again (restarting the lane's ClusterClient does
+    /// not clear it): the node is presumed dead.
+    /// </summary>
+    public bool IsDown => Volatile.Read(ref _downSince) != 0;
+
+    /// <summary>True when the lane went down within <paramref name="window"/> and has not answered since.</summary>
+    public bool WentDownWithin(TimeSpan window) => Volatile.Read(ref _downSince) is var since and not 0 && Stopwatch.GetElapsedTime(since) < window;
 
     /// <summary>The probe under way, or null.</summary>
     public Task<Protocol.Contacts?>? Probing { get; set; }
@@ -127,6 +137,7 @@ internal sealed class ContactLane
             State = LaneState.Ready;
             Node = node ?? Node ?? Endpoint;
             LastError = null;
+            Volatile.Write(ref _downSince, 0);
             Volatile.Write(ref _lastProgress, Stopwatch.GetTimestamp());
         }
     }
@@ -162,6 +173,7 @@ internal sealed class ContactLane
 
             State = LaneState.Lost;
             LastError = reason;
+            Volatile.Write(ref _downSince, Stopwatch.GetTimestamp());
             lost = _current.Lost;
             _system.Stop(_current.Client);
         }

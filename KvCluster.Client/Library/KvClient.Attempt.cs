@@ -18,6 +18,11 @@ public sealed partial class KvClient
     private async ValueTask<KvResult> AttemptAsync(AttemptState state, CancellationToken cancellationToken)
     {
         var preferLeader = state.IsWrite || state.Consistency != ReadConsistency.Serializable;
+        if (preferLeader)
+        {
+            await AwaitLiveLeaderAsync(state.Deadline, cancellationToken).ConfigureAwait(false);
+        }
+
         var lane = PickLane(preferLeader);
         var remaining = state.Deadline - DateTime.UtcNow;
         if (remaining <= TimeSpan.Zero)

@@ -11,6 +11,12 @@ public sealed partial class KvClient
     /// <summary>Least time between two background probes of one lane.</summary>
     private static readonly TimeSpan s_probeSpacing = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>How often the live nodes are asked who leads while they still name a dead node.</summary>
+    private static readonly TimeSpan s_leaderPoll = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How long after a connection failure an unknown leader is checked before a write goes out.</summary>
+    private static readonly TimeSpan s_recentFailure = TimeSpan.FromSeconds(10);
+
     /// <summary>Asks every lane at once for the cluster's contacts; returns at the first answer.</summary>
     private async Task DiscoverAsync(TimeSpan budget, CancellationToken cancellationToken)
     {
@@ -115,6 +121,60 @@ public sealed partial class KvClient
             _ = ProbeAsync(lane, _options.AttemptTimeout);
         }
     }
+
+    /// <summary>
+    /// Before a write or a linearizable read: when the leader is unknown right after a node's connection failed, or
+    /// the believed leader is that dead node, asks the live nodes who leads (every <see cref="s_leaderPoll"/>) and holds
+    /// the request while they all still name the dead node: a router would only forward it there, where it would be
+    /// lost with an unknown outcome. Returns as soon as a live leader is named or no node names any (an election is
+    /// under way: a router waits it out), or when <paramref name="deadline"/> comes.
+    /// </summary>
+    private async ValueTask AwaitLiveLeaderAsync(DateTime deadline, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var lanes = Volatile.Read(ref _lanes);
+            var leader = Volatile.Read(ref _leader)?.Endpoint;
+            if (leader is { } known ? !IsDownEndpoint(lanes, known) : !Array.Exists(lanes, l => l.WentDownWithin(s_recentFailure)))
+            {
+                return;
+            }
+
+            var remaining = deadline - DateTime.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            var live = lanes.Where(l => l.State == LaneState.Ready && !l.IsDown).ToArray();
+            if (live.Length == 0)
+            {
+                return;
+            }
+
+            var budget = remaining < _options.AttemptTimeout ? remaining : _options.AttemptTimeout;
+            var answers = await Task.WhenAll(live.Select(l => ProbeAsync(l, budget))).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var hints = answers.OfType<Contacts>().Select(c => string.IsNullOrEmpty(c.LeaderEndpoint) ? null : TryParse(c.LeaderEndpoint)).ToArray();
+            if (Array.Find(hints, h => h is { } hint && !IsDownEndpoint(lanes, hint)) is { } alive)
+            {
+                NoteLeader(alive.ToString());
+                return;
+            }
+
+            if (hints.Length == 0 || hints.All(h => h is null))
+            {
+                // Nobody names a leader: an election is under way, and a router waits it out.
+                Volatile.Write(ref _leader, null);
+                return;
+            }
+
+            await Task.Delay(s_leaderPoll, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>True when the lane of <paramref name="endpoint"/> (or a lane that reached it) is down.</summary>
+    private static bool IsDownEndpoint(ContactLane[] lanes, KvEndpoint endpoint) =>
+        Array.Exists(lanes, l => (l.Endpoint == endpoint || l.Node == endpoint) && l.IsDown);
 
     /// <summary>What every lane last failed with, for an error message.</summary>
     private string Failures()

