@@ -41,7 +41,7 @@ public sealed partial class KvClient
             // No lane is known to work: ask every one at once (a read-only probe), and take the first that answers.
             // A dead node costs nothing here: its probe fails when its connection does, or when the others win.
             var probeBudget = remaining < _options.AttemptTimeout ? remaining : _options.AttemptTimeout;
-            lane = await ProbeManyAsync(Volatile.Read(ref _lanes), probeBudget, cancellationToken).ConfigureAwait(false);
+            (lane, _) = await ProbeManyAsync(Volatile.Read(ref _lanes), probeBudget, cancellationToken).ConfigureAwait(false);
             if (lane is null)
             {
                 throw state.Fail(new RetryableAttemptException(AttemptFailure.Unavailable, $"no node answered: {Failures()}", null));

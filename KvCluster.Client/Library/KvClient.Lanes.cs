@@ -25,19 +25,19 @@ public sealed partial class KvClient
             throw new KvUnavailableException($"No AkkaKv node answered within {_options.ConnectTimeout.TotalMilliseconds:0} ms: starting the client used it all.");
         }
 
-        var started = Stopwatch.GetTimestamp();
-        if (await ProbeManyAsync(Volatile.Read(ref _lanes), budget, cancellationToken).ConfigureAwait(false) is null)
+        var (lane, expired) = await ProbeManyAsync(Volatile.Read(ref _lanes), budget, cancellationToken).ConfigureAwait(false);
+        if (lane is null)
         {
-            var within = Stopwatch.GetElapsedTime(started) >= budget ? $" within {_options.ConnectTimeout.TotalMilliseconds:0} ms" : string.Empty;
+            var within = expired ? $" within {_options.ConnectTimeout.TotalMilliseconds:0} ms" : string.Empty;
             throw new KvUnavailableException($"No AkkaKv node answered{within}: {Failures()}. Is a node running there (dotnet run --project KvCluster.Node)?");
         }
     }
 
     /// <summary>
     /// Probes <paramref name="lanes"/> in parallel; returns the first lane that answers (the others go on in the
-    /// background), or null when every probe failed or <paramref name="budget"/> passed.
+    /// background), or null when every probe failed or <paramref name="budget"/> passed (then Expired).
     /// </summary>
-    private async Task<ContactLane?> ProbeManyAsync(IReadOnlyList<ContactLane> lanes, TimeSpan budget, CancellationToken cancellationToken)
+    private async Task<(ContactLane? Lane, bool Expired)> ProbeManyAsync(IReadOnlyList<ContactLane> lanes, TimeSpan budget, CancellationToken cancellationToken)
     {
         var pending = lanes.Select(lane => (Lane: lane, Probe: ProbeAsync(lane, budget))).ToList();
         using var expiry = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -49,7 +49,7 @@ public sealed partial class KvClient
             if (done == expired)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                return null;
+                return (null, true);
             }
 
             var index = pending.FindIndex(p => p.Probe == done);
@@ -57,11 +57,11 @@ public sealed partial class KvClient
             pending.RemoveAt(index);
             if (await probe.ConfigureAwait(false) is not null)
             {
-                return lane;
+                return (lane, false);
             }
         }
 
-        return null;
+        return (null, false);
     }
 
     /// <summary>
