@@ -8,6 +8,7 @@ namespace KvCluster.Tests.Client;
 
 /// <summary>The <c>kv</c> data commands end to end against a fake node: exit codes, and no command outlives its --timeout.</summary>
 [Trait("Category", "Integration")]
+[Collection(TimingCollection.Name)]
 public sealed class KvCliIntegrationTests : IAsyncLifetime
 {
     private readonly StringWriter _out = new();

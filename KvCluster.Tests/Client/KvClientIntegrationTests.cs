@@ -12,6 +12,7 @@ namespace KvCluster.Tests.Client;
 /// receptionist, a scripted router, both sides serializing every message.
 /// </summary>
 [Trait("Category", "Integration")]
+[Collection(TimingCollection.Name)]
 public sealed class KvClientIntegrationTests : IAsyncLifetime
 {
     private const string SerializeEverything = "akka.actor.serialize-messages = on\nakka.actor.serialize-creators = off";
