@@ -46,8 +46,16 @@ internal sealed class ContactLane
         _index = index;
         Endpoint = endpoint;
         ReceptionistPath = ActorPath.Parse($"akka.tcp://{systemName}@{FormatHost(endpoint.Host)}:{endpoint.Port}{KvWireTypes.ReceptionistPath}");
-        _settings = settings.WithInitialContacts(ImmutableHashSet.Create(ReceptionistPath));
+        var pin = ContactPin.TryStart(system, ReceptionistPath, $"kv-pin-{index}");
+        IsPinned = pin is not null;
+        _settings = settings.WithInitialContacts(ImmutableHashSet.Create(pin?.Path ?? ReceptionistPath));
     }
+
+    /// <summary>True when the lane's ClusterClient is steered to <see cref="Endpoint"/> (see <see cref="ContactPin"/>).</summary>
+    public bool IsPinned { get; }
+
+    /// <summary>How many times the lane restarted its ClusterClient because it reached another node.</summary>
+    public int Repins { get; private set; }
 
     /// <summary>The contact point.</summary>
     public KvEndpoint Endpoint { get; }
@@ -140,6 +148,29 @@ internal sealed class ContactLane
             Volatile.Write(ref _downSince, 0);
             Volatile.Write(ref _lastProgress, Stopwatch.GetTimestamp());
         }
+    }
+
+    /// <summary>
+    /// The lane reached another node than its endpoint (its ClusterClient was steered elsewhere, for example after a
+    /// reconnect): stop that ClusterClient so the next <see cref="Ensure"/> starts one steered to the endpoint again.
+    /// Requests in flight through it go on; nothing is marked down.
+    /// </summary>
+    public void Repin(Incarnation incarnation)
+    {
+        lock (_gate)
+        {
+            if (!ReferenceEquals(_current, incarnation))
+            {
+                return;
+            }
+
+            Repins++;
+            State = LaneState.Lost;
+            _current = null;
+        }
+
+        // Give requests sent through it a moment to be answered before the ClusterClient stops.
+        _system.Scheduler.ScheduleTellOnce(TimeSpan.FromSeconds(5), incarnation.Client, PoisonPill.Instance, ActorRefs.NoSender);
     }
 
     /// <summary>Something sent through <paramref name="incarnation"/> went unanswered: probe before the next use.</summary>

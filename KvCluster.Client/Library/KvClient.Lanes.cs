@@ -8,6 +8,9 @@ namespace KvCluster.Client;
 
 public sealed partial class KvClient
 {
+    /// <summary>Most restarts of a lane's ClusterClient because it reached another node than its endpoint.</summary>
+    private const int MaxRepins = 3;
+
     /// <summary>Least time between two background probes of one lane.</summary>
     private static readonly TimeSpan s_probeSpacing = TimeSpan.FromMilliseconds(200);
 
@@ -93,23 +96,39 @@ public sealed partial class KvClient
             return null;
         }
 
-        var incarnation = lane.Ensure();
-        try
+        var started = Stopwatch.GetTimestamp();
+        while (true)
         {
-            var contacts = await incarnation.Client.Ask<Contacts>(new ClusterClient.Send(KvWireTypes.RouterPath, new GetContacts(), localAffinity: true), timeout, incarnation.Lost.Token).ConfigureAwait(false);
-            lane.Answered(incarnation, contacts.Endpoints.Count > 0 ? TryParse(contacts.Endpoints[0]) : null);
+            var incarnation = lane.Ensure();
+            var left = timeout - Stopwatch.GetElapsedTime(started);
+            Contacts contacts;
+            try
+            {
+                contacts = await incarnation.Client.Ask<Contacts>(new ClusterClient.Send(KvWireTypes.RouterPath, new GetContacts(), localAffinity: true), left, incarnation.Lost.Token).ConfigureAwait(false);
+            }
+            catch (AskTimeoutException)
+            {
+                lane.Silent(incarnation, $"{lane} did not answer within {timeout.TotalMilliseconds:0} ms");
+                return null;
+            }
+            catch (OperationCanceledException)
+            {
+                // The lane was lost (its LastError says why) or the client closed.
+                return null;
+            }
+
+            var node = contacts.Endpoints.Count > 0 ? TryParse(contacts.Endpoints[0]) : null;
+            if (node is { } reached && reached != lane.Endpoint && lane.IsPinned && lane.Repins < MaxRepins && Stopwatch.GetElapsedTime(started) < timeout / 2)
+            {
+                // Steered elsewhere (a reconnect of ClusterClient's own): start a ClusterClient steered to the endpoint.
+                Learn(contacts);
+                lane.Repin(incarnation);
+                continue;
+            }
+
+            lane.Answered(incarnation, node);
             Learn(contacts);
             return contacts;
-        }
-        catch (AskTimeoutException)
-        {
-            lane.Silent(incarnation, $"{lane} did not answer within {timeout.TotalMilliseconds:0} ms");
-            return null;
-        }
-        catch (OperationCanceledException)
-        {
-            // The lane was lost (its LastError says why) or the client closed.
-            return null;
         }
     }
 

@@ -66,8 +66,8 @@ internal sealed class FakeKvNode : IAsyncDisposable
 
     private int _contactRequests;
 
-    /// <summary>Starts a node on a free loopback port and waits until it is Up.</summary>
-    public static async Task<FakeKvNode> StartAsync()
+    /// <summary>Starts a node on a free loopback port and waits until it is Up: a cluster of one, or a member of <paramref name="seed"/>'s.</summary>
+    public static async Task<FakeKvNode> StartAsync(FakeKvNode? seed = null)
     {
         var config = ConfigurationFactory.ParseString(NodeHocon)
             .WithFallback(KvProtocolSerializer.Config)
@@ -77,7 +77,7 @@ internal sealed class FakeKvNode : IAsyncDisposable
         var cluster = Akka.Cluster.Cluster.Get(system);
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
-        cluster.Join(cluster.SelfAddress);
+        cluster.Join(seed is null ? cluster.SelfAddress : Akka.Cluster.Cluster.Get(seed._system).SelfAddress);
         await up.Task.WaitAsync(TimeSpan.FromSeconds(20));
         var address = cluster.SelfAddress;
         var node = new FakeKvNode(system, new KvEndpoint(address.Host!, address.Port!.Value));

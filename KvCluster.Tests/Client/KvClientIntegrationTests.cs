@@ -200,6 +200,43 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LeaderFollowing_ThreeNodeCluster_WritesGoStraightToTheLeadersRouter()
+    {
+        await using var second = await FakeKvNode.StartAsync(seed: _node);
+        await using var third = await FakeKvNode.StartAsync(seed: _node);
+        var nodes = new[] { _node, second, third };
+        foreach (var node in nodes)
+        {
+            node.LeaderEndpoint = second.Endpoint.ToString();
+        }
+
+        await using var client = await KvClient.ConnectAsync(Options(_node.Endpoint, second.Endpoint, third.Endpoint));
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(KvStatus.Ok, (await client.ExecuteAsync(Put("k", i.ToString(System.Globalization.CultureInfo.InvariantCulture)))).Status);
+        }
+
+        Assert.Equal(second.Endpoint, client.Leader);
+        Assert.True(second.Requests.Count >= 19, $"requests by node: {string.Join(", ", nodes.Select(n => n.Requests.Count))}");
+    }
+
+    [Fact]
+    public async Task SerializableReads_ThreeNodeCluster_SpreadOverTheNodes()
+    {
+        await using var second = await FakeKvNode.StartAsync(seed: _node);
+        await using var third = await FakeKvNode.StartAsync(seed: _node);
+        var nodes = new[] { _node, second, third };
+        await using var client = await KvClient.ConnectAsync(Options(_node.Endpoint, second.Endpoint, third.Endpoint));
+        await Task.Delay(300);
+        for (var i = 0; i < 30; i++)
+        {
+            await client.ExecuteAsync(Get("k"), ReadConsistency.Serializable);
+        }
+
+        Assert.All(nodes, n => Assert.True(n.Requests.Count >= 5, $"requests by node: {string.Join(", ", nodes.Select(x => x.Requests.Count))}"));
+    }
+
+    [Fact]
     public async Task Dispose_AfterRequests_ReturnsPromptly()
     {
         var client = await KvClient.ConnectAsync(Options(_node.Endpoint));
