@@ -14,6 +14,12 @@ public sealed partial class KvClient
     /// <summary>Least time between two background probes of one lane.</summary>
     private static readonly TimeSpan s_probeSpacing = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>How often lanes that are not ready are probed in the background.</summary>
+    private static readonly TimeSpan s_sweepInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>When the lanes were last swept (Stopwatch ticks).</summary>
+    private long _lastSweep = Stopwatch.GetTimestamp();
+
     /// <summary>How often the live nodes are asked who leads while they still name a dead node.</summary>
     private static readonly TimeSpan s_leaderPoll = TimeSpan.FromMilliseconds(50);
 
@@ -195,6 +201,27 @@ public sealed partial class KvClient
     private static bool IsDownEndpoint(ContactLane[] lanes, KvEndpoint endpoint) =>
         Array.Exists(lanes, l => (l.Endpoint == endpoint || l.Node == endpoint) && l.IsDown);
 
+    /// <summary>
+    /// At most every <see cref="s_sweepInterval"/>: probes in the background every lane that is not ready (a node that
+    /// came back, one that was silent), so lanes recover without a request having to find none ready.
+    /// </summary>
+    private void SweepLanes(ContactLane[] lanes)
+    {
+        var last = Volatile.Read(ref _lastSweep);
+        if (Stopwatch.GetElapsedTime(last) < s_sweepInterval || Interlocked.CompareExchange(ref _lastSweep, Stopwatch.GetTimestamp(), last) != last)
+        {
+            return;
+        }
+
+        foreach (var lane in lanes)
+        {
+            if (lane.State != LaneState.Ready)
+            {
+                ProbeSoon(lane);
+            }
+        }
+    }
+
     /// <summary>What every lane last failed with, for an error message.</summary>
     private string Failures()
     {
@@ -268,6 +295,7 @@ public sealed partial class KvClient
     private ContactLane? PickLane(bool preferLeader)
     {
         var lanes = Volatile.Read(ref _lanes);
+        SweepLanes(lanes);
         var quietLimit = _options.AttemptTimeout;
         if (preferLeader && Volatile.Read(ref _leader) is { } leader)
         {
