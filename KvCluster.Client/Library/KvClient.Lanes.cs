@@ -154,27 +154,29 @@ public sealed partial class KvClient
     /// lost with an unknown outcome. Returns as soon as a live leader is named or no node names any (an election is
     /// under way: a router waits it out), or when <paramref name="deadline"/> comes.
     /// </summary>
-    private async ValueTask AwaitLiveLeaderAsync(DateTime deadline, CancellationToken cancellationToken)
+    /// <returns>The dead node still named as leader when the deadline came; null otherwise.</returns>
+    private async ValueTask<KvEndpoint?> AwaitLiveLeaderAsync(DateTime deadline, CancellationToken cancellationToken)
     {
+        KvEndpoint? named = null;
         while (true)
         {
             var lanes = Volatile.Read(ref _lanes);
             var leader = Volatile.Read(ref _leader)?.Endpoint;
             if (leader is { } known ? !IsDownEndpoint(lanes, known) : !Array.Exists(lanes, l => l.WentDownWithin(s_recentFailure)))
             {
-                return;
+                return null;
             }
 
             var remaining = deadline - DateTime.UtcNow;
             if (remaining <= TimeSpan.Zero)
             {
-                return;
+                return named ?? leader;
             }
 
             var live = lanes.Where(l => l.State == LaneState.Ready && !l.IsDown).ToArray();
             if (live.Length == 0)
             {
-                return;
+                return null;
             }
 
             var budget = remaining < _options.AttemptTimeout ? remaining : _options.AttemptTimeout;
@@ -183,15 +185,17 @@ public sealed partial class KvClient
             if (Array.Find(hints, h => h is { } hint && !IsDownEndpoint(lanes, hint)) is { } alive)
             {
                 NoteLeader(alive.ToString());
-                return;
+                return null;
             }
 
             if (hints.Length == 0 || hints.All(h => h is null))
             {
                 // Nobody names a leader: an election is under way, and a router waits it out.
                 Volatile.Write(ref _leader, null);
-                return;
+                return null;
             }
+
+            named = Array.Find(hints, h => h is not null);
 
             await Task.Delay(s_leaderPoll, cancellationToken).ConfigureAwait(false);
         }

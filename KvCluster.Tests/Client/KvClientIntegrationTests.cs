@@ -200,6 +200,28 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Failover_SurvivorKeepsNamingTheDeadLeader_WriteNeverSentAndReportedSafeToRetry()
+    {
+        await using var other = await FakeKvNode.StartAsync();
+        _node.LeaderEndpoint = _node.Endpoint.ToString();
+        other.LeaderEndpoint = _node.Endpoint.ToString();
+        await using var client = await KvClient.ConnectAsync(Options(_node.Endpoint, other.Endpoint));
+        await client.ExecuteAsync(Put("a", "1"));
+        await WaitUntil(async () => (await client.ExecuteAsync(Get("k"), ReadConsistency.Serializable)) is not null && !other.Requests.IsEmpty);
+        var before = other.Requests.Count;
+        await _node.DisposeAsync();
+        await Task.Delay(100);
+
+        var watch = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<KvNotLeaderException>(() => client.ExecuteAsync(Put("b", "2"), timeout: TimeSpan.FromMilliseconds(800)));
+
+        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(2300), $"took {watch.Elapsed}");
+        Assert.Contains(_node.Endpoint.ToString(), e.Message);
+        Assert.Equal(before, other.Requests.Count);
+        _node = await FakeKvNode.StartAsync();
+    }
+
+    [Fact]
     public async Task LeaderFollowing_ThreeNodeCluster_WritesGoStraightToTheLeadersRouter()
     {
         await using var second = await FakeKvNode.StartAsync(seed: _node);
