@@ -203,7 +203,7 @@ public sealed partial class KvClient : IAsyncDisposable
                 throw;
             }
 
-            throw new KvUnavailableException($"No AkkaKv node answered within {options.ConnectTimeout.TotalMilliseconds:0} ms: the client's actor system did not even start in that time.");
+            throw new KvUnavailableException($"No AkkaKv node answered within {options.ConnectTimeout.TotalMilliseconds:0} ms ({string.Join(", ", options.Endpoints)}): the client's actor system did not even start in that time.");
         }
     }
 
