@@ -47,10 +47,9 @@ public interface IMultiNodeHandle
     Address Address { get; }
 
     /// <summary>
-    /// Kills the node abruptly, as a SIGKILL would (<see cref="MultiNodeSystems.CrashAsync"/>: the system is aborted,
-    /// skipping coordinated shutdown, so no cluster leave and no goodbye). Before calling it the harness black-holes
-    /// every link of the node at its own transport, so nothing it still writes leaves; peers see its connections
-    /// drop. Stores (journal files) must be closed when it completes so a restart can reopen them.
+    /// Kills the node abruptly, as near to a SIGKILL as one process allows (<see cref="MultiNodeSystems.CrashAsync"/>:
+    /// the system is aborted, skipping coordinated shutdown, so no cluster leave); peers see its connections close.
+    /// Stores (journal files) must be closed when it completes so a restart can reopen them.
     /// </summary>
     Task CrashAsync();
 

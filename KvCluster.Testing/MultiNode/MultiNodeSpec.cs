@@ -239,17 +239,7 @@ public sealed class MultiNodeSpec<TNode> : IAsyncDisposable
     }
 
     /// <summary>Crashes the node of <paramref name="role"/> if it runs; true when it did.</summary>
-    internal Task<bool> CrashNodeAsync(RoleName role) => TakeDownAsync(role, async n =>
-    {
-        try
-        {
-            await Conductor.IsolateAsync(n).ConfigureAwait(false);
-        }
-        finally
-        {
-            await n.CrashAsync().ConfigureAwait(false);
-        }
-    });
+    internal Task<bool> CrashNodeAsync(RoleName role) => TakeDownAsync(role, n => n.CrashAsync());
 
     /// <summary>Stops the node of <paramref name="role"/> gracefully if it runs; true when it did.</summary>
     internal Task<bool> StopNodeAsync(RoleName role) => TakeDownAsync(role, n => n.StopAsync());
