@@ -1,4 +1,4 @@
-using KvCluster.Actors;
+using Akka.Actor;
 
 namespace KvCluster.Node.Hosting;
 
@@ -13,5 +13,5 @@ internal sealed class NodeWatcher : ReceiveActor
 
     /// <summary>Props of a watcher of <paramref name="watched"/> that completes <paramref name="stopped"/>.</summary>
     public static Props Props(IActorRef watched, TaskCompletionSource stopped) =>
-        KvCluster.Actors.Props.Create(() => new NodeWatcher(watched, stopped));
+        Akka.Actor.Props.Create(() => new NodeWatcher(watched, stopped)).WithDeploy(Deploy.Local);
 }
