@@ -74,7 +74,7 @@ public sealed partial class KvNode
         akka.WithDistributedPubSub(string.Empty);
         akka.WithClusterClientReceptionist("receptionist", KvRole);
         akka.WithCustomSerializer(RaftWireSerializer.SerializerName, RaftWireSerializer.BoundTypes, system => new RaftWireSerializer(system));
-        akka.WithCustomSerializer(KvProtocolSerializer.SerializerName, KvProtocolSerializer.BoundTypes, system => new KvProtocolSerializer(system));
+        akka.WithCustomSerializer(KvProtocolSerializer.Name, KvProtocolSerializer.BoundTypes, system => new KvProtocolSerializer(system));
         akka.AddHocon(journal, HoconAddMode.Prepend);
         akka.AddHocon(NodeHocon(options), HoconAddMode.Prepend);
         if (!string.IsNullOrWhiteSpace(hooks.ExtraHocon))

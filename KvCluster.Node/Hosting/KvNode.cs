@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Cluster.Tools.Client;
@@ -349,10 +350,10 @@ public sealed partial class KvNode : IAsyncDisposable
     private static void EnsurePortFree(NodeOptions options)
     {
         var bindHost = options.EffectiveBindHost ?? options.Host;
-        System.Net.IPAddress address;
-        if (!System.Net.IPAddress.TryParse(bindHost, out address!))
+        IPAddress address;
+        if (!IPAddress.TryParse(bindHost, out address!))
         {
-            address = bindHost.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? System.Net.IPAddress.Loopback : System.Net.IPAddress.Any;
+            address = bindHost.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback : IPAddress.Any;
         }
 
         var probe = new TcpListener(address, options.Port);
@@ -412,4 +413,7 @@ public sealed class NodeStopReason : CoordinatedShutdown.Reason
     private NodeStopReason()
     {
     }
+
+    /// <inheritdoc />
+    public override int ExitCode => NodeSettingsTable.ExitOk;
 }

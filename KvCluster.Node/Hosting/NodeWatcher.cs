@@ -8,7 +8,13 @@ internal sealed class NodeWatcher : ReceiveActor
     private NodeWatcher(IActorRef watched, TaskCompletionSource stopped)
     {
         Context.Watch(watched);
-        Receive<Terminated>(t => t.ActorRef.Equals(watched), _ => stopped.TrySetResult());
+        Receive<Terminated>(t =>
+        {
+            if (t.ActorRef.Equals(watched))
+            {
+                stopped.TrySetResult();
+            }
+        });
     }
 
     /// <summary>Props of a watcher of <paramref name="watched"/> that completes <paramref name="stopped"/>.</summary>

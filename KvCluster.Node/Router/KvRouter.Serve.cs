@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Google.Protobuf;
 using KvCluster.Client.Protocol;
 using KvCluster.Raft.Actor;
