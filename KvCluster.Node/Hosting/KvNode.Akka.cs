@@ -42,17 +42,20 @@ public sealed partial class KvNode
         builder.Logging.ClearProviders();
         builder.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
         builder.Services.Replace(ServiceDescriptor.Singleton<IHostLifetime, NodeHostLifetime>());
-        builder.Services.AddAkka(options.SystemName, (akka, _) => ConfigureAkka(akka, options, members, journal, hooks));
+        builder.Services.AddAkka(options.SystemName, (akka, _) => ConfigureAkka(akka, options, members, journal, loggerFactory, hooks));
         return builder.Build();
     }
 
     /// <summary>The node's Akka configuration, in code; HOCON only for what the hosting packages do not cover.</summary>
-    internal static void ConfigureAkka(AkkaConfigurationBuilder akka, NodeOptions options, IReadOnlyDictionary<ulong, KvEndpoint> members, Config journal, KvNodeHooks hooks)
+    internal static void ConfigureAkka(AkkaConfigurationBuilder akka, NodeOptions options, IReadOnlyDictionary<ulong, KvEndpoint> members, Config journal, ILoggerFactory loggerFactory, KvNodeHooks hooks)
     {
+        // Akka's log goes into Microsoft.Extensions.Logging through NodeAkkaLogger (Akka.Hosting's LoggerFactoryLogger
+        // with a category per class, and a client's departure at Debug).
+        akka.AddSetup(new NodeLoggingSetup(loggerFactory));
         akka.ConfigureLoggers(loggers =>
         {
             loggers.ClearLoggers();
-            loggers.AddLoggerFactory();
+            loggers.AddLogger<NodeAkkaLogger>();
         });
         akka.WithRemoting(new RemoteOptions
         {
@@ -113,6 +116,8 @@ public sealed partial class KvNode
               log-remote-lifecycle-events = off
               {{(options.FaultInjection ? "dot-netty.tcp.applied-adapters = [trttl]" : string.Empty)}}
             }
+            # NodeProgram owns SIGTERM and Ctrl-C and stops the node in order; Akka must not start a second shutdown.
+            akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
             akka.coordinated-shutdown.phases {
               service-unbind.timeout = {{drain}}ms
               service-requests-done.timeout = {{drain}}ms

@@ -5,7 +5,8 @@ namespace KvCluster.Node.Hosting;
 /// <summary>Watches one actor for the node host and completes a task when it stops (the host cannot Watch from outside).</summary>
 internal sealed class NodeWatcher : ReceiveActor
 {
-    private NodeWatcher(IActorRef watched, TaskCompletionSource stopped)
+    /// <summary>Creates the watcher; use <see cref="Props"/>.</summary>
+    public NodeWatcher(IActorRef watched, TaskCompletionSource stopped)
     {
         Context.Watch(watched);
         Receive<Terminated>(t =>

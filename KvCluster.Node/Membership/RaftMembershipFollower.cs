@@ -44,7 +44,8 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
     /// <summary>Raft ids and endpoints learned for member addresses (kept after they leave: removal needs the id).</summary>
     private readonly Dictionary<Address, (ulong Id, KvEndpoint Endpoint)> _ids = new();
 
-    private RaftMembershipFollower(KvNode node, RaftMembershipFollowerSettings settings)
+    /// <summary>Creates the follower; use <see cref="Props"/>.</summary>
+    public RaftMembershipFollower(KvNode node, RaftMembershipFollowerSettings settings)
     {
         _node = node;
         _settings = settings;

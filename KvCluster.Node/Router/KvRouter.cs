@@ -66,7 +66,8 @@ public sealed partial class KvRouter : ReceiveActor, IWithTimers
     /// <summary>Who waits for the drain to end, once <see cref="StopAccepting"/> came.</summary>
     private IActorRef? _drainWaiter;
 
-    private KvRouter(KvRouterSettings settings, ulong selfId, IActorRef raft, IReadOnlyDictionary<ulong, KvPeer> peers, KvRequestValidator validator)
+    /// <summary>Creates the router; use <see cref="Props"/> (it validates the settings) rather than calling this.</summary>
+    public KvRouter(KvRouterSettings settings, ulong selfId, IActorRef raft, IReadOnlyDictionary<ulong, KvPeer> peers, KvRequestValidator validator)
     {
         _settings = settings;
         _selfId = selfId;
