@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using KvCluster.Actors.TestKit.Linearizability;
-using KvCluster.Actors.TestKit.MultiNode;
+using KvCluster.Testing.Linearizability;
+using KvCluster.Testing.MultiNode;
 using KvCluster.Client.Protocol;
 using KvCluster.Raft.Core;
 
