@@ -73,7 +73,7 @@ public sealed record NodeStartInfo(
     /// <summary>The role being started.</summary>
     public RoleName Role => Self.Role;
 
-    /// <summary>The actor system name to use: the role name.</summary>
+    /// <summary>The actor system name to use: <see cref="MultiNodeSpecOptions.SystemName"/>, or the role name when that is null.</summary>
     public string SystemName => Self.Address.System;
 
     /// <summary>The TCP port to listen on, on 127.0.0.1.</summary>

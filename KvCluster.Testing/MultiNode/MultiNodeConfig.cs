@@ -99,6 +99,9 @@ public sealed partial class MultiNodeConfig
         }
     }
 
+    /// <summary>True when <paramref name="name"/> is a valid Akka actor system name.</summary>
+    internal static bool IsValidSystemName(string? name) => name is not null && SystemName().IsMatch(name);
+
     /// <summary>Akka's actor system name rule (ActorSystem.Create refuses any other name).</summary>
     [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_-]*$")]
     private static partial Regex SystemName();

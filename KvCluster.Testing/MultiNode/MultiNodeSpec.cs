@@ -81,7 +81,7 @@ public sealed class MultiNodeSpec<TNode> : IAsyncDisposable
         }
 
         var ports = ReservePorts(config.Roles.Count);
-        var members = config.Roles.Select((role, i) => new MultiNodeMember(role, i + 1, new Address(MultiNodeSystems.Protocol, role.Name, MultiNodeSystems.Host, ports[i]))).ToArray();
+        var members = config.Roles.Select((role, i) => new MultiNodeMember(role, i + 1, new Address(MultiNodeSystems.Protocol, options.SystemName ?? role.Name, MultiNodeSystems.Host, ports[i]))).ToArray();
         var dataRoot = Path.Combine(options.DataRoot ?? Path.GetTempPath(), "akkakv-multinode", Guid.NewGuid().ToString("N"));
         var spec = new MultiNodeSpec<TNode>(config, factory, options, members, dataRoot);
         try

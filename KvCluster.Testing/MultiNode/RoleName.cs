@@ -3,8 +3,9 @@ using Akka.Actor;
 namespace KvCluster.Testing.MultiNode;
 
 /// <summary>
-/// The name of one node of a multi-node spec (Akka's <c>RoleName</c>). It is also the node's actor system name,
-/// so it follows actor system naming: letters, digits, '-' and '_', starting with a letter or digit.
+/// The name of one node of a multi-node spec (Akka's <c>RoleName</c>). It is also the node's actor system name unless
+/// <see cref="MultiNodeSpecOptions.SystemName"/> gives them all one, so it follows actor system naming: letters,
+/// digits, '-' and '_', starting with a letter or digit.
 /// </summary>
 /// <param name="Name">The role's name, for instance <c>node1</c>.</param>
 public readonly record struct RoleName(string Name)
@@ -20,5 +21,6 @@ public readonly record struct RoleName(string Name)
 /// <param name="Role">The role.</param>
 /// <param name="Index">1-based position of the role in declaration order; a factory may use it as a node id.</param>
 /// <param name="Address">The address the node's system must listen on:
-/// <c>akka.trttl.tcp://role@127.0.0.1:port</c> (<see cref="MultiNodeSystems.Protocol"/>).</param>
+/// <c>akka.trttl.tcp://role@127.0.0.1:port</c> (<see cref="MultiNodeSystems.Protocol"/>; the system is
+/// <see cref="MultiNodeSpecOptions.SystemName"/> when set).</param>
 public sealed record MultiNodeMember(RoleName Role, int Index, Address Address);
