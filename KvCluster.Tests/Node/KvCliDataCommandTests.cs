@@ -108,7 +108,7 @@ public sealed class KvCliDataCommandTests : IAsyncLifetime
     [Fact]
     public async Task Shell_RunsLinesOverOneConnection_KeepsGoingAfterAnError()
     {
-        using var history = new Persistence.TempDirectory();
+        using var history = new TempDirectory();
         var input = new StringReader("put s 1\nfrobnicate\nget s\nhistory\nexit\n");
 
         var code = await RunAsync(input, history.File("history"), "shell");

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text;
 using KvCluster.Client;
 using KvCluster.Client.Protocol;
-using KvCluster.Tests.Persistence;
 
 namespace KvCluster.Tests.Node;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using KvCluster.Actors.Cmd;
+using KvCluster.Pbm;
 using KvCluster.Client.Protocol;
 
 namespace KvCluster.Tests.Node;

@@ -1,6 +1,7 @@
 using System.Text;
-using KvCluster.Actors;
-using KvCluster.Actors.Cmd;
+using Akka.Actor;
+using Akka.Cluster;
+using KvCluster.Pbm;
 using KvCluster.Raft.Actor;
 
 namespace KvCluster.Tests.Node;
@@ -43,7 +44,7 @@ public sealed class RaftMembershipFollowerTests
     private static async Task AwaitAllUpAsync(KvTestCluster cluster, int node)
     {
         var deadline = DateTime.UtcNow + KvTestCluster.Wait;
-        while (KvCluster.Actors.Cluster.Cluster.Get(cluster.Nodes[node]!.System).State.Members.Count(m => m.Status == KvCluster.Actors.Cluster.MemberStatus.Up) < 3)
+        while (Cluster.Get(cluster.Nodes[node]!.System).State.Members.Count(m => m.Status == MemberStatus.Up) < 3)
         {
             Assert.True(DateTime.UtcNow < deadline, "the three nodes did not form one cluster");
             await Task.Delay(50);
