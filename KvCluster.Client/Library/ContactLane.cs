@@ -40,12 +40,12 @@ internal sealed class ContactLane
     private long _lastProgress;
     private long _downSince;
 
-    public ContactLane(ActorSystem system, ClusterClientSettings settings, int index, KvEndpoint endpoint, string systemName)
+    public ContactLane(ActorSystem system, ClusterClientSettings settings, int index, KvEndpoint endpoint, string systemName, string scheme = "akka.tcp")
     {
         _system = system;
         _index = index;
         Endpoint = endpoint;
-        ReceptionistPath = ActorPath.Parse($"akka.tcp://{systemName}@{FormatHost(endpoint.Host)}:{endpoint.Port}{KvWireTypes.ReceptionistPath}");
+        ReceptionistPath = ActorPath.Parse($"{scheme}://{systemName}@{FormatHost(endpoint.Host)}:{endpoint.Port}{KvWireTypes.ReceptionistPath}");
         var pin = ContactPin.TryStart(system, ReceptionistPath, $"kv-pin-{index}");
         IsPinned = pin is not null;
         _settings = settings.WithInitialContacts(ImmutableHashSet.Create(pin?.Path ?? ReceptionistPath));

@@ -259,7 +259,7 @@ public sealed partial class KvClient
                 return null;
             }
 
-            var lane = new ContactLane(_system, _laneSettings, lanes.Length, endpoint, _options.SystemName);
+            var lane = new ContactLane(_system, _laneSettings, lanes.Length, endpoint, _options.SystemName, _options.Scheme);
             Volatile.Write(ref _lanes, [.. lanes, lane]);
             return lane;
         }

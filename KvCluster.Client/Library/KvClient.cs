@@ -161,6 +161,7 @@ public sealed partial class KvClient : IAsyncDisposable
                 dot-netty.tcp {
                   hostname = "{{host}}"
                   port = 0
+                  {{(options.FaultInjection ? "applied-adapters = [trttl]" : string.Empty)}}
                 }
                 # A node that refused a connection (not started yet, restarting) is tried again soon.
                 retry-gate-closed-for = 200ms

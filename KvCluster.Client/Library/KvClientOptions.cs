@@ -15,6 +15,16 @@ public sealed record KvClientOptions
     /// </summary>
     public string LocalHost { get; init; } = "127.0.0.1";
 
+    /// <summary>
+    /// True to talk to nodes started with <c>--fault-injection</c> (chaos runs, drills): their remoting runs under
+    /// Akka.Remote's throttler adapter, so their addresses are <c>akka.trttl.tcp://</c> and the client's own remoting
+    /// must load the same adapter. Every node of a cluster and its clients agree on this.
+    /// </summary>
+    public bool FaultInjection { get; init; }
+
+    /// <summary>The Akka.Remote scheme of the nodes' addresses: <c>akka.tcp</c>, or <c>akka.trttl.tcp</c> with <see cref="FaultInjection"/>.</summary>
+    public string Scheme => FaultInjection ? "akka.trttl.tcp" : "akka.tcp";
+
     /// <summary>Default deadline of one request, retries included.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -83,7 +83,7 @@ internal static class Program
             {
                 try
                 {
-                    clients.Add(await KvClient.ConnectAsync(new KvClientOptions { Endpoints = endpoints, RequestTimeout = settings.RequestTimeout }).ConfigureAwait(false));
+                    clients.Add(await KvClient.ConnectAsync(new KvClientOptions { Endpoints = endpoints, RequestTimeout = settings.RequestTimeout, FaultInjection = true }).ConfigureAwait(false));
                     break;
                 }
                 catch (KvUnavailableException) when (Stopwatch.GetTimestamp() < connectDeadline)
