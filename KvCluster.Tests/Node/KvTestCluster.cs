@@ -108,12 +108,31 @@ internal sealed class KvTestCluster : IAsyncDisposable
         Nodes[index] = null;
     }
 
-    public Task<KvClient> ClientAsync(params int[] indexes) => KvClient.ConnectAsync(new KvClientOptions
+    public Task<KvClient> ClientAsync(params int[] indexes) => ClientAsync(null, indexes);
+
+    public Task<KvClient> ClientAsync(string? clientHocon, params int[] indexes) => KvClient.ConnectAsync(new KvClientOptions
     {
         Endpoints = (indexes.Length == 0 ? Enumerable.Range(0, Options.Length) : indexes).Select(i => Options[i].Endpoint).ToArray(),
         RequestTimeout = TimeSpan.FromSeconds(10),
-        AkkaConfig = NodeTestSupport.TestHocon,
+        AkkaConfig = NodeTestSupport.TestHocon + "\n" + clientHocon,
     });
+
+    /// <summary>Connects to one node once it serves clients (a restarted node may need a while to become a cluster member).</summary>
+    public async Task<KvClient> ConnectWhenServingAsync(int index)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (true)
+        {
+            try
+            {
+                return await ClientAsync(index);
+            }
+            catch (KvUnavailableException) when (DateTime.UtcNow < deadline)
+            {
+                // Not a cluster member yet: Akka's receptionist serves members only.
+            }
+        }
+    }
 
     /// <summary>Waits until the running nodes agree on one leader; returns its index.</summary>
     public async Task<int> AwaitLeaderAsync()
