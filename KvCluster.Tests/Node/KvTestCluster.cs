@@ -50,9 +50,15 @@ internal sealed class KvTestCluster : IAsyncDisposable
 
     public IEnumerable<KvEndpoint> Endpoints => Options.Select(o => o.Endpoint);
 
-    public static async Task<KvTestCluster> StartAsync(int size = 3, ILoggerFactory? loggers = null, bool pbm = false)
+    /// <summary>Hooks with the membership follower idle (an hour between rounds), for specs of manual membership changes.</summary>
+    public static KvNodeHooks ManualMembership { get; } = NodeTestSupport.Hooks with
     {
-        var cluster = new KvTestCluster(size, loggers, pbm);
+        MembershipFollower = new KvCluster.Node.Membership.RaftMembershipFollowerSettings { Interval = TimeSpan.FromHours(1) },
+    };
+
+    public static async Task<KvTestCluster> StartAsync(int size = 3, ILoggerFactory? loggers = null, bool pbm = false, KvNodeHooks? hooks = null)
+    {
+        var cluster = new KvTestCluster(size, loggers, pbm) { Hooks = hooks ?? NodeTestSupport.Hooks };
         try
         {
             for (var i = 0; i < size; i++)
