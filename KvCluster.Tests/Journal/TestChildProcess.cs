@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Reflection;
 
+// Moved from KvCluster.Tests/Persistence (whose specs of the in-house runtime are deleted) with its namespace kept,
+// so the other folders that start child processes or use TempDirectory keep compiling.
 namespace KvCluster.Tests.Persistence;
 
 /// <summary>
