@@ -38,6 +38,7 @@ internal sealed class ContactLane
     private int _generation;
     private int _inFlight;
     private long _lastProgress;
+    private long _downSince;
 
     public ContactLane(ActorSystem system, ClusterClientSettings settings, int index, KvEndpoint endpoint, string systemName)
     {
@@ -45,8 +46,16 @@ internal sealed class ContactLane
         _index = index;
         Endpoint = endpoint;
         ReceptionistPath = ActorPath.Parse($"akka.tcp://{systemName}@{FormatHost(endpoint.Host)}:{endpoint.Port}{KvWireTypes.ReceptionistPath}");
-        _settings = settings.WithInitialContacts(ImmutableHashSet.Create(ReceptionistPath));
+        var pin = ContactPin.TryStart(system, ReceptionistPath, $"kv-pin-{index}");
+        IsPinned = pin is not null;
+        _settings = settings.WithInitialContacts(ImmutableHashSet.Create(pin?.Path ?? ReceptionistPath));
     }
+
+    /// <summary>True when the lane's ClusterClient is steered to <see cref="Endpoint"/> (see <see cref="ContactPin"/>).</summary>
+    public bool IsPinned { get; }
+
+    /// <summary>How many times the lane restarted its ClusterClient because it reached another node.</summary>
+    public int Repins { get; private set; }
 
     /// <summary>The contact point.</summary>
     public KvEndpoint Endpoint { get; }
@@ -62,6 +71,15 @@ internal sealed class ContactLane
 
     /// <summary>Why the lane last failed, for error messages; null when it has not.</summary>
     public string? LastError { get; private set; }
+
+    /// <summary>
+    /// True from a connection failure until the lane's node answers again (restarting the lane's ClusterClient does
+    /// not clear it): the node is presumed dead.
+    /// </summary>
+    public bool IsDown => Volatile.Read(ref _downSince) != 0;
+
+    /// <summary>True when the lane went down within <paramref name="window"/> and has not answered since.</summary>
+    public bool WentDownWithin(TimeSpan window) => Volatile.Read(ref _downSince) is var since and not 0 && Stopwatch.GetElapsedTime(since) < window;
 
     /// <summary>The probe under way, or null.</summary>
     public Task<Protocol.Contacts?>? Probing { get; set; }
@@ -127,8 +145,32 @@ internal sealed class ContactLane
             State = LaneState.Ready;
             Node = node ?? Node ?? Endpoint;
             LastError = null;
+            Volatile.Write(ref _downSince, 0);
             Volatile.Write(ref _lastProgress, Stopwatch.GetTimestamp());
         }
+    }
+
+    /// <summary>
+    /// The lane reached another node than its endpoint (its ClusterClient was steered elsewhere, for example after a
+    /// reconnect): stop that ClusterClient so the next <see cref="Ensure"/> starts one steered to the endpoint again.
+    /// Requests in flight through it go on; nothing is marked down.
+    /// </summary>
+    public void Repin(Incarnation incarnation)
+    {
+        lock (_gate)
+        {
+            if (!ReferenceEquals(_current, incarnation))
+            {
+                return;
+            }
+
+            Repins++;
+            State = LaneState.Lost;
+            _current = null;
+        }
+
+        // Give requests sent through it a moment to be answered before the ClusterClient stops.
+        _system.Scheduler.ScheduleTellOnce(TimeSpan.FromSeconds(5), incarnation.Client, PoisonPill.Instance, ActorRefs.NoSender);
     }
 
     /// <summary>Something sent through <paramref name="incarnation"/> went unanswered: probe before the next use.</summary>
@@ -162,6 +204,7 @@ internal sealed class ContactLane
 
             State = LaneState.Lost;
             LastError = reason;
+            Volatile.Write(ref _downSince, Stopwatch.GetTimestamp());
             lost = _current.Lost;
             _system.Stop(_current.Client);
         }

@@ -9,10 +9,20 @@ public sealed partial class KvClient
     /// <summary>Time left for the node to answer before the client's own deadline: the router answers TIMEOUT first.</summary>
     private static readonly TimeSpan s_answerMargin = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How long a request waits for the leader's lane to finish its probe rather than go through a follower.</summary>
+    private static readonly TimeSpan s_leaderProbeWait = TimeSpan.FromMilliseconds(200);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
     /// <summary>One attempt of a request through one lane. Throws <see cref="RetryableAttemptException"/> when nothing took effect.</summary>
     private async ValueTask<KvResult> AttemptAsync(AttemptState state, CancellationToken cancellationToken)
     {
         var preferLeader = state.IsWrite || state.Consistency != ReadConsistency.Serializable;
+        if (preferLeader)
+        {
+            await AwaitLiveLeaderAsync(state.Deadline, cancellationToken).ConfigureAwait(false);
+        }
+
         var lane = PickLane(preferLeader);
         var remaining = state.Deadline - DateTime.UtcNow;
         if (remaining <= TimeSpan.Zero)
@@ -20,12 +30,18 @@ public sealed partial class KvClient
             throw new OperationCanceledException(cancellationToken);
         }
 
+        if (preferLeader && (lane is null || lane.Node != Leader)
+            && await AwaitLeaderLaneAsync(Min(remaining / 4, s_leaderProbeWait), cancellationToken).ConfigureAwait(false) is { } leaderLane)
+        {
+            lane = leaderLane;
+        }
+
         if (lane is null)
         {
             // No lane is known to work: ask every one at once (a read-only probe), and take the first that answers.
             // A dead node costs nothing here: its probe fails when its connection does, or when the others win.
             var probeBudget = remaining < _options.AttemptTimeout ? remaining : _options.AttemptTimeout;
-            lane = await ProbeManyAsync(Volatile.Read(ref _lanes), probeBudget, cancellationToken).ConfigureAwait(false);
+            (lane, _) = await ProbeManyAsync(Volatile.Read(ref _lanes), probeBudget, cancellationToken).ConfigureAwait(false);
             if (lane is null)
             {
                 throw state.Fail(new RetryableAttemptException(AttemptFailure.Unavailable, $"no node answered: {Failures()}", null));

@@ -8,8 +8,17 @@ namespace KvCluster.Client;
 
 public sealed partial class KvClient
 {
+    /// <summary>Most restarts of a lane's ClusterClient because it reached another node than its endpoint.</summary>
+    private const int MaxRepins = 3;
+
     /// <summary>Least time between two background probes of one lane.</summary>
     private static readonly TimeSpan s_probeSpacing = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How often the live nodes are asked who leads while they still name a dead node.</summary>
+    private static readonly TimeSpan s_leaderPoll = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How long after a connection failure an unknown leader is checked before a write goes out.</summary>
+    private static readonly TimeSpan s_recentFailure = TimeSpan.FromSeconds(10);
 
     /// <summary>Asks every lane at once for the cluster's contacts; returns at the first answer.</summary>
     private async Task DiscoverAsync(TimeSpan budget, CancellationToken cancellationToken)
@@ -19,17 +28,19 @@ public sealed partial class KvClient
             throw new KvUnavailableException($"No AkkaKv node answered within {_options.ConnectTimeout.TotalMilliseconds:0} ms: starting the client used it all.");
         }
 
-        if (await ProbeManyAsync(Volatile.Read(ref _lanes), budget, cancellationToken).ConfigureAwait(false) is null)
+        var (lane, expired) = await ProbeManyAsync(Volatile.Read(ref _lanes), budget, cancellationToken).ConfigureAwait(false);
+        if (lane is null)
         {
-            throw new KvUnavailableException($"No AkkaKv node answered within {_options.ConnectTimeout.TotalMilliseconds:0} ms: {Failures()}. Is a node running there (dotnet run --project KvCluster.Node)?");
+            var within = expired ? $" within {_options.ConnectTimeout.TotalMilliseconds:0} ms" : string.Empty;
+            throw new KvUnavailableException($"No AkkaKv node answered{within}: {Failures()}. Is a node running there (dotnet run --project KvCluster.Node)?");
         }
     }
 
     /// <summary>
     /// Probes <paramref name="lanes"/> in parallel; returns the first lane that answers (the others go on in the
-    /// background), or null when every probe failed or <paramref name="budget"/> passed.
+    /// background), or null when every probe failed or <paramref name="budget"/> passed (then Expired).
     /// </summary>
-    private async Task<ContactLane?> ProbeManyAsync(IReadOnlyList<ContactLane> lanes, TimeSpan budget, CancellationToken cancellationToken)
+    private async Task<(ContactLane? Lane, bool Expired)> ProbeManyAsync(IReadOnlyList<ContactLane> lanes, TimeSpan budget, CancellationToken cancellationToken)
     {
         var pending = lanes.Select(lane => (Lane: lane, Probe: ProbeAsync(lane, budget))).ToList();
         using var expiry = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -41,7 +52,7 @@ public sealed partial class KvClient
             if (done == expired)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                return null;
+                return (null, true);
             }
 
             var index = pending.FindIndex(p => p.Probe == done);
@@ -49,11 +60,11 @@ public sealed partial class KvClient
             pending.RemoveAt(index);
             if (await probe.ConfigureAwait(false) is not null)
             {
-                return lane;
+                return (lane, false);
             }
         }
 
-        return null;
+        return (null, false);
     }
 
     /// <summary>
@@ -85,23 +96,39 @@ public sealed partial class KvClient
             return null;
         }
 
-        var incarnation = lane.Ensure();
-        try
+        var started = Stopwatch.GetTimestamp();
+        while (true)
         {
-            var contacts = await incarnation.Client.Ask<Contacts>(new ClusterClient.Send(KvWireTypes.RouterPath, new GetContacts(), localAffinity: true), timeout, incarnation.Lost.Token).ConfigureAwait(false);
-            lane.Answered(incarnation, contacts.Endpoints.Count > 0 ? TryParse(contacts.Endpoints[0]) : null);
+            var incarnation = lane.Ensure();
+            var left = timeout - Stopwatch.GetElapsedTime(started);
+            Contacts contacts;
+            try
+            {
+                contacts = await incarnation.Client.Ask<Contacts>(new ClusterClient.Send(KvWireTypes.RouterPath, new GetContacts(), localAffinity: true), left, incarnation.Lost.Token).ConfigureAwait(false);
+            }
+            catch (AskTimeoutException)
+            {
+                lane.Silent(incarnation, $"{lane} did not answer within {timeout.TotalMilliseconds:0} ms");
+                return null;
+            }
+            catch (OperationCanceledException)
+            {
+                // The lane was lost (its LastError says why) or the client closed.
+                return null;
+            }
+
+            var node = contacts.Endpoints.Count > 0 ? TryParse(contacts.Endpoints[0]) : null;
+            if (node is { } reached && reached != lane.Endpoint && lane.IsPinned && lane.Repins < MaxRepins && Stopwatch.GetElapsedTime(started) < timeout / 2)
+            {
+                // Steered elsewhere (a reconnect of ClusterClient's own): start a ClusterClient steered to the endpoint.
+                Learn(contacts);
+                lane.Repin(incarnation);
+                continue;
+            }
+
+            lane.Answered(incarnation, node);
             Learn(contacts);
             return contacts;
-        }
-        catch (AskTimeoutException)
-        {
-            lane.Silent(incarnation, $"{lane} did not answer within {timeout.TotalMilliseconds:0} ms");
-            return null;
-        }
-        catch (OperationCanceledException)
-        {
-            // The lane was lost (its LastError says why) or the client closed.
-            return null;
         }
     }
 
@@ -113,6 +140,60 @@ public sealed partial class KvClient
             _ = ProbeAsync(lane, _options.AttemptTimeout);
         }
     }
+
+    /// <summary>
+    /// Before a write or a linearizable read: when the leader is unknown right after a node's connection failed, or
+    /// the believed leader is that dead node, asks the live nodes who leads (every <see cref="s_leaderPoll"/>) and holds
+    /// the request while they all still name the dead node: a router would only forward it there, where it would be
+    /// lost with an unknown outcome. Returns as soon as a live leader is named or no node names any (an election is
+    /// under way: a router waits it out), or when <paramref name="deadline"/> comes.
+    /// </summary>
+    private async ValueTask AwaitLiveLeaderAsync(DateTime deadline, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var lanes = Volatile.Read(ref _lanes);
+            var leader = Volatile.Read(ref _leader)?.Endpoint;
+            if (leader is { } known ? !IsDownEndpoint(lanes, known) : !Array.Exists(lanes, l => l.WentDownWithin(s_recentFailure)))
+            {
+                return;
+            }
+
+            var remaining = deadline - DateTime.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            var live = lanes.Where(l => l.State == LaneState.Ready && !l.IsDown).ToArray();
+            if (live.Length == 0)
+            {
+                return;
+            }
+
+            var budget = remaining < _options.AttemptTimeout ? remaining : _options.AttemptTimeout;
+            var answers = await Task.WhenAll(live.Select(l => ProbeAsync(l, budget))).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var hints = answers.OfType<Contacts>().Select(c => string.IsNullOrEmpty(c.LeaderEndpoint) ? null : TryParse(c.LeaderEndpoint)).ToArray();
+            if (Array.Find(hints, h => h is { } hint && !IsDownEndpoint(lanes, hint)) is { } alive)
+            {
+                NoteLeader(alive.ToString());
+                return;
+            }
+
+            if (hints.Length == 0 || hints.All(h => h is null))
+            {
+                // Nobody names a leader: an election is under way, and a router waits it out.
+                Volatile.Write(ref _leader, null);
+                return;
+            }
+
+            await Task.Delay(s_leaderPoll, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>True when the lane of <paramref name="endpoint"/> (or a lane that reached it) is down.</summary>
+    private static bool IsDownEndpoint(ContactLane[] lanes, KvEndpoint endpoint) =>
+        Array.Exists(lanes, l => (l.Endpoint == endpoint || l.Node == endpoint) && l.IsDown);
 
     /// <summary>What every lane last failed with, for an error message.</summary>
     private string Failures()
@@ -209,6 +290,53 @@ public sealed partial class KvClient
                 ProbeSoon(leaderLane);
             }
         }
+
+        return PickAnyLane(lanes, preferLeader);
+    }
+
+    /// <summary>
+    /// The leader's lane when its probe (under way) answers within <paramref name="wait"/>, else null. Lets a request
+    /// issued right after connecting go straight to the leader instead of through a follower's router.
+    /// </summary>
+    private async ValueTask<ContactLane?> AwaitLeaderLaneAsync(TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _leader) is not { } leader)
+        {
+            return null;
+        }
+
+        var lane = Array.Find(Volatile.Read(ref _lanes), l => l.Endpoint == leader.Endpoint);
+        Task<Contacts?>? probing;
+        if (lane is null)
+        {
+            return null;
+        }
+
+        lock (lane.Gate)
+        {
+            probing = lane.Probing is { IsCompleted: false } p ? p : null;
+        }
+
+        if (probing is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            await probing.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+
+        return lane.State == LaneState.Ready && lane.Node == leader.Endpoint ? lane : null;
+    }
+
+    private ContactLane? PickAnyLane(ContactLane[] lanes, bool preferLeader)
+    {
+        var quietLimit = _options.AttemptTimeout;
 
         var start = (uint)(preferLeader ? Volatile.Read(ref _cursor) : Interlocked.Increment(ref _spread));
         ContactLane? quiet = null;

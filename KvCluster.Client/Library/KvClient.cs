@@ -116,7 +116,7 @@ public sealed partial class KvClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var started = Stopwatch.GetTimestamp();
-        var system = CreateSystem(options, loggerFactory);
+        var system = await StartSystemAsync(options, loggerFactory, cancellationToken).ConfigureAwait(false);
         KvClient? client = null;
         try
         {
@@ -182,6 +182,29 @@ public sealed partial class KvClient : IAsyncDisposable
             .WithFallback(ClusterClientReceptionist.DefaultConfig())
             .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig());
         return string.IsNullOrWhiteSpace(options.AkkaConfig) ? config : ConfigurationFactory.ParseString(options.AkkaConfig).WithFallback(config);
+    }
+
+    /// <summary>
+    /// Starts the client's actor system within <see cref="KvClientOptions.ConnectTimeout"/> (starting Akka takes a
+    /// good part of a second on a small machine); one that starts too late is terminated when it is up.
+    /// </summary>
+    private static async Task<ActorSystem> StartSystemAsync(KvClientOptions options, ILoggerFactory? loggerFactory, CancellationToken cancellationToken)
+    {
+        var starting = Task.Run(() => CreateSystem(options, loggerFactory), CancellationToken.None);
+        try
+        {
+            return await starting.WaitAsync(options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            _ = starting.ContinueWith(t => t.Result.Terminate(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            if (e is OperationCanceledException)
+            {
+                throw;
+            }
+
+            throw new KvUnavailableException($"No AkkaKv node answered within {options.ConnectTimeout.TotalMilliseconds:0} ms: the client's actor system did not even start in that time.");
+        }
     }
 
     private static ActorSystem CreateSystem(KvClientOptions options, ILoggerFactory? loggerFactory)
