@@ -78,9 +78,14 @@ public sealed class ActorCommandPalette : ICommandPalette
         }
 
         var start = context.Arguments.Get("start") ?? "/";
-        if (!start.StartsWith('/') || start.Contains("//", StringComparison.Ordinal) || start.IndexOfAny(['*', '?', '[', ']']) >= 0 || (start.Length > 1 && start.EndsWith('/')))
+        if (!start.StartsWith('/'))
         {
-            return CommandResult.UsageError($"-s: '{start}' is not an actor path such as / or /user/kv-router (no wildcards)");
+            return CommandResult.UsageError($"-s: '{start}' must start with '/' (an actor path such as /user or /system/cluster)");
+        }
+
+        if (start.Contains("//", StringComparison.Ordinal) || start.IndexOfAny(['*', '?', '[', ']']) >= 0 || (start.Length > 1 && start.EndsWith('/')))
+        {
+            return CommandResult.UsageError($"-s: '{start}' is not one actor's path (no wildcards, empty names or trailing '/')");
         }
 
         var root = await FindAsync(context, start).ConfigureAwait(false);
