@@ -56,9 +56,14 @@ internal sealed class KvTestCluster : IAsyncDisposable
         MembershipFollower = new KvCluster.Node.Membership.RaftMembershipFollowerSettings { Interval = TimeSpan.FromHours(1) },
     };
 
-    public static async Task<KvTestCluster> StartAsync(int size = 3, ILoggerFactory? loggers = null, bool pbm = false, KvNodeHooks? hooks = null)
+    public static async Task<KvTestCluster> StartAsync(int size = 3, ILoggerFactory? loggers = null, bool pbm = false, KvNodeHooks? hooks = null, Func<NodeOptions, NodeOptions>? tune = null)
     {
         var cluster = new KvTestCluster(size, loggers, pbm) { Hooks = hooks ?? NodeTestSupport.Hooks };
+        if (tune is not null)
+        {
+            cluster.Options = [.. cluster.Options.Select(tune)];
+        }
+
         try
         {
             for (var i = 0; i < size; i++)
@@ -116,10 +121,12 @@ internal sealed class KvTestCluster : IAsyncDisposable
 
     public Task<KvClient> ClientAsync(params int[] indexes) => ClientAsync(null, indexes);
 
-    public Task<KvClient> ClientAsync(string? clientHocon, params int[] indexes) => KvClient.ConnectAsync(new KvClientOptions
+    public Task<KvClient> ClientAsync(string? clientHocon, params int[] indexes) => ClientAsync(TimeSpan.FromSeconds(10), clientHocon, indexes);
+
+    public Task<KvClient> ClientAsync(TimeSpan requestTimeout, string? clientHocon, params int[] indexes) => KvClient.ConnectAsync(new KvClientOptions
     {
         Endpoints = (indexes.Length == 0 ? Enumerable.Range(0, Options.Length) : indexes).Select(i => Options[i].Endpoint).ToArray(),
-        RequestTimeout = TimeSpan.FromSeconds(10),
+        RequestTimeout = requestTimeout,
         AkkaConfig = NodeTestSupport.TestHocon + "\n" + clientHocon,
     });
 
