@@ -152,6 +152,12 @@ public sealed partial class KvNode : IAsyncDisposable
         try
         {
             var journal = JournalConfig(options, data.Path);
+            if (options.SyncMode() != JournalSyncMode.Full)
+            {
+                // RaftJournalOptions has no synchronous setting yet: the journal keeps SQLite's FULL (durable) mode.
+                log.LogWarning("Node {NodeId}: Node:Sync={Sync} is not applied; the Akka.Persistence.Sql journal runs SQLite with synchronous=FULL.", options.Id, options.Sync);
+            }
+
             EnsurePortFree(options);
             host = BuildHost(options, members, journal, loggerFactory, hooks);
             try
