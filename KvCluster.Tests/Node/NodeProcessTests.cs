@@ -120,7 +120,7 @@ public sealed class NodeProcessTests
     {
         using var data = new TempDirectory();
         using var node = StartNode(FreePort(), data.Path);
-        var started = await WaitForLineAsync(node, "Starting remoting");
+        var started = await WaitForLineAsync(node, "Starting up");
 
         Assert.True(started, "the node never started its actor system");
         Assert.Equal(0, Signal(node.Id, 15));
