@@ -18,9 +18,10 @@ public sealed partial class KvClient
     private async ValueTask<KvResult> AttemptAsync(AttemptState state, CancellationToken cancellationToken)
     {
         var preferLeader = state.IsWrite || state.Consistency != ReadConsistency.Serializable;
-        if (preferLeader)
+        if (preferLeader && await AwaitLiveLeaderAsync(state.Deadline, cancellationToken).ConfigureAwait(false) is { } dead)
         {
-            await AwaitLiveLeaderAsync(state.Deadline, cancellationToken).ConfigureAwait(false);
+            // Held to the end: nothing was sent, so it is safe to retry.
+            throw state.Fail(new RetryableAttemptException(AttemptFailure.NotLeader, $"no live leader: the nodes that answer still name {dead}, whose connection failed", null));
         }
 
         var lane = PickLane(preferLeader);

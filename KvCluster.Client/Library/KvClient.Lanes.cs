@@ -14,6 +14,12 @@ public sealed partial class KvClient
     /// <summary>Least time between two background probes of one lane.</summary>
     private static readonly TimeSpan s_probeSpacing = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>How often lanes that are not ready are probed in the background.</summary>
+    private static readonly TimeSpan s_sweepInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>When the lanes were last swept (Stopwatch ticks).</summary>
+    private long _lastSweep = Stopwatch.GetTimestamp();
+
     /// <summary>How often the live nodes are asked who leads while they still name a dead node.</summary>
     private static readonly TimeSpan s_leaderPoll = TimeSpan.FromMilliseconds(50);
 
@@ -148,27 +154,29 @@ public sealed partial class KvClient
     /// lost with an unknown outcome. Returns as soon as a live leader is named or no node names any (an election is
     /// under way: a router waits it out), or when <paramref name="deadline"/> comes.
     /// </summary>
-    private async ValueTask AwaitLiveLeaderAsync(DateTime deadline, CancellationToken cancellationToken)
+    /// <returns>The dead node still named as leader when the deadline came; null otherwise.</returns>
+    private async ValueTask<KvEndpoint?> AwaitLiveLeaderAsync(DateTime deadline, CancellationToken cancellationToken)
     {
+        KvEndpoint? named = null;
         while (true)
         {
             var lanes = Volatile.Read(ref _lanes);
             var leader = Volatile.Read(ref _leader)?.Endpoint;
             if (leader is { } known ? !IsDownEndpoint(lanes, known) : !Array.Exists(lanes, l => l.WentDownWithin(s_recentFailure)))
             {
-                return;
+                return null;
             }
 
             var remaining = deadline - DateTime.UtcNow;
             if (remaining <= TimeSpan.Zero)
             {
-                return;
+                return named ?? leader;
             }
 
             var live = lanes.Where(l => l.State == LaneState.Ready && !l.IsDown).ToArray();
             if (live.Length == 0)
             {
-                return;
+                return null;
             }
 
             var budget = remaining < _options.AttemptTimeout ? remaining : _options.AttemptTimeout;
@@ -177,15 +185,17 @@ public sealed partial class KvClient
             if (Array.Find(hints, h => h is { } hint && !IsDownEndpoint(lanes, hint)) is { } alive)
             {
                 NoteLeader(alive.ToString());
-                return;
+                return null;
             }
 
             if (hints.Length == 0 || hints.All(h => h is null))
             {
                 // Nobody names a leader: an election is under way, and a router waits it out.
                 Volatile.Write(ref _leader, null);
-                return;
+                return null;
             }
+
+            named = Array.Find(hints, h => h is not null);
 
             await Task.Delay(s_leaderPoll, cancellationToken).ConfigureAwait(false);
         }
@@ -194,6 +204,27 @@ public sealed partial class KvClient
     /// <summary>True when the lane of <paramref name="endpoint"/> (or a lane that reached it) is down.</summary>
     private static bool IsDownEndpoint(ContactLane[] lanes, KvEndpoint endpoint) =>
         Array.Exists(lanes, l => (l.Endpoint == endpoint || l.Node == endpoint) && l.IsDown);
+
+    /// <summary>
+    /// At most every <see cref="s_sweepInterval"/>: probes in the background every lane that is not ready (a node that
+    /// came back, one that was silent), so lanes recover without a request having to find none ready.
+    /// </summary>
+    private void SweepLanes(ContactLane[] lanes)
+    {
+        var last = Volatile.Read(ref _lastSweep);
+        if (Stopwatch.GetElapsedTime(last) < s_sweepInterval || Interlocked.CompareExchange(ref _lastSweep, Stopwatch.GetTimestamp(), last) != last)
+        {
+            return;
+        }
+
+        foreach (var lane in lanes)
+        {
+            if (lane.State != LaneState.Ready)
+            {
+                ProbeSoon(lane);
+            }
+        }
+    }
 
     /// <summary>What every lane last failed with, for an error message.</summary>
     private string Failures()
@@ -268,6 +299,7 @@ public sealed partial class KvClient
     private ContactLane? PickLane(bool preferLeader)
     {
         var lanes = Volatile.Read(ref _lanes);
+        SweepLanes(lanes);
         var quietLimit = _options.AttemptTimeout;
         if (preferLeader && Volatile.Read(ref _leader) is { } leader)
         {

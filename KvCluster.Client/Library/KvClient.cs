@@ -203,7 +203,7 @@ public sealed partial class KvClient : IAsyncDisposable
                 throw;
             }
 
-            throw new KvUnavailableException($"No AkkaKv node answered within {options.ConnectTimeout.TotalMilliseconds:0} ms: the client's actor system did not even start in that time.");
+            throw new KvUnavailableException($"No AkkaKv node answered within {options.ConnectTimeout.TotalMilliseconds:0} ms ({string.Join(", ", options.Endpoints)}): the client's actor system did not even start in that time.");
         }
     }
 
@@ -263,7 +263,7 @@ public sealed partial class KvClient : IAsyncDisposable
                 throw new KvTimeoutException($"No answer within {budget.TotalMilliseconds:0} ms; the write may or may not have been committed.");
             }
 
-            throw state.LastFailure?.ToPublic() ?? new KvTimeoutException($"No answer within {budget.TotalMilliseconds:0} ms" + (isWrite ? "; the write may or may not have been committed." : "."));
+            throw state.LastFailure?.ToPublic() ?? new KvTimeoutException($"No node could take the request within {budget.TotalMilliseconds:0} ms" + (isWrite ? "; the write was not sent." : "."));
         }
         catch (RetryableAttemptException failure)
         {

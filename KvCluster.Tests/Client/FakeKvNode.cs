@@ -67,9 +67,10 @@ internal sealed class FakeKvNode : IAsyncDisposable
     private int _contactRequests;
 
     /// <summary>Starts a node on a free loopback port and waits until it is Up: a cluster of one, or a member of <paramref name="seed"/>'s.</summary>
-    public static async Task<FakeKvNode> StartAsync(FakeKvNode? seed = null)
+    public static async Task<FakeKvNode> StartAsync(FakeKvNode? seed = null, int port = 0)
     {
-        var config = ConfigurationFactory.ParseString(NodeHocon)
+        var config = ConfigurationFactory.ParseString($"akka.remote.dot-netty.tcp.port = {port}")
+            .WithFallback(ConfigurationFactory.ParseString(NodeHocon))
             .WithFallback(KvProtocolSerializer.Config)
             .WithFallback(ClusterClientReceptionist.DefaultConfig())
             .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig());

@@ -200,6 +200,28 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Failover_SurvivorKeepsNamingTheDeadLeader_WriteNeverSentAndReportedSafeToRetry()
+    {
+        await using var other = await FakeKvNode.StartAsync();
+        _node.LeaderEndpoint = _node.Endpoint.ToString();
+        other.LeaderEndpoint = _node.Endpoint.ToString();
+        await using var client = await KvClient.ConnectAsync(Options(_node.Endpoint, other.Endpoint));
+        await client.ExecuteAsync(Put("a", "1"));
+        await WaitUntil(async () => (await client.ExecuteAsync(Get("k"), ReadConsistency.Serializable)) is not null && !other.Requests.IsEmpty);
+        var before = other.Requests.Count;
+        await _node.DisposeAsync();
+        await Task.Delay(100);
+
+        var watch = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<KvNotLeaderException>(() => client.ExecuteAsync(Put("b", "2"), timeout: TimeSpan.FromMilliseconds(800)));
+
+        Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(2300), $"took {watch.Elapsed}");
+        Assert.Contains(_node.Endpoint.ToString(), e.Message);
+        Assert.Equal(before, other.Requests.Count);
+        _node = await FakeKvNode.StartAsync();
+    }
+
+    [Fact]
     public async Task LeaderFollowing_ThreeNodeCluster_WritesGoStraightToTheLeadersRouter()
     {
         await using var second = await FakeKvNode.StartAsync(seed: _node);
@@ -237,6 +259,24 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Lanes_NodeRestartsOnItsPort_ServesReadsAgainWithoutARequestFailing()
+    {
+        var second = await FakeKvNode.StartAsync();
+        var port = second.Endpoint.Port;
+        await using var client = await KvClient.ConnectAsync(Options(_node.Endpoint, second.Endpoint));
+        await WaitUntil(async () => (await client.ExecuteAsync(Get("k"), ReadConsistency.Serializable)) is not null && second.Requests.Count > 0);
+
+        await second.DisposeAsync();
+        for (var i = 0; i < 10; i++)
+        {
+            await client.ExecuteAsync(Get("k"), ReadConsistency.Serializable);
+        }
+
+        await using var restarted = await FakeKvNode.StartAsync(port: port);
+        await WaitUntil(async () => (await client.ExecuteAsync(Get("k"), ReadConsistency.Serializable)) is not null && !restarted.Requests.IsEmpty);
+    }
+
+    [Fact]
     public async Task Dispose_AfterRequests_ReturnsPromptly()
     {
         var client = await KvClient.ConnectAsync(Options(_node.Endpoint));
@@ -244,6 +284,16 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
         var watch = Stopwatch.StartNew();
         await client.DisposeAsync();
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"took {watch.Elapsed}");
+    }
+
+    private static async Task WaitUntil(Func<Task<bool>> condition)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), "the condition did not hold within 10 s");
+            await Task.Delay(20);
+        }
     }
 
     private static async Task WaitUntil(Func<bool> condition)
