@@ -118,6 +118,11 @@ public sealed partial class KvNode
             }
             # NodeProgram owns SIGTERM and Ctrl-C and stops the node in order; Akka must not start a second shutdown.
             akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+            # Keep-majority as the lighthouse configures it (lighthouse/ClusterDefaults.cs): every member decides alike.
+            akka.cluster.split-brain-resolver {
+              stable-after = 20s
+              down-all-when-unstable = on
+            }
             akka.coordinated-shutdown.phases {
               service-unbind.timeout = {{drain}}ms
               service-requests-done.timeout = {{drain}}ms

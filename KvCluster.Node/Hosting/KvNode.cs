@@ -152,6 +152,12 @@ public sealed partial class KvNode : IAsyncDisposable
         try
         {
             var journal = JournalConfig(options, data.Path);
+            if (options.SyncMode() != JournalSyncMode.Full)
+            {
+                // RaftJournalOptions has no synchronous setting yet: the journal keeps SQLite's FULL (durable) mode.
+                log.LogWarning("Node {NodeId}: Node:Sync={Sync} is not applied; the Akka.Persistence.Sql journal runs SQLite with synchronous=FULL.", options.Id, options.Sync);
+            }
+
             EnsurePortFree(options);
             host = BuildHost(options, members, journal, loggerFactory, hooks);
             try
@@ -299,6 +305,34 @@ public sealed partial class KvNode : IAsyncDisposable
         System.ActorOf(RaftMembershipFollower.Props(this, hooks.MembershipFollower), "raft-membership");
         AddShutdownSteps();
         WatchTermination();
+        FormAloneIfNoPeerAnswers(members, hooks);
+    }
+
+    /// <summary>
+    /// With static peers as seeds (no <see cref="NodeOptions.Seeds"/>), only the lowest id may form the Akka cluster, so a
+    /// node restarted while that one is down would never become a member, and Akka's ClusterClientReceptionist serves
+    /// clients only on members: the node could not answer even serializable reads from its own data. So, when no peer
+    /// answered within <see cref="KvNodeHooks.FormAloneAfter"/>, it joins itself; peers that start later join it (any
+    /// member answers a seed's join). Not for a rejoining incarnation: the cluster that downed it is behind a partition.
+    /// </summary>
+    private void FormAloneIfNoPeerAnswers(IReadOnlyDictionary<ulong, KvEndpoint> members, KvNodeHooks hooks)
+    {
+        if (Options.SeedList().Count > 0 || members.Count < 2 || hooks.Rejoining)
+        {
+            return;
+        }
+
+        var cluster = Akka.Cluster.Cluster.Get(System);
+        System.Scheduler.Advanced.ScheduleOnce(hooks.FormAloneAfter, () =>
+        {
+            if (Volatile.Read(ref _stopping) == 0 && !cluster.IsTerminated && !cluster.State.Members.Any(m => m.Address.Equals(cluster.SelfAddress)))
+            {
+                _log.LogWarning(
+                    "Node {NodeId}: no member of the Raft group answered within {Delay} s; forming an Akka cluster alone so that clients can reach this node (the others join it when they start).",
+                    NodeId, (int)hooks.FormAloneAfter.TotalSeconds);
+                cluster.Join(cluster.SelfAddress);
+            }
+        });
     }
 
     /// <summary>The path of every node's RaftActor.</summary>
@@ -399,6 +433,9 @@ public sealed record KvNodeHooks
     /// split the cluster if its peers are behind a partition); it joins through the other seeds once they answer.
     /// </summary>
     public bool Rejoining { get; init; }
+
+    /// <summary>How long a node of a static group (no seeds) waits for a peer before it forms a cluster alone.</summary>
+    public TimeSpan FormAloneAfter { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Settings of the membership follower (null: the defaults).</summary>
     public RaftMembershipFollowerSettings? MembershipFollower { get; init; }

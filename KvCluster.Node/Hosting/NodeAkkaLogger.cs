@@ -60,7 +60,7 @@ internal sealed partial class NodeAkkaLogger : ActorBase, IRequiresMessageQueue<
 
     private void Write(LogEvent logEvent)
     {
-        var category = logEvent.LogClass?.FullName ?? "Akka";
+        var category = Category(logEvent);
         var logger = _loggers.GetOrAdd(category, _loggerFactory.CreateLogger);
         var text = logEvent.Message?.ToString() ?? string.Empty;
         var level = Level(logEvent.LogLevel());
@@ -78,8 +78,25 @@ internal sealed partial class NodeAkkaLogger : ActorBase, IRequiresMessageQueue<
     /// <summary>True when the event names a remote address of another actor system than this node's (a client).</summary>
     private bool IsAboutAClient(string? source, string text)
     {
-        var match = AddressPattern().Match(Uri.UnescapeDataString(source ?? string.Empty) + " " + text);
-        return match.Success && !string.Equals(match.Groups["system"].Value, _systemName, StringComparison.Ordinal);
+        // The source may start with this node's own address; the remote one follows (URL-encoded in the actor name).
+        var matches = AddressPattern().Matches(Uri.UnescapeDataString(source ?? string.Empty) + " " + text);
+        return matches.Any(m => !string.Equals(m.Groups["system"].Value, _systemName, StringComparison.Ordinal));
+    }
+
+    /// <summary>The logging class; for Akka's string sources ("Cluster (akka://akkakv)"), the module they belong to.</summary>
+    private static string Category(LogEvent logEvent)
+    {
+        var type = logEvent.LogClass;
+        if (type is not null && type != typeof(DummyClassForStringSources))
+        {
+            return type.FullName ?? type.Name;
+        }
+
+        var source = logEvent.LogSource ?? string.Empty;
+        return source.StartsWith("remoting", StringComparison.Ordinal) ? "Akka.Remote"
+            : source.StartsWith("Cluster", StringComparison.Ordinal) ? "Akka.Cluster"
+            : source.StartsWith("CoordinatedShutdown", StringComparison.Ordinal) ? "Akka.Actor.CoordinatedShutdown"
+            : "Akka";
     }
 
     private static LogLevel Level(AkkaLogLevel level) => level switch

@@ -67,16 +67,39 @@ public static class NodeProgram
                 o.TimestampFormat = "HH:mm:ss.fff ";
             });
         });
+        return await RunNodeAsync(options, loggerFactory, new KvNodeHooks(), stopping.Token).ConfigureAwait(false);
+
+        void Cancel(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stopping.Cancel();
+        }
+    }
+
+    /// <summary>
+    /// Runs a node until <paramref name="stop"/> and returns the exit code; a node the cluster downs is started again
+    /// as a new incarnation on the same data (<see cref="NodeOptions.RestartWhenDowned"/>). The executable calls it with
+    /// the process's signals; tests call it directly.
+    /// </summary>
+    /// <param name="options">Validated settings.</param>
+    /// <param name="loggerFactory">Where the node logs.</param>
+    /// <param name="hooks">Start-up extras (tests: extra HOCON).</param>
+    /// <param name="stop">Stops the node in order (SIGTERM); also cancels a start-up in progress.</param>
+    /// <param name="started">Called with each incarnation once it serves.</param>
+    public static async Task<int> RunNodeAsync(NodeOptions options, ILoggerFactory loggerFactory, KvNodeHooks hooks, CancellationToken stop, Action<KvNode>? started = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ArgumentNullException.ThrowIfNull(hooks);
         var log = loggerFactory.CreateLogger("KvCluster.Node");
-        var hooks = new KvNodeHooks();
         while (true)
         {
             KvNode node;
             try
             {
-                node = await KvNode.StartAsync(options, loggerFactory, hooks, stopping.Token).ConfigureAwait(false);
+                node = await KvNode.StartAsync(options, loggerFactory, hooks, stop).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 log.LogInformation("Stopped during start-up (SIGTERM or Ctrl-C).");
                 return NodeSettingsTable.ExitOk;
@@ -102,14 +125,15 @@ public static class NodeProgram
                 return NodeSettingsTable.ExitFailed;
             }
 
+            started?.Invoke(node);
             var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            await using (stopping.Token.Register(() => signalled.TrySetResult()).ConfigureAwait(false))
+            await using (stop.Register(() => signalled.TrySetResult()).ConfigureAwait(false))
             {
                 await Task.WhenAny(node.Exited, signalled.Task).ConfigureAwait(false);
             }
 
             await node.StopAsync().ConfigureAwait(false);
-            if (!node.Exited.IsCompleted || stopping.IsCancellationRequested)
+            if (!node.Exited.IsCompleted || stop.IsCancellationRequested)
             {
                 return NodeSettingsTable.ExitOk;
             }
@@ -124,7 +148,7 @@ public static class NodeProgram
                     hooks = hooks with { Rejoining = true };
                     try
                     {
-                        await Task.Delay(s_restartDelay, stopping.Token).ConfigureAwait(false);
+                        await Task.Delay(s_restartDelay, stop).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {
@@ -138,12 +162,6 @@ public static class NodeProgram
                 default:
                     return NodeSettingsTable.ExitFailed;
             }
-        }
-
-        void Cancel(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stopping.Cancel();
         }
     }
 }

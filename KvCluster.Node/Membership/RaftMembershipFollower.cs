@@ -22,6 +22,9 @@ namespace KvCluster.Node.Membership;
 /// An orderly stop (SIGTERM) is not a leave: the node marks itself Down and stays in the configuration.</item>
 /// <item>An unreachable or downed member is never removed: that would shrink the quorum under a partition, and a downed
 /// node comes back as a new incarnation with its data. An operator removes it with <c>raft remove-member</c>.</item>
+/// <item>A member an operator removed with <c>raft remove-member</c> while it stays Up is not added back: the follower sees
+/// its id leave the configuration without a leave and remembers that incarnation. A new incarnation (a restart) is
+/// added again.</item>
 /// </list>
 /// The work of a round runs as a task piped back as a message; rounds never overlap (the Reconciling behaviour).
 /// Raft's safety never depends on this actor: it only proposes configuration changes, which Raft commits or refuses.
@@ -43,6 +46,12 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
 
     /// <summary>Raft ids and endpoints learned for member addresses (kept after they leave: removal needs the id).</summary>
     private readonly Dictionary<Address, (ulong Id, KvEndpoint Endpoint)> _ids = new();
+
+    /// <summary>Incarnations an operator removed from the Raft configuration while they stayed Up: never re-added.</summary>
+    private readonly HashSet<UniqueAddress> _removedByOperator = new();
+
+    /// <summary>The Raft configuration (voters and learners) the last round saw, or null before the first.</summary>
+    private IReadOnlySet<ulong>? _lastConfig;
 
     /// <summary>Creates the follower; use <see cref="Props"/>.</summary>
     public RaftMembershipFollower(KvNode node, RaftMembershipFollowerSettings settings)
@@ -75,7 +84,11 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
         Receive<Reconcile>(_ =>
         {
             Become(Reconciling);
-            var round = new RoundInput([.. _up.Values], [.. _departing], new Dictionary<Address, (ulong, KvEndpoint)>(_ids));
+            var round = new RoundInput(
+                [.. _up.Values.Where(m => !_removedByOperator.Contains(m.UniqueAddress))],
+                [.. _departing],
+                new Dictionary<Address, (ulong, KvEndpoint)>(_ids),
+                _lastConfig);
             RoundAsync(round).PipeTo(Self);
         });
     }
@@ -95,6 +108,16 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
             {
                 _departing.Remove(address);
             }
+
+            foreach (var removed in done.RemovedByOperator)
+            {
+                if (_removedByOperator.Add(removed))
+                {
+                    _log.Info("Cluster member {Address} left the Raft configuration by an operator's remove-member; it is not added back until it restarts.", removed.Address);
+                }
+            }
+
+            _lastConfig = done.Config ?? _lastConfig;
 
             Become(Idle);
         });
@@ -119,6 +142,7 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
                 _up.Remove(e.Member.Address);
             }
 
+            _removedByOperator.Remove(e.Member.UniqueAddress);
             if (e.PreviousStatus is MemberStatus.Exiting or MemberStatus.Leaving)
             {
                 Depart(e.Member);
@@ -150,16 +174,34 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
     {
         var learned = new Dictionary<Address, (ulong Id, KvEndpoint Endpoint)>();
         var settled = new List<Address>();
+        var removedByOperator = new List<UniqueAddress>();
+        HashSet<ulong>? inConfig = null;
+        RoundDone Done() => new(learned, settled, removedByOperator, inConfig);
         try
         {
             var members = await _node.Raft.Ask<Members>(GetMembers.Instance, _settings.AskTimeout).ConfigureAwait(false);
-            if (members.Recovering || members.Leader != _node.NodeId || !members.Committed)
+            if (members.Recovering)
             {
-                return new RoundDone(learned, settled);
+                return Done();
             }
 
-            var inConfig = members.Voters.Concat(members.Learners).ToHashSet();
-            foreach (var member in round.Up.OrderBy(m => m.Address.ToString(), StringComparer.Ordinal))
+            inConfig = members.Voters.Concat(members.Learners).ToHashSet();
+            var departing = round.Departing.ToHashSet();
+            foreach (var member in round.Up.Where(m => !departing.Contains(m.Address)))
+            {
+                // In the configuration last round, out of it now, still Up and not leaving: an operator removed it.
+                if (round.LastConfig is { } last && round.Ids.TryGetValue(member.Address, out var id) && last.Contains(id.Id) && !inConfig.Contains(id.Id))
+                {
+                    removedByOperator.Add(member.UniqueAddress);
+                }
+            }
+
+            if (members.Leader != _node.NodeId || !members.Committed)
+            {
+                return Done();
+            }
+
+            foreach (var member in round.Up.Where(m => !removedByOperator.Contains(m.UniqueAddress)).OrderBy(m => m.Address.ToString(), StringComparer.Ordinal))
             {
                 var found = await IdOfAsync(member.Address, round.Ids, learned).ConfigureAwait(false);
                 if (found is not { } known || inConfig.Contains(known.Id))
@@ -170,7 +212,8 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
                 _log.Info("Cluster member {Address} (Raft node {Id}) is Up but not in the Raft configuration: adding it as a learner, then a voter.", member.Address, known.Id);
                 _node.RegisterPeer(known.Id, known.Endpoint);
                 Report(await _node.Raft.Ask<object>(new AddMember(known.Id), _settings.ChangeTimeout).ConfigureAwait(false), "add", known.Id);
-                return new RoundDone(learned, settled);
+                inConfig = null; // changed meanwhile: the next round reads it again
+                return Done();
             }
 
             foreach (var address in round.Departing)
@@ -191,15 +234,17 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
 
                 _log.Info("Cluster member {Address} (Raft node {Id}) left gracefully: removing it from the Raft configuration.", address, known.Id);
                 Report(await _node.Raft.Ask<object>(new RemoveMember(known.Id), _settings.ChangeTimeout).ConfigureAwait(false), "remove", known.Id);
-                return new RoundDone(learned, settled);
+                inConfig = null;
+                return Done();
             }
         }
         catch (Exception e)
         {
             _log.Warning("Raft membership round failed: {Reason}; retried next round.", e.Message);
+            inConfig = null;
         }
 
-        return new RoundDone(learned, settled);
+        return Done();
     }
 
     /// <summary>The Raft id of the member at <paramref name="address"/>: cached, this node, a configured peer, or asked.</summary>
@@ -254,10 +299,21 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
     }
 
     /// <summary>What a round reads: copies of the actor's state when it began.</summary>
-    private sealed record RoundInput(IReadOnlyList<Member> Up, IReadOnlyList<Address> Departing, IReadOnlyDictionary<Address, (ulong Id, KvEndpoint Endpoint)> Ids);
+    private sealed record RoundInput(
+        IReadOnlyList<Member> Up,
+        IReadOnlyList<Address> Departing,
+        IReadOnlyDictionary<Address, (ulong Id, KvEndpoint Endpoint)> Ids,
+        IReadOnlySet<ulong>? LastConfig);
 
-    /// <summary>What a round learned (ids) and which departures need nothing more (local only).</summary>
-    private sealed record RoundDone(IReadOnlyDictionary<Address, (ulong Id, KvEndpoint Endpoint)> Learned, IReadOnlyList<Address> Settled) : INoSerializationVerificationNeeded;
+    /// <summary>
+    /// What a round learned (ids), which departures need nothing more, which incarnations an operator removed, and the
+    /// configuration it saw (null when it changed it or failed: the next round reads it again). Local only.
+    /// </summary>
+    private sealed record RoundDone(
+        IReadOnlyDictionary<Address, (ulong Id, KvEndpoint Endpoint)> Learned,
+        IReadOnlyList<Address> Settled,
+        IReadOnlyList<UniqueAddress> RemovedByOperator,
+        IReadOnlySet<ulong>? Config) : INoSerializationVerificationNeeded;
 }
 
 /// <summary>Settings of <see cref="RaftMembershipFollower"/>.</summary>

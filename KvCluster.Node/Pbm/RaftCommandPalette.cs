@@ -164,8 +164,11 @@ public sealed class RaftCommandPalette : ICommandPalette
         }
         else
         {
-            var best = status.Match.Where(m => m.Key != status.NodeId && status.Voters.Contains(m.Key)).OrderByDescending(m => m.Value).ThenBy(m => m.Key).FirstOrDefault();
-            if (best.Key == 0)
+            // The most up-to-date other voter; a voter with no acknowledgement yet counts as match 0 (just elected).
+            var best = status.Voters.Where(v => v != status.NodeId)
+                .Select(v => new KeyValuePair<ulong, long>(v, status.Match.GetValueOrDefault(v)))
+                .OrderByDescending(m => m.Value).ThenBy(m => m.Key).FirstOrDefault();
+            if (best.Key == 0 || status.Role != KvCluster.Raft.Core.RaftRole.Leader)
             {
                 return CommandResult.Failed(status.Role == KvCluster.Raft.Core.RaftRole.Leader
                     ? "there is no other voter to hand leadership to"

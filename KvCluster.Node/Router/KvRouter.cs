@@ -154,7 +154,7 @@ public sealed partial class KvRouter : ReceiveActor, IWithTimers
         _inFlight--;
         if (_drainWaiter is not null && _inFlight == 0)
         {
-            _drainWaiter.Tell(Drained.Instance, Self);
+            Drain();
         }
     }
 
@@ -164,8 +164,15 @@ public sealed partial class KvRouter : ReceiveActor, IWithTimers
         _log.Info("Router: refusing new requests; {Count} in flight to finish.", _inFlight);
         if (_inFlight == 0)
         {
-            Sender.Tell(Drained.Instance, Self);
+            Drain();
         }
+    }
+
+    /// <summary>Nothing is in flight any more: the leader view is no longer needed (the Raft node stops next).</summary>
+    private void Drain()
+    {
+        Timers.Cancel(RefreshTimer);
+        _drainWaiter!.Tell(Drained.Instance, Self);
     }
 
     private void NoteLeader(ulong leader)

@@ -13,7 +13,8 @@ public sealed class KvCliDataCommandTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cluster = await KvTestCluster.StartAsync(size: 1);
+        // A 64 KiB value limit: over it, a value still fits a default Akka.Remote frame of the kv client (128 KB).
+        _cluster = await KvTestCluster.StartAsync(size: 1, tune: o => o with { MaxValueBytes = 64 * 1024 });
         await _cluster.AwaitLeaderAsync();
     }
 
@@ -99,7 +100,7 @@ public sealed class KvCliDataCommandTests : IAsyncLifetime
     [Fact]
     public async Task Put_ValueOverTheLimit_ExitsFive()
     {
-        var code = await RunAsync("put", "big", new string('x', (1024 * 1024) + 1));
+        var code = await RunAsync("put", "big", new string('x', (64 * 1024) + 1));
 
         Assert.Equal(ExitCodes.Rejected, code);
         Assert.StartsWith("kv: rejected: ", _error.ToString());

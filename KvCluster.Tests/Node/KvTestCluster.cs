@@ -50,9 +50,20 @@ internal sealed class KvTestCluster : IAsyncDisposable
 
     public IEnumerable<KvEndpoint> Endpoints => Options.Select(o => o.Endpoint);
 
-    public static async Task<KvTestCluster> StartAsync(int size = 3, ILoggerFactory? loggers = null, bool pbm = false)
+    /// <summary>Hooks with the membership follower idle (an hour between rounds), for specs of manual membership changes.</summary>
+    public static KvNodeHooks ManualMembership { get; } = NodeTestSupport.Hooks with
     {
-        var cluster = new KvTestCluster(size, loggers, pbm);
+        MembershipFollower = new KvCluster.Node.Membership.RaftMembershipFollowerSettings { Interval = TimeSpan.FromHours(1) },
+    };
+
+    public static async Task<KvTestCluster> StartAsync(int size = 3, ILoggerFactory? loggers = null, bool pbm = false, KvNodeHooks? hooks = null, Func<NodeOptions, NodeOptions>? tune = null)
+    {
+        var cluster = new KvTestCluster(size, loggers, pbm) { Hooks = hooks ?? NodeTestSupport.Hooks };
+        if (tune is not null)
+        {
+            cluster.Options = [.. cluster.Options.Select(tune)];
+        }
+
         try
         {
             for (var i = 0; i < size; i++)
@@ -108,12 +119,33 @@ internal sealed class KvTestCluster : IAsyncDisposable
         Nodes[index] = null;
     }
 
-    public Task<KvClient> ClientAsync(params int[] indexes) => KvClient.ConnectAsync(new KvClientOptions
+    public Task<KvClient> ClientAsync(params int[] indexes) => ClientAsync(null, indexes);
+
+    public Task<KvClient> ClientAsync(string? clientHocon, params int[] indexes) => ClientAsync(TimeSpan.FromSeconds(10), clientHocon, indexes);
+
+    public Task<KvClient> ClientAsync(TimeSpan requestTimeout, string? clientHocon, params int[] indexes) => KvClient.ConnectAsync(new KvClientOptions
     {
         Endpoints = (indexes.Length == 0 ? Enumerable.Range(0, Options.Length) : indexes).Select(i => Options[i].Endpoint).ToArray(),
-        RequestTimeout = TimeSpan.FromSeconds(10),
-        AkkaConfig = NodeTestSupport.TestHocon,
+        RequestTimeout = requestTimeout,
+        AkkaConfig = NodeTestSupport.TestHocon + "\n" + clientHocon,
     });
+
+    /// <summary>Connects to one node once it serves clients (a restarted node may need a while to become a cluster member).</summary>
+    public async Task<KvClient> ConnectWhenServingAsync(int index)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (true)
+        {
+            try
+            {
+                return await ClientAsync(index);
+            }
+            catch (KvUnavailableException) when (DateTime.UtcNow < deadline)
+            {
+                // Not a cluster member yet: Akka's receptionist serves members only.
+            }
+        }
+    }
 
     /// <summary>Waits until the running nodes agree on one leader; returns its index.</summary>
     public async Task<int> AwaitLeaderAsync()
