@@ -23,10 +23,10 @@ internal static class PersistentActorPatterns
     /// <summary>
     /// <paramref name="actors"/> actors, each persisting one command's worth of <paramref name="entriesPerCommand"/>
     /// entries in the given <paramref name="shape"/> and starting the next command from the last handler, for
-    /// <paramref name="duration"/>; returns entries/s (events/s for <see cref="WriteShape.One"/> and
+    /// <paramref name="warmup"/> unmeasured (JIT tiering), then <paramref name="duration"/>; returns entries/s (events/s for <see cref="WriteShape.One"/> and
     /// <see cref="WriteShape.PersistAll"/>). Prints the process CPU per entry and per journal row, split by thread group.
     /// </summary>
-    public static async Task<double> EntriesPerSecond(ActorSystem system, string prefix, int actors, WriteShape shape, int entriesPerCommand, TimeSpan duration, byte[] payload)
+    public static async Task<double> EntriesPerSecond(ActorSystem system, string prefix, int actors, WriteShape shape, int entriesPerCommand, TimeSpan warmup, TimeSpan duration, byte[] payload)
     {
         var run = new RunState();
         var refs = Enumerable.Range(0, actors)
@@ -36,7 +36,7 @@ internal static class PersistentActorPatterns
         {
             actor.Tell(Go.Instance, ActorRefs.NoSender);
         }
-        await Task.Delay(300);
+        await Task.Delay(warmup);
         var start = Interlocked.Read(ref run.Entries);
         var process = Process.GetCurrentProcess();
         var cpuStart = process.TotalProcessorTime;

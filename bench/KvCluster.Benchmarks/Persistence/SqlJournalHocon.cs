@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using Akka.Persistence.Sql;
+using KvCluster.Raft.Persistence;
 using Microsoft.Data.Sqlite;
 
 namespace KvCluster.Benchmarks.Persistence;
@@ -10,13 +11,13 @@ namespace KvCluster.Benchmarks.Persistence;
 /// synchronous=FULL, configured through HOCON.
 /// </summary>
 /// <remarks>
-/// The node configures the same plugin through Akka.Persistence.Sql.Hosting (branch akka-raft). These are the
-/// plugin settings that matter to it, under <c>akka.persistence.journal.sql</c>:
-/// <c>provider-name</c> (SQLite.MS), <c>connection-string</c>, <c>table-mapping</c> (default), <c>auto-initialize</c>,
-/// <c>batch-size</c> (100: rows per database batch), <c>parallelism</c> (3: concurrent writers; SQLite takes one
-/// writer at a time), <c>replay-batch-size</c> (1000: rows per recovery query), <c>buffer-size</c> (5000: pending
-/// writes before rejection). <c>--set key=value</c> overrides any of them for a run, so they can be tuned from
-/// measurements.
+/// By default the journal gets the node's settings, from KvCluster.Raft's <see cref="RaftJournalConfig"/> (the same
+/// HOCON the node's Akka.Hosting extension <c>WithRaftJournal</c> adds); <c>--plugin-defaults</c> keeps the plugin's own
+/// defaults instead. The plugin settings that matter, under <c>akka.persistence.journal.sql</c> (plugin default / node):
+/// <c>parallelism</c> (3 / 1: concurrent writers; SQLite takes one writer at a time), <c>batch-size</c> (100 / 100:
+/// queued writes per database transaction), <c>replay-batch-size</c> (1000 / 1000: rows per recovery query),
+/// <c>buffer-size</c> (5000 / 5000: pending writes before rejection), <c>tag-write-mode</c> (TagTable / Csv).
+/// <c>--set key=value</c> overrides any of them for a run, so they can be tuned from measurements.
 /// </remarks>
 internal static class SqlJournalHocon
 {
@@ -50,12 +51,16 @@ internal static class SqlJournalHocon
         return (journalMode, synchronous);
     }
 
-    /// <summary>The HOCON: plugin selection, connection, overrides, and the bench event serializer's binding.</summary>
-    public static Config Build(string path, IReadOnlyDictionary<string, string> journalOverrides)
+    /// <summary>
+    /// The HOCON: the bench event serializer's binding, <paramref name="journalOverrides"/> (keys of
+    /// <c>akka.persistence.journal.sql</c>), then the journal and snapshot store: the node's settings
+    /// (<see cref="RaftJournalConfig.Build"/> of branch akka-raft: parallelism 1, tag-write-mode Csv, busy timeout 30 s)
+    /// when <paramref name="nodeSettings"/>, otherwise the plugin's defaults with only the connection and provider set.
+    /// </summary>
+    public static Config Build(string path, bool nodeSettings, IReadOnlyDictionary<string, string> journalOverrides)
     {
-        var connection = ConnectionString(path).Replace("\"", "\\\"", StringComparison.Ordinal);
-        var overrides = string.Join("\n", journalOverrides.Select(o => $"{o.Key} = {o.Value}"));
-        return ConfigurationFactory.ParseString($$"""
+        var overrides = string.Join("\n", journalOverrides.Select(o => $"akka.persistence.journal.sql.{o.Key} = {o.Value}"));
+        var bench = ConfigurationFactory.ParseString($$"""
             akka {
               loglevel = WARNING
               actor {
@@ -63,28 +68,38 @@ internal static class SqlJournalHocon
                 serialization-bindings { "KvCluster.Benchmarks.Persistence.BatchEvent, KvCluster.Benchmarks" = bench-batch }
                 serialization-identifiers { "KvCluster.Benchmarks.Persistence.BatchEventSerializer, KvCluster.Benchmarks" = {{BatchEventSerializer.Id}} }
               }
-              persistence {
-                journal {
-                  plugin = "akka.persistence.journal.sql"
-                  sql {
-                    connection-string = "{{connection}}"
-                    provider-name = "SQLite.MS"
-                    table-mapping = default
-                    auto-initialize = true
-                    {{overrides}}
-                  }
+            }
+            {{overrides}}
+            """);
+        var journal = nodeSettings
+            ? RaftJournalConfig.Build(Path.GetDirectoryName(path)!, new RaftJournalOptions { FileName = Path.GetFileName(path) })
+            : PluginDefaults(path);
+        return bench.WithFallback(journal).WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+
+    /// <summary>Akka.Persistence.Sql with its own defaults: only the plugin selection, connection and provider set.</summary>
+    private static Config PluginDefaults(string path)
+    {
+        var connection = ConnectionString(path).Replace("\"", "\\\"", StringComparison.Ordinal);
+        return ConfigurationFactory.ParseString($$"""
+            akka.persistence {
+              journal {
+                plugin = "akka.persistence.journal.sql"
+                sql {
+                  connection-string = "{{connection}}"
+                  provider-name = "SQLite.MS"
+                  auto-initialize = true
                 }
-                snapshot-store {
-                  plugin = "akka.persistence.snapshot-store.sql"
-                  sql {
-                    connection-string = "{{connection}}"
-                    provider-name = "SQLite.MS"
-                    table-mapping = default
-                    auto-initialize = true
-                  }
+              }
+              snapshot-store {
+                plugin = "akka.persistence.snapshot-store.sql"
+                sql {
+                  connection-string = "{{connection}}"
+                  provider-name = "SQLite.MS"
+                  auto-initialize = true
                 }
               }
             }
-            """).WithFallback(SqlPersistence.DefaultConfiguration);
+            """);
     }
 }
