@@ -1,4 +1,4 @@
-using KvCluster.Actors;
+using Akka.Actor;
 
 namespace KvCluster.Node.Hosting;
 
@@ -8,10 +8,16 @@ internal sealed class NodeWatcher : ReceiveActor
     private NodeWatcher(IActorRef watched, TaskCompletionSource stopped)
     {
         Context.Watch(watched);
-        Receive<Terminated>(t => t.ActorRef.Equals(watched), _ => stopped.TrySetResult());
+        Receive<Terminated>(t =>
+        {
+            if (t.ActorRef.Equals(watched))
+            {
+                stopped.TrySetResult();
+            }
+        });
     }
 
     /// <summary>Props of a watcher of <paramref name="watched"/> that completes <paramref name="stopped"/>.</summary>
     public static Props Props(IActorRef watched, TaskCompletionSource stopped) =>
-        KvCluster.Actors.Props.Create(() => new NodeWatcher(watched, stopped));
+        Akka.Actor.Props.Create(() => new NodeWatcher(watched, stopped)).WithDeploy(Deploy.Local);
 }
