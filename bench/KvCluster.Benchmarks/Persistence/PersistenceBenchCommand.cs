@@ -117,9 +117,9 @@ public sealed class PersistenceBenchCommand : IBenchCommand
         }
 
         var journalPath = Path.Combine(directory, "journal.db");
-        var (journalMode, synchronous) = SqlJournalHocon.Prepare(journalPath);
+        var (journalMode, synchronous) = SqlJournalHocon.Prepare(journalPath, nodeSettings);
         Console.WriteLine($"journal: {journalPath} (journal_mode={journalMode}, synchronous={synchronous}{(synchronous == 2 ? " FULL" : " NOT FULL")})");
-        Console.WriteLine($"journal settings: {(nodeSettings ? "the node's (KvCluster.Raft RaftJournalConfig)" : "Akka.Persistence.Sql's defaults")}; overridden: {(journalOverrides.Count == 0 ? "none (plugin defaults)" : string.Join(", ", journalOverrides.Select(o => $"{o.Key}={o.Value}")))}");
+        Console.WriteLine($"journal settings: {(nodeSettings ? "the node's (KvCluster.Raft RaftJournalConfig)" : "Akka.Persistence.Sql's defaults")}; overridden: {(journalOverrides.Count == 0 ? "none" : string.Join(", ", journalOverrides.Select(o => $"{o.Key}={o.Value}")))}");
         if (journalMode != "wal" || synchronous != 2)
         {
             Console.Error.WriteLine("the journal database is not in WAL mode with synchronous=FULL; refusing to measure");

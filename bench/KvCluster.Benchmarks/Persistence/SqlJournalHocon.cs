@@ -31,16 +31,18 @@ internal static class SqlJournalHocon
     /// synchronous is per connection and cannot be set through the connection string; SQLite's compiled-in default
     /// applies to the plugin's connections, and this read-back shows it is FULL (2).
     /// </summary>
-    public static (string JournalMode, long Synchronous) Prepare(string path)
+    public static (string JournalMode, long Synchronous) Prepare(string path, bool nodeSettings)
     {
-        using (var connection = new SqliteConnection(ConnectionString(path)))
+        // The connection string the plugin will use: the node's or ours.
+        var connectionString = nodeSettings ? RaftJournalConfig.ConnectionString(path) : ConnectionString(path);
+        using (var connection = new SqliteConnection(connectionString))
         {
             connection.Open();
             using var wal = connection.CreateCommand();
             wal.CommandText = "PRAGMA journal_mode=WAL;";
             wal.ExecuteScalar();
         }
-        using var fresh = new SqliteConnection(ConnectionString(path));
+        using var fresh = new SqliteConnection(connectionString);
         fresh.Open();
         using var mode = fresh.CreateCommand();
         mode.CommandText = "PRAGMA journal_mode;";
