@@ -161,10 +161,17 @@ public sealed partial class KvClient : IAsyncDisposable
                 dot-netty.tcp {
                   hostname = "{{host}}"
                   port = 0
+                  # A request carries a value of up to the node's limit (1 MiB by default, 3 MiB at most): the client's
+                  # frames and buffers match the node's (Akka.Remote's default frame is 128 KB).
+                  maximum-frame-size = 4MiB
+                  send-buffer-size = 4MiB
+                  receive-buffer-size = 4MiB
                   {{(options.FaultInjection ? "applied-adapters = [trttl]" : string.Empty)}}
                 }
                 # A node that refused a connection (not started yet, restarting) is tried again soon.
                 retry-gate-closed-for = 200ms
+                # Under the throttler a dropped connection shows only when this detector gives up (120 s by default).
+                {{(options.FaultInjection ? "transport-failure-detector { heartbeat-interval = 1s, acceptable-heartbeat-pause = 3s }" : string.Empty)}}
               }
               cluster.client {
                 # The lanes decide where requests go; ClusterClient's own detector only re-routes a lane whose node

@@ -13,7 +13,7 @@ public sealed class KvCliDataCommandTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // A 64 KiB value limit: over it, a value still fits a default Akka.Remote frame of the kv client (128 KB).
+        // A 64 KiB value limit keeps the over-the-limit requests of these specs small.
         _cluster = await KvTestCluster.StartAsync(size: 1, tune: o => o with { MaxValueBytes = 64 * 1024 });
         await _cluster.AwaitLeaderAsync();
     }
