@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Remote ping-pong and one-way streaming between TWO processes over loopback, with a raw-socket
+# Akka.Remote (DotNetty TCP, 127.0.0.1) ping-pong, Ask and one-way streaming between TWO processes, with a raw-socket
 # ping-pong baseline measured in the same run. Prints the client's report.
-#   bench/remote-pingpong.sh [--pings N] [--messages N]
+#   bench/remote-pingpong.sh [--pings N] [--messages N] [--window N] [--ack-every N] [--ask-callers N] [--asks N] [--serializer bench|json]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,10 +29,10 @@ for _ in $(seq 1 200); do
   if ! kill -0 "$server_pid" 2>/dev/null; then cat "$out"; exit 1; fi
   sleep 0.1
 done
-read -r _ address raw_port transport < <(grep '^READY ' "$out")
-echo "server: $address (pid $server_pid), raw echo port $raw_port, bare transport $transport"
+read -r _ address raw_port < <(grep '^READY ' "$out")
+echo "server: $address (pid $server_pid), raw echo port $raw_port"
 
-dotnet "$dll" remote-pingpong --role client --server "$address" --raw-port "$raw_port" --transport "$transport" "$@"
+dotnet "$dll" remote-pingpong --role client --server "$address" --raw-port "$raw_port" "$@"
 
 exec 3>&-
 wait "$server_pid" || true

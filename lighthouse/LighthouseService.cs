@@ -1,51 +1,51 @@
 using System.Net;
-using System.Net.Sockets;
-using KvCluster.Actors;
-using KvCluster.Actors.Cmd;
-using KvCluster.Actors.Cluster;
-using KvCluster.Actors.Remote.Actors;
-using KvCluster.Actors.Remote.Transport;
+using Akka.Actor;
+using Akka.Cluster;
+using KvCluster.Pbm;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using ClusterMembership = KvCluster.Actors.Cluster.Cluster;
+using ClusterMembership = Akka.Cluster.Cluster;
 
 namespace Lighthouse;
 
 /// <summary>
-/// The lighthouse as a hosted service: an actor system with remoting, cluster membership (role
-/// <c>lighthouse</c>) and the pbm command host.
+/// The lighthouse's own part of the host, beside Akka.Hosting's actor system service: it forms
+/// the cluster when no seeds are given, serves the pbm command host, and leaves gracefully at stop.
 /// </summary>
 /// <remarks>
 /// Life cycle:
 /// <list type="number">
-/// <item>Start: resolve CLUSTER_IP (a host name becomes its first IPv4 address, which is bound and
-/// advertised), bind remoting, start membership with the seeds (itself when none are given, so it
-/// forms the cluster), start the pbm host.</item>
+/// <item>Start (after Akka.Hosting started the actor system with remoting, clustering with role
+/// <c>lighthouse</c>, the split-brain resolver and DistributedPubSub): with no seeds, join itself so
+/// it forms the cluster (seeds, when given, are joined by Akka.Cluster itself); start the pbm host
+/// with the <c>cluster</c> and <c>actor</c> palettes.</item>
 /// <item>Stop (SIGTERM, Ctrl-C): leave the cluster gracefully and wait until this node is Removed
-/// (at most <see cref="LighthouseSettings.LeaveTimeout"/>), stop the pbm host, terminate the system.</item>
-/// <item>Removed by an operator (<c>cluster down</c>) while running: log it and stop the application,
-/// because a lighthouse outside the cluster can admit nobody.</item>
+/// (at most <see cref="LighthouseSettings.LeaveTimeout"/>), stop the pbm host; Akka.Hosting then
+/// runs coordinated shutdown, which terminates the system.</item>
+/// <item>Removed while running (an operator's <c>cluster down</c> or <c>cluster leave</c>, or the split-brain resolver):
+/// Akka.Cluster runs coordinated shutdown, the system terminates and Akka.Hosting stops the
+/// application; this service logs why, because a lighthouse outside the cluster can admit nobody.
+/// The process exits 0 and its supervisor (compose's restart policy) starts a new incarnation.</item>
 /// </list>
 /// </remarks>
 internal sealed class LighthouseService : IHostedService
 {
     private readonly LighthouseSettings _settings;
     private readonly ILoggerFactory _loggerFactory;
-    private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _stopping;
 
-    public LighthouseService(LighthouseSettings settings, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime)
+    public LighthouseService(LighthouseSettings settings, ActorSystem system, ILoggerFactory loggerFactory)
     {
         _settings = settings;
+        System = system;
         _loggerFactory = loggerFactory;
-        _lifetime = lifetime;
         _logger = loggerFactory.CreateLogger("Lighthouse");
     }
 
-    /// <summary>The actor system (after <see cref="StartAsync"/>).</summary>
-    public ActorSystem System { get; private set; } = null!;
+    /// <summary>The actor system (started by Akka.Hosting before <see cref="StartAsync"/>).</summary>
+    public ActorSystem System { get; }
 
     /// <summary>The membership (after <see cref="StartAsync"/>).</summary>
     public ClusterMembership Cluster { get; private set; } = null!;
@@ -59,53 +59,38 @@ internal sealed class LighthouseService : IHostedService
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        // A host name (CLUSTER_IP=lighthouse in compose) is advertised as it is, so peers that dial it by that name
-        // reach an address equal to this system's own; the listener then binds every interface.
-        var host = _settings.Host;
-        var bind = host == "localhost" || IPAddress.TryParse(host, out _) ? null : "0.0.0.0";
-        var remote = new RemoteSettings { SystemName = _settings.ActorSystem, Host = host, BindHost = bind, Port = _settings.Port, ClusterName = _settings.ClusterName };
-        try
+        Cluster = ClusterMembership.Get(System);
+        var self = Cluster.SelfAddress;
+        if (_settings.Seeds.IsEmpty)
         {
-            System = await RemoteActorSystem.CreateAsync(remote, ActorSystemSetup.Default.WithLoggerFactory(_loggerFactory), cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException ex)
-        {
-            throw new LighthouseConfigurationException($"cannot listen on {host}:{_settings.Port} (setting {LighthouseSettings.Names[nameof(LighthouseSettings.Port)]}): {ex.Message}");
+            Cluster.Join(self);
         }
 
-        var self = RemoteExtension.Get(System).Address;
-        var seeds = _settings.Seeds.IsEmpty
-            ? [self.ToString()]
-            : _settings.Seeds.Select(s => NamesSelf(s, self) ? self.ToString() : s).ToList();
-        Cluster = ClusterMembership.Start(System, new ClusterSettings { SeedNodes = [.. seeds], Roles = ["lighthouse"] });
-        CommandHost = new CommandHost(System, new CommandHostSettings { Host = _settings.PbmHost, Port = _settings.PbmPort }).RegisterDefaultPalettes();
+        CommandHost = new CommandHost(System, new CommandHostSettings { Host = _settings.PbmHost, Port = _settings.PbmPort }, _loggerFactory).RegisterDefaultPalettes();
         try
         {
             await CommandHost.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (IOException ex)
         {
-            await RemoteActorSystem.TerminateAsync(System).ConfigureAwait(false);
+            await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClrExitReason.Instance).ConfigureAwait(false);
             throw new LighthouseConfigurationException($"cannot start the pbm host (setting {LighthouseSettings.Names[nameof(LighthouseSettings.PbmPort)]}): {ex.Message}");
         }
 
         _logger.LogInformation(
-            "Lighthouse {Address} started: role lighthouse, seeds [{Seeds}], pbm at {Pbm}.",
+            "Lighthouse {Address} started: role {Role}, seeds [{Seeds}], split-brain resolver {Strategy}, pbm at {Pbm}.",
             self,
-            string.Join(", ", seeds),
+            LighthouseProgram.Role,
+            _settings.Seeds.IsEmpty ? self.ToString() : string.Join(", ", _settings.Seeds),
+            ClusterDefaults.Strategy,
             CommandHost.LocalEndPoint);
-        _ = Cluster.WhenTerminated.ContinueWith(
-            _ =>
+        Cluster.RegisterOnMemberRemoved(() =>
+        {
+            if (!_stopping && CoordinatedShutdown.Get(System).ShutdownReason is not CoordinatedShutdown.ClrExitReason)
             {
-                if (!_stopping)
-                {
-                    _logger.LogWarning("Lighthouse {Address} was removed from the cluster (downed); stopping, since it can admit nobody any more.", self);
-                    _lifetime.StopApplication();
-                }
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+                _logger.LogWarning("Lighthouse {Address} was removed from the cluster (downed, or told to leave); stopping, since it can admit nobody any more.", self);
+            }
+        });
         _started.TrySetResult();
     }
 
@@ -113,39 +98,32 @@ internal sealed class LighthouseService : IHostedService
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _stopping = true;
-        if (System is null)
+        if (Cluster is null)
         {
             return;
         }
 
-        if (Cluster is { IsTerminated: false, SelfMember: not null })
+        if (!Cluster.IsTerminated && Cluster.State.Members.Any(m => m.UniqueAddress.Equals(Cluster.SelfUniqueAddress)))
         {
             _logger.LogInformation("Lighthouse {Address} leaving the cluster.", Cluster.SelfAddress);
-            Cluster.Leave(Cluster.SelfAddress);
             try
             {
-                await Cluster.WhenTerminated.WaitAsync(_settings.LeaveTimeout, cancellationToken).ConfigureAwait(false);
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                deadline.CancelAfter(_settings.LeaveTimeout);
+                await Cluster.LeaveAsync(deadline.Token).ConfigureAwait(false);
                 _logger.LogInformation("Lighthouse {Address} left the cluster.", Cluster.SelfAddress);
-            }
-            catch (TimeoutException)
-            {
-                _logger.LogWarning("Lighthouse {Address} was not removed within {Timeout}; stopping anyway.", Cluster.SelfAddress, _settings.LeaveTimeout);
             }
             catch (OperationCanceledException)
             {
-                _logger.LogWarning("Lighthouse {Address}: shutdown deadline reached while leaving; stopping anyway.", Cluster.SelfAddress);
+                _logger.LogWarning("Lighthouse {Address} was not removed within {Timeout}; stopping anyway.", Cluster.SelfAddress, _settings.LeaveTimeout);
             }
         }
 
-        await CommandHost.StopAsync().ConfigureAwait(false);
-        await RemoteActorSystem.TerminateAsync(System).ConfigureAwait(false);
+        if (CommandHost is not null)
+        {
+            await CommandHost.StopAsync().ConfigureAwait(false);
+        }
+
         _logger.LogInformation("Lighthouse stopped.");
     }
-
-    /// <summary>True when <paramref name="seed"/> names this lighthouse by its configured host name and port.</summary>
-    private bool NamesSelf(string seed, RemoteAddress self) =>
-        RemoteAddress.TryParse(seed, out var address)
-        && address.Port == self.Port
-        && address.System == self.System
-        && string.Equals(address.Host, _settings.Host, StringComparison.OrdinalIgnoreCase);
 }

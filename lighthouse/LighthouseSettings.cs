@@ -1,8 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Net;
-using KvCluster.Actors;
-using KvCluster.Actors.Remote.Transport;
+using Akka.Actor;
 using Microsoft.Extensions.Configuration;
 
 namespace Lighthouse;
@@ -25,8 +24,13 @@ internal sealed record LighthouseSettings
     /// <summary>The remoting port (CLUSTER_PORT, --port); 0 picks an ephemeral port (tests).</summary>
     public int Port { get; init; } = 4053;
 
-    /// <summary>The seed nodes (CLUSTER_SEEDS, --seeds, comma-separated kv://system@host:port); empty: the lighthouse itself, so it forms the cluster.</summary>
+    /// <summary>The seed nodes (CLUSTER_SEEDS, --seeds, comma-separated akka.tcp://system@host:port, as for
+    /// Petabridge's Lighthouse); empty: the lighthouse joins itself, so it forms the cluster.</summary>
     public ImmutableArray<string> Seeds { get; init; } = [];
+
+    /// <summary>The address remoting binds: <see cref="Host"/> when it is an IP address or localhost,
+    /// else (a host name, advertised as it is) every interface.</summary>
+    public string BindHost => Host == "localhost" || IPAddress.TryParse(Host, out _) ? Host : "0.0.0.0";
 
     /// <summary>The IP address of the pbm command host (PBM_HOST, --pbm-host).</summary>
     public string PbmHost { get; init; } = "127.0.0.1";
@@ -34,16 +38,14 @@ internal sealed record LighthouseSettings
     /// <summary>The pbm port (PBM_PORT, --pbm-port); 0 picks an ephemeral port (tests).</summary>
     public int PbmPort { get; init; } = 9110;
 
-    /// <summary>The remoting cluster name that handshakes must share (CLUSTER_NAME, --cluster-name).</summary>
-    public string ClusterName { get; init; } = "akkakv";
-
     /// <summary>How long a graceful leave may take at shutdown before the lighthouse stops anyway.</summary>
     public TimeSpan LeaveTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The flags, as shown by <c>--help</c>.</summary>
     public const string HelpText = """
-        lighthouse: the AkkaKv seed node. It runs an actor system with remoting, cluster membership
-        (role 'lighthouse') and the pbm command host, and nothing else. Nodes list it in their seeds.
+        lighthouse: the AkkaKv seed node. It runs an Akka.NET actor system with Akka.Remote, Akka.Cluster
+        (role 'lighthouse', keep-majority split-brain resolver), DistributedPubSub and the pbm command
+        host, and nothing else. Nodes list it in their seeds.
 
         Usage: lighthouse [options]
 
@@ -51,14 +53,14 @@ internal sealed record LighthouseSettings
           --system <name>         ACTORSYSTEM    actor system name shared by all members   [akkakv]
           --host <ip|name>        CLUSTER_IP     address to bind and advertise            [127.0.0.1]
           --port <port>           CLUSTER_PORT   remoting port                            [4053]
-          --seeds <a,b,...>       CLUSTER_SEEDS  seed nodes, kv://system@host:port        [itself]
+          --seeds <a,b,...>       CLUSTER_SEEDS  seed nodes, akka.tcp://system@host:port  [itself]
           --pbm-host <ip>         PBM_HOST       pbm command host address                 [127.0.0.1]
           --pbm-port <port>       PBM_PORT       pbm command host port                    [9110]
-          --cluster-name <name>   CLUSTER_NAME   remoting cluster name                    [akkakv]
           --log-format <f>        LOG_FORMAT     simple or json                           [simple]
           -h, --help                             show this help
 
-        SIGTERM or Ctrl-C: the lighthouse leaves the cluster gracefully, then exits 0.
+        SIGTERM or Ctrl-C: the lighthouse leaves the cluster gracefully, then exits 0. Removed from the
+        cluster while running (downed), it stops and exits 0 too; its supervisor starts a new incarnation.
         Exit codes: 0 stopped normally, 1 failed to start or run, 2 invalid configuration.
         """;
 
@@ -71,22 +73,20 @@ internal sealed record LighthouseSettings
         [nameof(Seeds)] = "CLUSTER_SEEDS (--seeds)",
         [nameof(PbmHost)] = "PBM_HOST (--pbm-host)",
         [nameof(PbmPort)] = "PBM_PORT (--pbm-port)",
-        [nameof(ClusterName)] = "CLUSTER_NAME (--cluster-name)",
     };
 
     /// <summary>Checks every setting; throws <see cref="LighthouseConfigurationException"/> naming the first bad one.</summary>
     public void Validate()
     {
-        Require(Address.IsValidSystemName(ActorSystem), nameof(ActorSystem), $"'{ActorSystem}' must use letters, digits, '-' and '_', starting with a letter or digit");
+        Require(IsValidSystemName(ActorSystem), nameof(ActorSystem), $"'{ActorSystem}' must use letters, digits, '-' and '_', starting with a letter or digit");
         Require(!string.IsNullOrWhiteSpace(Host) && Uri.CheckHostName(Host) != UriHostNameType.Unknown, nameof(Host), $"'{Host}' is not an IP address or host name");
         Require(Port is >= 0 and <= 65535, nameof(Port), $"{Port} must be in 1..65535");
         Require(IPAddress.TryParse(PbmHost, out _) || PbmHost == "localhost", nameof(PbmHost), $"'{PbmHost}' must be an IP address (127.0.0.1, 0.0.0.0) or localhost");
         Require(PbmPort is >= 0 and <= 65535, nameof(PbmPort), $"{PbmPort} must be in 1..65535");
-        Require(Address.IsValidSystemName(ClusterName), nameof(ClusterName), $"'{ClusterName}' must use letters, digits, '-' and '_'");
         for (var i = 0; i < Seeds.Length; i++)
         {
             var seed = Seeds[i];
-            Require(RemoteAddress.TryParse(seed, out var address) && !seed.AsSpan(RemoteAddress.Scheme.Length + 3).Contains('/'), nameof(Seeds), $"entry {i + 1} '{seed}' is not kv://system@host:port");
+            Require(TryParseSeed(seed, out var address), nameof(Seeds), $"entry {i + 1} '{seed}' is not akka.tcp://system@host:port");
             Require(address.System == ActorSystem, nameof(Seeds), $"entry {i + 1} '{seed}' names actor system '{address.System}' but ACTORSYSTEM is '{ActorSystem}'; all members must share one name");
         }
     }
@@ -197,11 +197,6 @@ internal sealed record LighthouseSettings
             s = s with { PbmPort = ParsePort(pbmPort, nameof(PbmPort), source) };
         }
 
-        if (read(nameof(ClusterName)) is { } clusterName)
-        {
-            s = s with { ClusterName = clusterName.Trim() };
-        }
-
         return s;
     }
 
@@ -218,7 +213,6 @@ internal sealed record LighthouseSettings
         nameof(Seeds) => "CLUSTER_SEEDS",
         nameof(PbmHost) => "PBM_HOST",
         nameof(PbmPort) => "PBM_PORT",
-        nameof(ClusterName) => "CLUSTER_NAME",
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "Not a lighthouse setting."),
     };
 
@@ -230,9 +224,31 @@ internal sealed record LighthouseSettings
         nameof(Seeds) => "seeds",
         nameof(PbmHost) => "pbm-host",
         nameof(PbmPort) => "pbm-port",
-        nameof(ClusterName) => "cluster-name",
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, "Not a lighthouse setting."),
     };
+
+    /// <summary>Akka's rule for actor system names: letters, digits, '-' and '_', starting with a letter or digit.</summary>
+    private static bool IsValidSystemName(string name) =>
+        name.Length > 0 && char.IsAsciiLetterOrDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
+    /// <summary>A seed is an Akka.Remote TCP address without a path: <c>akka.tcp://system@host:port</c>.</summary>
+    internal static bool TryParseSeed(string seed, out Address address)
+    {
+        const string Scheme = "akka.tcp://";
+        if (seed.StartsWith(Scheme, StringComparison.Ordinal)
+            && !seed.AsSpan(Scheme.Length).Contains('/')
+            && ActorPath.TryParseAddress(seed, out var parsed)
+            && parsed.Host is { Length: > 0 }
+            && parsed.Port is >= 1 and <= 65535
+            && IsValidSystemName(parsed.System))
+        {
+            address = parsed;
+            return true;
+        }
+
+        address = null!;
+        return false;
+    }
 
     private static string? FlagKey(string flag) => Names.Keys.FirstOrDefault(k => FlagName(k) == flag);
 

@@ -10,11 +10,15 @@
 #                                     address on a bridge, as in docker-compose: lighthouse 10.88.0.10, node N
 #                                     10.88.0.1N; the host side is 10.88.0.1 (export KV_CLIENT_HOST=10.88.0.1 for kv)
 #
-# Data under $DATA/n1..n3 (journal, snapshots); logs and pid files in $DATA (n1.log, n1.pid, ...).
+# Data under $DATA/n1..n3 (journal, snapshots); logs and pid files in $DATA (n1.log, n1.pid, ...). $DATA defaults to
+# ./data/cluster, beside (not inside) the one-node store's files of `dotnet run --project KvCluster.Node` in ./data.
+# `up` checks every port it needs first and names the process in the way (the one-node store uses 4054 and 9110,
+# as node 1 and the lighthouse's pbm do here: stop it, or move this cluster with BASE_PORT / PBM_BASE /
+# LIGHTHOUSE_PORT / LIGHTHOUSE_PBM).
 # `down` keeps the data: the next `up` restarts the same cluster with every committed write.
 # Remove $DATA/n1..n3 to start afresh.
 #
-# Environment: DATA (./data), BASE_PORT (4054: nodes use 4054/4055/4056), PBM_BASE (9111: pbm
+# Environment: DATA (./data/cluster), BASE_PORT (4054: nodes use 4054/4055/4056), PBM_BASE (9111: pbm
 # 9111/9112/9113; 0 turns pbm off), SYNC (full: fsync every journal commit), UP_TIMEOUT (60 s to elect a leader),
 # DOWN_TIMEOUT (15 s before SIGKILL), SKIP_BUILD (1: use the existing Release build),
 # NODE_ARGS (extra flags for every node, e.g. "--tick-ms 50"), LIGHTHOUSE (1: start it; 0: nodes seed
@@ -22,7 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DATA="${DATA:-./data}"
+DATA="${DATA:-./data/cluster}"
 BASE_PORT="${BASE_PORT:-4054}"
 PBM_BASE="${PBM_BASE:-9111}"
 SYNC="${SYNC:-full}"
@@ -120,14 +124,14 @@ build() {
 }
 
 # --- lighthouse (seed node) ------------------------------------------------------------------
-seeds() { [ "$LIGHTHOUSE" = 1 ] && echo "kv://akkakv@$(host_of lighthouse):$LIGHTHOUSE_PORT" || echo ""; }
+seeds() { [ "$LIGHTHOUSE" = 1 ] && echo "akka.tcp://akkakv@$(host_of lighthouse):$LIGHTHOUSE_PORT" || echo ""; }
 start_lighthouse() {
   [ "$LIGHTHOUSE" = 1 ] || return 0
   setsid $(in_ns_prefix lighthouse) dotnet "$LIGHTHOUSE_DLL" --host "$(host_of lighthouse)" --port "$LIGHTHOUSE_PORT" \
     --pbm-host "$(host_of lighthouse)" --pbm-port "$LIGHTHOUSE_PBM" \
     >>"$DATA/lighthouse.log" 2>&1 </dev/null &
   echo "$!" >"$DATA/lighthouse.pid"
-  log "lighthouse: pid $!, kv://akkakv@$(host_of lighthouse):$LIGHTHOUSE_PORT (pbm $(host_of lighthouse):$LIGHTHOUSE_PBM), log $DATA/lighthouse.log"
+  log "lighthouse: pid $!, akka.tcp://akkakv@$(host_of lighthouse):$LIGHTHOUSE_PORT (pbm $(host_of lighthouse):$LIGHTHOUSE_PBM), log $DATA/lighthouse.log"
 }
 
 start_node() { # id
@@ -145,6 +149,35 @@ start_node() { # id
   log "node $id: pid $!, $(host_of "$id"):$port (pbm port $pbm), data $DATA/n$id, log $DATA/n$id.log"
 }
 
+port_user() { # port: prints what listens on 127.0.0.1:port (or the netns address), nothing when the port is free
+  local port="$1" line
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || return 0
+  line="$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'users:(([^)]*' | head -n 1 | sed 's/users:((//')"
+  echo "${line:-an unknown process}"
+}
+check_ports() { # every port `up` is about to bind, with the process in the way named
+  [ "$NETNS" = 1 ] && return 0 # each process has its own address then
+  local id port user busy=0 ports=()
+  [ "$LIGHTHOUSE" = 1 ] && ports+=("$LIGHTHOUSE_PORT:lighthouse" "$LIGHTHOUSE_PBM:lighthouse pbm")
+  for id in "${NODES[@]}"; do
+    ports+=("$(port_of "$id"):node $id")
+    [ "$PBM_BASE" -gt 0 ] && ports+=("$((PBM_BASE + id - 1)):node $id pbm")
+  done
+  for entry in "${ports[@]}"; do
+    port="${entry%%:*}"
+    user="$(port_user "$port")"
+    if [ -n "$user" ]; then
+      log "port $port (for the ${entry#*:}) is in use by $user"
+      busy=1
+    fi
+  done
+  if [ "$busy" = 1 ]; then
+    log "stop what is in the way (the one-node store of 'dotnet run --project KvCluster.Node' uses 4054 and 9110),"
+    log "or move this cluster: BASE_PORT=5054 PBM_BASE=9211 LIGHTHOUSE_PORT=5053 LIGHTHOUSE_PBM=9210 $0 up"
+    exit 1
+  fi
+}
+
 cmd_up() {
   mkdir -p "$DATA"
   local id running=()
@@ -155,6 +188,7 @@ cmd_up() {
     log "already running: node(s) ${running[*]} (see: $0 status; stop with: $0 down)"
     exit 1
   fi
+  check_ports
   build
   netns_up
   start_lighthouse
@@ -182,7 +216,7 @@ cmd_up() {
         fi
       done
       echo "AkkaKv cluster up: 3 nodes$([ "$NETNS" = 1 ] && echo " in network namespaces" || echo " on loopback"), sync=$SYNC, data under $DATA/n1..n3"
-      [ "$LIGHTHOUSE" = 1 ] && echo "lighthouse: kv://akkakv@$(host_of lighthouse):$LIGHTHOUSE_PORT; inspect with: kv pbm $(host_of lighthouse):$LIGHTHOUSE_PBM cluster show"
+      [ "$LIGHTHOUSE" = 1 ] && echo "lighthouse: akka.tcp://akkakv@$(host_of lighthouse):$LIGHTHOUSE_PORT; inspect with: kv pbm $(host_of lighthouse):$LIGHTHOUSE_PBM cluster show"
       [ "$NETNS" = 1 ] && echo "export KV_CLIENT_HOST=$NET_PREFIX.1   # kv's own address on the bridge, for replies"
       echo "client endpoints: $(endpoints)"
       echo "export KV_ENDPOINTS=$(endpoints)"

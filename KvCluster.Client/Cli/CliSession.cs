@@ -20,6 +20,16 @@ internal sealed class CliSession
     /// <summary>The client of the running shell, or null.</summary>
     public KvClient? Shared { get; set; }
 
+    /// <summary>The <c>--timeout</c> option (every command's deadline, connecting included); null: 5 s.</summary>
+    public Option<TimeSpan>? TimeoutOption { get; set; }
+
+    /// <summary>The command's deadline: <c>--timeout</c> when positive, else 5 s.</summary>
+    public TimeSpan TimeoutOf(ParseResult parseResult)
+    {
+        var timeout = TimeoutOption is null ? TimeSpan.Zero : parseResult.GetValue(TimeoutOption);
+        return timeout > TimeSpan.Zero ? timeout : TimeSpan.FromSeconds(5);
+    }
+
     /// <summary>
     /// The contact points: <c>--endpoints</c>, else <c>KV_ENDPOINTS</c>, else <see cref="DefaultEndpoint"/>.
     /// </summary>
@@ -32,15 +42,18 @@ internal sealed class CliSession
 
     /// <summary>
     /// Runs <paramref name="work"/> with a client (the shell's, or a new one for this command) and maps the client's
-    /// errors to exit codes with one line on standard error.
+    /// errors to exit codes with one line on standard error. The command's <c>--timeout</c> bounds it all: connecting
+    /// takes from it, and <paramref name="work"/> is given what is left.
     /// </summary>
-    public async Task<int> RunAsync(ParseResult parseResult, GlobalOptions globals, KvConsole console, Func<KvClient, Task<int>> work, CancellationToken cancellationToken)
+    public async Task<int> RunAsync(ParseResult parseResult, GlobalOptions globals, KvConsole console, Func<KvClient, TimeSpan, Task<int>> work, CancellationToken cancellationToken)
     {
+        var budget = TimeoutOf(parseResult);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             if (Shared is { } shared)
             {
-                return await work(shared).ConfigureAwait(false);
+                return await work(shared, budget).ConfigureAwait(false);
             }
 
             IReadOnlyList<KvEndpoint> endpoints;
@@ -53,14 +66,15 @@ internal sealed class CliSession
                 return KvCli.UsageError(parseResult, $"--endpoints: {e.Message}", console);
             }
 
-            var options = new KvClientOptions { Endpoints = endpoints };
+            var options = new KvClientOptions { Endpoints = endpoints, ConnectTimeout = budget, RequestTimeout = budget };
             if (console.GetEnvironmentVariable(ClientHostVariable) is { Length: > 0 } localHost)
             {
                 options = options with { LocalHost = localHost };
             }
 
             await using var client = await KvClient.ConnectAsync(options, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return await work(client).ConfigureAwait(false);
+            var left = budget - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            return await work(client, left > TimeSpan.FromMilliseconds(1) ? left : TimeSpan.FromMilliseconds(1)).ConfigureAwait(false);
         }
         catch (KvBadRequestException e)
         {

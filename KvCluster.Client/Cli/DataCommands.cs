@@ -23,6 +23,7 @@ internal static class DataCommands
             Recursive = true,
         };
         root.Options.Add(timeout);
+        session.TimeoutOption = timeout;
         root.Subcommands.Add(Put(globals, console, session, timeout));
         root.Subcommands.Add(Get(globals, console, session, timeout));
         root.Subcommands.Add(Delete(globals, console, session, timeout));
@@ -35,10 +36,10 @@ internal static class DataCommands
         var key = new Argument<string>("key") { Description = "The key (UTF-8)." };
         var value = new Argument<string>("value") { Description = "The value (UTF-8)." };
         var command = new Command("put", "Write a value under a key (replicated, durable on a majority before it returns).") { key, value };
-        command.SetAction((parse, token) => session.RunAsync(parse, globals, console, async client =>
+        command.SetAction((parse, token) => session.RunAsync(parse, globals, console, async (client, left) =>
         {
             var put = new PutRequest { Key = Utf8(parse.GetValue(key)), Value = Utf8(parse.GetValue(value)) };
-            var result = await client.ExecuteAsync(new KvCommand { Put = put }, timeout: TimeoutOf(parse, timeout), cancellationToken: token).ConfigureAwait(false);
+            var result = await client.ExecuteAsync(new KvCommand { Put = put }, timeout: left, cancellationToken: token).ConfigureAwait(false);
             return CliOutput.Write(console, Json(parse, globals), result, "put");
         }, token));
         return command;
@@ -49,10 +50,10 @@ internal static class DataCommands
         var key = new Argument<string>("key") { Description = "The key (UTF-8)." };
         var consistency = ConsistencyOption();
         var command = new Command("get", "Read a key. Exit code 1 when it does not exist.") { key, consistency };
-        command.SetAction((parse, token) => session.RunAsync(parse, globals, console, async client =>
+        command.SetAction((parse, token) => session.RunAsync(parse, globals, console, async (client, left) =>
         {
             var get = new GetRequest { Key = Utf8(parse.GetValue(key)) };
-            var result = await client.ExecuteAsync(new KvCommand { Get = get }, ConsistencyOf(parse, consistency), TimeoutOf(parse, timeout), token).ConfigureAwait(false);
+            var result = await client.ExecuteAsync(new KvCommand { Get = get }, ConsistencyOf(parse, consistency), left, token).ConfigureAwait(false);
             return CliOutput.Write(console, Json(parse, globals), result, "get");
         }, token));
         return command;
@@ -71,7 +72,7 @@ internal static class DataCommands
                 return Task.FromResult(KvCli.UsageError(parse, "--expected-version cannot be combined with --prefix", console));
             }
 
-            return session.RunAsync(parse, globals, console, async client =>
+            return session.RunAsync(parse, globals, console, async (client, left) =>
             {
                 KvCommand kv;
                 if (parse.GetValue(prefix))
@@ -89,7 +90,7 @@ internal static class DataCommands
                     kv = new KvCommand { Delete = delete };
                 }
 
-                var result = await client.ExecuteAsync(kv, timeout: TimeoutOf(parse, timeout), cancellationToken: token).ConfigureAwait(false);
+                var result = await client.ExecuteAsync(kv, timeout: left, cancellationToken: token).ConfigureAwait(false);
                 return CliOutput.Write(console, Json(parse, globals), result, "del");
             }, token);
         });
@@ -130,9 +131,9 @@ internal static class DataCommands
                 range.Prefix = Utf8(prefixText ?? string.Empty);
             }
 
-            return session.RunAsync(parse, globals, console, async client =>
+            return session.RunAsync(parse, globals, console, async (client, left) =>
             {
-                var result = await client.ExecuteAsync(new KvCommand { Range = range }, ConsistencyOf(parse, consistency), TimeoutOf(parse, timeout), token).ConfigureAwait(false);
+                var result = await client.ExecuteAsync(new KvCommand { Range = range }, ConsistencyOf(parse, consistency), left, token).ConfigureAwait(false);
                 return CliOutput.Write(console, Json(parse, globals), result, "scan");
             }, token);
         });
@@ -150,10 +151,10 @@ internal static class DataCommands
             Required = true,
         };
         var command = new Command("cas", "Compare-and-set: write only if the key's version matches. Exit code 5 on a mismatch.") { key, value, expected };
-        command.SetAction((parse, token) => session.RunAsync(parse, globals, console, async client =>
+        command.SetAction((parse, token) => session.RunAsync(parse, globals, console, async (client, left) =>
         {
             var put = new PutRequest { Key = Utf8(parse.GetValue(key)), Value = Utf8(parse.GetValue(value)), ExpectedVersion = parse.GetValue(expected) };
-            var result = await client.ExecuteAsync(new KvCommand { Put = put }, timeout: TimeoutOf(parse, timeout), cancellationToken: token).ConfigureAwait(false);
+            var result = await client.ExecuteAsync(new KvCommand { Put = put }, timeout: left, cancellationToken: token).ConfigureAwait(false);
             return CliOutput.Write(console, Json(parse, globals), result, "cas");
         }, token));
         return command;
@@ -172,12 +173,6 @@ internal static class DataCommands
 
     private static ReadConsistency ConsistencyOf(ParseResult parse, Option<string> option) =>
         parse.GetValue(option) is "serializable" or "s" ? ReadConsistency.Serializable : ReadConsistency.Linearizable;
-
-    private static TimeSpan TimeoutOf(ParseResult parse, Option<TimeSpan> option)
-    {
-        var timeout = parse.GetValue(option);
-        return timeout > TimeSpan.Zero ? timeout : TimeSpan.FromSeconds(5);
-    }
 
     private static bool Json(ParseResult parse, GlobalOptions globals) => parse.GetValue(globals.Output) == "json";
 

@@ -13,7 +13,7 @@ internal readonly record struct PbmReply(string Status, string Body);
 internal sealed class PbmUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// The client side of the pbm protocol (the host side is <c>KvCluster.Actors.Cmd.CommandFrame</c>,
+/// The client side of the pbm protocol (the host side is <c>KvCluster.Pbm</c>'s <c>CommandFrame</c>,
 /// which this project may not reference): frames are a 4-byte big-endian length then that many
 /// bytes of UTF-8; a request is a command line; a response is a status word, '\n', the body.
 /// One request at a time per client; not thread-safe.

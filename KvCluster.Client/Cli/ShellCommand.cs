@@ -22,7 +22,7 @@ internal static class ShellCommand
     public static Command Create(Command root, GlobalOptions globals, KvConsole console, CliSession session)
     {
         var command = new Command("shell", "Interactive prompt: run put/get/del/scan/cas over one connection; history, help, exit.");
-        command.SetAction((parse, token) => session.RunAsync(parse, globals, console, client => RunAsync(root, client, console, session, token), token));
+        command.SetAction((parse, token) => session.RunAsync(parse, globals, console, (client, _) => RunAsync(root, client, console, session, token), token));
         return command;
     }
 

@@ -1,4 +1,5 @@
-using KvCluster.Actors;
+using Akka.Actor;
+using Akka.Cluster.Tools.Client;
 using KvCluster.Client.Protocol;
 
 namespace KvCluster.Client;
@@ -8,46 +9,100 @@ public sealed partial class KvClient
     /// <summary>Time left for the node to answer before the client's own deadline: the router answers TIMEOUT first.</summary>
     private static readonly TimeSpan s_answerMargin = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>One attempt of a request at one endpoint. Throws <see cref="RetryableAttemptException"/> when nothing took effect.</summary>
+    /// <summary>How long a request waits for the leader's lane to finish its probe rather than go through a follower.</summary>
+    private static readonly TimeSpan s_leaderProbeWait = TimeSpan.FromMilliseconds(200);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    /// <summary>One attempt of a request through one lane. Throws <see cref="RetryableAttemptException"/> when nothing took effect.</summary>
     private async ValueTask<KvResult> AttemptAsync(AttemptState state, CancellationToken cancellationToken)
     {
-        var endpoint = PickEndpoint(preferLeader: state.IsWrite || state.Consistency != ReadConsistency.Serializable);
+        var preferLeader = state.IsWrite || state.Consistency != ReadConsistency.Serializable;
+        if (preferLeader && await AwaitLiveLeaderAsync(state.Deadline, cancellationToken).ConfigureAwait(false) is { } dead)
+        {
+            // Held to the end: nothing was sent, so it is safe to retry.
+            throw state.Fail(new RetryableAttemptException(AttemptFailure.NotLeader, $"no live leader: the nodes that answer still name {dead}, whose connection failed", null));
+        }
+
+        var lane = PickLane(preferLeader);
         var remaining = state.Deadline - DateTime.UtcNow;
         if (remaining <= TimeSpan.Zero)
         {
             throw new OperationCanceledException(cancellationToken);
         }
 
-        if (!_transport.IsConnected(RemoteAddressOf(endpoint)))
+        if (preferLeader && (lane is null || lane.Node != Leader)
+            && await AwaitLeaderLaneAsync(Min(remaining / 4, s_leaderProbeWait), cancellationToken).ConfigureAwait(false) is { } leaderLane)
         {
-            // Never hand a write to a node we cannot reach: probe with a read-only request first.
-            if (await ProbeAsync(endpoint, cancellationToken).ConfigureAwait(false) is { } failure)
+            lane = leaderLane;
+        }
+
+        if (lane is null)
+        {
+            // No lane is known to work: ask every one at once (a read-only probe), and take the first that answers.
+            // A dead node costs nothing here: its probe fails when its connection does, or when the others win.
+            var probeBudget = remaining < _options.AttemptTimeout ? remaining : _options.AttemptTimeout;
+            (lane, _) = await ProbeManyAsync(Volatile.Read(ref _lanes), probeBudget, cancellationToken).ConfigureAwait(false);
+            if (lane is null)
             {
-                Demote(endpoint);
-                throw state.Fail(new RetryableAttemptException(AttemptFailure.Unavailable, failure, null));
+                throw state.Fail(new RetryableAttemptException(AttemptFailure.Unavailable, $"no node answered: {Failures()}", null));
+            }
+
+            lane = PickLane(preferLeader) ?? lane;
+            remaining = state.Deadline - DateTime.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+            {
+                throw new OperationCanceledException(cancellationToken);
             }
         }
 
+        if (lane.Current is not { } incarnation || incarnation.Lost.IsCancellationRequested)
+        {
+            throw state.Fail(new RetryableAttemptException(AttemptFailure.Unavailable, lane.LastError ?? $"{lane} is not connected", null));
+        }
+
+        // A read that goes unanswered is retried elsewhere; a write is sent once and waits for its whole deadline.
+        var wait = state.IsWrite || remaining < _options.AttemptTimeout ? remaining : _options.AttemptTimeout;
         var request = new KvRequest
         {
             Command = state.Command,
             Consistency = state.Consistency,
-            TimeoutMs = Math.Max(1, (long)(remaining - s_answerMargin).TotalMilliseconds),
+            TimeoutMs = Math.Max(1, (long)(wait - s_answerMargin).TotalMilliseconds),
         };
         KvResponse response;
+        var answered = false;
+        lane.RequestStarted();
+        state.WriteSent |= state.IsWrite;
+        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, incarnation.Lost.Token) : null;
         try
         {
-            response = await ReceptionistOf(endpoint).Ask<KvResponse>(request, remaining, cancellationToken).ConfigureAwait(false);
+            response = await incarnation.Client.Ask<KvResponse>(new ClusterClient.Send(KvWireTypes.RouterPath, request, localAffinity: true), wait, linked?.Token ?? incarnation.Lost.Token).ConfigureAwait(false);
+            answered = true;
         }
         catch (AskTimeoutException ex)
         {
-            Demote(endpoint);
+            lane.Silent(incarnation, $"{lane} did not answer within {wait.TotalMilliseconds:0} ms");
+            Demote(lane);
             if (state.IsWrite)
             {
-                throw new KvTimeoutException($"{endpoint} did not answer the write within {remaining.TotalMilliseconds:0} ms; it may or may not have been committed.", ex);
+                throw new KvTimeoutException($"{lane} did not answer the write within {wait.TotalMilliseconds:0} ms; it may or may not have been committed.", ex);
             }
 
-            throw state.Fail(new RetryableAttemptException(AttemptFailure.Timeout, $"{endpoint} did not answer the read within {remaining.TotalMilliseconds:0} ms", null));
+            throw state.Fail(new RetryableAttemptException(AttemptFailure.Timeout, $"{lane} did not answer the read within {wait.TotalMilliseconds:0} ms", null));
+        }
+        catch (OperationCanceledException) when (incarnation.Lost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            var reason = lane.LastError ?? $"the connection to {lane} was lost";
+            if (state.IsWrite)
+            {
+                throw new KvUnavailableException($"{reason} while the write was in flight; it may or may not have been committed.", indeterminate: true);
+            }
+
+            throw state.Fail(new RetryableAttemptException(AttemptFailure.Unavailable, reason, null));
+        }
+        finally
+        {
+            lane.RequestEnded(answered);
         }
 
         NoteLeader(response.LeaderEndpoint);
@@ -60,21 +115,21 @@ public sealed partial class KvClient
             case ResponseCode.NotLeader:
                 if (string.IsNullOrEmpty(response.LeaderEndpoint))
                 {
-                    Demote(endpoint);
+                    Demote(lane);
                 }
 
                 throw state.Fail(new RetryableAttemptException(AttemptFailure.NotLeader, response.Error, response.LeaderEndpoint));
             case ResponseCode.Busy:
                 throw state.Fail(new RetryableAttemptException(AttemptFailure.Busy, response.Error, null));
             case ResponseCode.Timeout when state.IsWrite:
-                throw new KvTimeoutException($"{endpoint}: {response.Error}");
+                throw new KvTimeoutException($"{lane}: {response.Error}");
             case ResponseCode.Timeout:
                 throw state.Fail(new RetryableAttemptException(AttemptFailure.Timeout, response.Error, null));
             case ResponseCode.Unavailable when state.IsWrite && response.Indeterminate:
-                throw new KvUnavailableException($"{endpoint}: {response.Error}", indeterminate: true);
+                throw new KvUnavailableException($"{lane}: {response.Error}", indeterminate: true);
             default:
-                Demote(endpoint);
-                throw state.Fail(new RetryableAttemptException(AttemptFailure.Unavailable, $"{endpoint}: {response.Error}", response.LeaderEndpoint));
+                Demote(lane);
+                throw state.Fail(new RetryableAttemptException(AttemptFailure.Unavailable, $"{lane}: {response.Error}", response.LeaderEndpoint));
         }
     }
 
@@ -88,6 +143,9 @@ public sealed partial class KvClient
         public bool IsWrite { get; } = isWrite;
 
         public DateTime Deadline { get; } = deadline;
+
+        /// <summary>True once a write went out: from then on its outcome may be unknown, never "not taken".</summary>
+        public bool WriteSent { get; set; }
 
         /// <summary>The last retryable failure, reported when the deadline ends the retries.</summary>
         public RetryableAttemptException? LastFailure { get; private set; }

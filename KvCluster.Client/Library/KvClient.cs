@@ -1,66 +1,83 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Actor.Setup;
+using Akka.Cluster.Tools.Client;
+using Akka.Configuration;
 using Google.Protobuf;
-using KvCluster.Actors;
-using KvCluster.Actors.Remote.Actors;
-using KvCluster.Actors.Remote.Serialization;
-using KvCluster.Actors.Remote.Transport;
 using KvCluster.Client.Protocol;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.Retry;
 
 namespace KvCluster.Client;
 
 /// <summary>
-/// The AkkaKv client library, in the style of Akka's ClusterClient: it is not a cluster member; it runs a small
-/// actor system of its own and talks to any node's receptionist over remoting. Scenarios:
+/// The AkkaKv client library over Akka.NET's ClusterClient: the client is not a cluster member; it runs a small actor
+/// system of its own (remote provider, port 0 on <see cref="KvClientOptions.LocalHost"/>) and sends every request as
+/// <c>ClusterClient.Send("/user/kv-router", request, localAffinity: true)</c> to a node's receptionist. Scenarios:
 /// <list type="number">
-/// <item><see cref="ConnectAsync"/> probes the contact points in order until one answers <see cref="GetContacts"/>,
-/// and learns every node's endpoint and the leader's from it.</item>
-/// <item>Each request goes to the leader when one is known (saving the follower's forwarding hop), else to the next
-/// contact. An endpoint that is not connected is probed first, so a dead node costs one probe, never a lost write.</item>
+/// <item><see cref="ConnectAsync"/> starts one ClusterClient per contact point (a lane) and asks all of them at once
+/// for the cluster's contacts (<see cref="GetContacts"/>); the first answer ends it. It learns every node's endpoint
+/// and the leader's.</item>
+/// <item>Leader following: a write or a linearizable read goes through the lane that reached the leader when one did;
+/// otherwise through any ready lane, and that node's router forwards it to the leader. Serializable reads spread over
+/// every ready lane.</item>
+/// <item>Fast failover: the client watches its remoting connections. When a node's connection fails or closes (a
+/// killed node), its lanes are lost at once: requests in flight there end at once (a write as indeterminate, a read
+/// retried elsewhere), and new requests go through other lanes without waiting on the dead node. A node that leaves
+/// requests unanswered for <see cref="KvClientOptions.AttemptTimeout"/> (paused, cut off) is avoided the same way
+/// until a probe proves it answers. Lanes that are not ready are probed in parallel, never one after the other.</item>
 /// <item>Retried (exponential backoff with jitter, until the request's deadline): answers that prove nothing took
-/// effect (not leader, unavailable before proposing, busy) and any read. Never retried: a write whose outcome is
-/// unknown (no answer, or an indeterminate answer), which is reported as <see cref="KvTimeoutException"/> or an
-/// indeterminate <see cref="KvUnavailableException"/>; a bad request.</item>
+/// effect (not leader, unavailable before proposing, busy), requests that could not be sent, and any read. Never
+/// retried: a write whose outcome is unknown (no answer, a connection lost while it was in flight, or an
+/// indeterminate answer), reported as <see cref="KvTimeoutException"/> or an indeterminate
+/// <see cref="KvUnavailableException"/>; a bad request.</item>
+/// <item>No call waits longer than its deadline (<see cref="KvClientOptions.ConnectTimeout"/> for connecting, the
+/// request's timeout for a request).</item>
+/// <item><see cref="DisposeAsync"/> shuts the actor system down through CoordinatedShutdown, so the nodes see the
+/// client leave (a remoting shutdown), not fail.</item>
 /// </list>
-/// Thread-safe: any number of concurrent requests share the connections.
+/// Thread-safe: any number of concurrent requests share the lanes.
 /// </summary>
 public sealed partial class KvClient : IAsyncDisposable
 {
+    /// <summary>Most lanes a client opens (contacts and learned endpoints).</summary>
+    private const int MaxLanes = 16;
+
     /// <summary>Validated settings.</summary>
     private readonly KvClientOptions _options;
 
     /// <summary>The client's own actor system (remoting only).</summary>
     private readonly ActorSystem _system;
 
-    /// <summary>Its transport, to see whether an endpoint is connected.</summary>
-    private readonly RemoteTransport _transport;
+    /// <summary>The ClusterClient settings every lane starts from.</summary>
+    private readonly ClusterClientSettings _laneSettings;
 
     /// <summary>Retries of attempts that proved nothing took effect.</summary>
     private readonly ResiliencePipeline _retry;
 
-    /// <summary>Receptionist refs by endpoint (guarded by itself).</summary>
-    private readonly Dictionary<KvEndpoint, IActorRef> _receptionists = new();
+    /// <summary>The lanes, one per known endpoint (copy-on-write; appended under <see cref="_lanesGate"/>).</summary>
+    private ContactLane[] _lanes = [];
 
-    /// <summary>Known endpoints: the contact points, then what the nodes told (copy-on-write).</summary>
-    private KvEndpoint[] _endpoints;
+    private readonly object _lanesGate = new();
 
-    /// <summary>Rotates over <see cref="_endpoints"/> on failures.</summary>
+    /// <summary>Rotates over the lanes when the leader is not reachable directly.</summary>
     private int _cursor;
 
-    /// <summary>Spreads serializable reads over every endpoint.</summary>
+    /// <summary>Spreads serializable reads over every lane.</summary>
     private int _spread;
 
     /// <summary>The endpoint believed to lead, boxed for atomic swaps; null when unknown.</summary>
     private EndpointBox? _leader;
 
-    private KvClient(KvClientOptions options, ActorSystem system, RemoteTransport transport)
+    /// <summary>Set once disposal began.</summary>
+    private int _disposed;
+
+    private KvClient(KvClientOptions options, ActorSystem system)
     {
         _options = options;
         _system = system;
-        _transport = transport;
-        _endpoints = options.Endpoints.Distinct().ToArray();
+        _laneSettings = ClusterClientSettings.Create(system);
         _retry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
@@ -72,51 +89,137 @@ public sealed partial class KvClient : IAsyncDisposable
                 MaxDelay = options.MaxRetryDelay,
             })
             .Build();
+        foreach (var endpoint in options.Endpoints.Distinct())
+        {
+            AddLane(endpoint);
+        }
     }
 
     /// <summary>The endpoints the client knows (contact points and those learned from the cluster).</summary>
-    public IReadOnlyList<KvEndpoint> Endpoints => Volatile.Read(ref _endpoints);
+    public IReadOnlyList<KvEndpoint> Endpoints => Volatile.Read(ref _lanes).Select(l => l.Endpoint).ToArray();
 
     /// <summary>The endpoint believed to lead, or null.</summary>
     public KvEndpoint? Leader => Volatile.Read(ref _leader)?.Endpoint;
 
     /// <summary>
-    /// Starts the client's actor system and finds a node that answers. Call once; dispose the client when done.
+    /// Starts the client's actor system and finds a node that answers: every contact point is asked at once, the
+    /// first answer ends it. Call once; dispose the client when done.
     /// </summary>
     /// <param name="options">Settings (validated).</param>
-    /// <param name="loggerFactory">Logs of the client's runtime; null for none.</param>
+    /// <param name="loggerFactory">Receives the warnings of the client's actor system; null for none.</param>
     /// <param name="cancellationToken">Cancels connecting.</param>
     /// <exception cref="ArgumentException">A setting is invalid; the parameter name names it.</exception>
-    /// <exception cref="KvUnavailableException">No contact point answered within <see cref="KvClientOptions.ConnectTimeout"/>.</exception>
+    /// <exception cref="KvUnavailableException">No contact point answered within <see cref="KvClientOptions.ConnectTimeout"/>
+    /// (or every one refused the connection before).</exception>
     public static async Task<KvClient> ConnectAsync(KvClientOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var registry = new MessageSerializerRegistry();
-        KvWireTypes.Register(registry);
-        var settings = new RemoteSettings
-        {
-            SystemName = "kvclient",
-            Host = options.LocalHost,
-            Port = 0,
-            ClusterName = options.ClusterName,
-            HandshakeTimeout = options.ConnectTimeout,
-            ReconnectBackoffMin = TimeSpan.FromMilliseconds(50),
-            ReconnectBackoffMax = TimeSpan.FromSeconds(1),
-        };
-        var setup = ActorSystemSetup.Default with { LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance, DefaultAskTimeout = options.RequestTimeout };
-        var system = await RemoteActorSystem.CreateAsync(settings, setup, registry, cancellationToken).ConfigureAwait(false);
-        var client = new KvClient(options, system, system.GetExtension<RemoteExtension>()!.Transport);
+        var started = Stopwatch.GetTimestamp();
+        var system = await StartSystemAsync(options, loggerFactory, cancellationToken).ConfigureAwait(false);
+        KvClient? client = null;
         try
         {
-            await client.DiscoverAsync(cancellationToken).ConfigureAwait(false);
+            client = new KvClient(options, system);
+            system.ActorOf(Props.Create(() => new ConnectionWatcher(client.OnConnectionFailed)), "kv-connection-watcher");
+            var left = options.ConnectTimeout - Stopwatch.GetElapsedTime(started);
+            await client.DiscoverAsync(left, cancellationToken).ConfigureAwait(false);
             return client;
         }
         catch
         {
-            await client.DisposeAsync().ConfigureAwait(false);
+            if (client is not null)
+            {
+                await client.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await system.Terminate().ConfigureAwait(false);
+            }
+
             throw;
         }
+    }
+
+    /// <summary>The client actor system's configuration: remote provider, quiet lifecycle, ClusterClient tuning.</summary>
+    internal static Config ClientConfig(KvClientOptions options, bool logging)
+    {
+        var host = options.LocalHost.Replace("\"", string.Empty, StringComparison.Ordinal);
+        var level = logging ? "WARNING" : "OFF";
+        var hocon = $$"""
+            akka {
+              loglevel = {{level}}
+              stdout-loglevel = OFF
+              loggers = ["{{typeof(KvClientLogger).FullName}}, {{typeof(KvClientLogger).Assembly.GetName().Name}}"]
+              log-dead-letters = off
+              log-dead-letters-during-shutdown = off
+              log-config-on-start = off
+              actor.provider = remote
+              remote {
+                # A client that connects, fails or leaves is routine: say nothing of it.
+                log-remote-lifecycle-events = off
+                dot-netty.tcp {
+                  hostname = "{{host}}"
+                  port = 0
+                  # A request carries a value of up to the node's limit (1 MiB by default, 3 MiB at most): the client's
+                  # frames and buffers match the node's (Akka.Remote's default frame is 128 KB).
+                  maximum-frame-size = 4MiB
+                  send-buffer-size = 4MiB
+                  receive-buffer-size = 4MiB
+                  {{(options.FaultInjection ? "applied-adapters = [trttl]" : string.Empty)}}
+                }
+                # A node that refused a connection (not started yet, restarting) is tried again soon.
+                retry-gate-closed-for = 200ms
+                # Under the throttler a dropped connection shows only when this detector gives up (120 s by default).
+                {{(options.FaultInjection ? "transport-failure-detector { heartbeat-interval = 1s, acceptable-heartbeat-pause = 3s }" : string.Empty)}}
+              }
+              cluster.client {
+                # The lanes decide where requests go; ClusterClient's own detector only re-routes a lane whose node
+                # went silent without closing its connection.
+                heartbeat-interval = 1s
+                acceptable-heartbeat-pause = 5s
+                establishing-get-contacts-interval = 250ms
+                reconnect-timeout = off
+                use-legacy-serialization = off
+              }
+              coordinated-shutdown.run-by-clr-shutdown-hook = on
+            }
+            """;
+        var config = ConfigurationFactory.ParseString(hocon)
+            .WithFallback(Serialization.KvProtocolSerializer.Config)
+            .WithFallback(ClusterClientReceptionist.DefaultConfig())
+            .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig());
+        return string.IsNullOrWhiteSpace(options.AkkaConfig) ? config : ConfigurationFactory.ParseString(options.AkkaConfig).WithFallback(config);
+    }
+
+    /// <summary>
+    /// Starts the client's actor system within <see cref="KvClientOptions.ConnectTimeout"/> (starting Akka takes a
+    /// good part of a second on a small machine); one that starts too late is terminated when it is up.
+    /// </summary>
+    private static async Task<ActorSystem> StartSystemAsync(KvClientOptions options, ILoggerFactory? loggerFactory, CancellationToken cancellationToken)
+    {
+        var starting = Task.Run(() => CreateSystem(options, loggerFactory), CancellationToken.None);
+        try
+        {
+            return await starting.WaitAsync(options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            _ = starting.ContinueWith(t => t.Result.Terminate(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            if (e is OperationCanceledException)
+            {
+                throw;
+            }
+
+            throw new KvUnavailableException($"No AkkaKv node answered within {options.ConnectTimeout.TotalMilliseconds:0} ms ({string.Join(", ", options.Endpoints)}): the client's actor system did not even start in that time.");
+        }
+    }
+
+    private static ActorSystem CreateSystem(KvClientOptions options, ILoggerFactory? loggerFactory)
+    {
+        var bootstrap = BootstrapSetup.Create().WithConfig(ClientConfig(options, loggerFactory is not null));
+        var setup = loggerFactory is null ? ActorSystemSetup.Create(bootstrap) : bootstrap.And(new KvClientLoggerSetup(loggerFactory));
+        return ActorSystem.Create("kvclient", setup);
     }
 
     /// <summary>
@@ -163,7 +266,12 @@ public sealed partial class KvClient : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw state.LastFailure?.ToPublic() ?? new KvTimeoutException($"No answer within {budget.TotalMilliseconds:0} ms" + (isWrite ? "; the write may or may not have been committed." : "."));
+            if (state.WriteSent)
+            {
+                throw new KvTimeoutException($"No answer within {budget.TotalMilliseconds:0} ms; the write may or may not have been committed.");
+            }
+
+            throw state.LastFailure?.ToPublic() ?? new KvTimeoutException($"No node could take the request within {budget.TotalMilliseconds:0} ms" + (isWrite ? "; the write was not sent." : "."));
         }
         catch (RetryableAttemptException failure)
         {
@@ -219,117 +327,34 @@ public sealed partial class KvClient : IAsyncDisposable
         return result.Range ?? new RangeResult();
     }
 
-    /// <summary>Stops the client's actor system and closes its connections.</summary>
-    public async ValueTask DisposeAsync() => await RemoteActorSystem.TerminateAsync(_system).ConfigureAwait(false);
-
-    /// <summary>Finds the first contact point that answers and learns the cluster's endpoints.</summary>
-    private async Task DiscoverAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Leaves: stops every lane (requests in flight end at once) and shuts the actor system down through
+    /// CoordinatedShutdown, so the nodes see a remoting shutdown, not a failure.
+    /// </summary>
+    public async ValueTask DisposeAsync()
     {
-        var failures = new List<string>();
-        foreach (var endpoint in Endpoints)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            if (await ProbeAsync(endpoint, cancellationToken).ConfigureAwait(false) is { } failure)
-            {
-                failures.Add(failure);
-                continue;
-            }
-
+            await _system.WhenTerminated.ConfigureAwait(false);
             return;
         }
 
-        throw new KvUnavailableException($"No AkkaKv node answered: {string.Join("; ", failures)}. Is a node running there (dotnet run --project KvCluster.Node)?");
+        foreach (var lane in Volatile.Read(ref _lanes))
+        {
+            lane.Close();
+        }
+
+        await CoordinatedShutdown.Get(_system).Run(ClientClosedReason.Instance).ConfigureAwait(false);
+        await _system.WhenTerminated.ConfigureAwait(false);
     }
+}
 
-    /// <summary>Asks <paramref name="endpoint"/> for the cluster's contacts; null on success, else why it failed.</summary>
-    private async Task<string?> ProbeAsync(KvEndpoint endpoint, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var contacts = await ReceptionistOf(endpoint).Ask<Contacts>(new GetContacts(), _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
-            Learn(contacts);
-            return null;
-        }
-        catch (AskTimeoutException)
-        {
-            return $"{endpoint} did not answer within {_options.ConnectTimeout.TotalMilliseconds:0} ms";
-        }
-    }
+/// <summary>Why a client's actor system shuts down: its owner disposed the <see cref="KvClient"/>.</summary>
+internal sealed class ClientClosedReason : CoordinatedShutdown.Reason
+{
+    /// <summary>The one instance.</summary>
+    public static ClientClosedReason Instance { get; } = new();
 
-    /// <summary>Adds the endpoints a receptionist told and remembers its leader hint.</summary>
-    private void Learn(Contacts contacts)
-    {
-        var known = Volatile.Read(ref _endpoints);
-        var learned = contacts.Endpoints.Select(TryParse).OfType<KvEndpoint>().Where(e => !known.Contains(e)).ToArray();
-        if (learned.Length > 0)
-        {
-            Volatile.Write(ref _endpoints, [.. known, .. learned]);
-        }
-
-        NoteLeader(contacts.LeaderEndpoint);
-    }
-
-    private void NoteLeader(string? hint)
-    {
-        var endpoint = string.IsNullOrEmpty(hint) ? null : TryParse(hint);
-        var current = Volatile.Read(ref _leader);
-        if (current?.Endpoint != endpoint)
-        {
-            Volatile.Write(ref _leader, endpoint is { } e ? new EndpointBox(e) : null);
-        }
-    }
-
-    private static KvEndpoint? TryParse(string text)
-    {
-        try
-        {
-            return KvEndpoint.Parse(text);
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-    }
-
-    private IActorRef ReceptionistOf(KvEndpoint endpoint)
-    {
-        lock (_receptionists)
-        {
-            if (!_receptionists.TryGetValue(endpoint, out var receptionist))
-            {
-                receptionist = _system.Provider.ResolveActorRef($"{RemoteAddressOf(endpoint)}{KvWireTypes.ReceptionistPath}");
-                _receptionists[endpoint] = receptionist;
-            }
-
-            return receptionist;
-        }
-    }
-
-    private RemoteAddress RemoteAddressOf(KvEndpoint endpoint) => new(_options.SystemName, endpoint.Host, endpoint.Port);
-
-    /// <summary>
-    /// The endpoint for the next attempt: the leader when known (writes and linearizable reads end there anyway),
-    /// else, and always for serializable reads (any node serves them from its own copy), the next contact in rotation.
-    /// </summary>
-    private KvEndpoint PickEndpoint(bool preferLeader)
-    {
-        if (preferLeader && Volatile.Read(ref _leader) is { } leader)
-        {
-            return leader.Endpoint;
-        }
-
-        var endpoints = Volatile.Read(ref _endpoints);
-        var cursor = preferLeader ? Volatile.Read(ref _cursor) : Interlocked.Increment(ref _spread);
-        return endpoints[(int)((uint)cursor % (uint)endpoints.Length)];
-    }
-
-    /// <summary>The endpoint failed: forget it as leader and move the rotation on.</summary>
-    private void Demote(KvEndpoint endpoint)
-    {
-        if (Volatile.Read(ref _leader) is { } leader && leader.Endpoint == endpoint)
-        {
-            Interlocked.CompareExchange(ref _leader, null, leader);
-        }
-
-        Interlocked.Increment(ref _cursor);
-    }
+    /// <inheritdoc />
+    public override int ExitCode => 0;
 }

@@ -9,20 +9,44 @@ public sealed record KvClientOptions
     /// <summary>The cluster's actor system name (the nodes' <c>Node:SystemName</c>).</summary>
     public string SystemName { get; init; } = KvWireTypes.DefaultSystemName;
 
-    /// <summary>The cluster name the nodes' remoting handshake expects.</summary>
-    public string ClusterName { get; init; } = "akkakv";
-
     /// <summary>
     /// The address the client's own remoting listener binds and advertises; nodes send replies there, so it must
     /// be reachable from them (the default suits nodes on this machine).
     /// </summary>
     public string LocalHost { get; init; } = "127.0.0.1";
 
+    /// <summary>
+    /// True to talk to nodes started with <c>--fault-injection</c> (chaos runs, drills): their remoting runs under
+    /// Akka.Remote's throttler adapter, so their addresses are <c>akka.trttl.tcp://</c> and the client's own remoting
+    /// must load the same adapter. Every node of a cluster and its clients agree on this.
+    /// </summary>
+    public bool FaultInjection { get; init; }
+
+    /// <summary>The Akka.Remote scheme of the nodes' addresses: <c>akka.tcp</c>, or <c>akka.trttl.tcp</c> with <see cref="FaultInjection"/>.</summary>
+    public string Scheme => FaultInjection ? "akka.trttl.tcp" : "akka.tcp";
+
     /// <summary>Default deadline of one request, retries included.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long a node may take to answer a contact probe before the client tries the next one.</summary>
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// How long <see cref="KvClient.ConnectAsync"/> may take in all: every contact point is tried at once, and the
+    /// first that answers ends it. A contact that refuses the connection fails at once, so a client whose every
+    /// contact is down fails before this deadline. <c>kv</c> sets it to the command's <c>--timeout</c>.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long one attempt of a read (or a probe of a node) waits before the client tries another node, and how long
+    /// a node may leave requests unanswered before new requests avoid it. A write waits for its whole deadline: it is
+    /// never sent twice.
+    /// </summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// HOCON layered over the client actor system's own settings (for example
+    /// <c>akka.actor.serialize-messages = on</c> in tests); null for none.
+    /// </summary>
+    public string? AkkaConfig { get; init; }
 
     /// <summary>First delay between retries; it doubles (with jitter) up to <see cref="MaxRetryDelay"/>.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(20);
@@ -51,6 +75,7 @@ public sealed record KvClientOptions
 
         Positive(RequestTimeout, nameof(RequestTimeout));
         Positive(ConnectTimeout, nameof(ConnectTimeout));
+        Positive(AttemptTimeout, nameof(AttemptTimeout));
         Positive(RetryDelay, nameof(RetryDelay));
         Positive(MaxRetryDelay, nameof(MaxRetryDelay));
     }

@@ -1,65 +1,66 @@
-using KvCluster.Actors;
-using KvCluster.Actors.Cmd;
-using KvCluster.Actors.Persistence;
-using KvCluster.Actors.Persistence.Sqlite;
-using KvCluster.Actors.Remote.Actors;
-using KvCluster.Actors.Remote.Serialization;
-using KvCluster.Actors.Remote.Transport;
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Cluster.Tools.Client;
 using KvCluster.Client;
 using KvCluster.Node.Kv;
 using KvCluster.Node.Membership;
 using KvCluster.Node.Pbm;
 using KvCluster.Node.Router;
+using KvCluster.Pbm;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using ClusterExtension = KvCluster.Actors.Cluster.Cluster;
-using ClusterSettings = KvCluster.Actors.Cluster.ClusterSettings;
 
 namespace KvCluster.Node.Hosting;
 
 /// <summary>
-/// One running AkkaKv node: an actor system with remoting, SQLite persistence, cluster membership, the RaftActor
-/// (<c>/user/raft</c>) over a <see cref="KvStateMachine"/>, the router (<c>/user/kv-router</c>) and the receptionist
-/// (<c>/user/receptionist</c>). The Generic Host runs it through <see cref="KvNodeService"/>; tests start it directly.
-/// Scenarios:
+/// One running AkkaKv node: an Akka.NET actor system built by Akka.Hosting (remoting, Akka.Cluster with the split-brain
+/// resolver, Akka.Persistence.Sql on SQLite, the cluster client receptionist), the RaftActor (<c>/user/raft</c>) over a
+/// <see cref="KvStateMachine"/>, the router (<c>/user/kv-router</c>, registered with the receptionist) and the membership
+/// follower. The executable runs it through <see cref="NodeProgram"/>; tests start it directly. Scenarios:
 /// <list type="number">
-/// <item><see cref="StartAsync"/>: validate the settings, claim the data directory (a directory of another node or
-/// cluster is refused), bind the port, open the journal (a corrupted file is refused, named, and left untouched),
-/// start the actors. The Raft node recovers its term, vote and log from the journal and re-applies committed
-/// entries, so a restarted node has every committed write.</item>
-/// <item><see cref="StopAsync"/> (SIGTERM, Ctrl-C): the router refuses new requests and finishes those in flight,
-/// the Raft node stops after its last journal write, the system terminates and the journal closes.</item>
-/// <item><see cref="Failed"/> completes if the Raft node stops by itself (a failed journal write): the host exits.</item>
+/// <item><see cref="StartAsync(NodeOptions, ILoggerFactory, CancellationToken)"/>: validate the settings, claim the data
+/// directory (<see cref="NodeDataDirectory"/>: locked for the node's life; another node's or an old runtime's directory is
+/// refused), check the port, start the actor system, start the actors. The Raft node recovers its term, vote and log from
+/// the journal and re-applies committed entries, so a restarted node has every committed write. Cancelled (SIGTERM during
+/// start-up): whatever started is stopped in order and <see cref="OperationCanceledException"/> is thrown.</item>
+/// <item><see cref="StopAsync"/> (SIGTERM, Ctrl-C) runs Akka's CoordinatedShutdown, to which the node added its steps:
+/// the router leaves the receptionist, refuses new requests and finishes those in flight; the pbm host stops; the Raft
+/// node syncs its hard state and stops after its last journal write; the node marks itself Down (an orderly stop is a
+/// restart, not a leave: the Raft configuration keeps it); the cluster shuts down and the system terminates; the data
+/// directory is unlocked.</item>
+/// <item><see cref="Exited"/> completes when the node stops by itself: its Raft node failed (a journal write), the cluster
+/// downed it (split-brain resolver, <c>cluster down</c>), or it left the cluster on an operator's <c>cluster leave</c>.
+/// The caller then calls <see cref="StopAsync"/> (which only releases what is left) and decides: exit, or start a new
+/// incarnation (<see cref="NodeProgram"/>).</item>
 /// </list>
 /// </summary>
-public sealed class KvNode : IAsyncDisposable
+public sealed partial class KvNode : IAsyncDisposable
 {
-    /// <summary>The file that ties a data directory to one node of one cluster.</summary>
-    public const string IdentityFileName = "node.id";
-
     private readonly TaskCompletionSource _raftStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<NodeExitReason> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<ulong, KvEndpoint> _members = new();
-    private CommandHost? _commands;
+    private readonly IHost _host;
+    private readonly NodeDataDirectory _data;
     private readonly ILogger _log;
+    private CommandHost? _commands;
+
+    /// <summary>1 once <see cref="StopAsync"/> or <see cref="AbortAsync"/> began.</summary>
     private int _stopping;
 
-    private KvNode(NodeOptions options, ActorSystem system, ILogger log)
+    /// <summary>1 when the stop is a simulated crash (<see cref="AbortAsync"/>): nothing is drained or synced.</summary>
+    private int _aborting;
+
+    private KvNode(NodeOptions options, IHost host, ActorSystem system, NodeDataDirectory data, ILogger log)
     {
         Options = options;
+        _host = host;
         System = system;
+        _data = data;
         _log = log;
-        _raftStopped.Task.ContinueWith(
-            _ =>
-            {
-                if (Volatile.Read(ref _stopping) == 0)
-                {
-                    _log.LogCritical("Node {NodeId}: the Raft node stopped by itself (see the error above); the node cannot serve.", NodeId);
-                    _failed.TrySetResult();
-                }
-            },
-            TaskScheduler.Default);
     }
 
     /// <summary>The settings the node runs with.</summary>
@@ -73,6 +74,9 @@ public sealed class KvNode : IAsyncDisposable
 
     /// <summary>host:port clients dial.</summary>
     public KvEndpoint Endpoint => Options.Endpoint;
+
+    /// <summary>The data directory (locked while the node runs).</summary>
+    public string DataDirectory => _data.Path;
 
     /// <summary>The RaftActor.</summary>
     public IActorRef Raft { get; private set; } = ActorRefs.Nobody;
@@ -96,6 +100,13 @@ public sealed class KvNode : IAsyncDisposable
     }
 
     /// <summary>
+    /// Completes when the node stopped without <see cref="StopAsync"/> asking: with <see cref="NodeExitReason.Failed"/>
+    /// (its Raft node stopped: a journal failure), <see cref="NodeExitReason.Downed"/> (the cluster downed it) or
+    /// <see cref="NodeExitReason.Left"/> (it left the cluster on request). Never completes for an orderly stop.
+    /// </summary>
+    public Task<NodeExitReason> Exited => _exited.Task;
+
+    /// <summary>
     /// Makes a member known to this node's Raft actor and router (before <c>raft add-member</c> asks the leader to add
     /// it, the leader needs a way to reach it). Thread-safe.
     /// </summary>
@@ -107,153 +118,156 @@ public sealed class KvNode : IAsyncDisposable
         lock (_members)
         {
             _members[id] = endpoint;
-            refs = _members.Where(m => m.Key != NodeId).ToDictionary(m => m.Key, m => (IActorRef)System.Provider.ResolveActorRef($"{AddressOf(m.Value)}/user/raft"));
+            refs = _members.Where(m => m.Key != NodeId).ToDictionary(m => m.Key, m => Resolve(m.Value, RaftPath));
         }
 
         Raft.Tell(new SetPeers(refs), ActorRefs.NoSender);
-        Router.Tell(new AddPeer(new KvPeer(id, endpoint, System.Provider.ResolveActorRef($"{AddressOf(endpoint)}{KvWireTypes.RouterPath}"))), ActorRefs.NoSender);
+        Router.Tell(new AddPeer(new KvPeer(id, endpoint, Resolve(endpoint, KvWireTypes.RouterPath))), ActorRefs.NoSender);
     }
-
-    /// <summary>Completes when the Raft node stopped without <see cref="StopAsync"/> asking (its journal failed).</summary>
-    public Task Failed => _failed.Task;
 
     /// <summary>Starts a node.</summary>
     /// <param name="options">Its settings (validated here).</param>
-    /// <param name="loggerFactory">Where every component logs.</param>
-    /// <param name="cancellationToken">Cancels binding the port.</param>
+    /// <param name="loggerFactory">Where every component logs (Akka's log included).</param>
+    /// <param name="cancellationToken">Cancels the start-up: what started is stopped in order, then it throws.</param>
     /// <exception cref="NodeConfigurationException">A setting is invalid.</exception>
-    /// <exception cref="NodeDataException">The data directory is unusable; the message names the file.</exception>
-    /// <exception cref="IOException">The port could not be bound.</exception>
-    public static async Task<KvNode> StartAsync(NodeOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
+    /// <exception cref="NodeDataException">The data directory is unusable, locked or old; the message names it.</exception>
+    /// <exception cref="IOException">A port could not be bound.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static Task<KvNode> StartAsync(NodeOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default) =>
+        StartAsync(options, loggerFactory, new KvNodeHooks(), cancellationToken);
+
+    /// <summary>Starts a node with <paramref name="hooks"/> (extra HOCON for tests, the rejoin after being downed).</summary>
+    /// <inheritdoc cref="StartAsync(NodeOptions, ILoggerFactory, CancellationToken)"/>
+    public static async Task<KvNode> StartAsync(NodeOptions options, ILoggerFactory loggerFactory, KvNodeHooks hooks, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
+        ArgumentNullException.ThrowIfNull(hooks);
         var members = options.Validate();
-        var dataDir = ClaimDataDirectory(options);
-        var registry = new MessageSerializerRegistry();
-        RaftActor.RegisterWireTypes(registry);
-        KvWireTypes.Register(registry);
-        ClusterExtension.RegisterMessages(registry);
-        var remote = new RemoteSettings
-        {
-            SystemName = options.SystemName,
-            Host = options.Host,
-            BindHost = options.EffectiveBindHost,
-            Port = options.Port,
-            ClusterName = options.ClusterName,
-        };
-        var setup = ActorSystemSetup.Default with { LoggerFactory = loggerFactory };
-        var system = await RemoteActorSystem.CreateAsync(remote, setup, registry, cancellationToken).ConfigureAwait(false);
-        var node = new KvNode(options, system, loggerFactory.CreateLogger<KvNode>());
+        cancellationToken.ThrowIfCancellationRequested();
+        var log = loggerFactory.CreateLogger<KvNode>();
+        var data = NodeDataDirectory.Claim(options);
+        IHost? host = null;
+        KvNode? node = null;
         try
         {
-            node.StartActors(members, dataDir, loggerFactory);
+            var journal = JournalConfig(options, data.Path);
+            if (options.SyncMode() != JournalSyncMode.Full)
+            {
+                // RaftJournalOptions has no synchronous setting yet: the journal keeps SQLite's FULL (durable) mode.
+                log.LogWarning("Node {NodeId}: Node:Sync={Sync} is not applied; the Akka.Persistence.Sql journal runs SQLite with synchronous=FULL.", options.Id, options.Sync);
+            }
+
+            EnsurePortFree(options);
+            host = BuildHost(options, members, journal, loggerFactory, hooks);
+            try
+            {
+                await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (FindSocketError(e) is { } socket)
+            {
+                throw new IOException($"the remoting port {options.EffectiveBindHost ?? options.Host}:{options.Port} could not be bound: {socket.Message}", e);
+            }
+
+            var system = host.Services.GetService(typeof(ActorSystem)) as ActorSystem
+                ?? throw new InvalidOperationException("Akka.Hosting did not start an actor system.");
+            node = new KvNode(options, host, system, data, log);
+            cancellationToken.ThrowIfCancellationRequested();
+            node.StartActors(members, hooks);
             if (options.PbmPort != 0)
             {
-                node._commands = new CommandHost(system, new CommandHostSettings { Host = options.PbmHost, Port = options.PbmPort })
+                node._commands = new CommandHost(system, new CommandHostSettings { Host = options.PbmHost, Port = options.PbmPort }, loggerFactory)
                     .RegisterDefaultPalettes()
                     .Register(new RaftCommandPalette(node))
                     .Register(new FaultCommandPalette(node));
-                await node._commands.StartAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch
-        {
-            if (node._commands is not null)
-            {
-                await node._commands.DisposeAsync().ConfigureAwait(false);
+                try
+                {
+                    await node._commands.StartAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (SocketException e)
+                {
+                    throw new IOException($"the pbm port {options.PbmHost}:{options.PbmPort} could not be bound: {e.Message}", e);
+                }
             }
 
-            await RemoteActorSystem.TerminateAsync(system).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        catch (Exception e)
+        {
+            if (e is OperationCanceledException)
+            {
+                log.LogInformation("Node {NodeId}: start-up cancelled (SIGTERM or Ctrl-C); stopping what started.", options.Id);
+            }
+
+            if (node is not null)
+            {
+                await node.StopAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                if (host is not null)
+                {
+                    await StopHostAsync(host, log).ConfigureAwait(false);
+                }
+
+                data.Dispose();
+            }
+
             throw;
         }
 
-        node._log.LogInformation(
+        log.LogInformation(
             "AkkaKv node {NodeId} serving at {Endpoint} (system {Address}); Raft group {Members}; data in {DataDir}.",
-            options.Id, options.Endpoint, system.GetExtension<RemoteExtension>()!.Transport.LocalAddress, string.Join(",", members.Select(m => $"{m.Key}={m.Value}")), dataDir);
+            options.Id, options.Endpoint, Akka.Cluster.Cluster.Get(node.System).SelfAddress, string.Join(",", members.Select(m => $"{m.Key}={m.Value}")), data.Path);
         return node;
     }
 
     /// <summary>
-    /// Stops in order: refuse new requests and finish those in flight (up to <see cref="NodeOptions.ShutdownTimeoutMs"/>),
-    /// stop the Raft node after its last journal write, terminate the system, close the journal. Idempotent.
+    /// Stops in order through Akka's CoordinatedShutdown (see the class scenarios), then stops the host and unlocks the
+    /// data directory. Idempotent; also the way to release a node after <see cref="Exited"/> completed.
     /// </summary>
     public async Task StopAsync()
     {
         if (Interlocked.Exchange(ref _stopping, 1) != 0)
         {
-            await System.WhenTerminated.ConfigureAwait(false);
+            await _stopped.Task.ConfigureAwait(false);
             return;
         }
 
-        var timeout = TimeSpan.FromMilliseconds(Math.Max(1, Options.ShutdownTimeoutMs));
-        _log.LogInformation("Node {NodeId}: shutting down (finishing requests in flight, up to {Timeout} ms).", NodeId, Options.ShutdownTimeoutMs);
         try
         {
-            await Router.Ask<Drained>(StopAccepting.Instance, timeout).ConfigureAwait(false);
-        }
-        catch (AskTimeoutException)
-        {
-            _log.LogWarning("Node {NodeId}: requests still in flight after {Timeout} ms; stopping anyway (their clients see a timeout).", NodeId, Options.ShutdownTimeoutMs);
-        }
+            if (!System.WhenTerminated.IsCompleted)
+            {
+                _log.LogInformation("Node {NodeId}: shutting down (finishing requests in flight, up to {Timeout} ms).", NodeId, Options.ShutdownTimeoutMs);
+            }
 
-        if (_commands is not null)
-        {
-            await _commands.DisposeAsync().ConfigureAwait(false);
+            await CoordinatedShutdown.Get(System).Run(NodeStopReason.Instance).ConfigureAwait(false);
+            await StopHostAsync(_host, _log).ConfigureAwait(false);
+            _log.LogInformation("Node {NodeId}: stopped; the journal is closed and {DataDir} unlocked.", NodeId, _data.Path);
         }
-
-        try
+        finally
         {
-            // A batch that only moved the commit index is not synced on the answer's path: write it now, so the
-            // restarted node resumes with the commit index it had (and serves its data before it hears a leader).
-            await Raft.Ask<HardStateSynced>(SyncHardState.Instance, timeout).ConfigureAwait(false);
+            _data.Dispose();
+            _stopped.TrySetResult();
         }
-        catch (AskTimeoutException)
-        {
-            _log.LogWarning("Node {NodeId}: the Raft hard state was not synced within {Timeout} ms; stopping anyway (the restarted node re-learns its commit index from the leader).", NodeId, Options.ShutdownTimeoutMs);
-        }
-
-        System.Stop(Raft);
-        await Task.WhenAny(_raftStopped.Task, Task.Delay(timeout)).ConfigureAwait(false);
-        await RemoteActorSystem.TerminateAsync(System).ConfigureAwait(false);
-        _log.LogInformation("Node {NodeId}: stopped; the journal is closed.", NodeId);
     }
 
     /// <summary>
-    /// Stops abruptly, as a crash would (for tests): connections drop at once, nothing is drained. Acknowledged writes
-    /// are on disk already; the journal file is closed so the same process can reopen it.
+    /// Stops abruptly, as a crash would (for tests): nothing is drained or synced, the Raft node stops at once, the node
+    /// does not leave the cluster (it marks itself Down, as the split-brain resolver would). Acknowledged writes are on
+    /// disk already; the data directory is unlocked so the same process can start the node again.
     /// </summary>
     public async Task AbortAsync()
     {
-        Interlocked.Exchange(ref _stopping, 1);
-        if (_commands is not null)
-        {
-            await _commands.DisposeAsync().ConfigureAwait(false);
-        }
-
-        if (System.GetExtension<RemoteExtension>() is { } remote)
-        {
-            await remote.Transport.DisposeAsync().ConfigureAwait(false);
-        }
-
-        await System.Terminate().ConfigureAwait(false);
+        Interlocked.Exchange(ref _aborting, 1);
+        await StopAsync().ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
-    private void StartActors(IReadOnlyDictionary<ulong, KvEndpoint> members, string dataDir, ILoggerFactory loggerFactory)
+    private void StartActors(IReadOnlyDictionary<ulong, KvEndpoint> members, KvNodeHooks hooks)
     {
-        var sqlite = new SqliteStoreOptions { Synchronous = Options.SyncMode(), LoggerFactory = loggerFactory };
-        try
-        {
-            Persistence.Configure(System, PersistenceSettings.Sqlite(dataDir, sqlite) with { Serializer = RaftJournalEvents.CreateSerializer() });
-        }
-        catch (PersistenceStoreException e)
-        {
-            throw new NodeDataException($"The journal in {dataDir} cannot be used: {e.Message}", e);
-        }
-
         lock (_members)
         {
             foreach (var (id, endpoint) in members)
@@ -263,7 +277,7 @@ public sealed class KvNode : IAsyncDisposable
         }
 
         var limits = new KvLimits { MaxKeyBytes = Options.MaxKeyBytes, MaxValueBytes = Options.MaxValueBytes };
-        var raftPeers = members.Where(m => m.Key != Options.Id).ToDictionary(m => m.Key, m => (IActorRef)System.Provider.ResolveActorRef($"{AddressOf(m.Value)}/user/raft"));
+        var raftPeers = members.Where(m => m.Key != Options.Id).ToDictionary(m => m.Key, m => Resolve(m.Value, RaftPath));
         var raftSettings = new RaftActorSettings
         {
             Raft = new RaftConfig
@@ -279,9 +293,7 @@ public sealed class KvNode : IAsyncDisposable
         };
         Raft = System.ActorOf(RaftActor.Props(raftSettings, raftPeers), "raft");
         System.ActorOf(NodeWatcher.Props(Raft, _raftStopped), "raft-watcher");
-        var peers = members.ToDictionary(
-            m => m.Key,
-            m => new KvPeer(m.Key, m.Value, System.Provider.ResolveActorRef($"{AddressOf(m.Value)}{KvWireTypes.RouterPath}")));
+        var peers = members.ToDictionary(m => m.Key, m => new KvPeer(m.Key, m.Value, Resolve(m.Value, KvWireTypes.RouterPath)));
         var routerSettings = new KvRouterSettings
         {
             DefaultTimeout = TimeSpan.FromMilliseconds(Options.RequestTimeoutMs),
@@ -289,60 +301,156 @@ public sealed class KvNode : IAsyncDisposable
             MaxInFlight = Options.MaxInFlight,
         };
         Router = System.ActorOf(KvRouter.Props(routerSettings, Options.Id, Raft, peers, new KvRequestValidator(limits)), "kv-router");
-        System.ActorOf(KvReceptionist.Props(Options.Id, Router, Raft, peers), "receptionist");
-
-        var seeds = Options.SeedList();
-        // No seeds configured: the Raft group's members seed each other, the lowest id first (Akka's rule: the first
-        // seed of its own list forms the cluster, the others join it), so a static group also forms one cluster.
-        string[] seedList = seeds.Count > 0 ? [.. seeds] : [.. members.OrderBy(m => m.Key).Select(m => AddressOf(m.Value))];
-        ClusterExtension.Start(System, new ClusterSettings { SeedNodes = [.. seedList], Roles = ["kv"] });
-        System.ActorOf(RaftMembershipFollower.Props(this), "raft-membership");
+        ClusterClientReceptionist.Get(System).RegisterService(Router);
+        System.ActorOf(RaftMembershipFollower.Props(this, hooks.MembershipFollower), "raft-membership");
+        AddShutdownSteps();
+        WatchTermination();
+        FormAloneIfNoPeerAnswers(members, hooks);
     }
 
-    private string AddressOf(KvEndpoint endpoint) => new RemoteAddress(Options.SystemName, endpoint.Host, endpoint.Port).ToString();
-
-    /// <summary>Creates the data directory or checks that it belongs to this node of this cluster.</summary>
-    private static string ClaimDataDirectory(NodeOptions options)
+    /// <summary>
+    /// With static peers as seeds (no <see cref="NodeOptions.Seeds"/>), only the lowest id may form the Akka cluster, so a
+    /// node restarted while that one is down would never become a member, and Akka's ClusterClientReceptionist serves
+    /// clients only on members: the node could not answer even serializable reads from its own data. So, when no peer
+    /// answered within <see cref="KvNodeHooks.FormAloneAfter"/>, it joins itself; peers that start later join it (any
+    /// member answers a seed's join). Not for a rejoining incarnation: the cluster that downed it is behind a partition.
+    /// </summary>
+    private void FormAloneIfNoPeerAnswers(IReadOnlyDictionary<ulong, KvEndpoint> members, KvNodeHooks hooks)
     {
-        var dataDir = Path.GetFullPath(options.DataDir);
-        var identity = $"cluster={options.ClusterName}\nnode={options.Id}\n";
-        var file = Path.Combine(dataDir, IdentityFileName);
+        if (Options.SeedList().Count > 0 || members.Count < 2 || hooks.Rejoining)
+        {
+            return;
+        }
+
+        var cluster = Akka.Cluster.Cluster.Get(System);
+        System.Scheduler.Advanced.ScheduleOnce(hooks.FormAloneAfter, () =>
+        {
+            if (Volatile.Read(ref _stopping) == 0 && !cluster.IsTerminated && !cluster.State.Members.Any(m => m.Address.Equals(cluster.SelfAddress)))
+            {
+                _log.LogWarning(
+                    "Node {NodeId}: no member of the Raft group answered within {Delay} s; forming an Akka cluster alone so that clients can reach this node (the others join it when they start).",
+                    NodeId, (int)hooks.FormAloneAfter.TotalSeconds);
+                cluster.Join(cluster.SelfAddress);
+            }
+        });
+    }
+
+    /// <summary>The path of every node's RaftActor.</summary>
+    internal const string RaftPath = "/user/raft";
+
+    /// <summary>A ref to the actor at <paramref name="path"/> on the node at <paramref name="endpoint"/> (local if it is this node).</summary>
+    internal IActorRef Resolve(KvEndpoint endpoint, string path)
+    {
+        var provider = ((ExtendedActorSystem)System).Provider;
+        return provider.ResolveActorRef(Options.AddressOf(endpoint) + path);
+    }
+
+    private static async Task StopHostAsync(IHost host, ILogger log)
+    {
         try
         {
-            Directory.CreateDirectory(dataDir);
-            if (File.Exists(file))
-            {
-                var found = File.ReadAllText(file);
-                if (found != identity)
-                {
-                    throw new NodeDataException(
-                        $"The data directory {dataDir} belongs to another node ({file} says '{found.ReplaceLineEndings(" ").Trim()}', this node is '{identity.ReplaceLineEndings(" ").Trim()}'). Use that node's id, or another --data-dir.");
-                }
-            }
-            else
-            {
-                File.WriteAllText(file, identity);
-            }
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await host.StopAsync(timeout.Token).ConfigureAwait(false);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is OperationCanceledException or AggregateException)
         {
-            throw new NodeDataException($"The data directory {dataDir} is not usable: {e.Message}", e);
+            log.LogWarning("The node's host did not stop cleanly: {Reason}", e.Message);
         }
-        catch (UnauthorizedAccessException e)
+        finally
         {
-            throw new NodeDataException($"The data directory {dataDir} is not writable: {e.Message}", e);
+            host.Dispose();
+        }
+    }
+
+    private static SocketException? FindSocketError(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is SocketException socket)
+            {
+                return socket;
+            }
+
+            if (e is AggregateException aggregate && aggregate.InnerExceptions.Select(FindSocketError).FirstOrDefault(s => s is not null) is { } found)
+            {
+                return found;
+            }
         }
 
-        return dataDir;
+        return null;
+    }
+
+    /// <summary>Fails early, with the port in the message, when the remoting port is taken (Akka's own error is long).</summary>
+    private static void EnsurePortFree(NodeOptions options)
+    {
+        var bindHost = options.EffectiveBindHost ?? options.Host;
+        IPAddress address;
+        if (!IPAddress.TryParse(bindHost, out address!))
+        {
+            address = bindHost.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback : IPAddress.Any;
+        }
+
+        var probe = new TcpListener(address, options.Port);
+        try
+        {
+            probe.Start();
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"the remoting port {bindHost}:{options.Port} is in use ({e.SocketErrorCode})", e);
+        }
+        finally
+        {
+            probe.Stop();
+        }
     }
 }
 
-/// <summary>The node's data directory cannot be used; the message names the directory or file and why.</summary>
-public sealed class NodeDataException : Exception
+/// <summary>Why a node stopped by itself (<see cref="KvNode.Exited"/>).</summary>
+public enum NodeExitReason
 {
-    /// <summary>Creates the error.</summary>
-    public NodeDataException(string message, Exception? inner = null)
-        : base(message, inner)
+    /// <summary>Its Raft node stopped (a journal write or replay failed): the node cannot serve.</summary>
+    Failed = 1,
+
+    /// <summary>
+    /// The cluster downed it (split-brain resolver on the minority side of a partition, or an operator's
+    /// <c>cluster down</c>). Its data is intact: a new incarnation may start on it.
+    /// </summary>
+    Downed = 2,
+
+    /// <summary>It left the cluster on request (<c>cluster leave</c>) and the Raft leader removed it from the group.</summary>
+    Left = 3,
+}
+
+/// <summary>Extras of <see cref="KvNode.StartAsync(NodeOptions, ILoggerFactory, KvNodeHooks, CancellationToken)"/>.</summary>
+public sealed record KvNodeHooks
+{
+    /// <summary>HOCON merged over the node's configuration (tests: <c>akka.actor.serialize-messages = on</c>).</summary>
+    public string? ExtraHocon { get; init; }
+
+    /// <summary>
+    /// True for a new incarnation after the cluster downed this node: it does not seed a cluster of its own (it would
+    /// split the cluster if its peers are behind a partition); it joins through the other seeds once they answer.
+    /// </summary>
+    public bool Rejoining { get; init; }
+
+    /// <summary>How long a node of a static group (no seeds) waits for a peer before it forms a cluster alone.</summary>
+    public TimeSpan FormAloneAfter { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Settings of the membership follower (null: the defaults).</summary>
+    public RaftMembershipFollowerSettings? MembershipFollower { get; init; }
+}
+
+/// <summary>The CoordinatedShutdown reason of an orderly node stop (SIGTERM, Ctrl-C, <see cref="KvNode.StopAsync"/>).</summary>
+public sealed class NodeStopReason : CoordinatedShutdown.Reason
+{
+    /// <summary>The one instance.</summary>
+    public static NodeStopReason Instance { get; } = new();
+
+    private NodeStopReason()
     {
     }
+
+    /// <inheritdoc />
+    public override int ExitCode => NodeSettingsTable.ExitOk;
 }

@@ -1,7 +1,5 @@
 using System.Globalization;
-using KvCluster.Actors;
-using KvCluster.Actors.Persistence.Sqlite;
-using KvCluster.Actors.Remote.Transport;
+using System.Text.RegularExpressions;
 using KvCluster.Client;
 
 namespace KvCluster.Node.Hosting;
@@ -11,7 +9,7 @@ namespace KvCluster.Node.Hosting;
 /// variables, the Lighthouse-style aliases and flags; see <see cref="NodeSettingsTable"/>). Validate with
 /// <see cref="Validate"/> before starting; the error names the setting.
 /// </summary>
-public sealed record NodeOptions
+public sealed partial record NodeOptions
 {
     /// <summary>This node's Raft id (1 or more), unique in the cluster.</summary>
     public ulong Id { get; init; } = 1;
@@ -19,7 +17,10 @@ public sealed record NodeOptions
     /// <summary>The actor system name; every node and client of one cluster uses the same.</summary>
     public string SystemName { get; init; } = KvWireTypes.DefaultSystemName;
 
-    /// <summary>The cluster name checked in every remoting handshake (a peer from another cluster is refused).</summary>
+    /// <summary>
+    /// The cluster name written into the data directory's identity file (<c>node.id</c>): a directory of another
+    /// cluster is refused. (Akka.Remote has no cluster name in its handshake; the actor system name plays that part.)
+    /// </summary>
     public string ClusterName { get; init; } = "akkakv";
 
     /// <summary>The host the remoting listener binds and advertises (clients and peers dial it).</summary>
@@ -49,7 +50,10 @@ public sealed record NodeOptions
     /// </summary>
     public string Peers { get; init; } = string.Empty;
 
-    /// <summary>Cluster seed nodes as <c>kv://system@host:port,...</c>; empty: this node seeds its own cluster.</summary>
+    /// <summary>
+    /// Akka.Cluster seed nodes as <c>akka.tcp://system@host:port,...</c> (the older <c>kv://system@host:port</c> form is
+    /// accepted and read as akka.tcp); empty: the members of <see cref="Peers"/> seed each other, lowest id first.
+    /// </summary>
     public string Seeds { get; init; } = string.Empty;
 
     /// <summary>SQLite durability of the journal: full (fsync every commit, default), normal, or off (unsafe).</summary>
@@ -85,6 +89,19 @@ public sealed record NodeOptions
     /// <summary>The port of the pbm command listener; 0 turns it off.</summary>
     public int PbmPort { get; init; } = 9110;
 
+    /// <summary>
+    /// What the node does when the cluster downs it (the split-brain resolver, or <c>cluster down</c>): true (default)
+    /// restarts its actor system in this process with the same data, as a new incarnation that joins again; false
+    /// exits with <see cref="NodeSettingsTable.ExitDowned"/> for a supervisor (compose, systemd) to restart.
+    /// </summary>
+    public bool RestartWhenDowned { get; init; } = true;
+
+    /// <summary>
+    /// Loads Akka.Remote's throttler transport adapter so the <c>fault</c> pbm palette can black-hole links. Every node
+    /// of the cluster must agree: addresses become <c>akka.trttl.tcp://</c>. Off by default (tests and chaos runs only).
+    /// </summary>
+    public bool FaultInjection { get; init; }
+
     /// <summary>The address the remoting listener binds (see <see cref="BindHost"/>), or null to bind <see cref="Host"/>.</summary>
     public string? EffectiveBindHost =>
         BindHost.Length > 0 ? BindHost
@@ -101,7 +118,7 @@ public sealed record NodeOptions
     public IReadOnlyDictionary<ulong, KvEndpoint> Validate()
     {
         Require(Id >= 1, nameof(Id), $"must be 1 or more, was {Id}");
-        Require(Address.IsValidSystemName(SystemName), nameof(SystemName), $"'{SystemName}' must use letters, digits, '-' and '_', starting with a letter or digit");
+        Require(SystemNamePattern().IsMatch(SystemName), nameof(SystemName), $"'{SystemName}' must use letters, digits, '-' and '_', starting with a letter or digit");
         Require(!string.IsNullOrWhiteSpace(ClusterName), nameof(ClusterName), "must not be empty");
         Require(!string.IsNullOrWhiteSpace(Host), nameof(Host), "must not be empty");
         Require(Port is >= 1 and <= 65535, nameof(Port), $"must be 1-65535, was {Port}");
@@ -122,31 +139,52 @@ public sealed record NodeOptions
         return PeerMap();
     }
 
+    /// <summary>The Akka.Remote scheme of this node's addresses: akka.tcp, or akka.trttl.tcp with <see cref="FaultInjection"/>.</summary>
+    public string Scheme => FaultInjection ? "akka.trttl.tcp" : "akka.tcp";
+
     /// <summary>The journal's SQLite synchronous mode.</summary>
     /// <exception cref="NodeConfigurationException">The value is not full, normal or off.</exception>
-    public SqliteSynchronousMode SyncMode() => Sync.Trim().ToLowerInvariant() switch
+    public JournalSyncMode SyncMode() => Sync.Trim().ToLowerInvariant() switch
     {
-        "full" => SqliteSynchronousMode.Full,
-        "normal" => SqliteSynchronousMode.Normal,
-        "off" => SqliteSynchronousMode.Off,
+        "full" => JournalSyncMode.Full,
+        "normal" => JournalSyncMode.Normal,
+        "off" => JournalSyncMode.Off,
         _ => throw new NodeConfigurationException(nameof(Sync), $"must be full, normal or off, was '{Sync}'"),
     };
 
-    /// <summary>The parsed seed addresses.</summary>
-    /// <exception cref="NodeConfigurationException">An item is not kv://system@host:port.</exception>
+    /// <summary>The Akka address of the node at <paramref name="endpoint"/> (same system name and scheme as this one).</summary>
+    public string AddressOf(KvEndpoint endpoint) => string.Create(CultureInfo.InvariantCulture, $"{Scheme}://{SystemName}@{endpoint.Host}:{endpoint.Port}");
+
+    /// <summary>The seed addresses, normalized to this node's scheme (<c>akka.tcp://system@host:port</c>).</summary>
+    /// <exception cref="NodeConfigurationException">An item is not an address of this actor system.</exception>
     public IReadOnlyList<string> SeedList()
     {
-        var seeds = Seeds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        foreach (var seed in seeds)
+        var seeds = new List<string>();
+        foreach (var seed in Seeds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
+            var match = SeedPattern().Match(seed);
+            if (!match.Success)
+            {
+                throw new NodeConfigurationException(nameof(Seeds), $"'{seed}' is not akka.tcp://system@host:port");
+            }
+
+            var system = match.Groups["system"].Value;
+            if (system != SystemName)
+            {
+                throw new NodeConfigurationException(nameof(Seeds), $"'{seed}' names actor system '{system}', but this node's is '{SystemName}' (SystemName / ACTORSYSTEM); Akka.Cluster joins only a system of the same name");
+            }
+
+            KvEndpoint endpoint;
             try
             {
-                RemoteAddress.Parse(seed);
+                endpoint = KvEndpoint.Parse(match.Groups["endpoint"].Value);
             }
             catch (FormatException e)
             {
-                throw new NodeConfigurationException(nameof(Seeds), $"'{seed}' is not kv://system@host:port: {e.Message}");
+                throw new NodeConfigurationException(nameof(Seeds), $"'{seed}': {e.Message}");
             }
+
+            seeds.Add(AddressOf(endpoint));
         }
 
         return seeds;
@@ -191,6 +229,12 @@ public sealed record NodeOptions
         return map;
     }
 
+    [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_-]*$")]
+    private static partial Regex SystemNamePattern();
+
+    [GeneratedRegex("^(?:akka(?:\\.trttl)?\\.tcp|kv)://(?<system>[^@/]+)@(?<endpoint>[^/]+)/?$")]
+    private static partial Regex SeedPattern();
+
     private static void Require(bool condition, string setting, string problem)
     {
         if (!condition)
@@ -198,6 +242,19 @@ public sealed record NodeOptions
             throw new NodeConfigurationException(setting, problem);
         }
     }
+}
+
+/// <summary>SQLite durability of the Raft journal (<c>PRAGMA synchronous</c>), in WAL mode.</summary>
+public enum JournalSyncMode
+{
+    /// <summary>fsync on every commit: an acknowledged write survives power loss (the default).</summary>
+    Full,
+
+    /// <summary>fsync at WAL checkpoints only: survives a process crash, may lose the last commits on power loss.</summary>
+    Normal,
+
+    /// <summary>No fsync: unsafe, for benchmarks of everything but the disk.</summary>
+    Off,
 }
 
 /// <summary>A node setting is invalid; <see cref="Setting"/> names it (as <c>Node:Name</c>).</summary>

@@ -1,20 +1,32 @@
-using KvCluster.Actors.Persistence;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace KvCluster.Node.Hosting;
 
-/// <summary>The node executable: parse, validate, run on the Generic Host, map failures to exit codes.</summary>
+/// <summary>
+/// The node executable: parse, validate, run a <see cref="KvNode"/> until SIGTERM or Ctrl-C, map failures to exit codes
+/// (<see cref="NodeSettingsTable"/>). Scenarios:
+/// <list type="number">
+/// <item>SIGTERM or Ctrl-C at any time, start-up included: the node stops in order and the exit code is 0.</item>
+/// <item>The cluster downs the node (<see cref="NodeExitReason.Downed"/>): with <see cref="NodeOptions.RestartWhenDowned"/>
+/// (the default) a new incarnation starts in this process on the same data after <see cref="s_restartDelay"/> and joins
+/// the cluster again; otherwise the exit code is <see cref="NodeSettingsTable.ExitDowned"/>.</item>
+/// <item>The node left the cluster on request (<c>cluster leave</c>): exit code 0. The Raft node failed: exit code 1.</item>
+/// </list>
+/// </summary>
 public static class NodeProgram
 {
+    /// <summary>Pause between a downed incarnation and the next (the cluster removes the old one meanwhile).</summary>
+    private static readonly TimeSpan s_restartDelay = TimeSpan.FromSeconds(1);
+
     /// <summary>Runs the node until SIGTERM or Ctrl-C; returns the exit code (see <see cref="NodeSettingsTable"/>).</summary>
     /// <param name="args">The command line.</param>
     /// <param name="environment">The environment; null for the process's.</param>
     /// <param name="error">Where usage errors go; null for standard error.</param>
     /// <param name="output">Where --help goes; null for standard output.</param>
-    public static async Task<int> RunAsync(string[] args, IReadOnlyDictionary<string, string?>? environment = null, TextWriter? error = null, TextWriter? output = null)
+    /// <param name="stop">Stops the node like SIGTERM does (for tests); the process's signals stop it too.</param>
+    public static async Task<int> RunAsync(string[] args, IReadOnlyDictionary<string, string?>? environment = null, TextWriter? error = null, TextWriter? output = null, CancellationToken stop = default)
     {
         ArgumentNullException.ThrowIfNull(args);
         error ??= Console.Error;
@@ -26,16 +38,12 @@ public static class NodeProgram
         }
 
         NodeOptions options;
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            DisableDefaults = true,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
+        var configuration = new ConfigurationManager();
         try
         {
             var flags = NodeSettingsTable.ParseFlags(args, out var configFile);
-            NodeSettingsTable.AddSources(builder.Configuration, flags, configFile, environment ?? NodeSettingsTable.ProcessEnvironment());
-            options = NodeSettingsTable.Bind(builder.Configuration);
+            NodeSettingsTable.AddSources(configuration, flags, configFile, environment ?? NodeSettingsTable.ProcessEnvironment());
+            options = NodeSettingsTable.Bind(configuration);
             options.Validate();
         }
         catch (Exception e) when (e is NodeConfigurationException or FileNotFoundException or InvalidDataException or FormatException)
@@ -45,39 +53,115 @@ public static class NodeProgram
             return NodeSettingsTable.ExitUsage;
         }
 
-        builder.Logging.ClearProviders();
-        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
-        builder.Logging.AddSimpleConsole(o =>
+        // The signals are ours from here on, before anything starts: a SIGTERM during start-up stops in order too.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+        using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Cancel);
+        using var loggerFactory = LoggerFactory.Create(logging =>
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss.fff ";
+            logging.AddConfiguration(configuration.GetSection("Logging"));
+            logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
         });
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<KvNodeService>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<KvNodeService>());
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMilliseconds(options.ShutdownTimeoutMs + 10_000));
-        using var host = builder.Build();
-        var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("KvCluster.Node");
-        try
-        {
-            await host.RunAsync().ConfigureAwait(false);
-        }
-        catch (NodeDataException e)
-        {
-            log.LogCritical("Cannot start: {Reason}", e.Message);
-            return NodeSettingsTable.ExitData;
-        }
-        catch (IOException e)
-        {
-            log.LogCritical("Cannot start: a port could not be bound ({Reason}). Is another node running? Use --port / --pbm-port.", e.Message);
-            return NodeSettingsTable.ExitPort;
-        }
-        catch (PersistenceStoreException e)
-        {
-            log.LogCritical("Cannot start: {Reason}", e.Message);
-            return NodeSettingsTable.ExitData;
-        }
+        return await RunNodeAsync(options, loggerFactory, new KvNodeHooks(), stopping.Token).ConfigureAwait(false);
 
-        return Environment.ExitCode;
+        void Cancel(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stopping.Cancel();
+        }
+    }
+
+    /// <summary>
+    /// Runs a node until <paramref name="stop"/> and returns the exit code; a node the cluster downs is started again
+    /// as a new incarnation on the same data (<see cref="NodeOptions.RestartWhenDowned"/>). The executable calls it with
+    /// the process's signals; tests call it directly.
+    /// </summary>
+    /// <param name="options">Validated settings.</param>
+    /// <param name="loggerFactory">Where the node logs.</param>
+    /// <param name="hooks">Start-up extras (tests: extra HOCON).</param>
+    /// <param name="stop">Stops the node in order (SIGTERM); also cancels a start-up in progress.</param>
+    /// <param name="started">Called with each incarnation once it serves.</param>
+    public static async Task<int> RunNodeAsync(NodeOptions options, ILoggerFactory loggerFactory, KvNodeHooks hooks, CancellationToken stop, Action<KvNode>? started = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ArgumentNullException.ThrowIfNull(hooks);
+        var log = loggerFactory.CreateLogger("KvCluster.Node");
+        while (true)
+        {
+            KvNode node;
+            try
+            {
+                node = await KvNode.StartAsync(options, loggerFactory, hooks, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                log.LogInformation("Stopped during start-up (SIGTERM or Ctrl-C).");
+                return NodeSettingsTable.ExitOk;
+            }
+            catch (NodeDataException e)
+            {
+                log.LogCritical("Cannot start: {Reason}", e.Message);
+                return NodeSettingsTable.ExitData;
+            }
+            catch (IOException e)
+            {
+                log.LogCritical("Cannot start: {Reason}. Is another node running? Use --port / --pbm-port.", e.Message);
+                return NodeSettingsTable.ExitPort;
+            }
+            catch (NodeConfigurationException e)
+            {
+                log.LogCritical("Cannot start: {Reason}", e.Message);
+                return NodeSettingsTable.ExitUsage;
+            }
+            catch (Exception e)
+            {
+                log.LogCritical(e, "Cannot start: {Reason}", e.Message);
+                return NodeSettingsTable.ExitFailed;
+            }
+
+            started?.Invoke(node);
+            var signalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await using (stop.Register(() => signalled.TrySetResult()).ConfigureAwait(false))
+            {
+                await Task.WhenAny(node.Exited, signalled.Task).ConfigureAwait(false);
+            }
+
+            await node.StopAsync().ConfigureAwait(false);
+            if (!node.Exited.IsCompleted || stop.IsCancellationRequested)
+            {
+                return NodeSettingsTable.ExitOk;
+            }
+
+            switch (await node.Exited.ConfigureAwait(false))
+            {
+                case NodeExitReason.Left:
+                    log.LogInformation("Node {NodeId} left the cluster; not restarting (start it again to rejoin: the Raft leader adds it back).", options.Id);
+                    return NodeSettingsTable.ExitOk;
+                case NodeExitReason.Downed when options.RestartWhenDowned:
+                    log.LogWarning("Node {NodeId} was downed by the cluster; starting a new incarnation on the same data in {Delay} ms.", options.Id, (int)s_restartDelay.TotalMilliseconds);
+                    hooks = hooks with { Rejoining = true };
+                    try
+                    {
+                        await Task.Delay(s_restartDelay, stop).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return NodeSettingsTable.ExitOk;
+                    }
+
+                    continue;
+                case NodeExitReason.Downed:
+                    log.LogWarning("Node {NodeId} was downed by the cluster; exiting with code {Code} (restart it with the same data to rejoin).", options.Id, NodeSettingsTable.ExitDowned);
+                    return NodeSettingsTable.ExitDowned;
+                default:
+                    return NodeSettingsTable.ExitFailed;
+            }
+        }
     }
 }

@@ -30,6 +30,13 @@ public static class NodeSettingsTable
     /// <summary>Exit code: a port could not be bound (in use?).</summary>
     public const int ExitPort = 4;
 
+    /// <summary>
+    /// Exit code: the cluster downed this node (split-brain resolver or <c>cluster down</c>) and
+    /// <see cref="NodeOptions.RestartWhenDowned"/> is false. Nothing is lost: restart it with the same data and it
+    /// rejoins as a new incarnation.
+    /// </summary>
+    public const int ExitDowned = 5;
+
     /// <summary>Every setting: its key under <c>Node</c>, its flag, its Lighthouse alias if any, and what it does.</summary>
     public static IReadOnlyList<NodeSetting> All { get; } =
     [
@@ -40,9 +47,9 @@ public static class NodeSettingsTable
         new(nameof(NodeOptions.DataDir), "--data-dir", null, "directory of the journal (journal.db) and snapshots"),
         new(nameof(NodeOptions.Peers), "--peers", null, "initial Raft group id=host:port,... (empty: this node alone)"),
         new(nameof(NodeOptions.Join), "--join", null, "true: join an existing Raft group (raft add-member on the leader)"),
-        new(nameof(NodeOptions.Seeds), "--seeds", "CLUSTER_SEEDS", "cluster seed nodes kv://system@host:port,... (empty: itself)"),
+        new(nameof(NodeOptions.Seeds), "--seeds", "CLUSTER_SEEDS", "Akka.Cluster seeds akka.tcp://system@host:port,... (empty: the Raft group's members)"),
         new(nameof(NodeOptions.SystemName), "--system-name", "ACTORSYSTEM", "actor system name, the same on every node"),
-        new(nameof(NodeOptions.ClusterName), "--cluster-name", null, "cluster name checked in every handshake"),
+        new(nameof(NodeOptions.ClusterName), "--cluster-name", null, "cluster name in the data directory's identity (node.id)"),
         new(nameof(NodeOptions.Sync), "--sync", null, "journal durability: full (fsync), normal, off (unsafe)"),
         new(nameof(NodeOptions.TickMs), "--tick-ms", null, "Raft tick in ms (a heartbeat every tick)"),
         new(nameof(NodeOptions.ElectionTicksMin), "--election-ticks-min", null, "election timeout range start, in ticks"),
@@ -54,6 +61,8 @@ public static class NodeSettingsTable
         new(nameof(NodeOptions.ShutdownTimeoutMs), "--shutdown-timeout-ms", null, "graceful shutdown wait for requests in flight"),
         new(nameof(NodeOptions.PbmHost), "--pbm-host", null, "host of the pbm command listener"),
         new(nameof(NodeOptions.PbmPort), "--pbm-port", null, "port of the pbm command listener (0: off)"),
+        new(nameof(NodeOptions.RestartWhenDowned), "--restart-when-downed", null, "true: a node downed by the cluster restarts in-process; false: exit 5"),
+        new(nameof(NodeOptions.FaultInjection), "--fault-injection", null, "true: load Akka.Remote's throttler for the fault palette (every node alike)"),
     ];
 
     /// <summary>The text of <c>--help</c>: usage, every setting with its default, the exit codes.</summary>
@@ -83,7 +92,9 @@ public static class NodeSettingsTable
         text.AppendLine("  (and the same with ids 2 and 3, ports 4055 and 4056, data/n2 and data/n3, pbm 9112 and 9113)");
         text.AppendLine();
         text.AppendLine("Exit codes: 0 stopped in order, 1 failed while running, 2 invalid flag or setting,");
-        text.AppendLine("            3 data directory unusable (corrupted, another node's), 4 port in use.");
+        text.AppendLine("            3 data directory unusable (corrupted, another node's, locked by a running node,");
+        text.AppendLine("              or written by the in-house runtime before Akka.NET), 4 port in use,");
+        text.AppendLine("            5 downed by the cluster with --restart-when-downed false (restart it with the same data).");
         return text.ToString();
     }
 

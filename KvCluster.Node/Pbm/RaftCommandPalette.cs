@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using KvCluster.Actors;
-using KvCluster.Actors.Cmd;
+using Akka.Actor;
 using KvCluster.Client;
 using KvCluster.Client.Protocol;
 using KvCluster.Node.Hosting;
+using KvCluster.Pbm;
 using KvCluster.Raft.Actor;
 
 namespace KvCluster.Node.Pbm;
@@ -17,7 +17,7 @@ namespace KvCluster.Node.Pbm;
 /// </summary>
 public sealed class RaftCommandPalette : ICommandPalette
 {
-    private static readonly CommandArgument s_member = new("member", "A member: host:port, kv://system@host:port, or its Raft id.");
+    private static readonly CommandArgument s_member = new("member", "A member: host:port, akka.tcp://system@host:port, or its Raft id.");
 
     private readonly KvNode _node;
 
@@ -31,7 +31,7 @@ public sealed class RaftCommandPalette : ICommandPalette
             new("members", "Voters and learners of the current configuration.", MembersAsync),
             new("add-member", "On the leader: add a running node (started with --join) as a learner, then promote it to voter once caught up.", AddAsync)
             {
-                Arguments = [new CommandArgument("address", "The new node's endpoint, host:port or kv://system@host:port.")],
+                Arguments = [new CommandArgument("address", "The new node's endpoint, host:port or akka.tcp://system@host:port.")],
             },
             new("remove-member", "On the leader: remove a member from the configuration (graceful removal; an unreachable node is never removed automatically).", RemoveAsync)
             {
@@ -123,12 +123,12 @@ public sealed class RaftCommandPalette : ICommandPalette
             return CommandResult.UsageError(problem);
         }
 
-        // Ask the new node who it is: its receptionist knows its Raft id.
-        var receptionist = _node.System.Provider.ResolveActorRef($"kv://{_node.Options.SystemName}@{endpoint}{KvWireTypes.ReceptionistPath}");
+        // Ask the new node who it is: its router knows its Raft id.
+        var router = _node.Resolve(endpoint, KvWireTypes.RouterPath);
         Contacts contacts;
         try
         {
-            contacts = await receptionist.Ask<Contacts>(new GetContacts(), TimeSpan.FromSeconds(3), context.CancellationToken).ConfigureAwait(false);
+            contacts = await router.Ask<Contacts>(new GetContacts(), TimeSpan.FromSeconds(3), context.CancellationToken).ConfigureAwait(false);
         }
         catch (AskTimeoutException)
         {
@@ -164,8 +164,11 @@ public sealed class RaftCommandPalette : ICommandPalette
         }
         else
         {
-            var best = status.Match.Where(m => m.Key != status.NodeId && status.Voters.Contains(m.Key)).OrderByDescending(m => m.Value).ThenBy(m => m.Key).FirstOrDefault();
-            if (best.Key == 0)
+            // The most up-to-date other voter; a voter with no acknowledgement yet counts as match 0 (just elected).
+            var best = status.Voters.Where(v => v != status.NodeId)
+                .Select(v => new KeyValuePair<ulong, long>(v, status.Match.GetValueOrDefault(v)))
+                .OrderByDescending(m => m.Value).ThenBy(m => m.Key).FirstOrDefault();
+            if (best.Key == 0 || status.Role != KvCluster.Raft.Core.RaftRole.Leader)
             {
                 return CommandResult.Failed(status.Role == KvCluster.Raft.Core.RaftRole.Leader
                     ? "there is no other voter to hand leadership to"
@@ -223,7 +226,7 @@ public sealed class RaftCommandPalette : ICommandPalette
 
     private static bool TryParseEndpoint(string text, out KvEndpoint endpoint, out string problem)
     {
-        var raw = text.StartsWith("kv://", StringComparison.Ordinal) && text.IndexOf('@') is var at and > 0 ? text[(at + 1)..].TrimEnd('/') : text;
+        var raw = text.Contains("://", StringComparison.Ordinal) && text.IndexOf('@') is var at and > 0 ? text[(at + 1)..].TrimEnd('/') : text;
         try
         {
             endpoint = KvEndpoint.Parse(raw);

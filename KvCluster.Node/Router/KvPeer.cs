@@ -1,4 +1,4 @@
-using KvCluster.Actors;
+using Akka.Actor;
 using KvCluster.Client;
 
 namespace KvCluster.Node.Router;

@@ -1,15 +1,15 @@
+using Akka.Actor;
+using Akka.Event;
 using Google.Protobuf;
-using KvCluster.Actors;
 using KvCluster.Client.Protocol;
 using KvCluster.Raft.Actor;
-using Microsoft.Extensions.Logging;
 
 namespace KvCluster.Node.Router;
 
 public sealed partial class KvRouter
 {
-    /// <summary>Runs one admitted request to its answer, then tells the router it is done. Never throws.</summary>
-    private async Task ServeAsync(KvRequest request, DateTimeOffset deadline, IActorRef replyTo, IActorRef self)
+    /// <summary>Runs one admitted request to its answer and returns <see cref="RequestDone"/> for the router. Never throws.</summary>
+    private async Task<RequestDone> ServeAsync(KvRequest request, DateTimeOffset deadline, IActorRef replyTo, IActorRef self)
     {
         KvResponse response;
         try
@@ -18,7 +18,7 @@ public sealed partial class KvRouter
         }
         catch (Exception ex)
         {
-            _log.LogError(ex, "Router: request {Op} failed unexpectedly.", request.Command.OpCase);
+            _log.Error(ex, "Router: request {Op} failed unexpectedly.", request.Command.OpCase);
             response = Error(ResponseCode.Unavailable, $"the node failed to serve the request: {ex.Message}", IsWrite(request));
         }
 
@@ -28,7 +28,7 @@ public sealed partial class KvRouter
         }
 
         replyTo.Tell(response, self);
-        self.Tell(RequestDone.Instance, self);
+        return RequestDone.Instance;
     }
 
     private async Task<KvResponse> RouteAsync(KvRequest request, DateTimeOffset deadline)
@@ -131,7 +131,7 @@ public sealed partial class KvRouter
     private Task DelayAsync(TimeSpan delay)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _scheduler.ScheduleOnce(delay, () => done.TrySetResult());
+        _scheduler.Advanced.ScheduleOnce(delay, () => done.TrySetResult());
         return done.Task;
     }
 

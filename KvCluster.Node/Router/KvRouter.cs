@@ -1,8 +1,8 @@
-using KvCluster.Actors;
+using Akka.Actor;
+using Akka.Event;
 using KvCluster.Client.Protocol;
 using KvCluster.Node.Kv;
 using KvCluster.Raft.Actor;
-using Microsoft.Extensions.Logging;
 
 namespace KvCluster.Node.Router;
 
@@ -20,11 +20,15 @@ namespace KvCluster.Node.Router;
 /// past it the answer is TIMEOUT, indeterminate for writes.</item>
 /// <item><see cref="StopAccepting"/> (graceful shutdown): refuse new requests, answer <see cref="Drained"/> once the
 /// requests in flight are answered.</item>
+/// <item><see cref="GetContacts"/>: answers <see cref="Contacts"/> (every member's endpoint, this node first; the leader's
+/// endpoint when known; this node's Raft id). The membership follower of the Raft leader learns a joining node's id
+/// this way.</item>
 /// </list>
-/// Each admitted request runs as a task outside the mailbox (it only awaits Asks and scheduler delays) and pipes a
-/// <see cref="RequestDone"/> back, so the actor's handlers never block.
+/// Clients reach it through Akka's ClusterClient (it is registered with the ClusterClientReceptionist) or, for other
+/// routers, directly. Each admitted request runs as a task outside the mailbox (it only awaits Asks and scheduler
+/// delays), answers its client, and its <see cref="RequestDone"/> is piped back, so the actor's handlers never block.
 /// </summary>
-public sealed partial class KvRouter : ReceiveActor
+public sealed partial class KvRouter : ReceiveActor, IWithTimers
 {
     /// <summary>Timer key of the periodic leader refresh.</summary>
     private const string RefreshTimer = "leader-refresh";
@@ -50,8 +54,8 @@ public sealed partial class KvRouter : ReceiveActor
     /// <summary>The system scheduler, for waits during elections (virtual in tests).</summary>
     private readonly IScheduler _scheduler;
 
-    /// <summary>The logger of this actor, captured for the request tasks.</summary>
-    private readonly ILogger _log;
+    /// <summary>The logger of this actor, captured for the request tasks (Akka's adapter is thread-safe).</summary>
+    private readonly ILoggingAdapter _log;
 
     /// <summary>The member believed to lead, or 0; written by request tasks and the refresh (atomically).</summary>
     private long _leader;
@@ -62,7 +66,8 @@ public sealed partial class KvRouter : ReceiveActor
     /// <summary>Who waits for the drain to end, once <see cref="StopAccepting"/> came.</summary>
     private IActorRef? _drainWaiter;
 
-    private KvRouter(KvRouterSettings settings, ulong selfId, IActorRef raft, IReadOnlyDictionary<ulong, KvPeer> peers, KvRequestValidator validator)
+    /// <summary>Creates the router; use <see cref="Props"/> (it validates the settings) rather than calling this.</summary>
+    public KvRouter(KvRouterSettings settings, ulong selfId, IActorRef raft, IReadOnlyDictionary<ulong, KvPeer> peers, KvRequestValidator validator)
     {
         _settings = settings;
         _selfId = selfId;
@@ -70,8 +75,9 @@ public sealed partial class KvRouter : ReceiveActor
         _peers = peers;
         _validator = validator;
         _scheduler = Context.System.Scheduler;
-        _log = Log;
+        _log = Context.GetLogger();
         Receive<KvRequest>(Admit);
+        Receive<GetContacts>(_ => AnswerContacts());
         Receive<RequestDone>(_ => OnDone());
         Receive<RefreshLeader>(_ => _raft.Tell(GetRaftStatus.Instance, Self));
         Receive<RaftStatus>(status => NoteLeader(status.Leader));
@@ -98,8 +104,11 @@ public sealed partial class KvRouter : ReceiveActor
             throw new ArgumentException($"The peer list does not hold this node ({selfId}).", nameof(peers));
         }
 
-        return KvCluster.Actors.Props.Create(() => new KvRouter(settings, selfId, raft, peers, validator));
+        return Akka.Actor.Props.Create(() => new KvRouter(settings, selfId, raft, peers, validator));
     }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <inheritdoc />
     protected override void PreStart()
@@ -137,7 +146,7 @@ public sealed partial class KvRouter : ReceiveActor
         _inFlight++;
         var replyTo = Sender;
         var self = Self;
-        _ = ServeAsync(request, _scheduler.Now + timeout, replyTo, self);
+        ServeAsync(request, _scheduler.Now + timeout, replyTo, self).PipeTo(self);
     }
 
     private void OnDone()
@@ -145,18 +154,25 @@ public sealed partial class KvRouter : ReceiveActor
         _inFlight--;
         if (_drainWaiter is not null && _inFlight == 0)
         {
-            _drainWaiter.Tell(Drained.Instance, Self);
+            Drain();
         }
     }
 
     private void BeginDrain()
     {
         _drainWaiter = Sender;
-        _log.LogInformation("Router: refusing new requests; {Count} in flight to finish.", _inFlight);
+        _log.Info("Router: refusing new requests; {Count} in flight to finish.", _inFlight);
         if (_inFlight == 0)
         {
-            Sender.Tell(Drained.Instance, Self);
+            Drain();
         }
+    }
+
+    /// <summary>Nothing is in flight any more: the leader view is no longer needed (the Raft node stops next).</summary>
+    private void Drain()
+    {
+        Timers.Cancel(RefreshTimer);
+        _drainWaiter!.Tell(Drained.Instance, Self);
     }
 
     private void NoteLeader(ulong leader)
@@ -167,32 +183,52 @@ public sealed partial class KvRouter : ReceiveActor
         }
     }
 
-    /// <summary>Refreshes the leader view (timer message).</summary>
-    private sealed record RefreshLeader
+    private void AnswerContacts()
+    {
+        var peers = _peers;
+        var contacts = new Contacts { NodeId = _selfId };
+        contacts.Endpoints.Add(peers[_selfId].Endpoint.ToString());
+        contacts.Endpoints.Add(peers.Values.Where(p => p.Id != _selfId).OrderBy(p => p.Id).Select(p => p.Endpoint.ToString()));
+        if (LeaderEndpoint() is { } leader)
+        {
+            contacts.LeaderEndpoint = leader;
+        }
+
+        Sender.Tell(contacts, Self);
+    }
+
+    /// <summary>Refreshes the leader view (timer message; local only).</summary>
+    private sealed record RefreshLeader : INoSerializationVerificationNeeded
     {
         public static RefreshLeader Instance { get; } = new();
     }
 
-    /// <summary>A request task answered its client (to the router itself).</summary>
-    private sealed record RequestDone
+    /// <summary>A request task answered its client (piped to the router itself; local only).</summary>
+    private sealed record RequestDone : INoSerializationVerificationNeeded
     {
         public static RequestDone Instance { get; } = new();
     }
 }
 
-/// <summary>Tells a <see cref="KvRouter"/> about a member added at run time (<c>raft add-member</c>), so it can forward to it.</summary>
+/// <summary>
+/// Tells a <see cref="KvRouter"/> about a member added at run time (<c>raft add-member</c>), so it can forward to it.
+/// Local only (it carries a ref).
+/// </summary>
 /// <param name="Peer">The member.</param>
-public sealed record AddPeer(KvPeer Peer);
+public sealed record AddPeer(KvPeer Peer) : INoSerializationVerificationNeeded;
 
-/// <summary>Tells a <see cref="KvRouter"/> to refuse new requests; it answers <see cref="Drained"/> when none is in flight.</summary>
-public sealed record StopAccepting
+/// <summary>
+/// Tells a <see cref="KvRouter"/> to refuse new requests; it answers <see cref="Drained"/> when none is in flight.
+/// Local only (the node's own shutdown).
+/// </summary>
+public sealed record StopAccepting : INoSerializationVerificationNeeded
 {
     /// <summary>The one instance.</summary>
     public static StopAccepting Instance { get; } = new();
 }
 
-/// <summary>The router has no request in flight and refuses new ones.</summary>
-public sealed record Drained
+/// <summary>The router has no request in flight and refuses new ones (local only).</summary>
+public sealed record Drained : INoSerializationVerificationNeeded
 {
     /// <summary>The one instance.</summary>
     public static Drained Instance { get; } = new();

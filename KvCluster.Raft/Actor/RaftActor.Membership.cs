@@ -1,6 +1,6 @@
-using KvCluster.Actors;
+using Akka.Actor;
+using Akka.Event;
 using KvCluster.Raft.Core;
-using Microsoft.Extensions.Logging;
 
 namespace KvCluster.Raft.Actor;
 
@@ -111,7 +111,7 @@ public sealed partial class RaftActor
                 op.Index = result.Index;
                 op.Term = result.Term;
                 op.Ticks = 0;
-                Log.LogInformation("Raft node {NodeId}: proposed {Change} at index {Index} (term {Term}).", NodeId, change, result.Index, result.Term);
+                Log.Info("Raft node {NodeId}: proposed {Change} at index {Index} (term {Term}).", NodeId, change, result.Index, result.Term);
                 break;
             case ProposeStatus.NotLeader:
                 EndMembershipOp(MembershipChangeFailure.NotLeader, result.LeaderHint, result.Reason);
@@ -158,7 +158,7 @@ public sealed partial class RaftActor
             var lag = _node.LastIndex - match;
             if (lag <= _settings.CatchUpMaxLag)
             {
-                Log.LogInformation("Raft node {NodeId}: learner {Learner} caught up after {Rounds} round(s) ({Lag} entries behind); promoting.", NodeId, op.NodeId, op.Rounds, lag);
+                Log.Info("Raft node {NodeId}: learner {Learner} caught up after {Rounds} round(s) ({Lag} entries behind); promoting.", NodeId, op.NodeId, op.Rounds, lag);
                 ProposeMembershipEntry(op, ConfigChange.PromoteLearner(op.NodeId), MembershipPhase.Promoting);
                 return;
             }
@@ -224,7 +224,7 @@ public sealed partial class RaftActor
             return;
         }
 
-        Log.LogInformation("Raft node {NodeId}: configuration at index {Index} committed: {Membership}.", NodeId, entry.Index, result);
+        Log.Info("Raft node {NodeId}: configuration at index {Index} committed: {Membership}.", NodeId, entry.Index, result);
         _membershipOp = null;
         op.Sender.Tell(Changed(entry.Index, result), Self);
     }
@@ -255,7 +255,7 @@ public sealed partial class RaftActor
         }
 
         _membershipOp = null;
-        Log.LogWarning("Raft node {NodeId}: {Operation} node {Target} failed ({Failure}): {Reason}", NodeId, op.IsAdd ? "adding" : "removing", op.NodeId, failure, reason);
+        Log.Warning("Raft node {NodeId}: {Operation} node {Target} failed ({Failure}): {Reason}", NodeId, op.IsAdd ? "adding" : "removing", op.NodeId, failure, reason);
         Fail(op.Sender, op.NodeId, failure, leaderHint, reason);
     }
 

@@ -1,6 +1,6 @@
-using KvCluster.Actors;
+using Akka.Actor;
+using Akka.Event;
 using KvCluster.Raft.Core;
-using Microsoft.Extensions.Logging;
 
 namespace KvCluster.Raft.Actor;
 
@@ -188,7 +188,7 @@ public sealed partial class RaftActor
                 _unroutable++;
                 if (_unroutable == 1 || _unroutable % 1000 == 0)
                 {
-                    Log.LogWarning("Raft node {NodeId} has no ref for node {To}; {Count} messages dropped so far.", NodeId, message.To, _unroutable);
+                    Log.Warning("Raft node {NodeId} has no ref for node {To}; {Count} messages dropped so far.", NodeId, message.To, _unroutable);
                 }
             }
         }

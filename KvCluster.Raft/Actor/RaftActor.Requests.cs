@@ -1,4 +1,4 @@
-using KvCluster.Actors;
+using Akka.Actor;
 using KvCluster.Raft.Core;
 
 namespace KvCluster.Raft.Actor;

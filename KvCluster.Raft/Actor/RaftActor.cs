@@ -1,6 +1,6 @@
-using KvCluster.Actors;
+using Akka.Actor;
+using Akka.Event;
 using KvCluster.Raft.Core;
-using Microsoft.Extensions.Logging;
 
 namespace KvCluster.Raft.Actor;
 
@@ -28,7 +28,9 @@ public sealed record RaftActorData(long Term, ulong Leader);
 /// <see cref="ProposeDropped"/>.</item>
 /// </list>
 /// Peers are reached through a map node id → <see cref="IActorRef"/> (<see cref="SetPeers"/>); refs may be local or
-/// remote; a member of the configuration without a ref is simply unreachable. Requests: <see cref="Propose"/>,
+/// remote (Akka.Remote carries the core's messages through <see cref="Serialization.RaftWireSerializer"/>); a member of
+/// the configuration without a ref is simply unreachable. Timers (the tick) go through the FSM's named timers on the
+/// system scheduler, so a TestScheduler drives them in virtual time. Requests: <see cref="Propose"/>,
 /// <see cref="ReadIndex"/>, <see cref="GetRaftStatus"/>, and membership: <see cref="AddMember"/> (learner, catch-up
 /// rounds, then voter: thesis §4.2.1), <see cref="RemoveMember"/> (thesis §4.2.2), <see cref="GetMembers"/>.
 /// </summary>
@@ -74,10 +76,16 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     /// <summary>Who asked for <see cref="SyncHardState"/> and waits for <see cref="HardStateSynced"/>.</summary>
     private List<IActorRef>? _hardStateWaiters;
 
+    /// <summary>Akka's logger of this actor (semantic templates).</summary>
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
     /// <summary>Peer messages dropped because the peer map had no ref for their destination.</summary>
     private long _unroutable;
 
-    private RaftActor(RaftActorSettings settings, IReadOnlyDictionary<ulong, IActorRef>? peers)
+    /// <summary>Creates the actor; use <see cref="Props"/> (it validates the settings) rather than calling this.</summary>
+    /// <param name="settings">Validated settings.</param>
+    /// <param name="peers">Initial peer map, or null.</param>
+    public RaftActor(RaftActorSettings settings, IReadOnlyDictionary<ulong, IActorRef>? peers)
     {
         _settings = settings;
         _stateMachine = settings.StateMachineFactory() ?? throw new InvalidOperationException("RaftActorSettings.StateMachineFactory returned null.");
@@ -88,12 +96,15 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             When(role, Handle);
         }
 
-        OnTransition((from, to) => Log.LogInformation(
+        OnTransition((from, to) => Log.Info(
             "Raft node {NodeId}: {From} -> {To} (term {Term}, leader {Leader}).",
             NodeId, from, to, NextStateData.Term, NextStateData.Leader));
         OnTermination(stop => FailAllPending($"the Raft node {NodeId} stopped ({stop.Reason})"));
         Initialize();
     }
+
+    /// <summary>Akka's logger of this actor.</summary>
+    private ILoggingAdapter Log => _log;
 
     /// <summary>This node's id.</summary>
     private ulong NodeId => _settings.Raft.NodeId;
@@ -110,23 +121,23 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
-        return KvCluster.Actors.Props.Create(() => new RaftActor(settings, peers));
+        return Akka.Actor.Props.Create(() => new RaftActor(settings, peers));
     }
 
     /// <inheritdoc />
     protected override void PreStart()
     {
         _logActor = Context.ActorOf(
-            KvCluster.Actors.Props.Create(() => new RaftLogActor(_settings.EffectivePersistenceId)),
+            Akka.Actor.Props.Create(() => new RaftLogActor(_settings.EffectivePersistenceId, _settings.JournalPluginId, _settings.SnapshotPluginId)),
             "log");
         Context.Watch(_logActor);
     }
 
     /// <inheritdoc />
-    protected override SupervisorStrategy SupervisorStrategy() => KvCluster.Actors.SupervisorStrategy.StoppingStrategy;
+    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
 
     /// <summary>The one state function of every role: the core decides, the FSM state mirrors it.</summary>
-    private State<RaftRole, RaftActorData>? Handle(Event<RaftActorData> e)
+    private State<RaftRole, RaftActorData> Handle(Event<RaftActorData> e)
     {
         switch (e.FsmEvent)
         {
@@ -147,9 +158,6 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 break;
             case RaftMessage message:
                 StepPeerMessage(message);
-                break;
-            case KvCluster.Raft.Protos.Wire.RaftMessage wire:
-                StepWireMessage(wire);
                 break;
             case Propose propose:
                 HandlePropose(propose);
@@ -183,15 +191,15 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 OnRecovered(recovered);
                 break;
             case ReadyPersistFailed failed:
-                Log.LogError(failed.Cause, "Raft node {NodeId}: journal write failed; stopping without sending votes or acknowledgements.", NodeId);
+                Log.Error(failed.Cause, "Raft node {NodeId}: journal write failed; stopping without sending votes or acknowledgements.", NodeId);
                 return Stop(new FSMBase.Failure($"journal write failed: {failed.Cause.Message}"));
             case RaftLogRecoveryFailed failed:
                 return Stop(new FSMBase.Failure($"journal replay failed: {failed.Cause.Message}"));
             case Terminated terminated when terminated.ActorRef.Equals(_logActor):
-                Log.LogError("Raft node {NodeId}: its journal child stopped; stopping.", NodeId);
+                Log.Error("Raft node {NodeId}: its journal child stopped; stopping.", NodeId);
                 return Stop(new FSMBase.Failure("the journal child stopped"));
             default:
-                return null;
+                return null!; // unhandled: the FSM logs it
         }
 
         return Settle();
@@ -213,12 +221,12 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
         else
         {
             var seed = Random.Shared.Next();
-            Log.LogInformation("Raft node {NodeId}: election-timeout seed {Seed}.", NodeId, seed);
+            Log.Info("Raft node {NodeId}: election-timeout seed {Seed}.", NodeId, seed);
             random = new SeededRaftRandom(seed);
         }
 
         _node = new RaftNode(_settings.Raft, _storage, random);
-        Log.LogInformation(
+        Log.Info(
             "Raft node {NodeId} recovered {Events} journal events: term {Term}, vote {Vote}, commit {Commit}, last index {LastIndex}.",
             NodeId, recovered.EventCount, recovered.HardState.Term, recovered.HardState.Vote, recovered.HardState.Commit, _storage.LastIndex);
         SetTimer(TickTimer, Tick.Instance, _settings.TickInterval, repeat: true);
@@ -233,13 +241,21 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
 
         if (message.To != NodeId)
         {
-            Log.LogWarning("Raft node {NodeId} dropped a {Type} addressed to node {To} (a routing error at the sender).", NodeId, message.GetType().Name, message.To);
+            Log.Warning("Raft node {NodeId} dropped a {Type} addressed to node {To} (a routing error at the sender).", NodeId, message.GetType().Name, message.To);
             return;
         }
 
         if (message is AppendEntriesResult { Success: true } ack && _node.Role == RaftRole.Leader && ack.Term == _node.Term)
         {
             _match[ack.From] = Math.Max(_match.GetValueOrDefault(ack.From), ack.Index);
+        }
+
+        // A member added at run time (raft add-member) may be unknown to this node's peer map: its messages carry
+        // the way back, so answer through the sender rather than dropping the reply.
+        if (message.From != NodeId && !_peers.ContainsKey(message.From) && Sender.Path.Address.HasGlobalScope)
+        {
+            _peers[message.From] = Sender;
+            Log.Info("Raft node {NodeId} learned peer {Peer} at {Ref} from its messages.", NodeId, message.From, Sender.Path);
         }
 
         _node.Step(message);
@@ -281,8 +297,8 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
         }
     }
 
-    /// <summary>The tick timer's message.</summary>
-    private sealed record Tick
+    /// <summary>The tick timer's message (local only).</summary>
+    private sealed record Tick : INoSerializationVerificationNeeded
     {
         public static Tick Instance { get; } = new();
     }

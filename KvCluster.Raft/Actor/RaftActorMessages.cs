@@ -1,3 +1,4 @@
+using Akka.Actor;
 using KvCluster.Raft.Core;
 
 namespace KvCluster.Raft.Actor;
@@ -129,7 +130,8 @@ public sealed record RaftStatus(
 /// <summary>
 /// Replaces the RaftActor's peer map (node id → actor ref). Messages to a node missing from the map are dropped,
 /// which Raft tolerates like any lost message. Refs may be local or remote: they are used only through
-/// <c>Tell</c>. An entry for the node itself is ignored.
+/// <c>Tell</c>. An entry for the node itself is ignored. Local only (it carries refs): it never crosses the network and
+/// is exempt from <c>serialize-messages</c>.
 /// </summary>
 /// <param name="Peers">The new map.</param>
-public sealed record SetPeers(IReadOnlyDictionary<ulong, KvCluster.Actors.IActorRef> Peers);
+public sealed record SetPeers(IReadOnlyDictionary<ulong, IActorRef> Peers) : INoSerializationVerificationNeeded;

@@ -4,9 +4,10 @@ namespace KvCluster.Raft.Actor;
 
 /// <summary>
 /// Settings of one <see cref="RaftActor"/>: the core's <see cref="RaftConfig"/> plus actor-level settings. The node's
-/// term, vote and log are persisted through the actor system's persistence extension
-/// (<c>KvCluster.Actors.Persistence.Persistence.Configure</c>, whose serializer must include
-/// <see cref="RaftJournalEvents.Register"/>), under <see cref="EffectivePersistenceId"/>.
+/// term, vote and log are persisted through Akka.Persistence (the journal plugin <see cref="JournalPluginId"/>, by
+/// default the system's default journal, normally Akka.Persistence.Sql on SQLite configured by
+/// <see cref="Persistence.RaftJournalConfig.WithRaftJournal"/>), under <see cref="EffectivePersistenceId"/>; the
+/// journal's events are serialized by <see cref="Serialization.RaftWireSerializer"/>, which must be bound.
 /// <see cref="Validate"/> runs when <see cref="RaftActor.Props"/> is called, so a bad setting fails where the node is
 /// configured, with an <see cref="ArgumentException"/> whose <see cref="ArgumentException.ParamName"/> names it.
 /// </summary>
@@ -24,6 +25,13 @@ public sealed record RaftActorSettings
 
     /// <summary>The journal stream of this node; default <c>raft-&lt;NodeId&gt;</c>. Must stay the same across restarts.</summary>
     public string? PersistenceId { get; init; }
+
+    /// <summary>The Akka.Persistence journal plugin id (a HOCON path such as <c>akka.persistence.journal.sql</c>);
+    /// null or empty = the system's default journal.</summary>
+    public string? JournalPluginId { get; init; }
+
+    /// <summary>The snapshot store plugin id; null or empty = the system's default snapshot store.</summary>
+    public string? SnapshotPluginId { get; init; }
 
     /// <summary>
     /// Creates the core's election-timeout randomness; called once per incarnation. Default: a

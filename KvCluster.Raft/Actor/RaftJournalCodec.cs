@@ -1,105 +1,123 @@
 using Google.Protobuf;
-using KvCluster.Actors.Persistence.Journal;
-using KvCluster.Actors.Persistence.Serialization;
 using KvCluster.Raft.Actor.Journal;
 using KvCluster.Raft.Core;
 
 namespace KvCluster.Raft.Actor;
 
 /// <summary>
-/// Registers the RaftActor's journal events (protobuf, <c>raft_journal.proto</c>) with an
-/// <see cref="EventSerializerRegistry"/>. The persistence settings of every actor system that hosts a RaftActor must use
-/// a serializer built this way (together with the node's other event types).
+/// The journal events of a RaftActor and their stable manifests (the manifests <see cref="Serialization.RaftWireSerializer"/>
+/// writes beside each stored event). A node writes only <see cref="ReadyWritten"/>, one per Raft Ready; the three older
+/// event kinds are still read, so a journal converted from the in-house store replays.
 /// </summary>
 public static class RaftJournalEvents
 {
-    /// <summary>Manifest of <see cref="HardStateChanged"/>.</summary>
+    /// <summary>Manifest of <see cref="ReadyWritten"/>: the durable part of one Ready (truncation, entries, hard state).</summary>
+    public const string ReadyManifest = "raft.ready.v1";
+
+    /// <summary>Manifest of <see cref="HardStateChanged"/> (older journals).</summary>
     public const string HardStateManifest = "raft.hard-state.v1";
 
-    /// <summary>Manifest of <see cref="EntriesAppended"/>.</summary>
+    /// <summary>Manifest of <see cref="EntriesAppended"/> (older journals).</summary>
     public const string EntriesManifest = "raft.entries.v1";
 
-    /// <summary>Manifest of <see cref="LogTruncated"/>.</summary>
+    /// <summary>Manifest of <see cref="LogTruncated"/> (older journals).</summary>
     public const string TruncatedManifest = "raft.truncated.v1";
-
-    /// <summary>Adds the three Raft event types to <paramref name="registry"/>.</summary>
-    /// <param name="registry">The registry to extend.</param>
-    /// <returns>The same registry, for chaining.</returns>
-    /// <exception cref="ArgumentException">A Raft event type or manifest is already registered.</exception>
-    public static EventSerializerRegistry Register(EventSerializerRegistry registry)
-    {
-        ArgumentNullException.ThrowIfNull(registry);
-        return registry
-            .Add<HardStateChanged>(HardStateManifest, e => e.ToByteArray(), b => HardStateChanged.Parser.ParseFrom(b.Span))
-            .Add<EntriesAppended>(EntriesManifest, e => e.ToByteArray(), b => EntriesAppended.Parser.ParseFrom(b.Span))
-            .Add<LogTruncated>(TruncatedManifest, e => e.ToByteArray(), b => LogTruncated.Parser.ParseFrom(b.Span));
-    }
-
-    /// <summary>A new registry holding only the Raft event types.</summary>
-    /// <returns>The registry.</returns>
-    public static EventSerializerRegistry CreateSerializer() => Register(new EventSerializerRegistry());
 }
 
 /// <summary>
-/// Turns the durable part of a <see cref="Ready"/> into journal events and replays them back into a hard state and a
-/// log. One Ready is one atomic write of up to three events in the order truncate, append, hard state, so a crash never
-/// leaves a truncation without the entries that replaced the suffix.
+/// Turns the durable part of a <see cref="Ready"/> into ONE journal event (<see cref="ReadyWritten"/>: one row, one atomic
+/// write, whatever the number of entries) and replays events back into a hard state and a log. Inside the event the
+/// order is truncate, append, hard state, so a crash never leaves a truncation without the entries that replaced the
+/// suffix.
 /// </summary>
 internal static class RaftJournalCodec
 {
-    /// <summary>The events of one Ready, in write order; at least one.</summary>
-    public static List<IMessage> ToEvents(long? truncateFrom, IReadOnlyList<Entry> entries, HardState? hardState)
+    /// <summary>The event of one Ready.</summary>
+    /// <exception cref="ArgumentException">Nothing durable is given.</exception>
+    public static ReadyWritten ToEvent(long? truncateFrom, IReadOnlyList<Entry> entries, HardState? hardState)
     {
-        var events = new List<IMessage>(3);
-        if (truncateFrom is long from)
-        {
-            events.Add(new LogTruncated { FromIndex = from });
-        }
-
-        if (entries.Count > 0)
-        {
-            var appended = new EntriesAppended();
-            foreach (var e in entries)
-            {
-                appended.Entries.Add(new JournalEntry { Term = e.Term, Index = e.Index, Type = (int)e.Type, Data = UnsafeByteOperations.UnsafeWrap(e.Data) }); // shared: entry data never changes
-            }
-
-            events.Add(appended);
-        }
-
-        if (hardState is HardState hs)
-        {
-            events.Add(new HardStateChanged { Term = hs.Term, Vote = hs.Vote, Commit = hs.Commit });
-        }
-
-        if (events.Count == 0)
+        if (truncateFrom is null && entries.Count == 0 && hardState is null)
         {
             throw new ArgumentException("A Ready with nothing durable must not be persisted.");
         }
 
-        return events;
+        var written = new ReadyWritten();
+        if (truncateFrom is long from)
+        {
+            written.TruncateFrom = from;
+        }
+
+        foreach (var e in entries)
+        {
+            written.Entries.Add(new JournalEntry { Term = e.Term, Index = e.Index, Type = (int)e.Type, Data = UnsafeByteOperations.UnsafeWrap(e.Data) }); // shared: entry data never changes
+        }
+
+        if (hardState is HardState hs)
+        {
+            written.HardState = new HardStateChanged { Term = hs.Term, Vote = hs.Vote, Commit = hs.Commit };
+        }
+
+        return written;
+    }
+
+    /// <summary>Replays one stored event (any of the Raft event kinds) into a hard state and a log.</summary>
+    /// <param name="event">The deserialized event.</param>
+    /// <param name="sequenceNr">Its sequence number (for messages).</param>
+    /// <param name="persistenceId">Its stream (for messages).</param>
+    /// <param name="hardState">The hard state, updated.</param>
+    /// <param name="log">The log, updated.</param>
+    /// <exception cref="InvalidDataException">The event is of an unknown kind or inconsistent with the log.</exception>
+    public static void Replay(object @event, long sequenceNr, string persistenceId, ref HardState hardState, List<Entry> log)
+    {
+        switch (@event)
+        {
+            case ReadyWritten ready:
+                if (ready.HasTruncateFrom)
+                {
+                    Truncate(log, ready.TruncateFrom, sequenceNr, persistenceId);
+                }
+
+                Append(log, ready.Entries, sequenceNr, persistenceId);
+                if (ready.HardState is { } h)
+                {
+                    hardState = new HardState(h.Term, h.Vote, h.Commit);
+                }
+
+                break;
+            case HardStateChanged hs:
+                hardState = new HardState(hs.Term, hs.Vote, hs.Commit);
+                break;
+            case LogTruncated truncated:
+                Truncate(log, truncated.FromIndex, sequenceNr, persistenceId);
+                break;
+            case EntriesAppended appended:
+                Append(log, appended.Entries, sequenceNr, persistenceId);
+                break;
+            default:
+                throw new InvalidDataException($"Event {sequenceNr} of '{persistenceId}' is a {@event?.GetType().FullName ?? "null"}, not a Raft journal event.");
+        }
     }
 
     /// <summary>Applies a replayed truncation.</summary>
     /// <exception cref="InvalidDataException">The index is invalid.</exception>
-    public static void Truncate(List<Entry> log, LogTruncated truncated, long sequenceNr, string persistenceId)
+    public static void Truncate(List<Entry> log, long fromIndex, long sequenceNr, string persistenceId)
     {
-        if (truncated.FromIndex < 1)
+        if (fromIndex < 1)
         {
-            throw new InvalidDataException($"Event {sequenceNr} of '{persistenceId}' truncates from index {truncated.FromIndex}; indexes start at 1.");
+            throw new InvalidDataException($"Event {sequenceNr} of '{persistenceId}' truncates from index {fromIndex}; indexes start at 1.");
         }
 
-        if (truncated.FromIndex <= log.Count)
+        if (fromIndex <= log.Count)
         {
-            log.RemoveRange((int)(truncated.FromIndex - 1), (int)(log.Count - truncated.FromIndex + 1));
+            log.RemoveRange((int)(fromIndex - 1), (int)(log.Count - fromIndex + 1));
         }
     }
 
-    /// <summary>Applies a replayed append.</summary>
+    /// <summary>Applies replayed entries.</summary>
     /// <exception cref="InvalidDataException">The entries do not follow the log.</exception>
-    public static void Append(List<Entry> log, EntriesAppended appended, long sequenceNr, string persistenceId)
+    public static void Append(List<Entry> log, IEnumerable<JournalEntry> entries, long sequenceNr, string persistenceId)
     {
-        foreach (var e in appended.Entries)
+        foreach (var e in entries)
         {
             if (e.Index != log.Count + 1)
             {
@@ -126,27 +144,6 @@ internal static class RaftJournalCodec
             }
 
             log.Add(new Entry(e.Term, e.Index, (EntryType)e.Type, e.Data.Memory));
-        }
-    }
-
-    /// <summary>Replays one stored event (read straight from a journal, e.g. by a checker) into a hard state and log.</summary>
-    /// <exception cref="InvalidDataException">The manifest is unknown or the event inconsistent.</exception>
-    public static void Replay(PersistentRepr repr, ref HardState hardState, List<Entry> log)
-    {
-        switch (repr.Manifest)
-        {
-            case RaftJournalEvents.HardStateManifest:
-                var hs = HardStateChanged.Parser.ParseFrom(repr.Payload.Span);
-                hardState = new HardState(hs.Term, hs.Vote, hs.Commit);
-                break;
-            case RaftJournalEvents.TruncatedManifest:
-                Truncate(log, LogTruncated.Parser.ParseFrom(repr.Payload.Span), repr.SequenceNr, repr.PersistenceId);
-                break;
-            case RaftJournalEvents.EntriesManifest:
-                Append(log, EntriesAppended.Parser.ParseFrom(repr.Payload.Span), repr.SequenceNr, repr.PersistenceId);
-                break;
-            default:
-                throw new InvalidDataException($"Event {repr.SequenceNr} of '{repr.PersistenceId}' has unknown manifest '{repr.Manifest}'.");
         }
     }
 }

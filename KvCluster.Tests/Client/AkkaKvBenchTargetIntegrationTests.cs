@@ -1,44 +1,56 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using KvCluster.Client.Bench;
 using KvCluster.Client.Bench.AkkaKv;
 using KvCluster.Client.Cli;
-using KvCluster.Node.Hosting;
-using KvCluster.Tests.Persistence;
-using Microsoft.Extensions.Logging.Abstractions;
+using KvCluster.Client.Protocol;
+using ReadConsistency = KvCluster.Client.Bench.ReadConsistency;
 
 namespace KvCluster.Tests.Client;
 
-/// <summary>A real one-node AkkaKv store (SQLite journal with fsync, remoting on loopback) shared by the tests of a class.</summary>
+/// <summary>
+/// A fake AkkaKv node (<see cref="FakeKvNode"/>: Akka's receptionist and a router over loopback remoting) that keeps
+/// puts in memory and answers gets from them, shared by the tests of a class. The bench target's end-to-end runs
+/// against a real node belong to the node's specs.
+/// </summary>
 public sealed class AkkaKvNodeFixture : IAsyncLifetime
 {
-    private readonly TempDirectory _data = new();
-
-    /// <summary>The node; started by <see cref="InitializeAsync"/>.</summary>
-    public KvNode Node { get; private set; } = null!;
-
-    /// <summary>The node's client endpoint.</summary>
-    internal BenchEndpoint Endpoint => new(Node.Endpoint.Host, Node.Endpoint.Port);
-
     /// <summary>The node's value limit, small so a test can exceed it cheaply.</summary>
     public const int MaxValueBytes = 300;
 
+    private readonly ConcurrentDictionary<string, KeyValue> _store = new();
+    private FakeKvNode _node = null!;
+    private long _revision;
+
+    /// <summary>The node's client endpoint.</summary>
+    internal BenchEndpoint Endpoint => new(_node.Endpoint.Host, _node.Endpoint.Port);
+
     public async Task InitializeAsync()
     {
-        var options = new NodeOptions
-        {
-            Port = EtcdProcess.FreeLoopbackPort(),
-            DataDir = _data.Path,
-            PbmPort = 0,
-            TickMs = 20,
-            MaxValueBytes = MaxValueBytes,
-        };
-        Node = await KvNode.StartAsync(options, NullLoggerFactory.Instance);
+        _node = await FakeKvNode.StartAsync();
+        _node.LeaderEndpoint = _node.Endpoint.ToString();
+        _node.Answer = (request, _) => Serve(request.Command);
     }
 
-    public async Task DisposeAsync()
+    public async Task DisposeAsync() => await _node.DisposeAsync();
+
+    private KvResponse Serve(KvCommand command)
     {
-        await Node.StopAsync();
-        _data.Dispose();
+        switch (command.OpCase)
+        {
+            case KvCommand.OpOneofCase.Put when command.Put.Value.Length > MaxValueBytes:
+                return new KvResponse { Code = ResponseCode.BadRequest, Error = $"the value is {command.Put.Value.Length} bytes, over the limit of {MaxValueBytes} bytes" };
+            case KvCommand.OpOneofCase.Put:
+                var revision = Interlocked.Increment(ref _revision);
+                _store[command.Put.Key.ToBase64()] = new KeyValue { Key = command.Put.Key, Value = command.Put.Value, ModIndex = revision };
+                return FakeKvNode.Ok(revision);
+            case KvCommand.OpOneofCase.Get when _store.TryGetValue(command.Get.Key.ToBase64(), out var kv):
+                return new KvResponse { Code = ResponseCode.Ok, Result = new KvResult { Status = KvStatus.Ok, Get = new GetResult { Kv = kv } } };
+            case KvCommand.OpOneofCase.Get:
+                return new KvResponse { Code = ResponseCode.Ok, Result = new KvResult { Status = KvStatus.NotFound } };
+            default:
+                return new KvResponse { Code = ResponseCode.BadRequest, Error = $"the fake node does not serve {command.OpCase}" };
+        }
     }
 }
 

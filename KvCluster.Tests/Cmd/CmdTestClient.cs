@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using KvCluster.Actors.Cmd;
+using KvCluster.Pbm;
 
 namespace KvCluster.Tests.Cmd;
 

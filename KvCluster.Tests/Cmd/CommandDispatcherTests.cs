@@ -1,26 +1,24 @@
 using System.Text.Json;
-using KvCluster.Actors;
-using KvCluster.Actors.Cmd;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using KvCluster.Pbm;
 
 namespace KvCluster.Tests.Cmd;
 
 /// <summary>The command host's dispatching, in-process (no sockets): help, usage errors, custom palettes, JSON.</summary>
-public sealed class CommandDispatcherTests : IAsyncLifetime
+public sealed class CommandDispatcherTests : TestKit, IAsyncLifetime
 {
-    private readonly ActorSystem _system = ActorSystem.Create("cmdtest");
-    private CommandHost _host = null!;
+    private readonly CommandHost _host;
 
-    public Task InitializeAsync()
+    public CommandDispatcherTests()
+        : base(PbmTestConfig.Local, "cmdtest")
     {
-        _host = new CommandHost(_system, new CommandHostSettings { Port = 0 }).RegisterDefaultPalettes();
-        return Task.CompletedTask;
+        _host = new CommandHost(Sys, new CommandHostSettings { Port = 0 }).RegisterDefaultPalettes();
     }
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _system.Terminate();
-    }
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    async Task IAsyncLifetime.DisposeAsync() => await _host.DisposeAsync();
 
     [Theory]
     [InlineData("frobnicate", "unknown command 'frobnicate'", "usage: <palette> <command> [arguments]")]
@@ -31,6 +29,7 @@ public sealed class CommandDispatcherTests : IAsyncLifetime
     [InlineData("actor hierarchy -d", "option -d needs a value <depth>", "usage: actor hierarchy [-d <depth>] [-s <path>]")]
     [InlineData("actor hierarchy -d two", "-d must be a whole number", "usage: actor hierarchy [-d <depth>] [-s <path>]")]
     [InlineData("actor hierarchy -s user", "must start with '/'", "usage: actor hierarchy")]
+    [InlineData("actor hierarchy -s /user/*", "is not one actor's path", "usage: actor hierarchy")]
     [InlineData("", "no command given", "usage: <palette> <command> [arguments]")]
     [InlineData("cluster down \"x", "never closed", "usage: help")]
     [InlineData("--output xml cluster show", "--output must be 'text' or 'json'", "usage: [--output text|json]")]
@@ -80,7 +79,7 @@ public sealed class CommandDispatcherTests : IAsyncLifetime
     [Fact]
     public async Task Execute_ActorHierarchy_ListsUserActorsWithTheirClassesAndDepthLimit()
     {
-        var parent = _system.ActorOf(Props.Create(() => new ParentActor()), "parent");
+        var parent = Sys.ActorOf(Props.Create(() => new ParentActor()), "parent");
         await parent.Ask<string>("ready", TimeSpan.FromSeconds(10));
 
         var full = await _host.ExecuteAsync("actor hierarchy -s /user");
@@ -89,6 +88,37 @@ public sealed class CommandDispatcherTests : IAsyncLifetime
         Assert.Equal(CommandStatus.Ok, full.Status);
         Assert.Equal("/user [GuardianActor]\n  /user/parent [ParentActor]\n    /user/parent/child [ChildActor]\n3 actors", full.Body);
         Assert.Equal("/user [GuardianActor]\n  /user/parent [ParentActor]\n2 actors", shallow.Body);
+    }
+
+    [Fact]
+    public async Task Execute_ActorHierarchyFromRoot_ListsTheGuardians()
+    {
+        var response = await _host.ExecuteAsync("actor hierarchy -d 1");
+
+        Assert.Equal(CommandStatus.Ok, response.Status);
+        var lines = response.Body.Split('\n');
+        Assert.StartsWith("/ [", lines[0]);
+        Assert.Contains("  /system [SystemGuardianActor]", lines);
+        Assert.Contains("  /user [GuardianActor]", lines);
+    }
+
+    [Fact]
+    public async Task Execute_ActorSystemAfterDeadLetters_CountsThem()
+    {
+        var gone = Sys.ActorOf(Props.Create(() => new EchoActor()), "gone");
+        Watch(gone);
+        Sys.Stop(gone);
+        ExpectTerminated(gone);
+
+        gone.Tell("lost");
+        gone.Tell("lost again");
+
+        await AwaitAssertAsync(async () =>
+        {
+            var response = await _host.ExecuteAsync("--output json actor system");
+            using var doc = JsonDocument.Parse(response.Body);
+            Assert.True(doc.RootElement.GetProperty("data").GetProperty("deadLetters").GetInt64() >= 2);
+        });
     }
 
     [Fact]
@@ -106,7 +136,7 @@ public sealed class CommandDispatcherTests : IAsyncLifetime
         var response = await _host.ExecuteAsync("actor system");
 
         Assert.Equal(CommandStatus.Ok, response.Status);
-        Assert.StartsWith("name: cmdtest\naddress: kv://cmdtest\n", response.Body);
+        Assert.StartsWith("name: cmdtest\naddress: akka://cmdtest\n", response.Body);
         Assert.Contains("\nuptime: ", response.Body);
         Assert.Contains("\ndead letters: ", response.Body);
     }
@@ -138,7 +168,7 @@ public sealed class CommandDispatcherTests : IAsyncLifetime
     [Fact]
     public async Task Register_CustomPaletteWithAsyncHandlerAskingAnActor_AnswersThroughTheHost()
     {
-        var echo = _system.ActorOf(Props.Create(() => new EchoActor()), "echo");
+        var echo = Sys.ActorOf(Props.Create(() => new EchoActor()), "echo");
         var palette = new TestPalette("raft", new CommandDefinition("status", "asks an actor", async ctx =>
         {
             var answer = await echo.Ask<string>(ctx.Arguments.Get("word") ?? "none", ctx.Timeout, ctx.CancellationToken);

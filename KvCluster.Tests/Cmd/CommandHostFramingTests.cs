@@ -1,14 +1,15 @@
 using System.Buffers.Binary;
 using System.Text;
-using KvCluster.Actors;
-using KvCluster.Actors.Cmd;
+using Akka.Actor;
+using KvCluster.Pbm;
 
 namespace KvCluster.Tests.Cmd;
 
 /// <summary>The pbm wire protocol over real loopback TCP: framing, bad input, limits.</summary>
+[Trait("Category", "Integration")]
 public sealed class CommandHostFramingTests : IAsyncLifetime
 {
-    private readonly ActorSystem _system = ActorSystem.Create("framing");
+    private readonly ActorSystem _system = ActorSystem.Create("framing", PbmTestConfig.Local);
     private CommandHost _host = null!;
 
     public async Task InitializeAsync()
@@ -73,7 +74,6 @@ public sealed class CommandHostFramingTests : IAsyncLifetime
     }
 
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task TruncatedFrame_PeerHangsUpMidFrame_CountedAndHostKeepsServing()
     {
         var offender = await CmdTestClient.ConnectAsync(_host);
@@ -174,7 +174,7 @@ public sealed class CommandHostTimeoutTests
     [Fact]
     public async Task Execute_HandlerNeverFinishes_FailedAfterCommandTimeout()
     {
-        var system = ActorSystem.Create("timeouts");
+        var system = ActorSystem.Create("timeouts", PbmTestConfig.Local);
         await using var host = new CommandHost(system, new CommandHostSettings { Port = 0, CommandTimeout = TimeSpan.FromMilliseconds(200) });
         host.Register(new TestPalette("slow", new CommandDefinition("forever", "never answers", async ctx =>
         {

@@ -1,4 +1,4 @@
-using KvCluster.Actors.Cmd;
+using KvCluster.Pbm;
 
 namespace KvCluster.Tests.Cmd;
 

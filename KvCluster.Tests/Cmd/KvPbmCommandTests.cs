@@ -1,16 +1,17 @@
 using System.Net;
 using System.Net.Sockets;
-using KvCluster.Actors;
-using KvCluster.Actors.Cmd;
+using Akka.Actor;
+using KvCluster.Pbm;
 using KvCluster.Client.Bench;
 using KvCluster.Client.Cli;
 
 namespace KvCluster.Tests.Cmd;
 
 /// <summary><c>kv pbm</c> run in-process against a real command host on loopback.</summary>
+[Trait("Category", "Integration")]
 public sealed class KvPbmCommandTests : IAsyncLifetime
 {
-    private readonly ActorSystem _system = ActorSystem.Create("pbmcli");
+    private readonly ActorSystem _system = ActorSystem.Create("pbmcli", PbmTestConfig.Local);
     private CommandHost _host = null!;
 
     private string Endpoint => $"127.0.0.1:{_host.LocalEndPoint!.Port}";

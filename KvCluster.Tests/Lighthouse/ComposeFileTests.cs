@@ -25,7 +25,7 @@ public sealed class ComposeFileTests
             Assert.Contains($"      - kv{id}-data:/data\n", text);
         }
 
-        Assert.Equal(4, Count(text, "      CLUSTER_SEEDS: kv://akkakv@lighthouse:4053\n"));
+        Assert.Equal(4, Count(text, "      CLUSTER_SEEDS: akka.tcp://akkakv@lighthouse:4053\n"));
         Assert.Equal(3, Count(text, "      AKKAKV_Node__Peers: 1=kv1:4054,2=kv2:4054,3=kv3:4054\n"));
         Assert.Equal(3, Count(text, "      CLUSTER_PORT: \"4054\"\n"));
         Assert.Contains("      - \"127.0.0.1:9110:9110\"\n", text);

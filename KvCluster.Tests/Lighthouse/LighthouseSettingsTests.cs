@@ -28,7 +28,7 @@ public sealed class LighthouseSettingsTests
             ["ACTORSYSTEM"] = "kvprod",
             ["CLUSTER_IP"] = "lighthouse",
             ["CLUSTER_PORT"] = "4100",
-            ["CLUSTER_SEEDS"] = "kv://kvprod@lighthouse:4100, kv://kvprod@lighthouse2:4100",
+            ["CLUSTER_SEEDS"] = "akka.tcp://kvprod@lighthouse:4100, akka.tcp://kvprod@lighthouse2:4100",
             ["PBM_HOST"] = "0.0.0.0",
             ["PBM_PORT"] = "9200",
         };
@@ -38,7 +38,7 @@ public sealed class LighthouseSettingsTests
         Assert.Equal("kvprod", settings.ActorSystem);
         Assert.Equal("lighthouse", settings.Host);
         Assert.Equal(4100, settings.Port);
-        Assert.Equal(["kv://kvprod@lighthouse:4100", "kv://kvprod@lighthouse2:4100"], settings.Seeds.ToArray());
+        Assert.Equal(["akka.tcp://kvprod@lighthouse:4100", "akka.tcp://kvprod@lighthouse2:4100"], settings.Seeds.ToArray());
         Assert.Equal(("0.0.0.0", 9200), (settings.PbmHost, settings.PbmPort));
     }
 
@@ -48,12 +48,22 @@ public sealed class LighthouseSettingsTests
         var json = new Dictionary<string, string?> { ["Lighthouse:Port"] = "4001", ["Lighthouse:PbmPort"] = "9001", ["Lighthouse:Host"] = "10.0.0.1" };
         var env = new Dictionary<string, string> { ["CLUSTER_PORT"] = "4002", ["PBM_PORT"] = "9002" };
 
-        var settings = Load(["--port", "4003", "--seeds=kv://akkakv@10.0.0.9:4053"], env, json)!;
+        var settings = Load(["--port", "4003", "--seeds=akka.tcp://akkakv@10.0.0.9:4053"], env, json)!;
 
         Assert.Equal(4003, settings.Port);
         Assert.Equal(9002, settings.PbmPort);
         Assert.Equal("10.0.0.1", settings.Host);
-        Assert.Equal(["kv://akkakv@10.0.0.9:4053"], settings.Seeds.ToArray());
+        Assert.Equal(["akka.tcp://akkakv@10.0.0.9:4053"], settings.Seeds.ToArray());
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", "127.0.0.1")]
+    [InlineData("10.88.0.10", "10.88.0.10")]
+    [InlineData("localhost", "localhost")]
+    [InlineData("lighthouse", "0.0.0.0")]
+    public void BindHost_IpOrHostName_IpBoundAsItIsNameOnEveryInterface(string host, string bind)
+    {
+        Assert.Equal(bind, new LighthouseSettings { Host = host }.BindHost);
     }
 
     [Fact]
@@ -65,8 +75,11 @@ public sealed class LighthouseSettingsTests
     [Theory]
     [InlineData("setting CLUSTER_PORT (--port) is invalid: 'abc' (from the environment) is not a port number", "CLUSTER_PORT", "abc")]
     [InlineData("setting ACTORSYSTEM (--system) is invalid: 'a@b'", "ACTORSYSTEM", "a@b")]
-    [InlineData("setting CLUSTER_SEEDS (--seeds) is invalid: entry 1 'lighthouse:4053' is not kv://system@host:port", "CLUSTER_SEEDS", "lighthouse:4053")]
-    [InlineData("setting CLUSTER_SEEDS (--seeds) is invalid: entry 2 'kv://other@h:1' names actor system 'other' but ACTORSYSTEM is 'akkakv'", "CLUSTER_SEEDS", "kv://akkakv@h:1,kv://other@h:1")]
+    [InlineData("setting CLUSTER_SEEDS (--seeds) is invalid: entry 1 'lighthouse:4053' is not akka.tcp://system@host:port", "CLUSTER_SEEDS", "lighthouse:4053")]
+    [InlineData("setting CLUSTER_SEEDS (--seeds) is invalid: entry 1 'kv://akkakv@lighthouse:4053' is not akka.tcp://system@host:port", "CLUSTER_SEEDS", "kv://akkakv@lighthouse:4053")]
+    [InlineData("setting CLUSTER_SEEDS (--seeds) is invalid: entry 1 'akka.tcp://akkakv@lighthouse:4053/user' is not akka.tcp://system@host:port", "CLUSTER_SEEDS", "akka.tcp://akkakv@lighthouse:4053/user")]
+    [InlineData("setting CLUSTER_SEEDS (--seeds) is invalid: entry 1 'akka.tcp://akkakv@lighthouse' is not akka.tcp://system@host:port", "CLUSTER_SEEDS", "akka.tcp://akkakv@lighthouse")]
+    [InlineData("setting CLUSTER_SEEDS (--seeds) is invalid: entry 2 'akka.tcp://other@h:1' names actor system 'other' but ACTORSYSTEM is 'akkakv'", "CLUSTER_SEEDS", "akka.tcp://akkakv@h:1,akka.tcp://other@h:1")]
     [InlineData("setting PBM_HOST (--pbm-host) is invalid: 'pbm.example' must be an IP address", "PBM_HOST", "pbm.example")]
     [InlineData("setting CLUSTER_IP (--host) is invalid: 'not a host!'", "CLUSTER_IP", "not a host!")]
     [InlineData("setting LOG_FORMAT (--log-format) is invalid: 'xml'", "LOG_FORMAT", "xml")]
@@ -81,6 +94,7 @@ public sealed class LighthouseSettingsTests
     [InlineData("unknown flag --bogus", "--bogus", "1")]
     [InlineData("flag --port needs a value", "--port")]
     [InlineData("unexpected argument 'serve'", "serve")]
+    [InlineData("unknown flag --cluster-name", "--cluster-name", "akkakv")]
     [InlineData("setting PBM_PORT (--pbm-port) is invalid: '70000' (from the command line)", "--pbm-port", "70000")]
     public void Load_BadFlags_ErrorNamesTheFlag(string expected, params string[] args)
     {

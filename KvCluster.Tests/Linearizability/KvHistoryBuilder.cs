@@ -1,4 +1,4 @@
-using KvCluster.Actors.TestKit.Linearizability;
+using KvCluster.Testing.Linearizability;
 
 namespace KvCluster.Tests.Linearizability;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using Google.Protobuf;
-using KvCluster.Actors.TestKit.Linearizability;
+using KvCluster.Testing.Linearizability;
 using KvCluster.Node.Kv;
 using KvCluster.Client.Protocol;
 

@@ -1,5 +1,5 @@
-using KvCluster.Actors.TestKit.Linearizability;
-using static KvCluster.Actors.TestKit.Linearizability.KvInput;
+using KvCluster.Testing.Linearizability;
+using static KvCluster.Testing.Linearizability.KvInput;
 
 namespace KvCluster.Tests.Linearizability;
 

@@ -1,104 +1,79 @@
-using System.Net;
-using System.Net.Sockets;
-using KvCluster.Actors.Cmd;
-using KvCluster.Actors.Remote.Actors;
-using KvCluster.Actors.Remote.FailureInjection;
-using KvCluster.Actors.Remote.Transport;
+using Akka.Actor;
+using KvCluster.Client;
+using KvCluster.Client.Protocol;
 using KvCluster.Node.Hosting;
-using KvCluster.Tests.Persistence;
+using KvCluster.Pbm;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace KvCluster.Tests.Node;
 
-/// <summary>The node's <c>fault</c> pbm palette, run in-process on a real single node (SQLite journal, TCP on loopback).</summary>
+/// <summary>
+/// The node's <c>fault</c> pbm palette on two real nodes (each its own one-node group) over Akka.Remote's throttler
+/// (<c>--fault-injection true</c>): a black hole cuts the link, heal restores it.
+/// </summary>
+[Trait("Category", "Integration")]
 public sealed class FaultCommandPaletteTests : IAsyncLifetime
 {
-    private const string Peer = "127.0.0.1:1";
+    private static readonly TimeSpan s_ask = TimeSpan.FromSeconds(1);
 
     private readonly TempDirectory _data = new();
-    private KvNode? _node;
+    private KvNode? _a;
+    private KvNode? _b;
 
-    private KvNode Node => _node!;
+    private KvNode A => _a!;
 
-    private FailureInjector Injector => Node.System.GetExtension<RemoteExtension>()!.FailureInjector;
+    private KvNode B => _b!;
 
-    private RemoteAddress PeerAddress => new(Node.Options.SystemName, "127.0.0.1", 1);
+    private string Peer => B.Endpoint.ToString();
 
     public async Task InitializeAsync()
     {
-        var ports = FreePorts(2);
-        _node = await KvNode.StartAsync(
-            new NodeOptions { Id = 1, Port = ports[0], PbmPort = ports[1], DataDir = _data.Path, Peers = string.Empty, ShutdownTimeoutMs = 2000 },
-            NullLoggerFactory.Instance);
+        var ports = NodeTestSupport.FreePorts(4);
+        _a = await KvNode.StartAsync(Options(1, ports[0], ports[1]), NullLoggerFactory.Instance, NodeTestSupport.Hooks);
+        _b = await KvNode.StartAsync(Options(2, ports[2], ports[3]), NullLoggerFactory.Instance, NodeTestSupport.Hooks);
     }
 
     public async Task DisposeAsync()
     {
-        if (_node is not null)
+        foreach (var node in new[] { _a, _b })
         {
-            await _node.StopAsync();
+            if (node is not null)
+            {
+                await node.StopAsync();
+            }
         }
 
         _data.Dispose();
     }
 
     [Fact]
-    public async Task Blackhole_Both_DropsFramesEachWayAndIsListedByStatus()
+    public async Task Blackhole_Both_CutsTheLinkAndIsListedByStatus_HealRestoresIt()
     {
+        Assert.True(await ReachesAsync(), "the nodes do not reach each other before any fault");
+
         var reply = await RunAsync($"fault blackhole {Peer}");
 
-        Assert.Equal(CommandStatus.Ok, reply.Status);
-        Assert.True(Injector.ShouldDrop(PeerAddress, send: true));
-        Assert.True(Injector.ShouldDrop(PeerAddress, send: false));
-        var status = await RunAsync("fault status");
-        Assert.Contains($"{Peer} | blackhole | both", status.Body);
-    }
+        Assert.True(reply.Status == CommandStatus.Ok, reply.Body);
+        Assert.False(await ReachesOnceAsync(), "a black-holed peer answered");
+        Assert.Contains($"{Peer} | blackhole | both", (await RunAsync("fault status")).Body);
 
-    [Theory]
-    [InlineData("in", false, true)]
-    [InlineData("out", true, false)]
-    public async Task Blackhole_OneDirection_DropsOnlyThatDirection(string direction, bool dropsSent, bool dropsReceived)
-    {
-        var reply = await RunAsync($"fault blackhole {Peer} {direction}");
+        var healed = await RunAsync($"fault heal {Peer}");
 
-        Assert.Equal(CommandStatus.Ok, reply.Status);
-        Assert.Equal(dropsSent, Injector.ShouldDrop(PeerAddress, send: true));
-        Assert.Equal(dropsReceived, Injector.ShouldDrop(PeerAddress, send: false));
+        Assert.True(healed.Status == CommandStatus.Ok, healed.Body);
+        Assert.True(await ReachesAsync(), "the link did not come back after heal");
+        Assert.Contains("no faults on node 1", (await RunAsync("fault status")).Body);
     }
 
     [Fact]
-    public async Task Blackhole_DirectionChangedFromBothToIn_NoLongerDropsSentFrames()
+    public async Task Blackhole_OutOnly_DropsWhatThisNodeSends()
     {
-        await RunAsync($"fault blackhole {Peer} both");
+        Assert.True(await ReachesAsync());
 
-        await RunAsync($"fault blackhole {Peer} in");
+        var reply = await RunAsync($"fault blackhole akka.trttl.tcp://{A.Options.SystemName}@{Peer} out");
 
-        Assert.False(Injector.ShouldDrop(PeerAddress, send: true));
-        Assert.True(Injector.ShouldDrop(PeerAddress, send: false));
-    }
-
-    [Fact]
-    public async Task Blackhole_KvUriForm_TargetsTheSamePeer()
-    {
-        var reply = await RunAsync($"fault blackhole kv://{Node.Options.SystemName}@{Peer}");
-
-        Assert.Equal(CommandStatus.Ok, reply.Status);
-        Assert.True(Injector.ShouldDrop(PeerAddress, send: true));
-    }
-
-    [Fact]
-    public async Task Heal_OnePeer_RestoresThatLinkOnly()
-    {
-        var other = new RemoteAddress(Node.Options.SystemName, "127.0.0.1", 2);
-        await RunAsync($"fault blackhole {Peer}");
-        await RunAsync("fault blackhole 127.0.0.1:2");
-
-        var reply = await RunAsync($"fault heal {Peer}");
-
-        Assert.Equal(CommandStatus.Ok, reply.Status);
-        Assert.False(Injector.ShouldDrop(PeerAddress, send: true));
-        Assert.True(Injector.ShouldDrop(other, send: true));
-        Assert.DoesNotContain($"{Peer} |", (await RunAsync("fault status")).Body);
+        Assert.True(reply.Status == CommandStatus.Ok, reply.Body);
+        Assert.False(await ReachesOnceAsync());
+        Assert.Contains($"{Peer} | blackhole | out", (await RunAsync("fault status")).Body);
     }
 
     [Fact]
@@ -111,8 +86,8 @@ public sealed class FaultCommandPaletteTests : IAsyncLifetime
 
         Assert.Equal(CommandStatus.Ok, reply.Status);
         Assert.Contains("2 fault(s) removed", reply.Body);
-        Assert.False(Injector.ShouldDrop(PeerAddress, send: false));
         Assert.Contains("no faults on node 1", (await RunAsync("fault status")).Body);
+        Assert.True(await ReachesAsync());
     }
 
     [Theory]
@@ -131,28 +106,66 @@ public sealed class FaultCommandPaletteTests : IAsyncLifetime
     [Fact]
     public async Task Blackhole_OwnEndpoint_IsRefused()
     {
-        var reply = await RunAsync($"fault blackhole {Node.Endpoint}");
+        var reply = await RunAsync($"fault blackhole {A.Endpoint}");
 
         Assert.Equal(CommandStatus.Usage, reply.Status);
         Assert.Contains("own endpoint", reply.Body);
     }
 
-    private Task<CommandResponse> RunAsync(string line) => Node.Commands!.ExecuteAsync(line);
-
-    private static int[] FreePorts(int count)
+    [Fact]
+    public async Task Blackhole_WithoutFaultInjection_FailsSayingHowToTurnItOn()
     {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
-        foreach (var listener in listeners)
+        using var data = new TempDirectory();
+        var ports = NodeTestSupport.FreePorts(2);
+        await using var plain = await KvNode.StartAsync(
+            Options(3, ports[0], ports[1]) with { DataDir = data.Path, FaultInjection = false },
+            NullLoggerFactory.Instance,
+            NodeTestSupport.Hooks);
+
+        var reply = await plain.Commands!.ExecuteAsync($"fault blackhole {Peer}");
+
+        Assert.Equal(CommandStatus.Failed, reply.Status);
+        Assert.Contains("--fault-injection true", reply.Body);
+    }
+
+    private NodeOptions Options(ulong id, int port, int pbmPort) => new()
+    {
+        Id = id,
+        Port = port,
+        PbmPort = pbmPort,
+        DataDir = Path.Combine(_data.Path, $"n{id}"),
+        FaultInjection = true,
+        ShutdownTimeoutMs = 2000,
+        TickMs = 20,
+    };
+
+    private Task<CommandResponse> RunAsync(string line) => A.Commands!.ExecuteAsync(line);
+
+    /// <summary>True once B's router answers A within a few seconds (an association may need a moment).</summary>
+    private async Task<bool> ReachesAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (DateTime.UtcNow < deadline)
         {
-            listener.Start();
+            if (await ReachesOnceAsync())
+            {
+                return true;
+            }
         }
 
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var listener in listeners)
-        {
-            listener.Stop();
-        }
+        return false;
+    }
 
-        return ports;
+    private async Task<bool> ReachesOnceAsync()
+    {
+        try
+        {
+            var contacts = await A.Resolve(B.Endpoint, KvWireTypes.RouterPath).Ask<Contacts>(new GetContacts(), s_ask);
+            return contacts.NodeId == B.NodeId;
+        }
+        catch (AskTimeoutException)
+        {
+            return false;
+        }
     }
 }

@@ -1,17 +1,17 @@
-using System.Net;
-using System.Net.Sockets;
-using KvCluster.Actors;
+using Akka.Actor;
 using KvCluster.Client;
 using KvCluster.Node.Hosting;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
-using KvCluster.Tests.Persistence;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace KvCluster.Tests.Node;
 
-/// <summary>Real AkkaKv nodes in this process: each its own actor system on a loopback port, SQLite journal with fsync.</summary>
+/// <summary>
+/// Real AkkaKv nodes in this process: each its own Akka.NET actor system (Akka.Hosting) on a loopback port over
+/// Akka.Remote TCP, Akka.Persistence.Sql on SQLite with fsync, serialize-messages on.
+/// </summary>
 internal sealed class KvTestCluster : IAsyncDisposable
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
@@ -25,7 +25,7 @@ internal sealed class KvTestCluster : IAsyncDisposable
         _loggers = loggers ?? (Environment.GetEnvironmentVariable("KV_TEST_LOGS") == "1"
             ? LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information))
             : NullLoggerFactory.Instance);
-        var ports = FreePorts(size * 2);
+        var ports = NodeTestSupport.FreePorts(size * 2);
         var pbmPorts = ports[size..];
         ports = ports[..size];
         var peers = string.Join(",", ports.Select((p, i) => $"{i + 1}=127.0.0.1:{p}"));
@@ -50,9 +50,20 @@ internal sealed class KvTestCluster : IAsyncDisposable
 
     public IEnumerable<KvEndpoint> Endpoints => Options.Select(o => o.Endpoint);
 
-    public static async Task<KvTestCluster> StartAsync(int size = 3, ILoggerFactory? loggers = null, bool pbm = false)
+    /// <summary>Hooks with the membership follower idle (an hour between rounds), for specs of manual membership changes.</summary>
+    public static KvNodeHooks ManualMembership { get; } = NodeTestSupport.Hooks with
     {
-        var cluster = new KvTestCluster(size, loggers, pbm);
+        MembershipFollower = new KvCluster.Node.Membership.RaftMembershipFollowerSettings { Interval = TimeSpan.FromHours(1) },
+    };
+
+    public static async Task<KvTestCluster> StartAsync(int size = 3, ILoggerFactory? loggers = null, bool pbm = false, KvNodeHooks? hooks = null, Func<NodeOptions, NodeOptions>? tune = null)
+    {
+        var cluster = new KvTestCluster(size, loggers, pbm) { Hooks = hooks ?? NodeTestSupport.Hooks };
+        if (tune is not null)
+        {
+            cluster.Options = [.. cluster.Options.Select(tune)];
+        }
+
         try
         {
             for (var i = 0; i < size; i++)
@@ -72,7 +83,7 @@ internal sealed class KvTestCluster : IAsyncDisposable
     /// <summary>Starts one more node with --join (not a member until raft add-member); returns its index.</summary>
     public async Task<int> StartJoinerAsync()
     {
-        var ports = FreePorts(2);
+        var ports = NodeTestSupport.FreePorts(2);
         var index = Options.Length;
         var id = (ulong)(index + 1);
         var peers = string.Join(",", Options.Select(o => $"{o.Id}=127.0.0.1:{o.Port}").Append($"{id}=127.0.0.1:{ports[0]}"));
@@ -91,7 +102,9 @@ internal sealed class KvTestCluster : IAsyncDisposable
         return index;
     }
 
-    public async Task StartNodeAsync(int index) => Nodes[index] = await KvNode.StartAsync(Options[index], _loggers);
+    public KvNodeHooks Hooks { get; set; } = NodeTestSupport.Hooks;
+
+    public async Task StartNodeAsync(int index) => Nodes[index] = await KvNode.StartAsync(Options[index], _loggers, Hooks);
 
     public async Task StopNodeAsync(int index)
     {
@@ -106,11 +119,33 @@ internal sealed class KvTestCluster : IAsyncDisposable
         Nodes[index] = null;
     }
 
-    public Task<KvClient> ClientAsync(params int[] indexes) => KvClient.ConnectAsync(new KvClientOptions
+    public Task<KvClient> ClientAsync(params int[] indexes) => ClientAsync(null, indexes);
+
+    public Task<KvClient> ClientAsync(string? clientHocon, params int[] indexes) => ClientAsync(TimeSpan.FromSeconds(10), clientHocon, indexes);
+
+    public Task<KvClient> ClientAsync(TimeSpan requestTimeout, string? clientHocon, params int[] indexes) => KvClient.ConnectAsync(new KvClientOptions
     {
         Endpoints = (indexes.Length == 0 ? Enumerable.Range(0, Options.Length) : indexes).Select(i => Options[i].Endpoint).ToArray(),
-        RequestTimeout = TimeSpan.FromSeconds(10),
+        RequestTimeout = requestTimeout,
+        AkkaConfig = NodeTestSupport.TestHocon + "\n" + clientHocon,
     });
+
+    /// <summary>Connects to one node once it serves clients (a restarted node may need a while to become a cluster member).</summary>
+    public async Task<KvClient> ConnectWhenServingAsync(int index)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (true)
+        {
+            try
+            {
+                return await ClientAsync(index);
+            }
+            catch (KvUnavailableException) when (DateTime.UtcNow < deadline)
+            {
+                // Not a cluster member yet: Akka's receptionist serves members only.
+            }
+        }
+    }
 
     /// <summary>Waits until the running nodes agree on one leader; returns its index.</summary>
     public async Task<int> AwaitLeaderAsync()
@@ -139,22 +174,5 @@ internal sealed class KvTestCluster : IAsyncDisposable
         }
 
         _data.Dispose();
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
-        foreach (var listener in listeners)
-        {
-            listener.Start();
-        }
-
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var listener in listeners)
-        {
-            listener.Stop();
-        }
-
-        return ports;
     }
 }

@@ -2,11 +2,13 @@ using System.Diagnostics;
 using System.Text;
 using KvCluster.Client;
 using KvCluster.Client.Protocol;
-using KvCluster.Tests.Persistence;
 
 namespace KvCluster.Tests.Node;
 
-/// <summary>The node executable as a real child process: SIGTERM stops it in order, SIGKILL loses no acknowledged write.</summary>
+/// <summary>
+/// The node executable as a real child process: SIGTERM stops it in order (also during start-up), SIGKILL loses no
+/// acknowledged write, a second process on the same data directory is refused with exit 3 naming the holder's pid.
+/// </summary>
 [Trait("Category", "Integration")]
 public sealed class NodeProcessTests
 {
@@ -87,6 +89,69 @@ public sealed class NodeProcessTests
     }
 
     [Fact]
+    public async Task SecondProcess_OnTheSameDataDirectory_ExitsThreeNamingTheDirectoryAndThePid()
+    {
+        using var data = new TempDirectory();
+        using var first = StartNode(FreePort(), data.Path);
+        try
+        {
+            await using (await ConnectAsync(PortOf(first)))
+            {
+                // The first node serves: it holds the directory.
+            }
+
+            using var second = StartNode(FreePort(), data.Path);
+            Assert.True(second.WaitForExit((int)s_wait.TotalMilliseconds), "the second node did not exit");
+            var output = await second.StandardOutput.ReadToEndAsync();
+
+            Assert.Equal(3, second.ExitCode);
+            Assert.Contains(Path.GetFullPath(data.Path), output);
+            Assert.Contains($"pid {first.Id}", output);
+        }
+        finally
+        {
+            first.Kill();
+            first.WaitForExit();
+        }
+    }
+
+    [Fact]
+    public async Task Sigterm_DuringStartUp_ExitsZeroInOrderWithoutAnUnhandledException()
+    {
+        using var data = new TempDirectory();
+        using var node = StartNode(FreePort(), data.Path);
+        var started = await WaitForLineAsync(node, "Starting up");
+
+        Assert.True(started, "the node never started its actor system");
+        Assert.Equal(0, Signal(node.Id, 15));
+        Assert.True(node.WaitForExit((int)s_wait.TotalMilliseconds), "the node did not exit within 30 s of SIGTERM");
+        var rest = await node.StandardOutput.ReadToEndAsync() + await node.StandardError.ReadToEndAsync();
+        Assert.Equal(0, node.ExitCode);
+        Assert.DoesNotContain("Unhandled exception", rest);
+        Assert.DoesNotContain("OperationCanceledException", rest);
+    }
+
+    [Fact]
+    public async Task PortInUse_ExitsFour()
+    {
+        using var data = new TempDirectory();
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            using var node = StartNode(((System.Net.IPEndPoint)listener.LocalEndpoint).Port, data.Path);
+
+            Assert.True(node.WaitForExit((int)s_wait.TotalMilliseconds));
+            Assert.Equal(4, node.ExitCode);
+            Assert.Contains("in use", await node.StandardOutput.ReadToEndAsync());
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    [Fact]
     public void BadFlag_ExitsTwoWithOneLineNamingIt()
     {
         using var node = Start("--port", "abc");
@@ -96,12 +161,29 @@ public sealed class NodeProcessTests
         Assert.StartsWith("akkakv-node: error: ", node.StandardError.ReadLine());
     }
 
+    /// <summary>Reads standard output until a line holds <paramref name="text"/> (true) or the output ends (false).</summary>
+    private static async Task<bool> WaitForLineAsync(Process process, string text)
+    {
+        using var timeout = new CancellationTokenSource(s_wait);
+        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.Contains(text, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static int PortOf(Process process) => int.Parse(process.StartInfo.ArgumentList[2], System.Globalization.CultureInfo.InvariantCulture);
+
     private static Process StartNode(int port, string dataDir) =>
         Start("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", dataDir, "--pbm-port", "0", "--tick-ms", "20");
 
     private static Process Start(params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "KvCluster.Node.dll");
+        var dll = NodeDll();
         var info = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(dll);
         foreach (var arg in args)
@@ -112,6 +194,20 @@ public sealed class NodeProcessTests
         return Process.Start(info)!;
     }
 
+    /// <summary>
+    /// The node from its own build output (its deps.json and runtimeconfig are complete there; the test output's
+    /// dependency set is the test project's), else the copy beside the tests.
+    /// </summary>
+    private static string NodeDll()
+    {
+        var baseDir = new DirectoryInfo(AppContext.BaseDirectory);
+        var framework = baseDir.Name;
+        var configuration = baseDir.Parent?.Name ?? "Release";
+        var root = baseDir.Parent?.Parent?.Parent?.Parent?.FullName;
+        var own = root is null ? null : Path.Combine(root, "KvCluster.Node", "bin", configuration, framework, "KvCluster.Node.dll");
+        return own is not null && File.Exists(own) ? own : Path.Combine(AppContext.BaseDirectory, "KvCluster.Node.dll");
+    }
+
     private static async Task<KvClient> ConnectAsync(int port)
     {
         var deadline = DateTime.UtcNow + s_wait;
@@ -119,7 +215,7 @@ public sealed class NodeProcessTests
         {
             try
             {
-                var client = await KvClient.ConnectAsync(new KvClientOptions { Endpoints = [new KvEndpoint("127.0.0.1", port)], RequestTimeout = TimeSpan.FromSeconds(10) });
+                var client = await KvClient.ConnectAsync(new KvClientOptions { Endpoints = [new KvEndpoint("127.0.0.1", port)], RequestTimeout = TimeSpan.FromSeconds(10), AkkaConfig = NodeTestSupport.TestHocon });
                 // A linearizable read answers only once the node leads (or knows a leader).
                 await client.GetAsync(Bytes("probe"));
                 return client;

@@ -1,6 +1,8 @@
 using KvCluster.Node.Hosting;
-using KvCluster.Tests.Persistence;
+using KvCluster.Raft.Persistence;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace KvCluster.Tests.Node;
 
@@ -28,6 +30,7 @@ public sealed class NodeSettingsTests
     [InlineData("--peers", "2=127.0.0.1:4055,3=127.0.0.1:4056", "Node:Peers")]
     [InlineData("--peers", "1=127.0.0.1:4054,2=127.0.0.1:4054", "Node:Peers")]
     [InlineData("--seeds", "not-an-address", "Node:Seeds")]
+    [InlineData("--seeds", "akka.tcp://othersys@127.0.0.1:4053", "Node:Seeds")]
     [InlineData("--max-value-bytes", "-1", "Node:MaxValueBytes")]
     public void Validate_BadValue_NamesTheSetting(string flag, string value, string setting)
     {
@@ -138,13 +141,13 @@ public sealed class NodeSettingsTests
     public async Task Run_DataDirectoryOfAnotherNode_ExitsThreeAndLeavesItUntouched()
     {
         using var dir = new TempDirectory();
-        await File.WriteAllTextAsync(dir.File(KvNode.IdentityFileName), "cluster=akkakv\nnode=2\n");
+        await File.WriteAllTextAsync(dir.File(NodeDataDirectory.IdentityFileName), "cluster=akkakv\nnode=2\n");
 
         var code = await NodeProgram.RunAsync(["--data-dir", dir.Path, "--port", FreePort(), "--pbm-port", "0"], s_noEnvironment, new StringWriter(), new StringWriter());
 
         Assert.Equal(NodeSettingsTable.ExitData, code);
-        Assert.Equal("cluster=akkakv\nnode=2\n", await File.ReadAllTextAsync(dir.File(KvNode.IdentityFileName)));
-        Assert.False(File.Exists(dir.File("journal.db")));
+        Assert.Equal("cluster=akkakv\nnode=2\n", await File.ReadAllTextAsync(dir.File(NodeDataDirectory.IdentityFileName)));
+        Assert.False(File.Exists(RaftJournalConfig.DatabasePath(dir.Path)));
     }
 
     [Fact]
@@ -152,13 +155,105 @@ public sealed class NodeSettingsTests
     {
         using var dir = new TempDirectory();
         var garbage = Enumerable.Range(0, 8192).Select(i => (byte)(i * 7)).ToArray();
-        await File.WriteAllBytesAsync(dir.File("journal.db"), garbage);
-        var options = new NodeOptions { DataDir = dir.Path, Port = int.Parse(FreePort(), System.Globalization.CultureInfo.InvariantCulture), PbmPort = 0 };
+        var journal = RaftJournalConfig.DatabasePath(dir.Path);
+        await File.WriteAllBytesAsync(journal, garbage);
+        var options = new NodeOptions { DataDir = dir.Path, Port = NodeTestSupport.FreePort(), PbmPort = 0 };
 
-        var error = await Assert.ThrowsAsync<NodeDataException>(() => KvNode.StartAsync(options, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance));
+        var error = await Assert.ThrowsAsync<NodeDataException>(() => KvNode.StartAsync(options, NullLoggerFactory.Instance, NodeTestSupport.Hooks));
 
-        Assert.Contains("journal.db", error.Message);
-        Assert.Equal(garbage, await File.ReadAllBytesAsync(dir.File("journal.db")));
+        Assert.Contains(journal, error.Message);
+        Assert.Equal(garbage, await File.ReadAllBytesAsync(journal));
+    }
+
+    [Fact]
+    public async Task Start_JournalOfTheInHouseRuntime_IsRefusedWithHowToMoveTheDataAndLeftUntouched()
+    {
+        using var dir = new TempDirectory();
+        var legacy = dir.File(NodeDataDirectory.LegacyJournalFileName);
+        CreateLegacyJournal(legacy);
+        var before = await File.ReadAllBytesAsync(legacy);
+        var options = new NodeOptions { DataDir = dir.Path, Port = NodeTestSupport.FreePort(), PbmPort = 0 };
+
+        var error = await Assert.ThrowsAsync<NodeDataException>(() => KvNode.StartAsync(options, NullLoggerFactory.Instance, NodeTestSupport.Hooks));
+
+        Assert.Contains(legacy, error.Message);
+        Assert.Contains("in-house runtime", error.Message);
+        Assert.Contains("To move the data", error.Message);
+        Assert.Equal(before, await File.ReadAllBytesAsync(legacy));
+        Assert.False(File.Exists(RaftJournalConfig.DatabasePath(dir.Path)), "the new journal must not be created beside the old one");
+    }
+
+    [Fact]
+    public async Task Run_JournalOfTheInHouseRuntime_ExitsThree()
+    {
+        using var dir = new TempDirectory();
+        CreateLegacyJournal(dir.File(NodeDataDirectory.LegacyJournalFileName));
+
+        var code = await NodeProgram.RunAsync(["--data-dir", dir.Path, "--port", FreePort(), "--pbm-port", "0"], s_noEnvironment, new StringWriter(), new StringWriter());
+
+        Assert.Equal(NodeSettingsTable.ExitData, code);
+    }
+
+    [Fact]
+    public void Claim_DirectoryHeldByAnotherNode_IsRefusedNamingTheDirectoryAndThePid()
+    {
+        using var dir = new TempDirectory();
+        var options = new NodeOptions { DataDir = dir.Path };
+        using var first = NodeDataDirectory.Claim(options);
+
+        var error = Assert.Throws<NodeDataException>(() => NodeDataDirectory.Claim(options));
+
+        Assert.Contains(dir.Path, error.Message);
+        Assert.Contains($"pid {Environment.ProcessId}", error.Message);
+    }
+
+    [Fact]
+    public void Claim_AfterTheHolderReleasedIt_Succeeds()
+    {
+        using var dir = new TempDirectory();
+        var options = new NodeOptions { DataDir = dir.Path };
+        NodeDataDirectory.Claim(options).Dispose();
+
+        using var again = NodeDataDirectory.Claim(options);
+
+        Assert.Equal(Path.GetFullPath(dir.Path), again.Path);
+    }
+
+    [Fact]
+    public void SeedList_KvAndAkkaForms_AreAkkaTcpAddresses()
+    {
+        var options = new NodeOptions { Seeds = "kv://akkakv@lighthouse:4053, akka.tcp://akkakv@10.0.0.2:4053/" };
+
+        Assert.Equal(["akka.tcp://akkakv@lighthouse:4053", "akka.tcp://akkakv@10.0.0.2:4053"], options.SeedList());
+    }
+
+    [Fact]
+    public void SeedsOf_NoSeeds_AreTheGroupLowestIdFirst_AndARejoiningNodeLeavesItselfOut()
+    {
+        var options = new NodeOptions { Id = 1, Port = 4054, Peers = "2=127.0.0.1:4055,1=127.0.0.1:4054,3=127.0.0.1:4056" };
+        var members = options.Validate();
+
+        Assert.Equal(["akka.tcp://akkakv@127.0.0.1:4054", "akka.tcp://akkakv@127.0.0.1:4055", "akka.tcp://akkakv@127.0.0.1:4056"], KvNode.SeedsOf(options, members, rejoining: false));
+        Assert.Equal(["akka.tcp://akkakv@127.0.0.1:4055", "akka.tcp://akkakv@127.0.0.1:4056"], KvNode.SeedsOf(options, members, rejoining: true));
+    }
+
+    [Fact]
+    public void AddressOf_FaultInjection_UsesTheThrottlerScheme()
+    {
+        Assert.Equal("akka.trttl.tcp://akkakv@h:1", new NodeOptions { FaultInjection = true }.AddressOf(new KvCluster.Client.KvEndpoint("h", 1)));
+    }
+
+    /// <summary>A journal.db with the in-house runtime's tables (KvCluster.Actors.Persistence/Sqlite schema).</summary>
+    private static void CreateLegacyJournal(string file)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText =
+            "CREATE TABLE schema_version (component TEXT NOT NULL PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;" +
+            "CREATE TABLE journal_event (ordering INTEGER PRIMARY KEY, persistence_id TEXT NOT NULL, sequence_nr INTEGER NOT NULL, payload BLOB);" +
+            "INSERT INTO journal_event (persistence_id, sequence_nr, payload) VALUES ('raft-1', 1, x'01');";
+        command.ExecuteNonQuery();
     }
 
     private static NodeOptions Build(string[] args, IReadOnlyDictionary<string, string?>? environment = null)

@@ -1,6 +1,7 @@
 using System.Text;
-using KvCluster.Actors;
-using KvCluster.Actors.Cmd;
+using Akka.Actor;
+using Akka.Cluster;
+using KvCluster.Pbm;
 using KvCluster.Raft.Actor;
 
 namespace KvCluster.Tests.Node;
@@ -40,10 +41,46 @@ public sealed class RaftMembershipFollowerTests
         Assert.DoesNotContain((ulong)(leaving + 1), members.Voters);
     }
 
+    [Fact]
+    public async Task OrderlyStopOfAFollower_KeepsItInTheRaftConfiguration_AndItServesAgainAfterARestart()
+    {
+        await using var cluster = await KvTestCluster.StartAsync();
+        var leader = await cluster.AwaitLeaderAsync();
+        var stopped = Enumerable.Range(0, 3).First(i => i != leader);
+        await AwaitAllUpAsync(cluster, leader);
+
+        // An orderly stop (SIGTERM) marks the node Down instead of leaving: a restart, not a departure.
+        await cluster.StopNodeAsync(stopped);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        var members = await cluster.Nodes[leader]!.Raft.Ask<Members>(GetMembers.Instance, KvTestCluster.Wait);
+        Assert.Equal(3, members.Voters.Count);
+        await cluster.StartNodeAsync(stopped);
+        await using var client = await cluster.ConnectWhenServingAsync(stopped);
+        Assert.Equal(KvCluster.Client.Protocol.KvStatus.Ok, (await client.PutAsync(Encoding.UTF8.GetBytes("back"), Encoding.UTF8.GetBytes("again"))).Status);
+    }
+
+    [Fact]
+    public async Task MemberRemovedByAnOperatorWhileUp_IsNotAddedBackByTheFollower()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(pbm: true);
+        var leader = await cluster.AwaitLeaderAsync();
+        var removed = Enumerable.Range(0, 3).First(i => i != leader);
+        await AwaitAllUpAsync(cluster, leader);
+        await Task.Delay(TimeSpan.FromSeconds(2)); // a few follower rounds: it knows every member's id
+
+        var response = await cluster.Nodes[leader]!.Commands!.ExecuteAsync($"raft remove-member {removed + 1}");
+        Assert.True(response.Status == CommandStatus.Ok, response.Body);
+        await Task.Delay(TimeSpan.FromSeconds(4));
+
+        var members = await cluster.Nodes[leader]!.Raft.Ask<Members>(GetMembers.Instance, KvTestCluster.Wait);
+        Assert.DoesNotContain((ulong)(removed + 1), members.Voters.Concat(members.Learners));
+    }
+
     private static async Task AwaitAllUpAsync(KvTestCluster cluster, int node)
     {
         var deadline = DateTime.UtcNow + KvTestCluster.Wait;
-        while (KvCluster.Actors.Cluster.Cluster.Get(cluster.Nodes[node]!.System).State.Members.Count(m => m.Status == KvCluster.Actors.Cluster.MemberStatus.Up) < 3)
+        while (Cluster.Get(cluster.Nodes[node]!.System).State.Members.Count(m => m.Status == MemberStatus.Up) < 3)
         {
             Assert.True(DateTime.UtcNow < deadline, "the three nodes did not form one cluster");
             await Task.Delay(50);

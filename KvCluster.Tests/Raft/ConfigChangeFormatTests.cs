@@ -1,5 +1,4 @@
 using Google.Protobuf;
-using KvCluster.Actors.Persistence.Journal;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Actor.Journal;
 using KvCluster.Raft.Core;
@@ -79,7 +78,7 @@ public sealed class ConfigChangeFormatTests
         var log = new List<Entry>();
         var hs = HardState.Empty;
 
-        RaftJournalCodec.Replay(new PersistentRepr("raft-1", 1, bytes, RaftJournalEvents.EntriesManifest), ref hs, log);
+        RaftJournalCodec.Replay(EntriesAppended.Parser.ParseFrom(bytes), 1, "raft-1", ref hs, log);
 
         Assert.Equal(EntryType.Normal, Assert.Single(log).Type);
     }
@@ -88,11 +87,11 @@ public sealed class ConfigChangeFormatTests
     public void JournalRoundTrip_ConfigChangeEntry_ReplaysAsConfigChange()
     {
         var entry = new Entry(2, 1, EntryType.ConfigChange, ConfigChangeCodec.Encode(ConfigChange.AddLearner(4), new Membership([1, 2, 3], [4])));
-        var events = RaftJournalCodec.ToEvents(null, [entry], null);
+        var written = RaftJournalCodec.ToEvent(null, [entry], null);
         var log = new List<Entry>();
         var hs = HardState.Empty;
 
-        RaftJournalCodec.Replay(new PersistentRepr("raft-1", 1, events[0].ToByteArray(), RaftJournalEvents.EntriesManifest), ref hs, log);
+        RaftJournalCodec.Replay(ReadyWritten.Parser.ParseFrom(written.ToByteArray()), 1, "raft-1", ref hs, log);
 
         Assert.True(Assert.Single(log).SameAs(entry));
     }
@@ -106,7 +105,7 @@ public sealed class ConfigChangeFormatTests
         var hs = HardState.Empty;
 
         var ex = Assert.Throws<InvalidDataException>(() =>
-            RaftJournalCodec.Replay(new PersistentRepr("raft-1", 5, appended.ToByteArray(), RaftJournalEvents.EntriesManifest), ref hs, log));
+            RaftJournalCodec.Replay(EntriesAppended.Parser.ParseFrom(appended.ToByteArray()), 5, "raft-1", ref hs, log));
 
         Assert.Contains("Event 5", ex.Message);
     }

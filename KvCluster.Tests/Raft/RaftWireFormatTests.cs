@@ -43,7 +43,7 @@ public sealed class RaftWireFormatTests
         Assert.Equal((message.From, message.To, message.Term, message.PrevLogIndex, message.PrevLogTerm, message.LeaderCommit),
             (decoded.From, decoded.To, decoded.Term, decoded.PrevLogIndex, decoded.PrevLogTerm, decoded.LeaderCommit));
         Assert.Equal(2, decoded.Entries.Count);
-        Assert.All(message.Entries.Zip(decoded.Entries), p => Assert.True(p.First.SameAs(p.Second)));
+        Assert.All(message.Entries.Zip(decoded.Entries), p => Assert.True(p.Item1.SameAs(p.Item2)));
     }
 
     [Fact]

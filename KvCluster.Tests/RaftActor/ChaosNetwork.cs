@@ -1,17 +1,17 @@
-using KvCluster.Actors;
+using Akka.Actor;
 using KvCluster.Raft.Core;
 
 namespace KvCluster.Tests.RaftActor;
 
 /// <summary>Fault rates of a <see cref="ChaosNetwork"/>.</summary>
-internal sealed record ChaosSettings(double DropRate, double DuplicateRate, int MaxDelayTicks, TimeSpan Tick);
+internal sealed record ChaosSettings(double DropRate, double DuplicateRate, int MaxDelayTicks, TimeSpan Tick) : INoSerializationVerificationNeeded;
 
 /// <summary>
 /// A simulated network that loses, duplicates and delays (hence reorders) Raft messages, and honours partitions.
 /// Delays go through the system scheduler, so on virtual time a delayed message arrives when the test advances the
-/// clock. Fault decisions come from a seeded <see cref="Random"/>; on a <see cref="DeterministicDispatcher"/> the
-/// actors' interleaving is fixed too, so a seed reproduces the exact message order. Every routing decision is
-/// reported to <c>trace</c> (when given) so a test can compare two runs of one seed.
+/// clock. Fault decisions come from a seeded <see cref="Random"/> (the actors' interleaving on Akka's dispatcher is not
+/// fixed, so a seed reproduces the faults' sequence, not the exact message order). Every routing decision is reported
+/// to <c>trace</c> (when given).
 /// </summary>
 internal sealed class ChaosNetwork : ReceiveActor
 {

@@ -1,9 +1,7 @@
 using System.Text;
-using KvCluster.Actors;
-using KvCluster.Actors.Persistence;
-using KvCluster.Actors.Persistence.InMemory;
-using KvCluster.Actors.Persistence.Journal;
-using KvCluster.Actors.TestKit;
+using Akka.Actor;
+using Akka.Persistence;
+using Akka.TestKit;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
 using KvCluster.Tests.Raft;
@@ -13,8 +11,8 @@ namespace KvCluster.Tests.RaftActor;
 /// <summary>
 /// N RaftActors in the kit's actor system on virtual time, behind a <see cref="SimNetwork"/>. Node i's election
 /// timeout is fixed at <c>10 + 4 (i - 1)</c> ticks (clamped to [10, 19]) so the order in which nodes time out is known.
-/// Every node's journal lives in one <see cref="InMemoryStore"/> (or the given journal), so a stopped node restarts
-/// from what it persisted.
+/// Every node's journal is the kit system's default journal (Akka's in-memory one, or SQLite when the spec configures
+/// it), so a stopped node restarts from what it persisted.
 /// </summary>
 internal sealed class RaftActorCluster
 {
@@ -22,17 +20,16 @@ internal sealed class RaftActorCluster
     public const int MinTimeout = 10;
     public const int MaxTimeout = 20;
 
-    private readonly TestKit _kit;
+    private readonly RaftActorTestKit _kit;
     private readonly TestProbe _statusProbe;
     private readonly Func<RaftConfig, RaftConfig> _configure;
     private readonly Func<RaftActorSettings, RaftActorSettings> _configureActor;
     private readonly Dictionary<ulong, int> _incarnations = new();
 
     public RaftActorCluster(
-        TestKit kit,
+        RaftActorTestKit kit,
         int size,
         Func<RaftConfig, RaftConfig>? configure = null,
-        PersistenceSettings? persistence = null,
         Props? network = null,
         Func<RaftActorSettings, RaftActorSettings>? configureActor = null)
     {
@@ -41,7 +38,6 @@ internal sealed class RaftActorCluster
         _configureActor = configureActor ?? (s => s);
         _statusProbe = kit.CreateTestProbe("status");
         Ids = Enumerable.Range(1, size).Select(i => (ulong)i).ToArray();
-        Journal = KvCluster.Actors.Persistence.Persistence.Configure(kit.Sys, persistence ?? InMemoryPersistence()).Journal;
         Network = kit.Sys.ActorOf(network ?? Props.Create(() => new SimNetwork()), "net");
         foreach (var id in Ids)
         {
@@ -56,8 +52,6 @@ internal sealed class RaftActorCluster
 
     /// <summary>Founding nodes and joiners.</summary>
     public IEnumerable<ulong> AllIds => Ids.Concat(Joiners);
-
-    public IJournal Journal { get; }
 
     public IActorRef Network { get; }
 
@@ -101,7 +95,7 @@ internal sealed class RaftActorCluster
         var node = _kit.Sys.ActorOf(KvCluster.Raft.Actor.RaftActor.Props(Settings(id), peers), $"raft-{id}-{incarnation}");
         Nodes[id] = node;
         Network.Tell(new RegisterNode(id, node));
-        _kit.AwaitCondition(() => !Status(id).Recovering, message: $"node {id} did not finish recovery");
+        _kit.AwaitCondition(() => !Status(id).Recovering, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(5), $"node {id} did not finish recovery");
         return node;
     }
 
@@ -142,8 +136,10 @@ internal sealed class RaftActorCluster
         // A process restart starts after the old process's last write; an in-process one must too, or the old
         // incarnation's in-flight write (a hard state, say) lands after the new one replayed, as a second writer of the
         // same stream. The journal writes in order, so one more write is a barrier behind it.
-        Journal.WriteMessagesAsync([new KvCluster.Actors.Persistence.Journal.AtomicWrite(
-            new KvCluster.Actors.Persistence.Journal.PersistentRepr($"stop-barrier-{Guid.NewGuid():N}", 1, new byte[] { 0 }))]).Wait(TimeSpan.FromSeconds(10));
+        var barrier = _kit.Sys.ActorOf(Props.Create(() => new JournalBarrier()));
+        probe.Send(barrier, "write");
+        probe.ExpectMsg("written", TimeSpan.FromSeconds(10));
+        _kit.Sys.Stop(barrier);
     }
 
     public RaftStatus Status(ulong id)
@@ -212,11 +208,20 @@ internal sealed class RaftActorCluster
         }
     }
 
-    /// <summary>In-memory persistence with the Raft events registered.</summary>
-    public static PersistenceSettings InMemoryPersistence(InMemoryStore? store = null) =>
-        PersistenceSettings.InMemory(store) with { Serializer = RaftJournalEvents.CreateSerializer() };
-
     public static Propose Command(string text) => new(Encoding.UTF8.GetBytes(text));
 
     public static string Text(ReadOnlyMemory<byte> bytes) => Encoding.UTF8.GetString(bytes.Span);
+
+    /// <summary>Persists one event on a stream of its own and answers: every write queued before it is done.</summary>
+    private sealed class JournalBarrier : ReceivePersistentActor
+    {
+        private readonly string _id = $"stop-barrier-{Guid.NewGuid():N}";
+
+        public JournalBarrier()
+        {
+            Command<string>(_ => Persist("barrier", _ => Sender.Tell("written")));
+        }
+
+        public override string PersistenceId => _id;
+    }
 }

@@ -1,16 +1,12 @@
-using KvCluster.Actors;
-using KvCluster.Actors.TestKit;
+using Akka.Actor;
+using Akka.TestKit;
 using KvCluster.Raft.Core;
 
 namespace KvCluster.Tests.RaftActor;
 
 /// <summary>Elections driven by the RaftActor's tick timer on virtual time, across a simulated network.</summary>
-public sealed class RaftActorElectionSpecs : TestKit
+public sealed class RaftActorElectionSpecs : RaftActorTestKit
 {
-    public RaftActorElectionSpecs() : base(virtualTime: true)
-    {
-    }
-
     [Fact]
     public void Election_FreshCluster_NoCandidateBeforeMinimumTimeoutThenLeaderWithinRange()
     {

@@ -1,36 +1,36 @@
-using KvCluster.Actors.Persistence;
-using KvCluster.Actors.TestKit;
+using Akka.Actor;
+using Akka.TestKit;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
-using KvCluster.Tests.Persistence;
 
 namespace KvCluster.Tests.RaftActor;
 
 /// <summary>AddMember / RemoveMember / GetMembers through RaftActors on virtual time (Raft thesis chapter 4).</summary>
-public sealed class RaftActorMembershipSpecs : TestKit
+public sealed class RaftActorMembershipSpecs : RaftActorTestKit
 {
-    public RaftActorMembershipSpecs() : base(virtualTime: true)
-    {
-    }
-
     /// <summary>A three-node cluster with a leader and two applied commands.</summary>
-    private (RaftActorCluster Cluster, ulong Leader) StartWithLeader(
-        PersistenceSettings? persistence = null, Func<RaftActorSettings, RaftActorSettings>? configureActor = null)
+    private (RaftActorCluster Cluster, ulong Leader) StartWithLeader(Func<RaftActorSettings, RaftActorSettings>? configureActor = null) =>
+        StartWithLeader(this, configureActor);
+
+    /// <summary>A three-node cluster in <paramref name="kit"/> with a leader and two applied commands.</summary>
+    internal static (RaftActorCluster Cluster, ulong Leader) StartWithLeader(RaftActorTestKit kit, Func<RaftActorSettings, RaftActorSettings>? configureActor = null)
     {
-        var cluster = new RaftActorCluster(this, 3, persistence: persistence, configureActor: configureActor);
+        var cluster = new RaftActorCluster(kit, 3, configureActor: configureActor);
         var leader = cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5).NodeId;
         foreach (var command in new[] { "a", "b" })
         {
-            cluster.Nodes[leader].Tell(RaftActorCluster.Command(command), TestActor);
-            ExpectMsg<ProposeApplied>();
+            cluster.Nodes[leader].Tell(RaftActorCluster.Command(command), kit.TestActor);
+            kit.ExpectMsg<ProposeApplied>();
         }
 
         return (cluster, leader);
     }
 
-    private Members MembersOf(RaftActorCluster cluster, ulong id)
+    private Members MembersOf(RaftActorCluster cluster, ulong id) => MembersOf(this, cluster, id);
+
+    private static Members MembersOf(RaftActorTestKit kit, RaftActorCluster cluster, ulong id)
     {
-        var probe = CreateTestProbe();
+        var probe = kit.CreateTestProbe();
         probe.Send(cluster.Nodes[id], GetMembers.Instance);
         return probe.ExpectMsg<Members>();
     }
@@ -53,7 +53,7 @@ public sealed class RaftActorMembershipSpecs : TestKit
             Assert.True(members.Committed);
         });
         cluster.Tick(3);
-        Assert.Equal(0, requester.QueueCount);
+        Assert.False(requester.HasMessages);
 
         cluster.ConnectAll();
         cluster.Tick(3);
@@ -83,7 +83,7 @@ public sealed class RaftActorMembershipSpecs : TestKit
         client.Send(cluster.Nodes[leader], RaftActorCluster.Command("needs three of four"));
         cluster.Tick(3, new[] { leader, others[0] });
 
-        Assert.Equal(0, client.QueueCount);
+        Assert.False(client.HasMessages);
         Assert.True(cluster.Status(leader).Commit < cluster.Status(leader).LastIndex);
         Assert.DoesNotContain("needs three of four", cluster.Machines[leader].Commands);
         // Raft thesis §4.2.1: once promoted, the new server counts in every majority
@@ -214,26 +214,18 @@ public sealed class RaftActorMembershipSpecs : TestKit
         RestartRecoversConfiguration(cluster, leader);
     }
 
-    [Fact]
-    public void Restart_AfterAddMemberWithSqliteJournal_RecoversConfiguration()
-    {
-        using var dir = new TempDirectory();
-        var (cluster, leader) = StartWithLeader(PersistenceSettings.Sqlite(dir.Path) with { Serializer = RaftJournalEvents.CreateSerializer() });
+    private void RestartRecoversConfiguration(RaftActorCluster cluster, ulong leader) => RestartRecoversConfiguration(this, cluster, leader);
 
-        RestartRecoversConfiguration(cluster, leader);
-
-        Assert.True(File.Exists(dir.File(PersistenceSettings.JournalFileName)));
-    }
-
-    private void RestartRecoversConfiguration(RaftActorCluster cluster, ulong leader)
+    /// <summary>Adds node 4, then restarts a follower and node 4: each recovers the configuration from its journal.</summary>
+    internal static void RestartRecoversConfiguration(RaftActorTestKit kit, RaftActorCluster cluster, ulong leader)
     {
         cluster.AddJoiner(4);
-        cluster.Nodes[leader].Tell(new AddMember(4), TestActor);
+        cluster.Nodes[leader].Tell(new AddMember(4), kit.TestActor);
         cluster.Tick(2);
-        var changed = ExpectMsg<MembershipChanged>();
+        var changed = kit.ExpectMsg<MembershipChanged>();
         cluster.Tick(2);
         var follower = cluster.Ids.First(id => id != leader);
-        AwaitAssert(() => Assert.True(MembersOf(cluster, follower).Committed && MembersOf(cluster, 4).Voters.Contains(4UL)));
+        kit.AwaitAssert(() => Assert.True(MembersOf(kit, cluster, follower).Committed && MembersOf(kit, cluster, 4).Voters.Contains(4UL)));
 
         foreach (var id in new[] { follower, 4UL })
         {
@@ -241,7 +233,7 @@ public sealed class RaftActorMembershipSpecs : TestKit
             cluster.Start(id);
 
             // Recovery alone (no leader contact) restores the configuration from the journal.
-            var members = MembersOf(cluster, id);
+            var members = MembersOf(kit, cluster, id);
             Assert.Equal(changed.Index, members.Index);
             Assert.Equal(new ulong[] { 1, 2, 3, 4 }, members.Voters);
             Assert.Equal(new ulong[] { 1, 2, 3, 4 }, cluster.Status(id).Voters);

@@ -1,18 +1,28 @@
-using KvCluster.Actors;
-using KvCluster.Actors.Persistence;
-using KvCluster.Actors.Persistence.InMemory;
-using KvCluster.Actors.Remote.Actors;
+using Akka.Actor;
+using Akka.Configuration;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
-using KvCluster.Tests.Remote;
+using KvCluster.Raft.Serialization;
 
 namespace KvCluster.Tests.RaftActor;
 
-/// <summary>Three RaftActors in three actor systems talking protobuf Raft messages over loopback TCP (real time).</summary>
+/// <summary>Three RaftActors in three actor systems talking protobuf Raft messages over Akka.Remote on loopback TCP (real time).</summary>
 [Trait("Category", "Integration")]
 public sealed class RaftActorRemoteTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    /// <summary>A remoting system on 127.0.0.1 with a free port, the Raft serializer bound and every message checked.</summary>
+    internal static ActorSystem CreateRemoteSystem() => ActorSystem.Create("akkakv", ConfigurationFactory.ParseString("""
+            akka.loglevel = WARNING
+            akka.actor.provider = remote
+            akka.actor.serialize-messages = on
+            akka.actor.serialize-creators = off
+            akka.remote.dot-netty.tcp.hostname = 127.0.0.1
+            akka.remote.dot-netty.tcp.port = 0
+            akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+            akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+            """).WithFallback(RaftWireSerializer.Config));
 
     [Fact]
     public async Task RemoteCluster_ThreeSystemsOverTcp_ElectsLeaderAndReplicatesCommandsToEveryNode()
@@ -20,22 +30,20 @@ public sealed class RaftActorRemoteTests
         var ids = new ulong[] { 1, 2, 3 };
         var systems = new Dictionary<ulong, ActorSystem>();
         var machines = new Dictionary<ulong, RecordingStateMachine>();
-        var store = new InMemoryStore();
         try
         {
             foreach (var id in ids)
             {
-                var registry = RemoteTestNode.NewRegistry();
-                KvCluster.Raft.Actor.RaftActor.RegisterWireTypes(registry);
-                systems[id] = await RemoteActorSystem.CreateAsync(RemoteTestNode.FastSettings($"node{id}"), registry: registry);
-                KvCluster.Actors.Persistence.Persistence.Configure(systems[id], RaftActorCluster.InMemoryPersistence(store));
+                systems[id] = CreateRemoteSystem();
             }
 
             var nodes = new Dictionary<ulong, IActorRef>();
             foreach (var id in ids)
             {
-                var system = systems[id];
-                var peers = ids.Where(p => p != id).ToDictionary(p => p, p => (IActorRef)system.Provider.ResolveActorRef(systems[p].PathOf("raft")));
+                var system = (ExtendedActorSystem)systems[id];
+                var peers = ids.Where(p => p != id).ToDictionary(
+                    p => p,
+                    p => system.Provider.ResolveActorRef(new RootActorPath(((ExtendedActorSystem)systems[p]).Provider.DefaultAddress) / "user" / "raft"));
                 var machine = machines[id] = new RecordingStateMachine();
                 var settings = new RaftActorSettings
                 {
@@ -50,7 +58,11 @@ public sealed class RaftActorRemoteTests
             var commands = new[] { "x=1", "y=2", "z=3" };
             foreach (var command in commands)
             {
-                var reply = await nodes[leader].Ask<ProposeApplied>(RaftActorCluster.Command(command), Wait);
+                // Asked from another system, so the request and its answer cross the network too.
+                var client = systems[ids.First(i => i != leader)];
+                var leaderAddress = ((ExtendedActorSystem)systems[leader]).Provider.DefaultAddress;
+                var remoteLeader = ((ExtendedActorSystem)client).Provider.ResolveActorRef(new RootActorPath(leaderAddress) / "user" / "raft");
+                var reply = await remoteLeader.Ask<ProposeApplied>(RaftActorCluster.Command(command), Wait);
                 Assert.StartsWith($"ok:{command}@", RaftActorCluster.Text(reply.Result));
             }
 
@@ -64,7 +76,7 @@ public sealed class RaftActorRemoteTests
         }
         finally
         {
-            await Task.WhenAll(systems.Values.Select(RemoteActorSystem.TerminateAsync));
+            await Task.WhenAll(systems.Values.Select(s => s.Terminate()));
         }
     }
 

@@ -16,7 +16,7 @@ public sealed class RaftActorSettingsSpecs
     {
         var props = KvCluster.Raft.Actor.RaftActor.Props(Valid());
 
-        Assert.Equal(typeof(KvCluster.Raft.Actor.RaftActor), props.ActorType);
+        Assert.Equal(typeof(KvCluster.Raft.Actor.RaftActor), props.Type);
     }
 
     [Theory]
@@ -72,7 +72,7 @@ public sealed class RaftActorSettingsSpecs
     {
         var settings = Valid() with { Raft = new RaftConfig { NodeId = 4, Voters = [], Join = true } };
 
-        Assert.Equal(typeof(KvCluster.Raft.Actor.RaftActor), KvCluster.Raft.Actor.RaftActor.Props(settings).ActorType);
+        Assert.Equal(typeof(KvCluster.Raft.Actor.RaftActor), KvCluster.Raft.Actor.RaftActor.Props(settings).Type);
     }
 
     [Fact]

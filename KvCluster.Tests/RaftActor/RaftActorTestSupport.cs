@@ -1,6 +1,10 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using System.Text;
-using KvCluster.Actors;
-using KvCluster.Actors.Persistence.Journal;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
 
@@ -51,13 +55,13 @@ internal sealed class RecordingStateMachine : IStateMachine
 }
 
 /// <summary>Network control messages for <see cref="SimNetwork"/>.</summary>
-internal sealed record RegisterNode(ulong Id, IActorRef Ref);
+internal sealed record RegisterNode(ulong Id, IActorRef Ref) : INoSerializationVerificationNeeded;
 
 /// <summary>Cuts every link between <see cref="Side"/> and the other nodes (both directions).</summary>
-internal sealed record Partition(IReadOnlySet<ulong> Side);
+internal sealed record Partition(IReadOnlySet<ulong> Side) : INoSerializationVerificationNeeded;
 
 /// <summary>Restores every link.</summary>
-internal sealed record Heal;
+internal sealed record Heal : INoSerializationVerificationNeeded;
 
 /// <summary>
 /// The simulated network between RaftActors: every node's peer map points here, and this actor forwards each Raft
@@ -88,8 +92,8 @@ internal sealed class SimNetwork : ReceiveActor
     }
 }
 
-/// <summary>A journal whose writes can be held until the test releases them, or made to fail.</summary>
-internal sealed class GatedJournal(IJournal inner) : IJournal
+/// <summary>What a <see cref="GatedJournal"/> does with writes: hold them until released, or fail them.</summary>
+internal sealed class JournalGate
 {
     private readonly object _lock = new();
     private TaskCompletionSource? _gate;
@@ -121,7 +125,8 @@ internal sealed class GatedJournal(IJournal inner) : IJournal
         gate?.SetResult();
     }
 
-    public async Task<IReadOnlyList<Exception?>> WriteMessagesAsync(IReadOnlyList<AtomicWrite> writes)
+    /// <summary>Waits while held, then throws <see cref="FailWith"/> if set.</summary>
+    public async Task PassAsync()
     {
         Task? wait;
         lock (_lock)
@@ -141,22 +146,43 @@ internal sealed class GatedJournal(IJournal inner) : IJournal
             {
                 throw error;
             }
-
-            return await inner.WriteMessagesAsync(writes).ConfigureAwait(false);
         }
         finally
         {
             Interlocked.Decrement(ref _pendingWrites);
         }
     }
+}
 
-    public Task ReplayMessagesAsync(string persistenceId, long fromSequenceNr, long toSequenceNr, long max, Action<PersistentRepr> recoveryCallback, CancellationToken cancellationToken = default) =>
-        inner.ReplayMessagesAsync(persistenceId, fromSequenceNr, toSequenceNr, max, recoveryCallback, cancellationToken);
+/// <summary>
+/// Akka's in-memory journal with a <see cref="JournalGate"/> in front of its writes (the gate is found by the plugin
+/// config's <c>gate-id</c>, so parallel specs do not share one).
+/// </summary>
+internal sealed class GatedJournal : MemoryJournal
+{
+    public static readonly ConcurrentDictionary<string, JournalGate> Gates = new();
 
-    public Task<long> ReadHighestSequenceNrAsync(string persistenceId, CancellationToken cancellationToken = default) =>
-        inner.ReadHighestSequenceNrAsync(persistenceId, cancellationToken);
+    private readonly JournalGate _gate;
 
-    public Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr) => inner.DeleteMessagesToAsync(persistenceId, toSequenceNr);
+    public GatedJournal(Config config)
+    {
+        _gate = Gates.GetOrAdd(config.GetString("gate-id"), _ => new JournalGate());
+    }
 
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
+    /// <summary>HOCON making a gated journal the default one; <paramref name="gateId"/> names its gate.</summary>
+    public static Config Hocon(string gateId) => ConfigurationFactory.ParseString($$"""
+        akka.persistence.journal.plugin = "akka.persistence.journal.gated"
+        akka.persistence.journal.gated {
+          class = "{{typeof(GatedJournal).FullName}}, {{typeof(GatedJournal).Assembly.GetName().Name}}"
+          plugin-dispatcher = "akka.actor.default-dispatcher"
+          gate-id = "{{gateId}}"
+        }
+        """);
+
+    protected override async Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
+    {
+        var writes = messages.ToList();
+        await _gate.PassAsync().ConfigureAwait(false);
+        return await base.WriteMessagesAsync(writes, cancellationToken).ConfigureAwait(false);
+    }
 }

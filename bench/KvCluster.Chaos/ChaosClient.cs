@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf;
-using KvCluster.Actors.TestKit.Linearizability;
+using KvCluster.Testing.Linearizability;
 using KvCluster.Client;
 using KvCluster.Client.Protocol;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Google.Protobuf;
-using KvCluster.Actors.TestKit.Linearizability;
+using KvCluster.Testing.Linearizability;
 using KvCluster.Client;
 using KvCluster.Client.Protocol;
 
@@ -83,7 +83,7 @@ internal static class Program
             {
                 try
                 {
-                    clients.Add(await KvClient.ConnectAsync(new KvClientOptions { Endpoints = endpoints, RequestTimeout = settings.RequestTimeout }).ConfigureAwait(false));
+                    clients.Add(await KvClient.ConnectAsync(new KvClientOptions { Endpoints = endpoints, RequestTimeout = settings.RequestTimeout, FaultInjection = true }).ConfigureAwait(false));
                     break;
                 }
                 catch (KvUnavailableException) when (Stopwatch.GetTimestamp() < connectDeadline)

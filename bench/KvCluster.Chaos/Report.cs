@@ -1,5 +1,5 @@
 using System.Globalization;
-using KvCluster.Actors.TestKit.Linearizability;
+using KvCluster.Testing.Linearizability;
 
 namespace KvCluster.Chaos;
 

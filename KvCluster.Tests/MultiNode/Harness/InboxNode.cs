@@ -1,17 +1,15 @@
 using System.Threading.Channels;
-using Google.Protobuf.WellKnownTypes;
-using KvCluster.Actors;
-using KvCluster.Actors.Remote.Actors;
-using KvCluster.Actors.Remote.Transport;
-using KvCluster.Actors.TestKit.MultiNode;
-using KvCluster.Tests.Remote;
+using Akka.Actor;
+using Akka.Remote;
+using KvCluster.Testing.MultiNode;
 
 namespace KvCluster.Tests.MultiNode.Harness;
 
 /// <summary>
-/// The smallest node for the harness's own specs: a remoting-enabled system with an <c>inbox</c> actor that records
-/// every text message it receives. Each start appends its incarnation to <c>starts.txt</c> in the data directory, so a
-/// spec can see that a restart found the same directory.
+/// The smallest node for the harness's own specs: an Akka actor system on the spec's port (remoting through the
+/// throttler, messages serialized) with an <c>inbox</c> actor that records every text message it receives. Each start
+/// appends its incarnation to <c>starts.txt</c> in the data directory, so a spec can see that a restart found the same
+/// directory.
 /// </summary>
 internal sealed class InboxNode : IMultiNodeHandle
 {
@@ -34,20 +32,21 @@ internal sealed class InboxNode : IMultiNodeHandle
 
     public ActorSystem System { get; }
 
-    public RemoteAddress Address => RemoteExtension.Get(System).Address;
+    public Address Address => MultiNodeSystems.AddressOf(System);
 
-    public ulong Uid => RemoteExtension.Get(System).Transport.Uid;
+    /// <summary>The incarnation's unique id (Akka.Remote's address uid), new on every start.</summary>
+    public int Uid => AddressUidExtension.Uid(System);
 
     public static async Task<InboxNode> StartAsync(NodeStartInfo info, CancellationToken cancellationToken)
     {
-        var system = await RemoteActorSystem.CreateAsync(RemoteTestNode.FastSettings(info.SystemName, info.Port), registry: RemoteTestNode.NewRegistry(), cancellationToken: cancellationToken);
+        var system = await MultiNodeSystems.CreateSystemAsync(info, cancellationToken: cancellationToken);
         await File.AppendAllTextAsync(Path.Combine(info.DataDirectory, "starts.txt"), $"{info.Incarnation}\n", cancellationToken);
         return new InboxNode(info.Role, system, info.Config);
     }
 
-    /// <summary>Sends <paramref name="text"/> from this node to <paramref name="to"/>'s inbox over TCP.</summary>
-    public void Send(RemoteAddress to, string text) =>
-        System.Provider.ResolveActorRef($"{to}/user/{InboxName}").Tell(new StringValue { Value = text }, ActorRefs.NoSender);
+    /// <summary>Sends <paramref name="text"/> from this node to the inbox at <paramref name="to"/> over TCP.</summary>
+    public void Send(Address to, string text) =>
+        System.ActorSelection(new RootActorPath(to) / "user" / InboxName).Tell(text, ActorRefs.NoSender);
 
     /// <summary>The next message this node's inbox received, or null when none arrives within <paramref name="wait"/>.</summary>
     public async Task<string?> ReceiveAsync(TimeSpan wait)
@@ -83,7 +82,7 @@ internal sealed class InboxNode : IMultiNodeHandle
     {
         public InboxActor(ChannelWriter<string> output)
         {
-            Receive<StringValue>(s => output.TryWrite(s.Value));
+            Receive<string>(s => output.TryWrite(s));
         }
     }
 }

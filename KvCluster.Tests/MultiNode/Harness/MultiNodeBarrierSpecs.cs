@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using KvCluster.Actors.TestKit.MultiNode;
+using KvCluster.Testing.MultiNode;
 
 namespace KvCluster.Tests.MultiNode.Harness;
 

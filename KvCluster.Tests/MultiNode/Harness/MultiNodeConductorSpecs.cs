@@ -1,10 +1,13 @@
-using KvCluster.Actors.Remote.Actors;
-using KvCluster.Actors.Remote.FailureInjection;
-using KvCluster.Actors.TestKit.MultiNode;
+using System.Diagnostics;
+using KvCluster.Testing.MultiNode;
+using ThrottleDirection = Akka.Remote.Transport.ThrottleTransportAdapter.Direction;
 
 namespace KvCluster.Tests.MultiNode.Harness;
 
-/// <summary>The conductor's faults, crashes and restarts on three inbox nodes over TCP (real time).</summary>
+/// <summary>
+/// The conductor's faults, crashes and restarts on three inbox nodes: Akka actor systems talking over Akka.Remote TCP
+/// on 127.0.0.1, faults set through Akka.Remote's throttler (real time).
+/// </summary>
 [Trait("Category", "Integration")]
 public sealed class MultiNodeConductorSpecs
 {
@@ -31,8 +34,7 @@ public sealed class MultiNodeConductorSpecs
         await DeliverAsync(a, b, "warm-ab");
         await DeliverAsync(b, a, "warm-ba");
 
-        spec.Conductor.Blackhole(_a, _b, ThrottleDirection.Send);
-        var dropsBefore = RemoteExtension.Get(a.System).Counters.InjectedDrops;
+        await spec.Conductor.BlackholeAsync(_a, _b, ThrottleDirection.Send);
         a.Send(b.Address, "lost");
 
         // The other direction keeps working while a -> b is cut: five round trips' worth of b -> a traffic.
@@ -42,16 +44,16 @@ public sealed class MultiNodeConductorSpecs
             Assert.Equal($"ping-{i}", await a.ReceiveAsync(Wait));
         }
 
-        await WaitUntilAsync(() => RemoteExtension.Get(a.System).Counters.InjectedDrops > dropsBefore, "node1 dropped a frame to node2");
         Assert.DoesNotContain("lost", b.Drain());
         Assert.True(spec.Conductor.IsFaulty(_a, _b));
         Assert.False(spec.Conductor.IsFaulty(_b, _a));
 
-        spec.Conductor.PassThrough(_a, _b, ThrottleDirection.Send);
+        await spec.Conductor.PassThroughAsync(_a, _b, ThrottleDirection.Send);
         a.Send(b.Address, "after");
 
+        // Messages between two systems keep their order: a "lost" held back would arrive before "after".
         var seen = await ReceiveUntilAsync(b, "after");
-        Assert.DoesNotContain("lost", seen); // dropped, not held back
+        Assert.DoesNotContain("lost", seen);
     }
 
     [Fact]
@@ -90,16 +92,85 @@ public sealed class MultiNodeConductorSpecs
         await DeliverAsync(b, a, "warm-ba");
 
         spec.Conductor.Drop(_b, _a, ThrottleDirection.Receive, fraction: 1.0, seed: 7); // node1 -> node2, seen from node2
-        var dropsBefore = RemoteExtension.Get(a.System).Counters.InjectedDrops;
         a.Send(b.Address, "dropped");
         await DeliverAsync(b, a, "reverse-still-flows");
-        await WaitUntilAsync(() => RemoteExtension.Get(a.System).Counters.InjectedDrops > dropsBefore, "node1 dropped a frame to node2");
+        Assert.True(spec.Conductor.IsFaulty(_a, _b));
         Assert.DoesNotContain("dropped", b.Drain());
 
         spec.Conductor.PassThrough(_b, _a, ThrottleDirection.Both);
         a.Send(b.Address, "after");
 
         Assert.DoesNotContain("dropped", await ReceiveUntilAsync(b, "after"));
+    }
+
+    [Fact]
+    public async Task Drop_HalfOfTheTime_LosesSomeMessagesAndDeliversTheRestInOrder()
+    {
+        await using var spec = await MultiNodeSpec<InboxNode>.StartAsync(_config, new InboxNodeFactory(), MultiNodeBarrierSpecs.Options());
+        var a = spec.Node(_a);
+        var b = spec.Node(_b);
+        await DeliverAsync(a, b, "warm");
+
+        await spec.Conductor.DropAsync(_a, _b, ThrottleDirection.Send, fraction: 0.5, seed: 42);
+        using (var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(10)))
+        {
+            for (var i = 0; i < 150; i++) // 1.5 s: about 30 slices of 50 ms
+            {
+                a.Send(b.Address, $"m{i}");
+                await pace.WaitForNextTickAsync();
+            }
+        }
+
+        await spec.Conductor.PassThroughAsync(_a, _b, ThrottleDirection.Both);
+        a.Send(b.Address, "end");
+        var received = (await ReceiveUntilAsync(b, "end")).Where(m => m.StartsWith('m')).Select(m => int.Parse(m[1..], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
+        Assert.InRange(received.Length, 15, 135);
+        Assert.Equal(received.Order(), received);
+    }
+
+    [Fact]
+    public async Task Delay_IdleLink_HoldsAMessageAboutTheDelay()
+    {
+        await using var spec = await MultiNodeSpec<InboxNode>.StartAsync(_config, new InboxNodeFactory(), MultiNodeBarrierSpecs.Options());
+        var a = spec.Node(_a);
+        var b = spec.Node(_b);
+        await DeliverAsync(a, b, "warm");
+        var delay = TimeSpan.FromMilliseconds(300);
+
+        await spec.Conductor.DelayAsync(_a, _b, ThrottleDirection.Send, delay);
+        var clock = Stopwatch.StartNew();
+        a.Send(b.Address, "slow");
+        Assert.Equal("slow", await b.ReceiveAsync(Wait));
+        var slow = clock.Elapsed;
+
+        await spec.Conductor.PassThroughAsync(_a, _b, ThrottleDirection.Send);
+        clock.Restart();
+        a.Send(b.Address, "fast");
+        Assert.Equal("fast", await b.ReceiveAsync(Wait));
+
+        Assert.True(slow >= delay * 0.9, $"held {slow.TotalMilliseconds:0} ms, expected about {delay.TotalMilliseconds:0} ms");
+        Assert.True(clock.Elapsed < slow, $"after healing: {clock.Elapsed.TotalMilliseconds:0} ms, delayed: {slow.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
+    public async Task Throttle_Link_StillDeliversEveryMessageInOrder()
+    {
+        await using var spec = await MultiNodeSpec<InboxNode>.StartAsync(_config, new InboxNodeFactory(), MultiNodeBarrierSpecs.Options());
+        var a = spec.Node(_a);
+        var b = spec.Node(_b);
+        await DeliverAsync(a, b, "warm");
+
+        await spec.Conductor.ThrottleAsync(_a, _b, ThrottleDirection.Send, rateMBit: 0.05); // ~6 KB/s
+        var payload = new string('x', 2000);
+        for (var i = 0; i < 5; i++)
+        {
+            a.Send(b.Address, $"m{i}{payload}");
+        }
+
+        a.Send(b.Address, "end");
+        var received = (await ReceiveUntilAsync(b, "end")).Where(m => m.StartsWith('m')).Select(m => m[..2]).ToArray();
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"m{i}"), received);
     }
 
     [Fact]
@@ -150,6 +221,7 @@ public sealed class MultiNodeConductorSpecs
 
         Assert.Equal(before.Address, after.Address);
         Assert.Equal(spec.AddressOf(_b), after.Address);
+        Assert.Equal("akka.trttl.tcp", after.Address.Protocol);
         Assert.NotEqual(before.Uid, after.Uid);
         Assert.Equal(2, spec.IncarnationOf(_b));
         Assert.Equal(["1", "2"], File.ReadAllLines(Path.Combine(spec.DataDirectoryOf(_b), "starts.txt")));
@@ -226,16 +298,6 @@ public sealed class MultiNodeConductorSpecs
             {
                 return seen;
             }
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
-            await Task.Delay(20);
         }
     }
 }

@@ -1,4 +1,5 @@
-using KvCluster.Actors.TestKit.MultiNode;
+using Akka.Actor;
+using KvCluster.Testing.MultiNode;
 
 namespace KvCluster.Tests.MultiNode.Harness;
 
@@ -58,7 +59,7 @@ public sealed class MultiNodeConfigSpecs
     [Fact]
     public void GetInt_NotAnInteger_ThrowsNamingKeyAndNode()
     {
-        var member = new MultiNodeMember(new RoleName("node1"), 1, new("node1", "127.0.0.1", 4000));
+        var member = new MultiNodeMember(new RoleName("node1"), 1, new Address(MultiNodeSystems.Protocol, "node1", "127.0.0.1", 4000));
         var info = new NodeStartInfo(member, [member], "/tmp/x", new Dictionary<string, string> { ["tick"] = "fast" }, 1);
 
         var error = Assert.Throws<ArgumentException>(() => info.GetInt("tick", 25));
@@ -66,5 +67,21 @@ public sealed class MultiNodeConfigSpecs
         Assert.Contains("'tick'", error.Message, StringComparison.Ordinal);
         Assert.Contains("node1", error.Message, StringComparison.Ordinal);
         Assert.Equal(25, info.GetInt("absent", 25));
+    }
+
+    [Fact]
+    public void AkkaConfig_Node_ListensOnItsPortThroughTheThrottlerWithMessagesSerialized()
+    {
+        var member = new MultiNodeMember(new RoleName("node1"), 1, new Address(MultiNodeSystems.Protocol, "node1", "127.0.0.1", 4711));
+        var info = new NodeStartInfo(member, [member], "/tmp/x", new Dictionary<string, string>(), 1);
+
+        var config = info.AkkaConfig;
+
+        Assert.Equal(4711, config.GetInt("akka.remote.dot-netty.tcp.port"));
+        Assert.Equal("127.0.0.1", config.GetString("akka.remote.dot-netty.tcp.hostname"));
+        Assert.Equal(["trttl"], config.GetStringList("akka.remote.dot-netty.tcp.applied-adapters"));
+        Assert.True(config.GetBoolean("akka.actor.serialize-messages"));
+        Assert.Equal(4711, info.Port);
+        Assert.Equal("node1", info.SystemName);
     }
 }

@@ -1,4 +1,4 @@
-using KvCluster.Actors.TestKit.MultiNode;
+using KvCluster.Testing.MultiNode;
 using KvCluster.Client.Protocol;
 using KvCluster.Raft.Actor;
 

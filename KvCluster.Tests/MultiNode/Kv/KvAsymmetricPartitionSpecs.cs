@@ -1,5 +1,5 @@
-using KvCluster.Actors.Remote.FailureInjection;
-using KvCluster.Actors.TestKit.MultiNode;
+using ThrottleDirection = Akka.Remote.Transport.ThrottleTransportAdapter.Direction;
+using KvCluster.Testing.MultiNode;
 using KvCluster.Raft.Core;
 
 namespace KvCluster.Tests.MultiNode.Kv;

@@ -1,5 +1,5 @@
-using KvCluster.Actors.TestKit.Linearizability;
-using KvCluster.Actors.TestKit.MultiNode;
+using KvCluster.Testing.Linearizability;
+using KvCluster.Testing.MultiNode;
 using KvCluster.Client.Protocol;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;

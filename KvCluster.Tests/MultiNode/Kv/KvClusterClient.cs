@@ -1,6 +1,6 @@
 using Google.Protobuf;
-using KvCluster.Actors.TestKit.Linearizability;
-using KvCluster.Actors.TestKit.MultiNode;
+using KvCluster.Testing.Linearizability;
+using KvCluster.Testing.MultiNode;
 using KvCluster.Client.Protocol;
 
 namespace KvCluster.Tests.MultiNode.Kv;

@@ -1,5 +1,5 @@
-using KvCluster.Actors.TestKit.Linearizability;
-using KvCluster.Actors.TestKit.MultiNode;
+using KvCluster.Testing.Linearizability;
+using KvCluster.Testing.MultiNode;
 
 namespace KvCluster.Tests.MultiNode.Kv;
 

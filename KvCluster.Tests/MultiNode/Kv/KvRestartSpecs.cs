@@ -1,4 +1,4 @@
-using KvCluster.Actors.TestKit.MultiNode;
+using KvCluster.Testing.MultiNode;
 
 namespace KvCluster.Tests.MultiNode.Kv;
 

@@ -1,21 +1,19 @@
+using Akka.Actor;
 using Google.Protobuf;
-using KvCluster.Actors;
-using KvCluster.Actors.Persistence;
-using KvCluster.Actors.Persistence.Sqlite;
-using KvCluster.Actors.Remote.Actors;
-using KvCluster.Actors.Remote.Serialization;
-using KvCluster.Actors.Remote.Transport;
-using KvCluster.Actors.TestKit.MultiNode;
 using KvCluster.Client.Protocol;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
+using KvCluster.Raft.Persistence;
+using KvCluster.Raft.Serialization;
+using KvCluster.Testing.MultiNode;
 
 namespace KvCluster.Tests.MultiNode.Kv;
 
 /// <summary>
-/// A KV node assembled from the existing parts: a remoting-enabled actor system on the spec's port, SQLite
-/// persistence (synchronous=FULL, so every acknowledged append is fsynced) in the node's data directory, and a
-/// RaftActor named <c>raft</c> over a <see cref="KvStateMachineAdapter"/>, whose peers are the other members'
+/// A KV node assembled from the existing parts: an Akka actor system on the spec's port (Akka.Remote through the
+/// throttler, <see cref="NodeStartInfo.AkkaConfig"/>), the Raft journal (Akka.Persistence.Sql on SQLite in WAL mode,
+/// synchronous=FULL, so every acknowledged append is fsynced) in the node's data directory, the Raft wire serializer,
+/// and a RaftActor named <c>raft</c> over a <see cref="KvStateMachineAdapter"/>, whose peers are the other members'
 /// <c>/user/raft</c> over TCP. Client requests are asked of the RaftActor inside this node's system, as a
 /// co-located endpoint would.
 /// </summary>
@@ -38,7 +36,7 @@ internal sealed class RaftKvNode : IKvNode
 
     public ActorSystem System { get; }
 
-    public RemoteAddress Address => RemoteExtension.Get(System).Address;
+    public Address Address => MultiNodeSystems.AddressOf(System);
 
     /// <summary>Starts a node from <paramref name="info"/>; returns once its RaftActor finished replaying the journal.</summary>
     public static async Task<RaftKvNode> StartAsync(NodeStartInfo info, CancellationToken cancellationToken)
@@ -55,19 +53,14 @@ internal sealed class RaftKvNode : IKvNode
             CheckQuorum = info.Get(RaftKvNodeFactory.CheckQuorum, "true") == "true",
         };
 
-        var registry = new MessageSerializerRegistry();
-        KvCluster.Raft.Actor.RaftActor.RegisterWireTypes(registry);
-        var system = await RemoteActorSystem.CreateAsync(RemoteSettingsFor(info), registry: registry, cancellationToken: cancellationToken);
+        var own = RaftWireSerializer.Config.WithFallback(RaftJournalConfig.Build(info.DataDirectory));
+        var system = await MultiNodeSystems.CreateSystemAsync(info, own, cancellationToken);
         try
         {
-            KvCluster.Actors.Persistence.Persistence.Configure(
-                system,
-                PersistenceSettings.Sqlite(info.DataDirectory, new SqliteStoreOptions { Synchronous = SqliteSynchronousMode.Full })
-                    with { Serializer = RaftJournalEvents.CreateSerializer() });
             var node = new RaftKvNode(info.Role, raft.NodeId, system);
             var peers = info.Members.Where(m => m != info.Self).ToDictionary(
                 m => (ulong)m.Index,
-                m => (IActorRef)system.Provider.ResolveActorRef($"{m.Address}/user/raft"));
+                m => (IActorRef)((ExtendedActorSystem)system).Provider.ResolveActorRef($"{m.Address}/user/raft"));
             var settings = new RaftActorSettings
             {
                 Raft = raft,
@@ -150,25 +143,11 @@ internal sealed class RaftKvNode : IKvNode
         {
             return await _raft.Ask<object>(message, timeout + TimeSpan.FromSeconds(1), cancel.Token);
         }
-        catch (Exception e) when (e is OperationCanceledException or AskTimeoutException)
+        catch (Exception e) when (e is OperationCanceledException or AskTimeoutException || System.WhenTerminated.IsCompleted)
         {
             return null;
         }
     }
-
-    private static RemoteSettings RemoteSettingsFor(NodeStartInfo info) => new()
-    {
-        SystemName = info.SystemName,
-        Host = info.Address.Host,
-        Port = info.Port,
-        HandshakeTimeout = TimeSpan.FromSeconds(2),
-        HeartbeatInterval = TimeSpan.FromMilliseconds(100),
-        IdleTimeout = TimeSpan.FromSeconds(2),
-        WriteTimeout = TimeSpan.FromSeconds(1),
-        ReconnectBackoffMin = TimeSpan.FromMilliseconds(50),
-        ReconnectBackoffMax = TimeSpan.FromMilliseconds(300),
-        AcceptableHeartbeatPause = TimeSpan.FromMilliseconds(500),
-    };
 }
 
 /// <summary>

@@ -1,10 +1,12 @@
 using BenchmarkDotNet.Attributes;
-using KvCluster.Actors;
+using Akka.Actor;
+using Akka.Configuration;
 
 namespace KvCluster.Benchmarks.Actors;
 
 /// <summary>
-/// Ping-pong between pairs of actors on the thread pool. Each invocation exchanges
+/// Ping-pong between pairs of Akka.NET actors (<see cref="ReceiveActor"/>, <see cref="ICanTell.Tell"/>) on
+/// the default dispatcher (the thread pool). Each invocation exchanges
 /// <see cref="TotalMessages"/> messages in total (pings + pongs, split evenly over the pairs), so
 /// BenchmarkDotNet's time per operation is the time per message and "Allocated" is bytes per
 /// message. The ping/pong message objects are pre-allocated and reused: any allocation reported is
@@ -33,7 +35,9 @@ public class PingPongBenchmark
     [GlobalSetup]
     public void Setup()
     {
-        _system = ActorSystem.Create("bench");
+        // Stock settings apart from the log level: the default dispatcher, its throughput (messages per mailbox turn)
+        // and the unbounded mailbox are what AkkaKv's actors run on.
+        _system = ActorSystem.Create("bench", ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
         _done = new CountdownEvent(Pairs);
         _pingers = new IActorRef[Pairs];
         for (var i = 0; i < Pairs; i++)
@@ -62,7 +66,7 @@ public class PingPongBenchmark
         var run = new Run(roundTrips, InFlight);
         foreach (var pinger in _pingers)
         {
-            pinger.Tell(run, null);
+            pinger.Tell(run, ActorRefs.NoSender);
         }
         if (!_done.Wait(TimeSpan.FromMinutes(2)))
         {
@@ -76,47 +80,45 @@ public class PingPongBenchmark
 
     private sealed record Run(int RoundTrips, int InFlight);
 
-    private sealed class Ponger : ActorBase
+    private sealed class Ponger : ReceiveActor
     {
-        protected override bool Receive(object message)
+        public Ponger()
         {
-            Sender.Tell(s_pong, Self);
-            return true;
+            ReceiveAny(_ => Sender.Tell(s_pong, Self));
         }
     }
 
-    private sealed class Pinger(IActorRef ponger, CountdownEvent done) : ActorBase
+    private sealed class Pinger : ReceiveActor
     {
+        private readonly IActorRef _ponger;
         private int _toSend;
         private int _toReceive;
 
-        protected override bool Receive(object message)
+        public Pinger(IActorRef ponger, CountdownEvent done)
         {
-            if (ReferenceEquals(message, s_pong))
+            _ponger = ponger;
+            Receive<Pong>(_ =>
             {
                 if (_toSend > 0)
                 {
                     _toSend--;
-                    ponger.Tell(s_ping, Self);
+                    _ponger.Tell(s_ping, Self);
                 }
                 if (--_toReceive == 0)
                 {
                     done.Signal();
                 }
-                return true;
-            }
-            if (message is Run run)
+            });
+            Receive<Run>(run =>
             {
                 _toReceive = run.RoundTrips;
                 var first = Math.Min(run.InFlight, run.RoundTrips);
                 _toSend = run.RoundTrips - first;
                 for (var i = 0; i < first; i++)
                 {
-                    ponger.Tell(s_ping, Self);
+                    _ponger.Tell(s_ping, Self);
                 }
-                return true;
-            }
-            return false;
+            });
         }
     }
 }

@@ -3,8 +3,8 @@ namespace KvCluster.Benchmarks.Persistence;
 /// <summary>
 /// CPU time of this process's threads, grouped by thread name, read from Linux's
 /// <c>/proc/self/task/*/schedstat</c> (nanoseconds on the CPU) and <c>comm</c>. Lets the driver say
-/// where a mode's process CPU goes (journal writer thread, thread-pool workers, the rest) without a
-/// profiler. Empty on systems without <c>/proc</c>.
+/// where a mode's process CPU goes (thread-pool workers, which run the actors, Akka.Persistence.Sql and SQLite;
+/// Akka's own threads such as the scheduler; JIT; GC; the rest) without a profiler. Empty on systems without <c>/proc</c>.
 /// </summary>
 internal sealed class ThreadCpu
 {
@@ -64,8 +64,9 @@ internal sealed class ThreadCpu
         {
             var before = earlier._threads.TryGetValue(id, out var e) && e.Name == name ? e.Nanoseconds : 0;
             var group = name.StartsWith(".NET TP Worker", StringComparison.Ordinal) ? "pool workers"
-                : name.StartsWith("sqlite-journal", StringComparison.Ordinal) ? "journal writer"
                 : name.StartsWith(".NET Tiered", StringComparison.Ordinal) ? "JIT"
+                : name.StartsWith(".NET BGC", StringComparison.Ordinal) || name.StartsWith(".NET Server GC", StringComparison.Ordinal) ? "GC"
+                : name.StartsWith("akka", StringComparison.OrdinalIgnoreCase) ? "akka threads"
                 : "other";
             groups[group] = groups.GetValueOrDefault(group) + (ns - before);
         }

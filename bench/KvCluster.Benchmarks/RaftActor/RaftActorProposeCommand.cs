@@ -1,19 +1,24 @@
 using System.Diagnostics;
 using System.Globalization;
-using KvCluster.Actors;
-using KvCluster.Actors.Persistence;
+using Akka.Actor;
+using Akka.Configuration;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
+using KvCluster.Raft.Persistence;
+using KvCluster.Raft.Serialization;
 
 namespace KvCluster.Benchmarks.RaftActor;
 
 /// <summary>
-/// Proposals committed and applied per second by an in-process RaftActor cluster (one actor system, local refs, real
-/// scheduler), with 1 and 256 concurrent proposers each waiting for its reply (Ask) before proposing again, over the
-/// in-memory journal and over the SQLite journal (one actor system per node, each with its own journal database file,
-/// WAL, synchronous=FULL, i.e. fsync), persisted through the persistence extension (PersistentActor).
-/// A 1-node cluster runs in the same process as the baseline (the shell and journal without replication).
-/// <c>dotnet run -c Release --project bench/KvCluster.Benchmarks -- raftactor-propose [seconds] [payloadBytes]</c>
+/// Proposals committed and applied per second by an in-process cluster of Akka RaftActors (one actor system per node,
+/// local refs across the systems of this process, real scheduler), with 1 and 256 concurrent proposers each waiting
+/// for its reply (Ask) before proposing again, over Akka's in-memory journal and over Akka.Persistence.Sql on SQLite
+/// (each node its own database file, WAL, synchronous=FULL, i.e. fsync; the node's settings,
+/// <see cref="RaftJournalConfig.Build"/>), the RaftLogActor persisting one event per Ready. Journal events are
+/// serialized by <see cref="RaftWireSerializer"/>, as on a node. A 1-node cluster runs in the same process as the
+/// baseline (the shell and journal without replication).
+/// <c>dotnet run -c Release --project bench/KvCluster.Benchmarks -- raftactor-propose [seconds] [payloadBytes] [journals]</c>
+/// (journals: <c>memory</c>, <c>sqlite</c> or <c>memory,sqlite</c>, the default).
 /// </summary>
 public sealed class RaftActorProposeCommand : IBenchCommand
 {
@@ -28,11 +33,12 @@ public sealed class RaftActorProposeCommand : IBenchCommand
     {
         var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 5;
         var payloadBytes = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 256;
+        var journals = args.Length > 2 ? args[2].Split(',', StringSplitOptions.RemoveEmptyEntries) : ["memory", "sqlite"];
         Console.WriteLine($"raftactor-propose: {seconds}s per case, payload {payloadBytes} B, {Environment.ProcessorCount} cpus, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}");
         Console.WriteLine($"{"nodes",5} {"journal",8} {"proposers",9} {"applied/s",10} {"p50 us",9} {"p99 us",9} {"retries",8}");
         foreach (var nodes in new[] { 1, 3 })
         {
-            foreach (var journal in new[] { "memory", "sqlite" })
+            foreach (var journal in journals)
             {
                 foreach (var proposers in new[] { 1, 256 })
                 {
@@ -53,16 +59,12 @@ public sealed class RaftActorProposeCommand : IBenchCommand
 
         // One actor system per node, each with its own journal (its own SQLite file), as on separate machines; the
         // nodes talk through local refs across the systems of this process.
-        var systems = ids.ToDictionary(id => id, id => ActorSystem.Create($"bench{id}"));
+        var systems = ids.ToDictionary(id => id, id => ActorSystem.Create($"bench{id}", SystemConfig(journalKind, Path.Combine(dir, $"node{id}"))));
         try
         {
             var nodes = new Dictionary<ulong, IActorRef>();
             foreach (var id in ids)
             {
-                var persistence = journalKind == "sqlite"
-                    ? PersistenceSettings.Sqlite(Path.Combine(dir, $"node{id}"))
-                    : PersistenceSettings.InMemory();
-                KvCluster.Actors.Persistence.Persistence.Configure(systems[id], persistence with { Serializer = RaftJournalEvents.CreateSerializer() });
                 var settings = new RaftActorSettings
                 {
                     Raft = new RaftConfig { NodeId = id, Voters = ids, ElectionTimeoutMinTicks = 10, ElectionTimeoutMaxTicks = 20 },
@@ -102,6 +104,26 @@ public sealed class RaftActorProposeCommand : IBenchCommand
             {
             }
         }
+    }
+
+    /// <summary>
+    /// A node's configuration: Akka's in-memory journal and snapshot store, or the node's Akka.Persistence.Sql on
+    /// SQLite settings (<see cref="RaftJournalConfig.Build"/>) in <paramref name="dataDirectory"/>; the Raft serializer.
+    /// </summary>
+    private static Config SystemConfig(string journalKind, string dataDirectory)
+    {
+        var journal = journalKind switch
+        {
+            "memory" => ConfigurationFactory.ParseString("""
+                akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+                akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+                """),
+            "sqlite" => RaftJournalConfig.Build(dataDirectory),
+            _ => throw new ArgumentException($"Unknown journal '{journalKind}' (memory or sqlite).", nameof(journalKind)),
+        };
+        return ConfigurationFactory.ParseString("akka.loglevel = WARNING")
+            .WithFallback(journal)
+            .WithFallback(RaftWireSerializer.Config);
     }
 
     private static async Task ProposeLoopAsync(LeaderRef leader, byte[] payload, List<double> latencies, CancellationToken stop)

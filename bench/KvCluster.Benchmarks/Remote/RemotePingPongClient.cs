@@ -1,86 +1,80 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
-using KvCluster.Actors;
-using KvCluster.Actors.Remote.Actors;
+using Akka.Actor;
 
 namespace KvCluster.Benchmarks.Remote;
 
 /// <summary>The measuring side of <see cref="RemotePingPongCommand"/>.</summary>
 internal static class RemotePingPongClient
 {
-    public const int AckEvery = 10_000;
-    private const int Window = 100_000;
-
     public static async Task<int> RunAsync(Dictionary<string, string> options)
     {
         var server = options["server"];
-        var rawPort = int.Parse(options["raw-port"], CultureInfo.InvariantCulture);
-        var pings = int.Parse(options.GetValueOrDefault("pings", "20000"), CultureInfo.InvariantCulture);
-        var messages = int.Parse(options.GetValueOrDefault("messages", "1000000"), CultureInfo.InvariantCulture);
-        messages = Math.Max(AckEvery, messages / AckEvery * AckEvery);
-        var payload = new BytesValue { Value = ByteString.CopyFrom(Enumerable.Range(0, RemotePingPongCommand.PayloadBytes).Select(i => (byte)i).ToArray()) };
-        Console.WriteLine($"message: BytesValue with {RemotePingPongCommand.PayloadBytes} bytes = {payload.CalculateSize()} bytes protobuf; raw baseline frames {RemotePingPongCommand.PayloadBytes + 4} bytes");
+        var rawPort = RemotePingPongCommand.Int(options, "raw-port", 0);
+        var pings = RemotePingPongCommand.Int(options, "pings", 20_000);
+        var messages = RemotePingPongCommand.Int(options, "messages", 1_000_000);
+        var window = RemotePingPongCommand.Int(options, "window", 50_000);
+        var ackEvery = RemotePingPongCommand.Int(options, "ack-every", 5_000);
+        var askCallers = RemotePingPongCommand.Int(options, "ask-callers", 100);
+        var asks = RemotePingPongCommand.Int(options, "asks", 100_000);
+        var serializer = options.GetValueOrDefault("serializer", "bench");
+        if (window <= ackEvery)
+        {
+            Console.Error.WriteLine("--window must be larger than --ack-every");
+            return 2;
+        }
+        messages = Math.Max(ackEvery, messages / ackEvery * ackEvery);
+        var payload = new BenchPayload(Enumerable.Range(0, RemotePingPongCommand.PayloadBytes).Select(i => (byte)i).ToArray());
+        Console.WriteLine($"message: {RemotePingPongCommand.PayloadBytes} B payload, serializer '{serializer}' (client to server); raw baseline frames {RemotePingPongCommand.PayloadBytes + 4} B");
 
-        var raw = await RawPingPongAsync(rawPort, pings);
-        Report("raw socket ping-pong", pings, raw.Elapsed, raw.Rtts);
+        Rtts? raw = null;
+        if (rawPort > 0)
+        {
+            raw = await RawPingPongAsync(rawPort, pings);
+            raw.Report("raw socket ping-pong");
+        }
 
-        var system = await RemoteActorSystem.CreateAsync(RemotePingPongCommand.Settings("client", 0), registry: RemotePingPongCommand.NewRegistry());
+        var system = ActorSystem.Create("client", RemotePingPongCommand.Hocon(0, serializer));
         try
         {
             var echo = await system.ActorSelection(server + "/user/echo").ResolveOne(TimeSpan.FromSeconds(10));
             var sink = await system.ActorSelection(server + "/user/sink").ResolveOne(TimeSpan.FromSeconds(10));
 
-            await ActorPingPongAsync(system, echo, payload, pings / 10);
+            await ActorPingPongAsync(system, echo, payload, Math.Max(1, pings / 10));
             var actor = await ActorPingPongAsync(system, echo, payload, pings);
-            Report("remote actor ping-pong", pings, actor.Elapsed, actor.Rtts);
+            actor.Report("remote actor ping-pong");
 
-            var acker = new Acker(system);
-            await StreamAsync(sink, acker, payload, messages / 10, 0);
-            var cpuBeforeActors = Process.GetCurrentProcess().TotalProcessorTime;
-            var elapsed = await StreamAsync(sink, acker, payload, messages, messages / 10);
-            Console.WriteLine($"(actor stream client CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpuBeforeActors).TotalMicroseconds / messages:F2} us/msg)");
-            Console.WriteLine($"{"remote actor one-way stream",-28} {messages,9} msgs  {messages / elapsed.TotalSeconds,12:N0} msg/s  ({elapsed.TotalMilliseconds:N0} ms, window {Window}, acks every {AckEvery})");
-
-            if (options.TryGetValue("transport", out var transportAddress))
+            if (askCallers > 0 && asks > 0)
             {
-                var stream = await TransportStream.StartAsync("client-transport");
-                var to = KvCluster.Actors.Remote.Transport.RemoteAddress.Parse(transportAddress);
-                await stream.StreamAsync(to, payload, messages / 10, 0, Window);
+                await AskAsync(echo, payload, askCallers, Math.Max(askCallers, asks / 10));
                 var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-                var transportElapsed = await stream.StreamAsync(to, payload, messages, messages / 10, Window);
+                var (askElapsed, asked) = await AskAsync(echo, payload, askCallers, asks);
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
-                Console.WriteLine($"{"transport one-way stream",-28} {messages,9} msgs  {messages / transportElapsed.TotalSeconds,12:N0} msg/s  ({transportElapsed.TotalMilliseconds:N0} ms; envelope level, no actors; client CPU {cpu.TotalMicroseconds / messages:F2} us/msg)");
-                await stream.Transport.DisposeAsync();
+                Console.WriteLine($"{"remote Ask, concurrent",-28} {asked,9} asks  {asked / askElapsed.TotalSeconds,12:N0} ask/s   ({askCallers} callers; client CPU {cpu.TotalMicroseconds / asked:F1} us/ask)");
             }
 
-            Console.WriteLine($"p50 ratio actor/raw: {Percentile(actor.Rtts, 0.50) / Percentile(raw.Rtts, 0.50):F2}x   p99 ratio: {Percentile(actor.Rtts, 0.99) / Percentile(raw.Rtts, 0.99):F2}x");
-            Console.WriteLine($"client counters: {RemoteExtension.Get(system).Counters}");
+            var acker = new Acker(system);
+            await StreamAsync(sink, acker, payload, Math.Max(ackEvery, messages / 10 / ackEvery * ackEvery), window, ackEvery);
+            var cpuBeforeStream = Process.GetCurrentProcess().TotalProcessorTime;
+            var elapsed = await StreamAsync(sink, acker, payload, messages, window, ackEvery);
+            var streamCpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBeforeStream;
+            Console.WriteLine($"{"remote actor one-way stream",-28} {messages,9} msgs  {messages / elapsed.TotalSeconds,12:N0} msg/s   ({elapsed.TotalMilliseconds:N0} ms, window {window}, acks every {ackEvery}; client CPU {streamCpu.TotalMicroseconds / messages:F2} us/msg)");
+
+            if (raw is not null)
+            {
+                Console.WriteLine($"p50 ratio actor/raw: {actor.Percentile(0.50) / raw.Percentile(0.50):F2}x   p99 ratio: {actor.Percentile(0.99) / raw.Percentile(0.99):F2}x");
+            }
         }
         finally
         {
-            await RemoteActorSystem.TerminateAsync(system);
+            await system.Terminate();
         }
 
         return 0;
     }
 
-    private static void Report(string name, int count, TimeSpan elapsed, long[] rtts)
-    {
-        Console.WriteLine($"{name,-28} {count,9} rtts  {count / elapsed.TotalSeconds,12:N0} rtt/s   p50 {Percentile(rtts, 0.50):F1} us  p99 {Percentile(rtts, 0.99):F1} us  max {Percentile(rtts, 1.0):F1} us");
-    }
-
-    private static double Percentile(long[] ticks, double p)
-    {
-        var sorted = ticks.Order().ToArray();
-        var index = Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1);
-        return sorted[Math.Max(0, index)] * 1_000_000.0 / Stopwatch.Frequency;
-    }
-
-    private static async Task<(TimeSpan Elapsed, long[] Rtts)> RawPingPongAsync(int port, int count)
+    private static async Task<Rtts> RawPingPongAsync(int port, int count)
     {
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
@@ -100,7 +94,7 @@ internal static class RemotePingPongClient
             rtts[i] = Stopwatch.GetTimestamp() - start;
         }
 
-        return (total.Elapsed, rtts);
+        return new Rtts(total.Elapsed, rtts);
     }
 
     private static async Task RoundTripAsync(Socket socket, byte[] message, byte[] reply)
@@ -113,26 +107,48 @@ internal static class RemotePingPongClient
         }
     }
 
-    private static async Task<(TimeSpan Elapsed, long[] Rtts)> ActorPingPongAsync(ActorSystem system, IActorRef echo, BytesValue payload, int count)
+    private static async Task<Rtts> ActorPingPongAsync(ActorSystem system, IActorRef echo, BenchPayload payload, int count)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var rtts = new long[count];
         var pinger = system.ActorOf(Props.Create(() => new PingerActor(echo, payload, rtts, done)));
         var total = Stopwatch.StartNew();
-        pinger.Tell(PingerActor.Go.Instance, null);
+        pinger.Tell(PingerActor.Go.Instance, ActorRefs.NoSender);
         await done.Task.WaitAsync(TimeSpan.FromMinutes(2));
         total.Stop();
         system.Stop(pinger);
-        return (total.Elapsed, rtts);
+        return new Rtts(total.Elapsed, rtts);
     }
 
-    private static async Task<TimeSpan> StreamAsync(IActorRef sink, Acker acker, BytesValue payload, int count, long alreadyAcked)
+    /// <summary><paramref name="callers"/> loops, each awaiting one Ask at a time, <paramref name="count"/> Asks in all.</summary>
+    private static async Task<(TimeSpan Elapsed, int Asked)> AskAsync(IActorRef echo, BenchPayload payload, int callers, int count)
     {
-        var target = alreadyAcked + count;
+        var perCaller = Math.Max(1, count / callers);
+        var total = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, callers).Select(async _ =>
+        {
+            for (var i = 0; i < perCaller; i++)
+            {
+                await echo.Ask<BenchPayload>(payload, TimeSpan.FromSeconds(30));
+            }
+        }));
+        return (total.Elapsed, perCaller * callers);
+    }
+
+    /// <summary>Streams <paramref name="count"/> payloads to the sink, at most <paramref name="window"/> unacknowledged.</summary>
+    private static async Task<TimeSpan> StreamAsync(IActorRef sink, Acker acker, BenchPayload payload, int count, int window, int ackEvery)
+    {
+        acker.Reset();
+        sink.Tell(new BenchAck(ackEvery), acker.Ref);
+        while (!acker.Started)
+        {
+            await acker.WaitAsync();
+        }
+
         var total = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)
         {
-            while (alreadyAcked + i - acker.Acked >= Window)
+            while (i - acker.Acked >= window)
             {
                 await acker.WaitAsync();
             }
@@ -140,7 +156,7 @@ internal static class RemotePingPongClient
             sink.Tell(payload, acker.Ref);
         }
 
-        while (acker.Acked < target)
+        while (acker.Acked < count)
         {
             await acker.WaitAsync();
         }
@@ -148,19 +164,34 @@ internal static class RemotePingPongClient
         return total.Elapsed;
     }
 
+    /// <summary>Round-trip times of one run, in <see cref="Stopwatch"/> ticks.</summary>
+    private sealed class Rtts(TimeSpan elapsed, long[] ticks)
+    {
+        private readonly long[] _sorted = ticks.Order().ToArray();
+
+        public void Report(string name) =>
+            Console.WriteLine($"{name,-28} {_sorted.Length,9} rtts  {_sorted.Length / elapsed.TotalSeconds,12:N0} rtt/s   p50 {Percentile(0.50):F1} us  p99 {Percentile(0.99):F1} us  max {Percentile(1.0):F1} us");
+
+        public double Percentile(double p)
+        {
+            var index = Math.Min(_sorted.Length - 1, (int)Math.Ceiling(p * _sorted.Length) - 1);
+            return _sorted[Math.Max(0, index)] * 1_000_000.0 / Stopwatch.Frequency;
+        }
+    }
+
     private sealed class PingerActor : ReceiveActor
     {
         private long _start;
         private int _index;
 
-        public PingerActor(IActorRef echo, BytesValue payload, long[] rtts, TaskCompletionSource done)
+        public PingerActor(IActorRef echo, BenchPayload payload, long[] rtts, TaskCompletionSource done)
         {
             Receive<Go>(_ =>
             {
                 _start = Stopwatch.GetTimestamp();
                 echo.Tell(payload, Self);
             });
-            Receive<BytesValue>(_ =>
+            Receive<BenchPayload>(_ =>
             {
                 var now = Stopwatch.GetTimestamp();
                 rtts[_index++] = now - _start;
@@ -185,7 +216,7 @@ internal static class RemotePingPongClient
     private sealed class Acker
     {
         private readonly SemaphoreSlim _signal = new(0);
-        private long _acked;
+        private long _acked = -1;
 
         public Acker(ActorSystem system)
         {
@@ -194,7 +225,12 @@ internal static class RemotePingPongClient
 
         public IActorRef Ref { get; }
 
+        /// <summary>Payloads the sink has counted in the current stream; -1 before it confirmed the stream's start.</summary>
         public long Acked => Volatile.Read(ref _acked);
+
+        public bool Started => Acked >= 0;
+
+        public void Reset() => Volatile.Write(ref _acked, -1);
 
         public Task WaitAsync() => _signal.WaitAsync(TimeSpan.FromMilliseconds(50));
 
@@ -208,7 +244,7 @@ internal static class RemotePingPongClient
         {
             public AckActor(Acker owner)
             {
-                Receive<Int64Value>(v => owner.OnAck(v.Value));
+                Receive<BenchAck>(ack => owner.OnAck(ack.Count));
             }
         }
     }

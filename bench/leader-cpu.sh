@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Where the Raft leader's CPU goes under the 1000-client put load, package by package (issue 14).
+#
+#   bench/leader-cpu.sh            (as root, or with perf_event_paranoid <= 1; needs Debian's linux-perf)
+#
+# Starts a fresh three-node cluster (scripts/local-cluster.sh, Release build, fsync on, data in a temporary
+# directory) with the runtime's perf map on (DOTNET_PerfMapEnabled=1, so perf can name JIT-compiled methods),
+# pre-warms it, finds the leader over pbm, then samples the leader with `perf record -g` (999 Hz) during
+# DURATION of `kv bench` puts, 256 B values, 1000 clients over 100 connections. The report buckets every sample by
+# the assembly (or native library) of its leaf frame:
+#   Akka.Remote (+ DotNetty), Akka actors (Akka core, Akka.Cluster, Akka.Cluster.Tools), Akka.Persistence (+ Sql),
+#   linq2db, Microsoft.Data.Sqlite + SQLite (libe_sqlite3), Google.Protobuf, AkkaKv (KvCluster.*),
+#   .NET libraries (System.*), runtime (coreclr: GC, JIT, stubs), kernel, other,
+# and prints the share of each, the throughput, and the leader's CPU per put.
+# Environment: DURATION (10s), PREWARM (10s), BASE_PORT (27054), KEEP (1: keep perf.data and the data).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-10s}"
+PREWARM="${PREWARM:-10s}"
+export BASE_PORT="${BASE_PORT:-27054}" PBM_BASE="${PBM_BASE:-27111}" LIGHTHOUSE=0 SYNC=full
+DATA="$(mktemp -d -t akkakv-leader-cpu-XXXXXX)"
+export DATA DOTNET_PerfMapEnabled=1
+cleanup() {
+  scripts/local-cluster.sh down >/dev/null 2>&1 || true
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$DATA"
+}
+trap cleanup EXIT
+command -v perf >/dev/null || { echo "perf is missing: apt-get install linux-perf" >&2; exit 2; }
+
+scripts/local-cluster.sh up >/dev/null
+KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
+EP="127.0.0.1:$BASE_PORT,127.0.0.1:$((BASE_PORT + 1)),127.0.0.1:$((BASE_PORT + 2))"
+"${KV[@]}" bench --target akkakv --endpoints "$EP" --clients 100 --conns 10 --duration "$PREWARM" --warmup 0s \
+  --read-ratio 0 --output json >/dev/null 2>&1 || true
+
+leader=""
+for id in 1 2 3; do
+  if "${KV[@]}" pbm "127.0.0.1:$((PBM_BASE + id - 1))" raft status 2>/dev/null | grep -qi "role: *leader"; then leader="$id"; fi
+done
+[ -n "$leader" ] || { echo "no leader found over pbm" >&2; exit 3; }
+pid="$(cat "$DATA/n$leader.pid")"
+ticks_before="$(awk '{print $14 + $15}' "/proc/$pid/stat")"
+
+seconds="$(awk -v d="$DURATION" 'BEGIN { if (d ~ /ms$/) print d / 1000; else print d + 0 }')"
+perf record -F 999 -g -p "$pid" -o "$DATA/perf.data" -- sleep "$((${seconds%.*} + 1))" >/dev/null 2>&1 &
+perf_pid=$!
+json="$("${KV[@]}" bench --target akkakv --endpoints "$EP" --clients 1000 --conns 100 --duration "$DURATION" --warmup 0s \
+  --read-ratio 0 --output json 2>/dev/null)"
+wait "$perf_pid" || true
+ticks_after="$(awk '{print $14 + $15}' "/proc/$pid/stat")"
+throughput="$(grep -o '"throughput":[0-9.e]*' <<<"$json" | head -n 1 | cut -d: -f2)"
+
+perf report -i "$DATA/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null \
+  | awk -v tput="$throughput" -v ticks="$((ticks_after - ticks_before))" -v hz="$(getconf CLK_TCK)" -v secs="$seconds" -v leader="$leader" '
+    /^ *[0-9.]+%/ {
+      pct = $1; sub("%", "", pct)
+      line = $0
+      bucket = "other"
+      if (line ~ /\[kernel/) bucket = "kernel"
+      else if (line ~ /libe_sqlite3/) bucket = "Microsoft.Data.Sqlite + SQLite"
+      else if (line ~ /libcoreclr|libclrjit|libSystem\.Native|\[unknown\]/) bucket = "runtime (coreclr: GC, JIT, stubs)"
+      else if (line ~ /\[(Akka\.Remote|DotNetty)[^]]*\]/) bucket = "Akka.Remote (+ DotNetty)"
+      else if (line ~ /\[Akka\.Persistence[^]]*\]/) bucket = "Akka.Persistence (+ Sql)"
+      else if (line ~ /\[linq2db[^]]*\]/) bucket = "linq2db"
+      else if (line ~ /\[Microsoft\.Data\.Sqlite[^]]*\]|\[SQLitePCLRaw[^]]*\]/) bucket = "Microsoft.Data.Sqlite + SQLite"
+      else if (line ~ /\[Akka[^]]*\]/) bucket = "Akka actors (core, Cluster, Cluster.Tools)"
+      else if (line ~ /\[Google\.Protobuf\]/) bucket = "Google.Protobuf"
+      else if (line ~ /\[(KvCluster|kv)[^]]*\]/) bucket = "AkkaKv (KvCluster.*)"
+      else if (line ~ /\[(System|Microsoft)[^]]*\]/) bucket = ".NET libraries (System.*)"
+      share[bucket] += pct
+      total += pct
+    }
+    END {
+      cpu = ticks / hz
+      printf "leader: node %s; %s puts/s over %s s; leader CPU %.2f s = %.0f us per put\n", leader, tput, secs, cpu, (tput > 0 ? cpu * 1e6 / (tput * secs) : 0)
+      printf "%-45s %7s %10s\n", "where (leaf frame)", "share", "us/put"
+      n = asorti(share, names)
+      for (i = 1; i <= n; i++) order[i] = names[i]
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (share[order[j]] > share[order[i]]) { t = order[i]; order[i] = order[j]; order[j] = t }
+      for (i = 1; i <= n; i++) {
+        b = order[i]
+        printf "%-45s %6.1f%% %10.1f\n", b, share[b] * 100 / total, (tput > 0 ? share[b] / total * cpu * 1e6 / (tput * secs) : 0)
+      }
+    }'
