@@ -20,13 +20,15 @@ DURATION="${DURATION:-10s}"
 PREWARM="${PREWARM:-10s}"
 export BASE_PORT="${BASE_PORT:-27054}" PBM_BASE="${PBM_BASE:-27111}" LIGHTHOUSE=0 SYNC=full
 DATA="$(mktemp -d -t akkakv-leader-cpu-XXXXXX)"
-export DATA DOTNET_PerfMapEnabled=1
+# W^X off: with it on, JIT code runs from a double mapping perf cannot attribute to the perf map.
+export DATA DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
 cleanup() {
   scripts/local-cluster.sh down >/dev/null 2>&1 || true
   [ "${KEEP:-0}" = 1 ] || rm -rf "$DATA"
 }
 trap cleanup EXIT
 command -v perf >/dev/null || { echo "perf is missing: apt-get install linux-perf" >&2; exit 2; }
+command -v gawk >/dev/null || { echo "gawk is missing: apt-get install gawk" >&2; exit 2; }
 
 scripts/local-cluster.sh up >/dev/null
 KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
@@ -52,7 +54,7 @@ ticks_after="$(awk '{print $14 + $15}' "/proc/$pid/stat")"
 throughput="$(grep -o '"throughput":[0-9.e]*' <<<"$json" | head -n 1 | cut -d: -f2)"
 
 perf report -i "$DATA/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null \
-  | awk -v tput="$throughput" -v ticks="$((ticks_after - ticks_before))" -v hz="$(getconf CLK_TCK)" -v secs="$seconds" -v leader="$leader" '
+  | gawk -v tput="$throughput" -v ticks="$((ticks_after - ticks_before))" -v hz="$(getconf CLK_TCK)" -v secs="$seconds" -v leader="$leader" '
     /^ *[0-9.]+%/ {
       pct = $1; sub("%", "", pct)
       line = $0

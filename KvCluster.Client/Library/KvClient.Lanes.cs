@@ -37,8 +37,9 @@ public sealed partial class KvClient
         var (lane, expired) = await ProbeManyAsync(Volatile.Read(ref _lanes), budget, cancellationToken).ConfigureAwait(false);
         if (lane is null)
         {
-            var within = expired ? $" within {_options.ConnectTimeout.TotalMilliseconds:0} ms" : string.Empty;
-            throw new KvUnavailableException($"No AkkaKv node answered{within}: {Failures()}. Is a node running there (dotnet run --project KvCluster.Node)?");
+            // The budget is named whether it ran out or every contact failed sooner: the user sees which timeout applied.
+            var how = expired ? "ran out" : "was not needed in full";
+            throw new KvUnavailableException($"No AkkaKv node answered within {_options.ConnectTimeout.TotalMilliseconds:0} ms (the budget {how}): {Failures()}. Is a node running there (dotnet run --project KvCluster.Node)?");
         }
     }
 

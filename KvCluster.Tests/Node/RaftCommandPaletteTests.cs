@@ -54,6 +54,15 @@ public sealed class RaftCommandPaletteTests
         var commands = cluster.Nodes[leader]!.Commands!;
 
         var added = await commands.ExecuteAsync($"raft add-member 127.0.0.1:{cluster.Options[joiner].Port}");
+        for (var attempt = 0; attempt < 5 && added.Status != CommandStatus.Ok && added.Body.Contains("not the leader", StringComparison.Ordinal); attempt++)
+        {
+            // Leadership moved between finding the leader and the command (an election on a loaded machine): the
+            // command names the problem and changed nothing, so the operator runs it on the new leader.
+            leader = await cluster.AwaitLeaderAsync();
+            commands = cluster.Nodes[leader]!.Commands!;
+            added = await commands.ExecuteAsync($"raft add-member 127.0.0.1:{cluster.Options[joiner].Port}");
+        }
+
         Assert.True(added.Status == CommandStatus.Ok, added.Body);
         var members = await commands.ExecuteAsync("raft members");
         Assert.Contains("4 voter(s), 0 learner(s)", members.Body);

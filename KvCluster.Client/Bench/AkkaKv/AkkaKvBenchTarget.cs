@@ -15,6 +15,14 @@ internal sealed class AkkaKvBenchTarget : IBenchTarget
     /// <summary>The key the connection probe reads; it need not exist.</summary>
     internal static readonly ReadOnlyMemory<byte> ProbeKey = "kv-bench-probe"u8.ToArray();
 
+    /// <summary>
+    /// Most client actor systems one bench process opens. Between two Akka systems every message travels over one
+    /// Akka.Remote association (one TCP connection per node), so <c>--conns</c> maps onto client systems, and each costs a
+    /// whole actor system (scheduler, remoting, a ClusterClient per node): 100 of them did not even start within the
+    /// connect timeout on 2 cores. Connection j uses system j mod this.
+    /// </summary>
+    internal const int MaxClientSystems = 8;
+
     private KvClient[] _clients = [];
     private TimeSpan _requestTimeout = TimeSpan.FromSeconds(10);
 
@@ -35,11 +43,16 @@ internal sealed class AkkaKvBenchTarget : IBenchTarget
 
         _requestTimeout = settings.RequestTimeout;
         var endpoints = settings.Endpoints.Select(e => new KvEndpoint(e.Host, e.Port)).ToArray();
-        var connecting = new Task<KvClient>[settings.Connections];
+        var connecting = new Task<KvClient>[Math.Min(settings.Connections, MaxClientSystems)];
         for (var j = 0; j < connecting.Length; j++)
         {
             var rotated = endpoints.Skip(j % endpoints.Length).Concat(endpoints.Take(j % endpoints.Length)).ToArray();
-            var options = new KvClientOptions { Endpoints = rotated, RequestTimeout = settings.RequestTimeout };
+            var options = new KvClientOptions
+            {
+                Endpoints = rotated,
+                RequestTimeout = settings.RequestTimeout,
+                ConnectTimeout = TimeSpan.FromSeconds(Math.Max(30, settings.RequestTimeout.TotalSeconds)),
+            };
             connecting[j] = ConnectOneAsync(options, cancellationToken);
         }
 
@@ -68,7 +81,7 @@ internal sealed class AkkaKvBenchTarget : IBenchTarget
     }
 
     /// <inheritdoc />
-    public IBenchClient CreateClient(int clientIndex, int connection) => new AkkaKvBenchClient(_clients[connection], _requestTimeout);
+    public IBenchClient CreateClient(int clientIndex, int connection) => new AkkaKvBenchClient(_clients[connection % _clients.Length], _requestTimeout);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

@@ -11,7 +11,7 @@ namespace KvCluster.Tests.MultiNode.Harness;
 [Trait("Category", "Integration")]
 public sealed class MultiNodeClusterSpecs
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
     /// <summary>Cluster members share one actor system name.</summary>
     private static readonly MultiNodeSpecOptions Options = MultiNodeBarrierSpecs.Options() with { SystemName = "akkakv" };
