@@ -30,6 +30,7 @@ public sealed partial class RaftActor
                 _persistingHardState = ready.HardState ?? _deferredHardState;
                 _deferredHardState = null;
                 _syncedSinceTick = true;
+                _writesRequested++;
                 _logActor.Tell(new PersistReady(ready.TruncateFrom, ready.Entries, _persistingHardState), Self);
                 return;
             }
@@ -48,6 +49,7 @@ public sealed partial class RaftActor
     /// <summary>The journal made the outstanding Ready durable: reflect it in the index, then finish the Ready.</summary>
     private void OnPersisted()
     {
+        _writesConfirmed++;
         if (_flushingHardState)
         {
             _flushingHardState = false;
@@ -85,6 +87,7 @@ public sealed partial class RaftActor
         _deferredHardState = null;
         _flushingHardState = true;
         _persistingHardState = hardState;
+        _writesRequested++;
         _logActor.Tell(new PersistReady(null, Array.Empty<Entry>(), hardState), Self);
     }
 
@@ -181,6 +184,8 @@ public sealed partial class RaftActor
         {
             if (_peers.TryGetValue(message.To, out var peer))
             {
+                _peerMessagesOut++;
+                _lastOut = message;
                 SendToPeer(peer, message);
             }
             else

@@ -142,6 +142,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
         switch (e.FsmEvent)
         {
             case Tick:
+                _ticks++;
                 _node?.Tick();
                 TickMembershipOp();
                 if (!_syncedSinceTick)
@@ -170,6 +171,8 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 break;
             case GetRaftStatus:
                 return Settle().Replying(BuildStatus());
+            case GetRaftDiagnostics:
+                return Settle().Replying(BuildDiagnostics());
             case AddMember add:
                 HandleAddMember(add);
                 break;
@@ -236,6 +239,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     {
         if (_node is null)
         {
+            _peerMessagesWhileRecovering++;
             return; // still recovering: Raft tolerates a lost message
         }
 
@@ -258,6 +262,8 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             Log.Info("Raft node {NodeId} learned peer {Peer} at {Ref} from its messages.", NodeId, message.From, Sender.Path);
         }
 
+        _peerMessagesIn++;
+        _lastIn = message;
         _node.Step(message);
     }
 

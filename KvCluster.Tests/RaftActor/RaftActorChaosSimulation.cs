@@ -12,14 +12,18 @@ namespace KvCluster.Tests.RaftActor;
 /// crash and restart from their journals. Every choice (faults, election timeouts, step schedule) comes from the seed;
 /// the interleaving of mailbox turns is Akka's dispatcher's, so a seed replays the same schedule of faults, not the same
 /// message order. Streams are named per seed (<c>sim&lt;seed&gt;-raft-&lt;id&gt;</c>), so several runs share a system.
-/// Between steps the test waits until every node answered a status request, which orders it after every message
-/// already in its mailbox.
+/// Virtual time moves only when the cluster is idle (<see cref="Quiesce"/>: no journal write in flight, no message
+/// between the network and the nodes), so a round trip never costs ticks; a liveness failure reports every node's shell
+/// state, the network's counters, the proposals' replies and what the system logged (<see cref="Diagnostics"/>).
 /// </summary>
 internal sealed partial class RaftActorChaosSimulation : IDisposable
 {
     public static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(100);
     public const int MinTimeout = 10;
     public const int MaxTimeout = 20;
+
+    /// <summary>Passes through every mailbox <see cref="Quiesce"/> allows before it gives up.</summary>
+    private const int QuiescePasses = 1000;
 
     private readonly RaftActorTestKit _kit;
     private readonly int _seed;
@@ -32,6 +36,7 @@ internal sealed partial class RaftActorChaosSimulation : IDisposable
     private readonly Dictionary<ulong, IActorRef> _nodes = new();
     private readonly Dictionary<ulong, RecordingStateMachine> _machines = new();
     private readonly List<(ulong Node, RecordingStateMachine Machine)> _allMachines = new();
+    private readonly IActorRef _errors;
 
     public RaftActorChaosSimulation(RaftActorTestKit kit, int size, int seed, ChaosSettings faults)
     {
@@ -44,6 +49,9 @@ internal sealed partial class RaftActorChaosSimulation : IDisposable
         _network = kit.Sys.ActorOf(Props.Create(() => new ChaosNetwork(networkSeed, faults, null)), $"net-{size}-{seed}");
         _inbox = kit.CreateTestProbe($"inbox-{size}-{seed}");
         _status = kit.CreateTestProbe($"status-{size}-{seed}");
+        _errors = kit.Sys.ActorOf(Props.Create(() => new ErrorRecorder()), $"errors-{size}-{seed}");
+        kit.Sys.EventStream.Subscribe(_errors, typeof(Akka.Event.Error));
+        kit.Sys.EventStream.Subscribe(_errors, typeof(Akka.Event.Warning));
         foreach (var id in Ids)
         {
             Start(id);
@@ -77,12 +85,14 @@ internal sealed partial class RaftActorChaosSimulation : IDisposable
         {
             // Crash mid-step: the tick's messages are in flight and a write the node asked its journal for may be lost
             // while messages it sent are already on the network (a vote sent before its persist would show).
+            Quiesce();
             _kit.Advance(TickInterval);
             Restart(node);
             Statuses();
             return;
         }
 
+        Quiesce();
         _kit.Advance(TickInterval);
         Statuses();
     }
@@ -114,11 +124,67 @@ internal sealed partial class RaftActorChaosSimulation : IDisposable
                 proposed = false; // the proposal may have been lost to a leader change; propose again
             }
 
+            Quiesce();
             _kit.Advance(TickInterval);
         }
 
         return "no leader committed and applied a final command on every node after faults stopped: " +
-            string.Join("; ", Statuses().Select(s => $"{s.NodeId}:{s.Role}/t{s.Term}/c{s.Commit}/a{s.Applied}"));
+            string.Join("; ", Statuses().Select(s => $"{s.NodeId}:{s.Role}/t{s.Term}/c{s.Commit}/a{s.Applied}")) + "\n" + Diagnostics();
+    }
+
+    /// <summary>
+    /// Waits until the cluster is idle before virtual time moves: no journal write outstanding on any node and no
+    /// message between the network and the nodes (the counts of messages the nodes sent and the network handled stop
+    /// moving over a pass through every mailbox). Without it the test thread, which only round-trips through the nodes'
+    /// mailboxes, can advance many ticks while a vote waits for the journal or sits in the network's mailbox: on a fast
+    /// machine an election timeout (10-20 ticks) then passes before a round trip completes, every election fails, and
+    /// the cluster converges only once the ticks stop. Messages the network delays wait for the clock, as they should.
+    /// </summary>
+    private void Quiesce()
+    {
+        var previous = (-1L, -1L);
+        for (var pass = 0; pass < QuiescePasses; pass++)
+        {
+            _status.Send(_network, GetHandledCount.Instance);
+            var handled = _status.ExpectMsg<long>();
+            var sent = 0L;
+            var writing = false;
+            foreach (var id in Ids)
+            {
+                var diagnostics = Diagnose(id);
+                sent += diagnostics.PeerMessagesOut;
+                writing |= diagnostics.Persisting || diagnostics.FlushingHardState;
+            }
+
+            if (!writing && (handled, sent) == previous)
+            {
+                return;
+            }
+
+            previous = (handled, sent);
+        }
+
+        throw new InvalidOperationException($"The cluster did not settle within {QuiescePasses} passes:\n{Diagnostics()}");
+    }
+
+    private RaftDiagnostics Diagnose(ulong id)
+    {
+        _status.Send(_nodes[id], GetRaftDiagnostics.Instance);
+        return _status.ExpectMsg<RaftDiagnostics>(d => d.NodeId == id);
+    }
+
+    /// <summary>Every node's shell state and the network's, one line each (for a liveness failure).</summary>
+    public string Diagnostics()
+    {
+        var lines = Ids.Select(id => $"  {Diagnose(id)} (actor {_nodes[id].Path.Name})").ToList();
+        var replies = _inbox.ReceiveWhile(TimeSpan.FromMilliseconds(50), m => m.ToString() ?? "", int.MaxValue);
+        lines.Add($"  proposal replies ({replies.Count}), the last 5: {string.Join(" | ", replies.TakeLast(5))}");
+        _status.Send(_network, GetReport.Instance);
+        lines.Add($"  {_status.ExpectMsg<string>()}");
+        lines.Add($"  virtual time {_kit.Clock.Now:HH:mm:ss.f}");
+        _status.Send(_errors, GetReport.Instance);
+        lines.Add($"  errors and warnings logged during the run:\n{_status.ExpectMsg<string>()}");
+        return string.Join("\n", lines);
     }
 
     private bool Converged()
@@ -191,5 +257,26 @@ internal sealed partial class RaftActorChaosSimulation : IDisposable
         }
 
         _kit.Sys.Stop(_network);
+        _kit.Sys.EventStream.Unsubscribe(_errors);
+        _kit.Sys.Stop(_errors);
+    }
+
+    /// <summary>Keeps the errors and warnings the system logged during a run (the last 20), for a failure's report.</summary>
+    private sealed class ErrorRecorder : ReceiveActor
+    {
+        private readonly Queue<string> _events = new();
+
+        public ErrorRecorder()
+        {
+            Receive<Akka.Event.LogEvent>(e =>
+            {
+                _events.Enqueue($"    [{e.LogLevel()}] {e.LogSource}: {e.Message}{(e is Akka.Event.Error { Cause: { } cause } ? $" ({cause.GetType().Name}: {cause.Message}{(cause.InnerException is { } inner ? $" <- {inner.GetType().Name}: {inner.Message}" : "")})" : "")}");
+                if (_events.Count > 20)
+                {
+                    _events.Dequeue();
+                }
+            });
+            Receive<GetReport>(_ => Sender.Tell(_events.Count == 0 ? "    none" : string.Join("\n", _events)));
+        }
     }
 }
