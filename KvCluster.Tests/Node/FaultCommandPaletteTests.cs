@@ -1,3 +1,4 @@
+using KvCluster.Tests.Persistence;
 using Akka.Actor;
 using KvCluster.Client;
 using KvCluster.Client.Protocol;

@@ -1,3 +1,4 @@
+using KvCluster.Tests.Persistence;
 using System.Text.Json;
 using KvCluster.Client.Cli;
 

@@ -1,3 +1,4 @@
+using KvCluster.Tests.Persistence;
 using System.Diagnostics;
 using System.Text;
 using KvCluster.Client;

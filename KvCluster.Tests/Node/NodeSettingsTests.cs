@@ -1,3 +1,4 @@
+using KvCluster.Tests.Persistence;
 using KvCluster.Node.Hosting;
 using KvCluster.Raft.Persistence;
 using Microsoft.Data.Sqlite;
