@@ -12,12 +12,12 @@
 #   linq2db, Microsoft.Data.Sqlite + SQLite (libe_sqlite3), Google.Protobuf, AkkaKv (KvCluster.*),
 #   .NET libraries (System.*), runtime (coreclr: GC, JIT, stubs), kernel, other,
 # and prints the share of each, the throughput, and the leader's CPU per put.
-# Environment: DURATION (10s), PREWARM (10s), BASE_PORT (27054), KEEP (1: keep perf.data and the data).
+# Environment: DURATION (10s), PREWARM (30s), BASE_PORT (27054), KEEP (1: keep perf.data and the data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION="${DURATION:-10s}"
-PREWARM="${PREWARM:-10s}"
+PREWARM="${PREWARM:-30s}"
 export BASE_PORT="${BASE_PORT:-27054}" PBM_BASE="${PBM_BASE:-27111}" LIGHTHOUSE=0 SYNC=full
 DATA="$(mktemp -d -t akkakv-leader-cpu-XXXXXX)"
 # W^X off: with it on, JIT code runs from a double mapping perf cannot attribute to the perf map.
@@ -33,7 +33,8 @@ command -v gawk >/dev/null || { echo "gawk is missing: apt-get install gawk" >&2
 scripts/local-cluster.sh up >/dev/null
 KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
 EP="127.0.0.1:$BASE_PORT,127.0.0.1:$((BASE_PORT + 1)),127.0.0.1:$((BASE_PORT + 2))"
-"${KV[@]}" bench --target akkakv --endpoints "$EP" --clients 100 --conns 10 --duration "$PREWARM" --warmup 0s \
+# The same load as the sample: the JIT's tiering (tier-0, instrumented, tier-1) settles about 30 s into it.
+"${KV[@]}" bench --target akkakv --endpoints "$EP" --clients 1000 --conns 100 --duration "$PREWARM" --warmup 0s \
   --read-ratio 0 --output json >/dev/null 2>&1 || true
 
 leader=""

@@ -76,10 +76,10 @@ public sealed partial class KvClient
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, incarnation.Lost.Token) : null;
         try
         {
-            response = await incarnation.Client.Ask<KvResponse>(new ClusterClient.Send(KvWireTypes.RouterPath, request, localAffinity: true), wait, linked?.Token ?? incarnation.Lost.Token).ConfigureAwait(false);
+            response = await _inbox.SendAsync(incarnation.Client, KvWireTypes.RouterPath, request, wait, linked?.Token ?? incarnation.Lost.Token).ConfigureAwait(false);
             answered = true;
         }
-        catch (AskTimeoutException ex)
+        catch (TimeoutException ex)
         {
             lane.Silent(incarnation, $"{lane} did not answer within {wait.TotalMilliseconds:0} ms");
             Demote(lane);

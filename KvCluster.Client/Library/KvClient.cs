@@ -50,6 +50,9 @@ public sealed partial class KvClient : IAsyncDisposable
     /// <summary>The client's own actor system (remoting only).</summary>
     private readonly ActorSystem _system;
 
+    /// <summary>Sends every request and receives its answer (see <see cref="ReplyInbox"/>).</summary>
+    private readonly ReplyInbox _inbox;
+
     /// <summary>The ClusterClient settings every lane starts from.</summary>
     private readonly ClusterClientSettings _laneSettings;
 
@@ -77,6 +80,7 @@ public sealed partial class KvClient : IAsyncDisposable
     {
         _options = options;
         _system = system;
+        _inbox = new ReplyInbox(system, "kv-replies");
         _laneSettings = ClusterClientSettings.Create(system);
         _retry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions

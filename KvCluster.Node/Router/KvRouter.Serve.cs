@@ -27,7 +27,7 @@ public sealed partial class KvRouter
             response.LeaderEndpoint = leader;
         }
 
-        replyTo.Tell(response, self);
+        replyTo.Tell(Answering(request, response), self);
         return RequestDone.Instance;
     }
 

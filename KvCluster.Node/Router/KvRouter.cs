@@ -120,25 +120,25 @@ public sealed partial class KvRouter : ReceiveActor, IWithTimers
     {
         if (_drainWaiter is not null)
         {
-            Sender.Tell(Error(ResponseCode.Unavailable, "the node is shutting down; use another endpoint"), Self);
+            Sender.Tell(Answering(request, Error(ResponseCode.Unavailable, "the node is shutting down; use another endpoint")), Self);
             return;
         }
 
         if (_inFlight >= _settings.MaxInFlight)
         {
-            Sender.Tell(Error(ResponseCode.Busy, $"the node holds its maximum of {_settings.MaxInFlight} requests in flight; retry shortly"), Self);
+            Sender.Tell(Answering(request, Error(ResponseCode.Busy, $"the node holds its maximum of {_settings.MaxInFlight} requests in flight; retry shortly")), Self);
             return;
         }
 
         if (request.Command is null || request.Command.OpCase == KvCommand.OpOneofCase.None)
         {
-            Sender.Tell(Error(ResponseCode.BadRequest, "the request holds no command (put, get, delete, delete_range or range)"), Self);
+            Sender.Tell(Answering(request, Error(ResponseCode.BadRequest, "the request holds no command (put, get, delete, delete_range or range)")), Self);
             return;
         }
 
         if (_validator.Validate(request.Command) is { } invalid)
         {
-            Sender.Tell(Error(ResponseCode.BadRequest, invalid.Message), Self);
+            Sender.Tell(Answering(request, Error(ResponseCode.BadRequest, invalid.Message)), Self);
             return;
         }
 
@@ -147,6 +147,13 @@ public sealed partial class KvRouter : ReceiveActor, IWithTimers
         var replyTo = Sender;
         var self = Self;
         ServeAsync(request, _scheduler.Now + timeout, replyTo, self).PipeTo(self);
+    }
+
+    /// <summary><paramref name="response"/>, marked as the answer to <paramref name="request"/> (the client correlates by id).</summary>
+    private static KvResponse Answering(KvRequest request, KvResponse response)
+    {
+        response.RequestId = request.RequestId;
+        return response;
     }
 
     private void OnDone()

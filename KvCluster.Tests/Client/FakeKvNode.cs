@@ -61,6 +61,9 @@ internal sealed class FakeKvNode : IAsyncDisposable
     /// <summary>Every request the router received, in order.</summary>
     public ConcurrentQueue<KvRequest> Requests { get; } = new();
 
+    /// <summary>The sender of every request, as the router sees it (the receptionist's response tunnel).</summary>
+    public ConcurrentQueue<string> RequestSenders { get; } = new();
+
     /// <summary>How many <see cref="GetContacts"/> the router received.</summary>
     public int ContactRequests => Volatile.Read(ref _contactRequests);
 
@@ -112,6 +115,7 @@ internal sealed class FakeKvNode : IAsyncDisposable
             Receive<KvRequest>(request =>
             {
                 node.Requests.Enqueue(request);
+                node.RequestSenders.Enqueue(Sender.Path.ToString());
                 if (node.Answer(request, node.Requests.Count) is { } response)
                 {
                     if (string.IsNullOrEmpty(response.LeaderEndpoint))
@@ -119,6 +123,8 @@ internal sealed class FakeKvNode : IAsyncDisposable
                         response.LeaderEndpoint = node.LeaderEndpoint;
                     }
 
+                    // Like the real router: the answer names its request (the client correlates by id).
+                    response.RequestId = request.RequestId;
                     Sender.Tell(response);
                 }
             });

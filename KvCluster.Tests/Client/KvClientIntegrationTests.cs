@@ -95,6 +95,25 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Execute_ConcurrentRequests_ArriveThroughOneTunnelEachAnsweredByItsOwnResponse()
+    {
+        // Each answer carries the request's key back, so a mixed-up correlation shows as a wrong value.
+        _node.Answer = (request, _) => new KvResponse
+        {
+            Code = ResponseCode.Ok,
+            Result = new KvResult { Status = KvStatus.Ok, Get = new GetResult { Kv = new KeyValue { Key = request.Command.Get.Key, Value = request.Command.Get.Key } } },
+        };
+        await using var client = await KvClient.ConnectAsync(Options(_node.Endpoint));
+        var keys = Enumerable.Range(0, 50).Select(i => $"k{i}").ToArray();
+        var results = await Task.WhenAll(keys.Select(k => client.ExecuteAsync(new KvCommand { Get = new GetRequest { Key = ByteString.CopyFromUtf8(k) } }, ReadConsistency.Serializable)));
+        Assert.Equal(keys, results.Select(r => r.Get.Kv.Value.ToStringUtf8()));
+
+        // One sender for every request: the node's receptionist keeps one response tunnel for the client instead of
+        // starting one per request (see ReplyInbox).
+        Assert.Single(_node.RequestSenders.Distinct());
+    }
+
+    [Fact]
     public async Task Execute_BusyThenOk_Retried()
     {
         _node.Answer = (_, n) => n <= 2 ? new KvResponse { Code = ResponseCode.Busy, Error = "busy" } : FakeKvNode.Ok(3);
