@@ -5,7 +5,7 @@
 #
 # Starts a fresh three-node cluster (scripts/local-cluster.sh, Release build, fsync on, data in a temporary
 # directory) with the runtime's perf map on (DOTNET_PerfMapEnabled=1, so perf can name JIT-compiled methods),
-# pre-warms it, finds the leader over pbm, then samples the leader with `perf record -g` (999 Hz) during
+# pre-warms it at the measured load, finds the leader over pbm, then samples the machine with `perf record -a -g` (999 Hz) during
 # DURATION of `kv bench` puts, 256 B values, 1000 clients over 100 connections. The report buckets every sample by
 # the assembly (or native library) of its leaf frame:
 #   Akka.Remote (+ DotNetty), Akka actors (Akka core, Akka.Cluster, Akka.Cluster.Tools), Akka.Persistence (+ Sql),
@@ -43,40 +43,58 @@ for id in 1 2 3; do
 done
 [ -n "$leader" ] || { echo "no leader found over pbm" >&2; exit 3; }
 pid="$(cat "$DATA/n$leader.pid")"
-ticks_before="$(awk '{print $14 + $15}' "/proc/$pid/stat")"
-
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 seconds="$(awk -v d="$DURATION" 'BEGIN { if (d ~ /ms$/) print d / 1000; else print d + 0 }')"
-perf record -F 999 -g -p "$pid" -o "$DATA/perf.data" -- sleep "$((${seconds%.*} + 1))" >/dev/null 2>&1 &
-perf_pid=$!
-json="$("${KV[@]}" bench --target akkakv --endpoints "$EP" --clients 1000 --conns 100 --duration "$DURATION" --warmup 0s \
-  --read-ratio 0 --output json 2>/dev/null)"
-wait "$perf_pid" || true
-ticks_after="$(awk '{print $14 + $15}' "/proc/$pid/stat")"
+window=$(( ${seconds%.*} / 2 > 1 ? ${seconds%.*} / 2 : 1 ))
+"${KV[@]}" bench --target akkakv --endpoints "$EP" --clients 1000 --conns 100 --duration "$DURATION" --warmup 0s \
+  --read-ratio 0 --output json >"$DATA/bench.json" 2>/dev/null &
+bench_pid=$!
+# The load starts only once kv bench has connected its 1000 clients (several seconds): wait until the leader is busy
+# (over a third of a core for half a second), then sample for half of DURATION. System-wide (-a) and filtered to the
+# leader below: on this KVM machine (software cpu-clock events only, no PMU) `perf record -p` kept about 30 samples
+# a second of a process using 0.7 of a core.
+hz="$(getconf CLK_TCK)"
+for _ in $(seq 1 120); do
+  t0="$(ticks)"; sleep 0.5; t1="$(ticks)"
+  [ $(( (t1 - t0) * 6 )) -ge "$hz" ] && break
+done
+ticks_before="$(ticks)"
+perf record -a -F 999 -g -o "$DATA/perf.data" -- sleep "$window" >/dev/null 2>&1 || true
+ticks_after="$(ticks)"
+wait "$bench_pid" || true
+json="$(cat "$DATA/bench.json")"
 throughput="$(grep -o '"throughput":[0-9.e]*' <<<"$json" | head -n 1 | cut -d: -f2)"
 
-perf report -i "$DATA/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null \
-  | gawk -v tput="$throughput" -v ticks="$((ticks_after - ticks_before))" -v hz="$(getconf CLK_TCK)" -v secs="$seconds" -v leader="$leader" '
-    /^ *[0-9.]+%/ {
-      pct = $1; sub("%", "", pct)
+# One line per sample of the leader: pid, address, symbol, (shared object). Managed frames are named through the perf
+# map, "ret [Assembly] Namespace.Type::Method(...)": the assembly before the type is the one that defines the method.
+perf script -i "$DATA/perf.data" -F pid,ip,sym,dso -G 2>/dev/null | awk -v p="$pid" '$1 == p' \
+  | gawk -v tput="$throughput" -v ticks="$((ticks_after - ticks_before))" -v hz="$(getconf CLK_TCK)" -v secs="$window" -v leader="$leader" '
+    {
+      pct = 1
       line = $0
+      owner = ""
+      if (match(line, /\[([^]]+)\] [^ ]+::/, m)) owner = m[1]
       bucket = "other"
       if (line ~ /\[kernel/) bucket = "kernel"
       else if (line ~ /libe_sqlite3/) bucket = "Microsoft.Data.Sqlite + SQLite"
-      else if (line ~ /libcoreclr|libclrjit|libSystem\.Native|\[unknown\]/) bucket = "runtime (coreclr: GC, JIT, stubs)"
-      else if (line ~ /\[(Akka\.Remote|DotNetty)[^]]*\]/) bucket = "Akka.Remote (+ DotNetty)"
-      else if (line ~ /\[Akka\.Persistence[^]]*\]/) bucket = "Akka.Persistence (+ Sql)"
-      else if (line ~ /\[linq2db[^]]*\]/) bucket = "linq2db"
-      else if (line ~ /\[Microsoft\.Data\.Sqlite[^]]*\]|\[SQLitePCLRaw[^]]*\]/) bucket = "Microsoft.Data.Sqlite + SQLite"
-      else if (line ~ /\[Akka[^]]*\]/) bucket = "Akka actors (core, Cluster, Cluster.Tools)"
-      else if (line ~ /\[Google\.Protobuf\]/) bucket = "Google.Protobuf"
-      else if (line ~ /\[(KvCluster|kv)[^]]*\]/) bucket = "AkkaKv (KvCluster.*)"
-      else if (line ~ /\[(System|Microsoft)[^]]*\]/) bucket = ".NET libraries (System.*)"
+      else if (line ~ /libclrjit/) bucket = "runtime: JIT (libclrjit)"
+      else if (line ~ /libcoreclr|libSystem\.Native/) bucket = "runtime: GC, casts, stubs (libcoreclr)"
+      else if (line ~ /libc\.so|ld-linux|vdso/) bucket = "libc (malloc, memset, locks)"
+      else if (owner ~ /^(Akka\.Remote|DotNetty)/) bucket = "Akka.Remote (+ DotNetty)"
+      else if (owner ~ /^Akka\.Persistence/) bucket = "Akka.Persistence (+ Sql)"
+      else if (owner ~ /^linq2db/) bucket = "linq2db"
+      else if (owner ~ /^(Microsoft\.Data\.Sqlite|SQLitePCLRaw)/) bucket = "Microsoft.Data.Sqlite + SQLite"
+      else if (owner ~ /^Akka/) bucket = "Akka actors (core, Cluster, Cluster.Tools)"
+      else if (owner ~ /^Google\.Protobuf/) bucket = "Google.Protobuf"
+      else if (owner ~ /^(KvCluster|kv)/) bucket = "AkkaKv (KvCluster.*)"
+      else if (owner ~ /^(System|Microsoft)/) bucket = ".NET libraries (System.*)"
+      else if (line ~ /perf-[0-9]+\.map/) bucket = "managed, unnamed (stubs)"
       share[bucket] += pct
       total += pct
     }
     END {
       cpu = ticks / hz
-      printf "leader: node %s; %s puts/s over %s s; leader CPU %.2f s = %.0f us per put\n", leader, tput, secs, cpu, (tput > 0 ? cpu * 1e6 / (tput * secs) : 0)
+      printf "leader: node %s; %s puts/s (the run); leader CPU %.2f s in the %s s sampled = %.0f us per put; %d samples\n", leader, tput, cpu, secs, (tput > 0 ? cpu * 1e6 / (tput * secs) : 0), total
       printf "%-45s %7s %10s\n", "where (leaf frame)", "share", "us/put"
       n = asorti(share, names)
       for (i = 1; i <= n; i++) order[i] = names[i]
