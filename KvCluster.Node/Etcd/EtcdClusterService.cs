@@ -22,7 +22,8 @@ namespace KvCluster.Node.Etcd;
 /// <item><c>MemberPromote</c>: a learner (an add that timed out) resumes its catch-up and becomes a voter.</item>
 /// <item><c>MemberUpdate</c>: Unimplemented (a member's address is its identity in Akka.Remote).</item>
 /// </list>
-/// Changes go to the leader's RaftActor from any node (the membership requests cross the network).
+/// Changes go to the leader's RaftActor from any node (the membership requests cross the network); a MemberAdd sent to
+/// a follower is forwarded to the leader's client port, since the leader must also learn the new node's address.
 /// </summary>
 internal sealed class EtcdClusterService : Cluster.ClusterBase
 {
@@ -68,6 +69,14 @@ internal sealed class EtcdClusterService : Cluster.ClusterBase
             throw EtcdErrors.MemberBadUrls();
         }
 
+        var status = await _gateway.RaftStatusAsync(context.CancellationToken).ConfigureAwait(false);
+        if (status.Leader != 0 && status.Leader != Node.NodeId)
+        {
+            // The leader must know how to reach the new node (its RaftActor replicates to it): ask the leader itself,
+            // through its own client port, as an etcd follower forwards member changes to its leader.
+            return await ForwardAddAsync(request, status.Leader, context).ConfigureAwait(false);
+        }
+
         Contacts contacts;
         try
         {
@@ -90,6 +99,24 @@ internal sealed class EtcdClusterService : Cluster.ClusterBase
         response.Members.Add(Describe(changed.Voters, changed.Learners));
         response.Member = response.Members.FirstOrDefault(m => m.ID == contacts.NodeId) ?? Describe([contacts.NodeId], []).First();
         return response;
+    }
+
+    /// <summary>Header that marks a MemberAdd forwarded by a follower (a forwarded call is never forwarded again).</summary>
+    private const string ForwardedHeader = "akkakv-forwarded";
+
+    private async Task<MemberAddResponse> ForwardAddAsync(MemberAddRequest request, ulong leader, ServerCallContext context)
+    {
+        if (context.RequestHeaders.Get(ForwardedHeader) is not null)
+        {
+            throw EtcdErrors.New(StatusCode.Unavailable, "etcdserver: leader changed");
+        }
+
+        var url = Describe([leader], []).Single().ClientURLs.FirstOrDefault()
+            ?? throw EtcdErrors.New(StatusCode.Unavailable, $"etcdserver: the leader (member {leader}) announces no client URL yet; retry, or send MemberAdd to the leader");
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(url);
+        var headers = new Metadata { { ForwardedHeader, Node.NodeId.ToString(CultureInfo.InvariantCulture) } };
+        var deadline = context.Deadline == DateTime.MaxValue ? DateTime.UtcNow + s_changeTimeout : context.Deadline;
+        return await new Cluster.ClusterClient(channel).MemberAddAsync(request, headers, deadline, context.CancellationToken).ResponseAsync.ConfigureAwait(false);
     }
 
     /// <inheritdoc />
