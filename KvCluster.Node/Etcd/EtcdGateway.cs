@@ -85,6 +85,18 @@ internal sealed class EtcdGateway
         return status;
     }
 
+    /// <summary>Asks for a fresh status; a Raft node that does not answer leaves the last one in place.</summary>
+    private async Task RefreshQuietlyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RaftStatusAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+        }
+    }
+
     /// <summary>A new header with this node's cluster id, member id and raft term.</summary>
     public ResponseHeader NewHeader(long revision = 0) => Fill(new ResponseHeader { Revision = revision });
 
@@ -170,6 +182,12 @@ internal sealed class EtcdGateway
         switch (response.Code)
         {
             case ResponseCode.Ok:
+                if (_status is null or { Leader: 0 })
+                {
+                    // Served, so a leader exists, but the view is older than the election: refresh the headers' term.
+                    await RefreshQuietlyAsync(context.CancellationToken).ConfigureAwait(false);
+                }
+
                 return Outcome(response.Result);
             case ResponseCode.BadRequest:
                 throw EtcdErrors.InvalidArgument(response.Error);

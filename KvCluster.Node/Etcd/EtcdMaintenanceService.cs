@@ -24,7 +24,8 @@ namespace KvCluster.Node.Etcd;
 /// <item><c>Status</c>: this node's Raft status (leader, term, commit index as raftIndex, applied index), the size of
 /// its journal (<c>raft.db</c> and its WAL) as dbSize, learner or not, and the store revision in the header.</item>
 /// <item><c>Alarm</c>: AkkaKv raises no alarms; GET and DEACTIVATE answer an empty list, ACTIVATE is refused.</item>
-/// <item><c>Hash</c>, <c>HashKV</c>: Unimplemented until the state machine answers a hash query.</item>
+/// <item><c>HashKV</c>: the state machine's hash of its key-value history up to a revision, as a local query (it
+/// describes the node asked); <c>Hash</c>: the same at the newest revision.</item>
 /// <item><c>MoveLeader</c>: Raft leadership transfer (thesis §3.10) on the leader; waits until the target leads.</item>
 /// <item><c>Defragment</c>: a SQLite WAL checkpoint (TRUNCATE) of the journal: the WAL's pages go into raft.db and the
 /// WAL file is emptied. Nothing else to reclaim.</item>
@@ -102,12 +103,25 @@ internal sealed class EtcdMaintenanceService : Maintenance.MaintenanceBase
     }
 
     /// <inheritdoc />
-    public override Task<HashResponse> Hash(HashRequest request, ServerCallContext context) =>
-        throw EtcdErrors.New(StatusCode.Unimplemented, "etcdserver: Hash is not implemented by this node (compare replicas with HashKV once the state machine answers it)");
+    /// <remarks>etcd hashes its whole database file; AkkaKv answers the hash of its key-value history at the newest
+    /// revision (HashKV with revision 0), which serves the same purpose: replicas that applied the same log agree.</remarks>
+    public override async Task<HashResponse> Hash(HashRequest request, ServerCallContext context)
+    {
+        var hash = await HashKvAsync(new HashKVRequest(), context).ConfigureAwait(false);
+        return new HashResponse { Header = hash.Header, Hash = hash.Hash };
+    }
 
     /// <inheritdoc />
-    public override Task<HashKVResponse> HashKV(HashKVRequest request, ServerCallContext context) =>
-        throw EtcdErrors.New(StatusCode.Unimplemented, "etcdserver: HashKV is not implemented by this node's state machine yet");
+    public override Task<HashKVResponse> HashKV(HashKVRequest request, ServerCallContext context) => HashKvAsync(request, context);
+
+    /// <summary>HashKV as a local query of this node's state machine (it describes the node asked, as etcd's does).</summary>
+    private async Task<HashKVResponse> HashKvAsync(HashKVRequest request, ServerCallContext context)
+    {
+        var result = await _gateway.ExecuteAsync(new KvCommand { EtcdHashKv = request }, serializable: true, isWrite: false, context).ConfigureAwait(false);
+        var response = result.EtcdHashKv ?? throw EtcdErrors.New(StatusCode.Unimplemented, "etcdserver: this node's state machine answered no HashKV response");
+        _gateway.Fill(response.Header ??= new ResponseHeader { Revision = result.Revision });
+        return response;
+    }
 
     /// <inheritdoc />
     public override async Task<MoveLeaderResponse> MoveLeader(MoveLeaderRequest request, ServerCallContext context)

@@ -71,6 +71,54 @@ public sealed class EtcdClusterServiceTests
         Assert.Equal((ulong)target + 1, status.Leader);
     }
 
+    [Fact]
+    public async Task HashKV_AfterAWorkload_IsEqualOnEveryNode()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(3, clientPort: true);
+        var leader = await cluster.AwaitLeaderAsync();
+        var channels = Enumerable.Range(0, 3).Select(i => cluster.Channel(i)).ToArray();
+        try
+        {
+            var kv = new KV.KVClient(channels[leader]);
+            PutResponse last = null!;
+            for (var i = 0; i < 20; i++)
+            {
+                last = await kv.PutAsync(new PutRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8($"h{i % 7}"), Value = Google.Protobuf.ByteString.CopyFromUtf8($"v{i}") }, Bounded);
+            }
+
+            await kv.DeleteRangeAsync(new DeleteRangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("h3") }, Bounded);
+            var revision = last.Header.Revision + 1;
+            var hashes = new List<HashKVResponse>();
+            foreach (var channel in channels)
+            {
+                var deadline = DateTime.UtcNow + KvTestCluster.Wait;
+                while (true)
+                {
+                    try
+                    {
+                        hashes.Add(await new Maintenance.MaintenanceClient(channel).HashKVAsync(new HashKVRequest { Revision = revision }, Bounded));
+                        break;
+                    }
+                    catch (RpcException e) when (e.StatusCode == StatusCode.OutOfRange && e.Status.Detail.Contains("future", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+                    {
+                        await Task.Delay(50); // this replica has not applied the revision yet
+                    }
+                }
+            }
+
+            Assert.All(hashes, h => Assert.Equal(hashes[0].Hash, h.Hash));
+            Assert.All(hashes, h => Assert.Equal(revision, h.HashRevision));
+            Assert.Equal([1UL, 2UL, 3UL], hashes.Select(h => h.Header.MemberId).Order());
+        }
+        finally
+        {
+            foreach (var channel in channels)
+            {
+                channel.Dispose();
+            }
+        }
+    }
+
     /// <summary>The member list once every member shows a client URL (it appears when the member is in the Akka cluster).</summary>
     private static async Task<MemberListResponse> AwaitClientUrlsAsync(Cluster.ClusterClient members)
     {
