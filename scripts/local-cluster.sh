@@ -216,7 +216,7 @@ cmd_up() {
         exit 1
       fi
     done
-    if answer="$(timeout 20 "${KV[@]}" --endpoints "$(endpoints)" put "$PROBE_KEY" "up $(date -u +%FT%TZ)" 2>&1)"; then
+    if answer="$(timeout 20 "${KV[@]}" --via akka --endpoints "$(endpoints)" put "$PROBE_KEY" "up $(date -u +%FT%TZ)" 2>&1)"; then
       # Two nodes make a quorum: check that the third did not fail meanwhile (a port in use, say).
       for id in "${NODES[@]}"; do
         if [ -z "$(pid_of "$id")" ]; then
@@ -300,7 +300,7 @@ cmd_status() {
     return 3
   fi
   local answer status=0
-  answer="$(timeout 20 "${KV[@]}" --endpoints "$(endpoints)" get "$PROBE_KEY" 2>&1)" || status=$?
+  answer="$(timeout 20 "${KV[@]}" --via akka --endpoints "$(endpoints)" get "$PROBE_KEY" 2>&1)" || status=$?
   echo "cluster: kv get $PROBE_KEY -> exit $status: $(tr '\n' ' ' <<<"$answer")"
   echo "export KV_ENDPOINTS=$(endpoints)"
   return "$status"

@@ -6,7 +6,7 @@ using KvCluster.Client.Protocol;
 
 namespace KvCluster.Tests.Client;
 
-/// <summary>The <c>kv</c> data commands end to end against a fake node: exit codes, and no command outlives its --timeout.</summary>
+/// <summary>The <c>kv</c> data commands with <c>--via akka</c> end to end against a fake node: exit codes, and no command outlives its --timeout.</summary>
 [Trait("Category", "Integration")]
 [Collection(TimingCollection.Name)]
 public sealed class KvCliIntegrationTests : IAsyncLifetime
@@ -84,7 +84,7 @@ public sealed class KvCliIntegrationTests : IAsyncLifetime
         Assert.Contains($"127.0.0.1:{port}", _error.ToString());
     }
 
-    private Task<int> RunAsync(params string[] args) => KvCli.RunAsync(args, new KvConsole
+    private Task<int> RunAsync(params string[] args) => KvCli.RunAsync([.. args, "--via", "akka"], new KvConsole
     {
         Out = _out,
         Error = _error,
