@@ -55,10 +55,14 @@ public sealed class ClientDepartureLogTests
     }
 
     /// <summary>
-    /// serialize-messages (tests only) cannot round-trip Akka.Persistence.Sql's internal WriteFinished; Akka logs that as
-    /// an error at every write. Production runs without it.
+    /// Warnings that are not about the client: serialize-messages (tests only) cannot round-trip Akka.Persistence.Sql's
+    /// internal WriteFinished, which Akka logs as an error at every write (production runs without it); and Akka.Cluster's
+    /// "heartbeat was delayed", which says the test machine's CPU is starved (CI shares 2 cores), a true warning the
+    /// node must keep giving.
     /// </summary>
-    private static bool IsTestOnlyNoise(CapturedEntry entry) => entry.Exception?.Contains("WriteFinished", StringComparison.Ordinal) == true;
+    private static bool IsTestOnlyNoise(CapturedEntry entry) =>
+        entry.Exception?.Contains("WriteFinished", StringComparison.Ordinal) == true
+        || (entry.Category.EndsWith("ClusterHeartbeatSender", StringComparison.Ordinal) && entry.Message.Contains("heartbeat was delayed", StringComparison.Ordinal));
 
     private static ProcessStartInfo KvProcess(params string[] args)
     {
