@@ -15,7 +15,9 @@ public enum AutoCompactionMode
 
 /// <summary>
 /// Settings of automatic compaction (on by default: revision mode keeping 10,000 revisions, checked
-/// every 30 seconds, so history cannot grow without bound).
+/// every 5 seconds, so history cannot grow without bound). Retained history costs apply time (old
+/// versions survive garbage collections): 500k puts over 10k keys applied at about 0.3 M/s with no
+/// compaction and about 0.6 M/s compacting every 1,000 revisions (same as before history existed).
 /// </summary>
 public sealed record AutoCompactionSettings
 {
@@ -31,8 +33,8 @@ public sealed record AutoCompactionSettings
     /// <summary>Periodic mode: how long a revision stays readable (at least; up to one <see cref="CheckInterval"/> more).</summary>
     public TimeSpan RetainAge { get; init; } = TimeSpan.FromHours(1);
 
-    /// <summary>How often the leader asks <see cref="AutoCompactor.Next"/> (the caller's timer period).</summary>
-    public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How often the leader asks <see cref="AutoCompactor.Next"/> (the caller's timer period); 5 seconds by default.</summary>
+    public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Checks every setting.</summary>
     /// <exception cref="ArgumentException">A setting is invalid; <see cref="ArgumentException.ParamName"/> names it.</exception>

@@ -165,7 +165,8 @@ public sealed partial class KvStateMachine
     private PutResponse PutCore(PutRequest put, WriteScope scope)
     {
         var response = new PutResponse();
-        var existing = Live(put.Key.Span);
+        _bySpan.TryGetValue(put.Key.Span, out var history);
+        var existing = history is { IsLive: true } ? history : null;
         if (put.PrevKv && existing is not null)
         {
             response.PrevKv = existing.ToEtcd(existing.Latest, withValue: true);
@@ -173,7 +174,7 @@ public sealed partial class KvStateMachine
 
         var value = put.IgnoreValue ? existing?.Latest.Value ?? ByteString.Empty : put.Value;
         var lease = put.IgnoreLease ? existing?.Latest.Lease ?? 0 : put.Lease;
-        WriteVersion(put.Key, value, lease, scope.WriteRevision);
+        WriteVersion(history, put.Key, value, lease, scope.WriteRevision);
         scope.Changed = true;
         response.Header = new ResponseHeader { Revision = scope.WriteRevision };
         return response;

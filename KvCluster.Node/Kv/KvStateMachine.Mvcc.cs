@@ -14,9 +14,10 @@ public sealed partial class KvStateMachine
     /// <see cref="Revision"/>): a new generation (create revision = this one, version 1) when the key
     /// does not exist now, else the next version of the current one.
     /// </summary>
-    private KvKeyHistory WriteVersion(ByteString key, ByteString value, long lease, long revision)
+    /// <remarks><paramref name="history"/> is the key's history as the caller looked it up (null: none stored).</remarks>
+    private KvKeyHistory WriteVersion(KvKeyHistory? history, ByteString key, ByteString value, long lease, long revision)
     {
-        if (!_bySpan.TryGetValue(key.Span, out var history))
+        if (history is null)
         {
             history = new KvKeyHistory(key, new KvVersion(revision, revision, 1, lease, value));
             _byKey.Add(key, history);

@@ -174,7 +174,8 @@ public sealed partial class KvStateMachine
     /// <summary>Legacy put: a compare-and-set on the mod revision when expected_version is set.</summary>
     private KvResult ApplyPut(PutRequest put)
     {
-        var existing = Live(put.Key.Span);
+        _bySpan.TryGetValue(put.Key.Span, out var history);
+        var existing = history is { IsLive: true } ? history : null;
         if (put.HasExpectedVersion && put.ExpectedVersion != (existing?.Latest.ModRevision ?? 0))
         {
             return VersionMismatch(existing);
@@ -187,7 +188,7 @@ public sealed partial class KvStateMachine
         }
 
         Revision++;
-        var written = WriteVersion(put.Key, put.Value, lease: 0, Revision);
+        var written = WriteVersion(history, put.Key, put.Value, lease: 0, Revision);
         result.Current = written.ToKeyValue(written.Latest, withValue: false);
         return new KvResult { Status = KvStatus.Ok, Revision = Revision, Put = result };
     }

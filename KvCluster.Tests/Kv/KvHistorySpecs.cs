@@ -31,6 +31,25 @@ public sealed class KvHistorySpecs
         Assert.Equal(6L, at3.Header.Revision);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void RandomWorkload_EveryPastRevisionReadsAsTheStoreWasThen(int seed)
+    {
+        var states = new Dictionary<long, string> { [_store.Revision] = Dump(_store.Range("\0", "\0")) };
+        foreach (var command in Workload(seed, count: 300))
+        {
+            _store.Apply(command);
+            states[_store.Revision] = Dump(_store.Range("\0", "\0"));
+        }
+
+        foreach (var (revision, state) in states)
+        {
+            Assert.Equal(state, Dump(_store.Range("\0", "\0", revision: revision)));
+        }
+    }
+
     [Fact]
     public void RangeAboveTheRevision_IsFutureRevision()
     {
