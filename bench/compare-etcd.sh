@@ -144,9 +144,9 @@ start_akkakv() {
   local id
   for id in 1 2 3; do pids+=("$(cat "$workdir/akkakv/n$id.pid")"); done
   # The Akka.NET ClusterClient endpoints (node ports) and the etcd-API endpoints (client ports); local-cluster.sh
-  # prints the latter as "etcd endpoints: ..." when it knows them, else they are CLIENT_BASE + 0/1/2.
+  # prints the latter as "etcd endpoints (etcdctl --endpoints): ...", else they are CLIENT_BASE + 0/1/2.
   akka_endpoints="$(sed -n 's/^client endpoints: //p' <<<"$out")"
-  all_endpoints="$(sed -n 's/^etcd endpoints: //p' <<<"$out")"
+  all_endpoints="$(sed -n 's/^etcd endpoints[^:]*: //p' <<<"$out")"
   if [ -z "$all_endpoints" ]; then
     all_endpoints="127.0.0.1:$AKKAKV_CLIENT_PORT,127.0.0.1:$((AKKAKV_CLIENT_PORT + 1)),127.0.0.1:$((AKKAKV_CLIENT_PORT + 2))"
   fi
