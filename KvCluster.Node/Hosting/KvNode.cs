@@ -318,6 +318,7 @@ public sealed partial class KvNode : IAsyncDisposable
         Router = System.ActorOf(KvRouter.Props(routerSettings, Options.Id, Raft, peers, new KvRequestValidator(limits)), "kv-router");
         ClusterClientReceptionist.Get(System).RegisterService(Router);
         System.ActorOf(RaftMembershipFollower.Props(this, hooks.MembershipFollower), "raft-membership");
+        System.ActorOf(AutoCompactionActor.Props(Options.AutoCompaction(), Raft, Router), "auto-compaction");
         AddShutdownSteps();
         WatchTermination();
         FormAloneIfNoPeerAnswers(members, hooks);

@@ -121,6 +121,46 @@ public sealed partial record NodeOptions
         : Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || System.Net.IPAddress.TryParse(Host, out _) ? null
         : "0.0.0.0";
 
+    /// <summary>
+    /// Automatic compaction of the history, as etcd's <c>--auto-compaction-mode</c>: <c>revision</c> (keep the newest
+    /// <see cref="AutoCompactionRetention"/> revisions; the default), <c>periodic</c> (keep the revisions of the last
+    /// <see cref="AutoCompactionRetention"/>, a duration such as 30m or 1h), or <c>off</c>. The leader proposes the
+    /// compactions through the Raft log.
+    /// </summary>
+    public string AutoCompactionMode { get; init; } = "revision";
+
+    /// <summary>What <see cref="AutoCompactionMode"/> keeps: a number of revisions (10000 by default) or a duration (s, m, h).</summary>
+    public string AutoCompactionRetention { get; init; } = "10000";
+
+    /// <summary>The parsed automatic compaction settings.</summary>
+    /// <exception cref="NodeConfigurationException">The mode or the retention is invalid.</exception>
+    public KvCluster.Node.Kv.AutoCompactionSettings AutoCompaction()
+    {
+        var retention = AutoCompactionRetention.Trim();
+        switch (AutoCompactionMode.Trim().ToLowerInvariant())
+        {
+            case "off":
+                return new KvCluster.Node.Kv.AutoCompactionSettings { Mode = KvCluster.Node.Kv.AutoCompactionMode.Off };
+            case "revision":
+                Require(long.TryParse(retention, NumberStyles.None, CultureInfo.InvariantCulture, out var revisions) && revisions >= 1, nameof(AutoCompactionRetention), $"must be a number of revisions (1 or more) in revision mode, was '{retention}'");
+                return new KvCluster.Node.Kv.AutoCompactionSettings { Mode = KvCluster.Node.Kv.AutoCompactionMode.Revision, RetainRevisions = revisions };
+            case "periodic":
+                var unit = retention.Length > 0 ? retention[^1] : ' ';
+                var parsed = long.TryParse(retention.AsSpan(0, Math.Max(0, retention.Length - 1)), NumberStyles.None, CultureInfo.InvariantCulture, out var amount) && amount >= 1;
+                var age = unit switch
+                {
+                    's' => TimeSpan.FromSeconds(amount),
+                    'm' => TimeSpan.FromMinutes(amount),
+                    'h' => TimeSpan.FromHours(amount),
+                    _ => TimeSpan.Zero,
+                };
+                Require(parsed && age > TimeSpan.Zero, nameof(AutoCompactionRetention), $"must be a duration such as 30m or 1h in periodic mode, was '{retention}'");
+                return new KvCluster.Node.Kv.AutoCompactionSettings { Mode = KvCluster.Node.Kv.AutoCompactionMode.Periodic, RetainAge = age };
+            default:
+                throw new NodeConfigurationException(nameof(AutoCompactionMode), $"must be revision, periodic or off, was '{AutoCompactionMode}'");
+        }
+    }
+
     /// <summary>The default <see cref="ClientPort"/>: etcd's client port.</summary>
     public const int DefaultClientPort = 2379;
 
@@ -158,6 +198,7 @@ public sealed partial record NodeOptions
         Require(ClientPort == 0 || ClientPort != Port, nameof(ClientPort), $"must differ from Port ({Port})");
         Require(ClientPort == 0 || ClientPort != PbmPort, nameof(ClientPort), $"must differ from PbmPort ({PbmPort})");
         Require(MaxRequestBytes is >= 1024 and <= MaxRequestBytesLimit, nameof(MaxRequestBytes), $"must be 1024-{MaxRequestBytesLimit} (a request must fit one 4 MiB remoting frame), was {MaxRequestBytes}");
+        _ = AutoCompaction();
         Require(TickMs >= 1, nameof(TickMs), $"must be at least 1, was {TickMs}");
         Require(ElectionTicksMin >= 2, nameof(ElectionTicksMin), $"must be at least 2 ticks (more than the heartbeat), was {ElectionTicksMin}");
         Require(ElectionTicksMax > ElectionTicksMin, nameof(ElectionTicksMax), $"must exceed ElectionTicksMin ({ElectionTicksMin}), was {ElectionTicksMax}");

@@ -44,6 +44,8 @@ public static class NodeSettingsTable
         new(nameof(NodeOptions.Host), "--host", "CLUSTER_IP", "host to bind and advertise for peers and clients"),
         new(nameof(NodeOptions.Port), "--port", "CLUSTER_PORT", "remoting port for peers and clients"),
         new(nameof(NodeOptions.ClientPort), "--client-port", null, "etcd v3 gRPC API, /health, /version, /metrics (0: off)"),
+        new(nameof(NodeOptions.AutoCompactionMode), "--auto-compaction-mode", null, "history compaction: revision (keep N revisions), periodic (keep an age), off"),
+        new(nameof(NodeOptions.AutoCompactionRetention), "--auto-compaction-retention", null, "revisions kept (revision mode, 10000) or an age such as 1h (periodic)"),
         new(nameof(NodeOptions.MaxRequestBytes), "--max-request-bytes", null, "largest etcd request (etcdserver: request is too large)"),
         new(nameof(NodeOptions.BindHost), "--bind-host", null, "IP to bind when Host is a name peers resolve (default then 0.0.0.0)"),
         new(nameof(NodeOptions.DataDir), "--data-dir", null, "directory of the journal (journal.db) and snapshots"),
