@@ -227,7 +227,7 @@ public sealed partial class KvNode : IAsyncDisposable
         }
 
         log.LogInformation(
-            "AkkaKv node {NodeId} serving at {Endpoint} (system {Address}), etcd API at {ClientUrl}; Raft group {Members}; data in {DataDir}.",
+            "AkkaKv node {NodeId} serving at {Endpoint}, etcd API at {ClientUrl} (system {Address}); Raft group {Members}; data in {DataDir}.",
             options.Id, options.Endpoint, options.ClientUrl ?? "(off)", Akka.Cluster.Cluster.Get(node.System).SelfAddress, string.Join(",", members.Select(m => $"{m.Key}={m.Value}")), data.Path);
         return node;
     }
