@@ -53,7 +53,7 @@ public sealed class EtcdServer : IAsyncDisposable
         var gateway = new EtcdGateway(node, metrics);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Services.AddLogging();
-        builder.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
+        builder.Services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(new ExpectedWarningFilter(loggerFactory)));
         builder.Services.Replace(ServiceDescriptor.Singleton<IHostLifetime, QuietLifetime>());
         builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(kestrel =>
