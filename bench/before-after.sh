@@ -50,7 +50,7 @@ startup_ms() { # tree port -> milliseconds from the node's start to the first ac
   node_pid=$!
   local deadline=$((SECONDS + 60))
   # Each tree's own kv: the two speak different wire protocols.
-  until (cd "$tree" && dotnet KvCluster.Client/bin/Release/net10.0/kv.dll --endpoints "127.0.0.1:$port" --timeout 2s put startup-probe v >/dev/null 2>&1); do
+  until (cd "$tree" && dotnet KvCluster.Client/bin/Release/net10.0/kv.dll --via akka --endpoints "127.0.0.1:$port" --timeout 2s put startup-probe v >/dev/null 2>&1); do
     if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$node_pid" 2>/dev/null; then
       log "no answered put from the node in $tree; last lines of its log:"; tail -n 5 "$data.log" >&2
       kill -KILL "$node_pid" 2>/dev/null || true; node_pid=""; echo "-"; return

@@ -3,27 +3,31 @@
 #
 # In one run, one system after the other (never both at once), on loopback, fsync on, data in a
 # temporary directory:
-#   1. a three-member etcd cluster (Debian's etcd-server), driven by `kv bench --target etcd`;
-#   2. a three-node AkkaKv cluster as three node processes (scripts/local-cluster.sh, --sync full),
-#      driven by `kv bench --target akkakv`;
-# each with the same workloads (8 B keys drawn from KEY_SPACE, 256 B values):
-#   put,               1 client on 1 connection (etcd: to the leader; AkkaKv: the client finds it);
+#   1. a three-member etcd cluster (Debian's etcd-server);
+#   2. a three-node AkkaKv cluster as three node processes (scripts/local-cluster.sh, --sync full), each node
+#      serving the etcd v3 gRPC API on its client port (AKKAKV_CLIENT_PORT + 0/1/2);
+# both driven by the same etcd-API driver, `kv bench --target etcd` (Grpc.Net.Client: one HTTP/2 connection per
+# --conns, many concurrent calls on each), with the same workloads (8 B keys drawn from KEY_SPACE, 256 B values):
+#   put,               1 client on 1 connection (to the leader);
 #   put,               1000 clients over 100 connections spread over all members;
 #   linearizable get,  1000 clients over 100 connections;
-#   serializable get,  1000 clients over 100 connections.
+#   serializable get,  1000 clients over 100 connections;
+#   txn of 10 puts,    1000 clients over 100 connections (10 consecutive keys per txn, one revision each).
+# VIA_AKKA=1 adds AkkaKv's own Akka.NET ClusterClient path (`kv bench --target akkakv`, node ports) as a third
+# system, "akka-cc", with the same workloads except the txn.
 # Each system first gets PREWARM of discarded load; each workload runs WARMUP (discarded) then
 # DURATION. Per workload the table gives throughput,
 # p50/p90/p99/p99.9/max, errors, the load generator's CPU (kv s), the servers' CPU (srv s, from
 # /proc/<pid>/stat before/after, all members), both also per request, the largest RSS of each
 # member sampled every second during the run, and the load average at its start.
 # The whole script is bounded (timeouts on every step; about 5 minutes with the defaults).
-# Its last line is the verdict:
+# Its last line is the verdict (the line before it adds serializable gets and the txn):
 #   vs etcd: put xR1, linearizable get xR2, single-client put p50 A ms vs B ms
 # (R1, R2: AkkaKv's throughput at 1000 clients divided by etcd's; A AkkaKv's p50, B etcd's).
 #
 # Environment: DURATION (10s), WARMUP (2s), KEY_SPACE (100000), BASE_PORT (22379; etcd members
-#              use BASE+0/1, BASE+10/11, BASE+20/21), AKKAKV_PORT (24054; nodes use +0/+1/+2, pbm
-#              off), PREWARM (20s), SKIP_BUILD (1: use the existing Release builds), TARGETS ("etcd akkakv"; one of them alone skips the verdict),
+#              use BASE+0/1, BASE+10/11, BASE+20/21), AKKAKV_PORT (24054; nodes' Akka ports +0/+1/+2, pbm
+#              off), AKKAKV_CLIENT_PORT (24379; the nodes' etcd-API client ports +0/+1/+2), VIA_AKKA (0), PREWARM (20s), SKIP_BUILD (1: use the existing Release builds), TARGETS ("etcd akkakv"; one of them alone skips the verdict),
 #              OUT (a file that receives one JSON line per workload; optional).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +50,8 @@ log "$(etcd --version | head -n 1)"
 
 TARGETS="${TARGETS:-etcd akkakv}"
 AKKAKV_PORT="${AKKAKV_PORT:-24054}"
+AKKAKV_CLIENT_PORT="${AKKAKV_CLIENT_PORT:-24379}"
+VIA_AKKA="${VIA_AKKA:-0}"
 
 if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f KvCluster.Client/bin/Release/net10.0/kv.dll ] && [ -f KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll ]; then
   log "SKIP_BUILD=1: using the existing Release builds of kv and the AkkaKv node"
@@ -69,7 +75,7 @@ stop_etcd() {
 }
 stop_akkakv() {
   if [ "$akkakv_running" = 1 ]; then
-    DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" LIGHTHOUSE=0 scripts/local-cluster.sh down >/dev/null 2>&1 || true
+    DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" CLIENT_BASE="$AKKAKV_CLIENT_PORT" LIGHTHOUSE=0 scripts/local-cluster.sh down >/dev/null 2>&1 || true
     akkakv_running=0
   fi
 }
@@ -127,7 +133,7 @@ start_etcd() {
 
 start_akkakv() {
   local out
-  if ! out="$(DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" PBM_BASE=0 SKIP_BUILD=1 SYNC=full UP_TIMEOUT=60 \
+  if ! out="$(DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" CLIENT_BASE="$AKKAKV_CLIENT_PORT" PBM_BASE=0 SKIP_BUILD=1 SYNC=full UP_TIMEOUT=60 \
       LIGHTHOUSE=0 scripts/local-cluster.sh up 2>"$workdir/akkakv-up.err")"; then
     log "AkkaKv cluster did not come up: $(tail -n 5 "$workdir/akkakv-up.err")"
     akkakv_running=1
@@ -137,9 +143,32 @@ start_akkakv() {
   pids=()
   local id
   for id in 1 2 3; do pids+=("$(cat "$workdir/akkakv/n$id.pid")"); done
-  all_endpoints="$(sed -n 's/^client endpoints: //p' <<<"$out")"
-  leader="$all_endpoints"
-  log "AkkaKv cluster up: $all_endpoints (pids ${pids[*]}), data in $workdir/akkakv"
+  # The Akka.NET ClusterClient endpoints (node ports) and the etcd-API endpoints (client ports); local-cluster.sh
+  # prints the latter as "etcd endpoints (etcdctl --endpoints): ...", else they are CLIENT_BASE + 0/1/2.
+  akka_endpoints="$(sed -n 's/^client endpoints: //p' <<<"$out")"
+  all_endpoints="$(sed -n 's/^etcd endpoints[^:]*: //p' <<<"$out")"
+  if [ -z "$all_endpoints" ]; then
+    all_endpoints="127.0.0.1:$AKKAKV_CLIENT_PORT,127.0.0.1:$((AKKAKV_CLIENT_PORT + 1)),127.0.0.1:$((AKKAKV_CLIENT_PORT + 2))"
+  fi
+  find_leader
+  log "AkkaKv cluster up: etcd API $all_endpoints (leader $leader), Akka $akka_endpoints (pids ${pids[*]}), data in $workdir/akkakv"
+}
+
+find_leader() { # sets $leader to the endpoint of $all_endpoints whose member is the Raft leader (kv endpoint status)
+  local line ep id leader_id
+  leader=""
+  for _ in $(seq 1 20); do
+    while IFS= read -r line; do
+      ep="$(cut -d, -f1 <<<"$line" | tr -d ' ')"
+      id="$(cut -d, -f2 <<<"$line" | tr -d ' ')"
+      leader_id="$(cut -d, -f5 <<<"$line" | tr -d ' ')"
+      [ "$leader_id" = true ] && leader="$ep"
+    done < <(timeout 20 "${KV[@]}" endpoint status --endpoints "$all_endpoints" 2>/dev/null || true)
+    [ -n "$leader" ] && return 0
+    sleep 0.5
+  done
+  log "no leader found by kv endpoint status; the single-client put goes to the first endpoint"
+  leader="${all_endpoints%%,*}"
 }
 
 # --- measurement helpers -----------------------------------------------------------------------
@@ -179,7 +208,9 @@ seconds_of() { # 10s -> 10, 500ms -> 0.5, 1m -> 60
 
 declare -A throughput_of p50_of
 results=()
-run() { # target name endpoints clients conns read-ratio consistency [key-size value-size duration]
+bench_target=etcd  # the kv bench --target of the system being measured: etcd for both, akkakv for akka-cc
+txn_ops=0          # --txn-ops of the next run (0: plain puts)
+run() { # system name endpoints clients conns read-ratio consistency [key-size value-size duration]
   local target="$1" name="$2" endpoints="$3" clients="$4" conns="$5" ratio="$6" consistency="$7"
   local key_size="${8:-8}" value_size="${9:-256}" duration="${10:-$DURATION}"
   local load before after json cpu_file rss_file sampler
@@ -191,7 +222,7 @@ run() { # target name endpoints clients conns read-ratio consistency [key-size v
   rss_sampler "$rss_file" &
   sampler=$!
   local TIMEFORMAT='%U %S' status=0
-  { time json="$(timeout "$RUN_TIMEOUT" "${KV[@]}" bench --target "$target" \
+  { time json="$(timeout "$RUN_TIMEOUT" "${KV[@]}" bench --target "$bench_target" --txn-ops "$txn_ops" \
       --endpoints "$endpoints" --clients "$clients" --conns "$conns" --duration "$duration" \
       --key-size "$key_size" --value-size "$value_size" --key-space "$KEY_SPACE" --read-ratio "$ratio" \
       --consistency "$consistency" --warmup "$WARMUP" --output json 2>>"$workdir/kv.err")" || status=$? ; } 2>"$cpu_file"
@@ -225,19 +256,24 @@ run() { # target name endpoints clients conns read-ratio consistency [key-size v
     "${kv_us%.*}" "$srv_us" "$rss" "$load")")
 }
 
-workloads() { # target
+workloads() { # system (bench_target set by the caller)
   local target="$1"
   # Untimed load first, so the first workload does not measure a cold server: the .NET nodes'
   # tiered JIT still took 0.3-0.7 s of CPU per node per 6 s after a 5 s pre-warm (measured
   # 2026-12-01 from /proc/<pid>/task/*/stat). 100 clients, half puts, half linearizable gets.
   log "$target: pre-warm $PREWARM (discarded)"
-  timeout "$RUN_TIMEOUT" "${KV[@]}" bench --target "$target" --endpoints "$all_endpoints" --clients 100 --conns 10 \
+  timeout "$RUN_TIMEOUT" "${KV[@]}" bench --target "$bench_target" --endpoints "$all_endpoints" --clients 100 --conns 10 \
     --duration "$PREWARM" --warmup 0s --key-space "$KEY_SPACE" --read-ratio 0.5 --output json >/dev/null 2>>"$workdir/kv.err" || true
   log "$target: each workload runs $WARMUP warm-up + $DURATION"
   run "$target" "put 256B, 1 client"                 "$leader"        1    1   0 l
   run "$target" "put 256B, 1000 clients / 100 conns" "$all_endpoints" 1000 100 0 l
   run "$target" "get linearizable, 1000c / 100 conns" "$all_endpoints" 1000 100 1 l
   run "$target" "get serializable, 1000c / 100 conns" "$all_endpoints" 1000 100 1 s
+  if [ "$bench_target" = etcd ]; then
+    txn_ops=10
+    run "$target" "txn 10 puts, 1000c / 100 conns"     "$all_endpoints" 1000 100 0 l
+    txn_ops=0
+  fi
 }
 
 # --- etcd ----------------------------------------------------------------------------------
@@ -269,7 +305,15 @@ fi
 # --- AkkaKv ----------------------------------------------------------------------------------
 if [[ " $TARGETS " == *" akkakv "* ]]; then
   start_akkakv
+  bench_target=etcd
   workloads akkakv
+  if [ "$VIA_AKKA" = 1 ]; then
+    all_endpoints="$akka_endpoints"
+    leader="$akka_endpoints"
+    bench_target=akkakv
+    workloads akka-cc
+    bench_target=etcd
+  fi
   stop_akkakv
 fi
 
@@ -294,4 +338,5 @@ ratio() { # akkakv/etcd throughput of workload $1
 }
 p50() { awk -v v="${p50_of["$1:put 256B, 1 client"]:-}" 'BEGIN { if (v == "") print "?"; else printf "%.2f", v }'; }
 echo
+echo "also: serializable get x$(ratio "get serializable, 1000c / 100 conns"), txn of 10 puts x$(ratio "txn 10 puts, 1000c / 100 conns")"
 echo "vs etcd: put x$(ratio "put 256B, 1000 clients / 100 conns"), linearizable get x$(ratio "get linearizable, 1000c / 100 conns"), single-client put p50 $(p50 akkakv) ms vs $(p50 etcd) ms"

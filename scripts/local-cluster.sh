@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A three-node AkkaKv cluster on loopback, as real processes: the lighthouse (seed node, 127.0.0.1:4053,
-# pbm 127.0.0.1:9110) and three nodes (4054-4056, pbm 9111-9113), the topology of docker-compose.yml.
+# pbm 127.0.0.1:9110) and three nodes (4054-4056, pbm 9111-9113, etcd API / health / metrics on client ports
+# 2379-2381), the topology of docker-compose.yml.
 #
 #   scripts/local-cluster.sh up       build once (Release), start nodes 1-3, wait for a leader,
 #                                     print the client endpoints and an `export KV_ENDPOINTS=...` line
@@ -12,13 +13,14 @@
 #
 # Data under $DATA/n1..n3 (journal, snapshots); logs and pid files in $DATA (n1.log, n1.pid, ...). $DATA defaults to
 # ./data/cluster, beside (not inside) the one-node store's files of `dotnet run --project KvCluster.Node` in ./data.
-# `up` checks every port it needs first and names the process in the way (the one-node store uses 4054 and 9110,
+# `up` checks every port it needs first and names the process in the way (the one-node store uses 4054, 2379 and 9110,
 # as node 1 and the lighthouse's pbm do here: stop it, or move this cluster with BASE_PORT / PBM_BASE /
 # LIGHTHOUSE_PORT / LIGHTHOUSE_PBM).
 # `down` keeps the data: the next `up` restarts the same cluster with every committed write.
 # Remove $DATA/n1..n3 to start afresh.
 #
-# Environment: DATA (./data/cluster), BASE_PORT (4054: nodes use 4054/4055/4056), PBM_BASE (9111: pbm
+# Environment: DATA (./data/cluster), BASE_PORT (4054: nodes use 4054/4055/4056), CLIENT_BASE (2379: the nodes'
+# etcd client ports 2379/2380/2381; 0 turns them off), PBM_BASE (9111: pbm
 # 9111/9112/9113; 0 turns pbm off), SYNC (full: fsync every journal commit), UP_TIMEOUT (60 s to elect a leader),
 # DOWN_TIMEOUT (15 s before SIGKILL), SKIP_BUILD (1: use the existing Release build),
 # NODE_ARGS (extra flags for every node, e.g. "--tick-ms 50"), LIGHTHOUSE (1: start it; 0: nodes seed
@@ -29,6 +31,7 @@ cd "$(dirname "$0")/.."
 DATA="${DATA:-./data/cluster}"
 BASE_PORT="${BASE_PORT:-4054}"
 PBM_BASE="${PBM_BASE:-9111}"
+CLIENT_BASE="${CLIENT_BASE:-2379}"
 SYNC="${SYNC:-full}"
 UP_TIMEOUT="${UP_TIMEOUT:-60}"
 DOWN_TIMEOUT="${DOWN_TIMEOUT:-15}"
@@ -53,6 +56,13 @@ NET_PREFIX="${NET_PREFIX:-10.88.0}"
 BRIDGE=akkakv0
 
 port_of() { echo $((BASE_PORT + $1 - 1)); }
+client_port_of() { [ "$CLIENT_BASE" -gt 0 ] && echo $((CLIENT_BASE + $1 - 1)) || echo 0; }
+etcd_endpoints() {
+  local list="" id
+  [ "$CLIENT_BASE" -gt 0 ] || return 0
+  for id in "${NODES[@]}"; do list+="${list:+,}$(host_of "$id"):$(client_port_of "$id")"; done
+  echo "$list"
+}
 host_of() { # id or "lighthouse"
   if [ "$NETNS" = 1 ]; then
     [ "$1" = lighthouse ] && echo "$NET_PREFIX.10" || echo "$NET_PREFIX.1$1"
@@ -143,10 +153,10 @@ start_node() { # id
   # setsid: the node is not in this shell's process group, so Ctrl-C here does not stop it.
   # shellcheck disable=SC2086  # NODE_ARGS is a list of flags
   setsid $(in_ns_prefix "$id") dotnet "$NODE_DLL" --node-id "$id" --host "$(host_of "$id")" --port "$port" --data-dir "$DATA/n$id" \
-    --pbm-host "$(host_of "$id")" --pbm-port "$pbm" \
+    --pbm-host "$(host_of "$id")" --pbm-port "$pbm" --client-port "$(client_port_of "$id")" \
     --peers "$(peers)" --seeds "$(seeds)" --sync "$SYNC" $NODE_ARGS >>"$DATA/n$id.log" 2>&1 </dev/null &
   echo "$!" >"$DATA/n$id.pid"
-  log "node $id: pid $!, $(host_of "$id"):$port (pbm port $pbm), data $DATA/n$id, log $DATA/n$id.log"
+  log "node $id: pid $!, $(host_of "$id"):$port (pbm port $pbm, client port $(client_port_of "$id")), data $DATA/n$id, log $DATA/n$id.log"
 }
 
 port_user() { # port: prints what listens on 127.0.0.1:port (or the netns address), nothing when the port is free
@@ -162,6 +172,7 @@ check_ports() { # every port `up` is about to bind, with the process in the way 
   for id in "${NODES[@]}"; do
     ports+=("$(port_of "$id"):node $id")
     [ "$PBM_BASE" -gt 0 ] && ports+=("$((PBM_BASE + id - 1)):node $id pbm")
+    [ "$CLIENT_BASE" -gt 0 ] && ports+=("$(client_port_of "$id"):node $id client port")
   done
   for entry in "${ports[@]}"; do
     port="${entry%%:*}"
@@ -172,8 +183,8 @@ check_ports() { # every port `up` is about to bind, with the process in the way 
     fi
   done
   if [ "$busy" = 1 ]; then
-    log "stop what is in the way (the one-node store of 'dotnet run --project KvCluster.Node' uses 4054 and 9110),"
-    log "or move this cluster: BASE_PORT=5054 PBM_BASE=9211 LIGHTHOUSE_PORT=5053 LIGHTHOUSE_PBM=9210 $0 up"
+    log "stop what is in the way (the one-node store of 'dotnet run --project KvCluster.Node' uses 4054, 2379 and 9110),"
+    log "or move this cluster: BASE_PORT=5054 PBM_BASE=9211 CLIENT_BASE=5379 LIGHTHOUSE_PORT=5053 LIGHTHOUSE_PBM=9210 $0 up"
     exit 1
   fi
 }
@@ -205,7 +216,7 @@ cmd_up() {
         exit 1
       fi
     done
-    if answer="$(timeout 20 "${KV[@]}" --endpoints "$(endpoints)" put "$PROBE_KEY" "up $(date -u +%FT%TZ)" 2>&1)"; then
+    if answer="$(timeout 20 "${KV[@]}" --via akka --endpoints "$(endpoints)" put "$PROBE_KEY" "up $(date -u +%FT%TZ)" 2>&1)"; then
       # Two nodes make a quorum: check that the third did not fail meanwhile (a port in use, say).
       for id in "${NODES[@]}"; do
         if [ -z "$(pid_of "$id")" ]; then
@@ -220,6 +231,7 @@ cmd_up() {
       [ "$NETNS" = 1 ] && echo "export KV_CLIENT_HOST=$NET_PREFIX.1   # kv's own address on the bridge, for replies"
       echo "client endpoints: $(endpoints)"
       echo "export KV_ENDPOINTS=$(endpoints)"
+      [ "$CLIENT_BASE" -gt 0 ] && echo "etcd endpoints (etcdctl --endpoints): $(etcd_endpoints)"
       return 0
     fi
     sleep 1
@@ -288,7 +300,7 @@ cmd_status() {
     return 3
   fi
   local answer status=0
-  answer="$(timeout 20 "${KV[@]}" --endpoints "$(endpoints)" get "$PROBE_KEY" 2>&1)" || status=$?
+  answer="$(timeout 20 "${KV[@]}" --via akka --endpoints "$(endpoints)" get "$PROBE_KEY" 2>&1)" || status=$?
   echo "cluster: kv get $PROBE_KEY -> exit $status: $(tr '\n' ' ' <<<"$answer")"
   echo "export KV_ENDPOINTS=$(endpoints)"
   return "$status"

@@ -5,14 +5,18 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# Test prerequisites from Debian: etcd (the etcd target of `kv bench` is tested against a real one).
-if ! command -v etcd >/dev/null 2>&1; then
-  echo "installing etcd-server (needed by the etcd integration tests)..."
+# Test prerequisites from Debian: etcd (the etcd target of `kv bench` and the etcd-API commands of `kv` are tested
+# against a real one) and etcdctl 3.4 (etcd-client: a client none of us wrote, for the interop tests against AkkaKv).
+missing=()
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing ${missing[*]} (needed by the etcd integration tests)..."
   export DEBIAN_FRONTEND=noninteractive
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq --no-install-recommends etcd-server >/dev/null \
-    || echo "warning: could not install etcd-server; the etcd integration tests will fail and say so" >&2
+  $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || echo "warning: could not install ${missing[*]}; the etcd integration tests will fail and say so" >&2
 fi
 
 results="$(mktemp -d)"

@@ -21,7 +21,8 @@ internal static class BenchReport
         console.MarkupLine(Markup.Escape(
             $"target {result.TargetName} @ {string.Join(",", s.Endpoints)}: {s.Clients} clients over {s.Connections} connections, " +
             $"{length}, key {s.KeySize} B of {s.KeySpace} keys, value {s.ValueSize} B, read ratio {s.ReadRatio:0.##}, " +
-            $"consistency {(s.Consistency == ReadConsistency.Linearizable ? "l" : "s")}"));
+            $"consistency {(s.Consistency == ReadConsistency.Linearizable ? "l" : "s")}" +
+            (s.TxnOps > 1 ? $", writes are txns of {s.TxnOps} puts" : string.Empty)));
 
         var table = new Table().AddColumn("op").AddColumn(new TableColumn("ok").RightAligned())
             .AddColumn(new TableColumn("req/s").RightAligned());
@@ -91,6 +92,7 @@ internal static class BenchReport
             json.WriteNumber("keySize", s.KeySize);
             json.WriteNumber("valueSize", s.ValueSize);
             json.WriteNumber("readRatio", s.ReadRatio);
+            json.WriteNumber("txnOps", s.TxnOps);
             json.WriteString("consistency", s.Consistency == ReadConsistency.Linearizable ? "l" : "s");
             json.WriteNumber("elapsedSeconds", Math.Round(result.Elapsed.TotalSeconds, 3));
             json.WriteNumber("requests", result.All.Count);

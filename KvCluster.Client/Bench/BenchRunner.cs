@@ -142,7 +142,8 @@ internal sealed class BenchRunner
                 return;
             }
 
-            KeyFormatter.Format(state.Random.NextInt64(_settings.KeySpace), key.Span);
+            var keyIndex = state.Random.NextInt64(_settings.KeySpace);
+            KeyFormatter.Format(keyIndex, key.Span);
             var isRead = readRatio >= 1 || (readRatio > 0 && state.Random.NextDouble() < readRatio);
             var start = _time.GetTimestamp();
             try
@@ -155,6 +156,17 @@ internal sealed class BenchRunner
                     {
                         state.ReadHits++;
                     }
+                }
+                else if (state.TxnKeys is { } txnKeys)
+                {
+                    // N consecutive keys (distinct: the key space holds at least N) in one transaction.
+                    for (var j = 0; j < txnKeys.Length; j++)
+                    {
+                        KeyFormatter.Format((keyIndex + j) % _settings.KeySpace, txnKeys[j].Span);
+                    }
+
+                    await state.Client.TxnPutAsync(state.TxnKeyViews!, state.Value, cancellationToken).ConfigureAwait(false);
+                    state.Writes.RecordElapsed(start, _time.GetTimestamp(), _time.TimestampFrequency);
                 }
                 else
                 {
@@ -187,7 +199,23 @@ internal sealed class BenchRunner
             var value = new byte[settings.ValueSize];
             random.NextBytes(value);
             Value = value;
+            if (settings.TxnOps > 1)
+            {
+                TxnKeys = new Memory<byte>[settings.TxnOps];
+                TxnKeyViews = new ReadOnlyMemory<byte>[settings.TxnOps];
+                for (var j = 0; j < settings.TxnOps; j++)
+                {
+                    TxnKeys[j] = new byte[settings.KeySize];
+                    TxnKeyViews[j] = TxnKeys[j];
+                }
+            }
         }
+
+        /// <summary>Reused key buffers of a transaction's puts (null unless <c>--txn-ops</c> &gt; 1).</summary>
+        public Memory<byte>[]? TxnKeys { get; }
+
+        /// <summary>The same buffers as the read-only views the target receives.</summary>
+        public ReadOnlyMemory<byte>[]? TxnKeyViews { get; }
 
         public IBenchClient Client { get; }
 

@@ -36,6 +36,9 @@ internal sealed record BenchSettings
     /// <summary>Fraction of requests that are reads, 0 (all puts) to 1 (all gets).</summary>
     public double ReadRatio { get; init; }
 
+    /// <summary>Puts per write: 0 or 1 writes one key per request; N &gt; 1 makes every write one txn of N puts.</summary>
+    public int TxnOps { get; init; }
+
     /// <summary>Consistency of the reads.</summary>
     public ReadConsistency Consistency { get; init; } = ReadConsistency.Linearizable;
 

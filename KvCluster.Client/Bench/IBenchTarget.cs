@@ -49,6 +49,13 @@ internal interface IBenchClient
 
     /// <summary>Reads <paramref name="key"/> with the given consistency; returns whether the key exists.</summary>
     ValueTask<bool> GetAsync(ReadOnlyMemory<byte> key, ReadConsistency consistency, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes <paramref name="value"/> under every one of <paramref name="keys"/> (distinct) in one transaction and
+    /// waits until it is committed. Targets without transactions refuse it.
+    /// </summary>
+    ValueTask TxnPutAsync(IReadOnlyList<ReadOnlyMemory<byte>> keys, ReadOnlyMemory<byte> value, CancellationToken cancellationToken) =>
+        throw new BenchTargetException(BenchErrorKind.Rejected, "this target has no multi-key transaction (use --target etcd)");
 }
 
 /// <summary>Consistency of a benchmark read.</summary>

@@ -75,6 +75,7 @@ internal static partial class BenchCommand
         var readRatio = parseResult.GetValue(options.ReadRatio);
         var timeout = parseResult.GetValue(options.RequestTimeout);
         var warmup = parseResult.GetValue(options.Warmup);
+        var txnOps = parseResult.GetValue(options.TxnOps);
         string? problem =
             clients < 1 ? $"--clients must be at least 1 (got {clients})"
             : conns < 1 ? $"--conns must be at least 1 (got {conns})"
@@ -89,6 +90,8 @@ internal static partial class BenchCommand
             : !(readRatio is >= 0 and <= 1) ? $"--read-ratio must be between 0 and 1 (got {readRatio.ToString(CultureInfo.InvariantCulture)})"
             : timeout <= TimeSpan.Zero ? "--request-timeout must be positive"
             : warmup < TimeSpan.Zero ? "--warmup must not be negative"
+            : txnOps is < 0 or > 128 ? $"--txn-ops must be between 0 and 128 (got {txnOps})"
+            : txnOps > keySpace ? $"--txn-ops ({txnOps}) must not exceed --key-space ({keySpace}): a txn's keys are distinct"
             : null;
         if (problem is not null)
         {
@@ -108,6 +111,7 @@ internal static partial class BenchCommand
             KeySize = keySize,
             ValueSize = valueSize,
             ReadRatio = readRatio,
+            TxnOps = txnOps,
             Consistency = parseResult.GetValue(options.Consistency) == "s" ? ReadConsistency.Serializable : ReadConsistency.Linearizable,
             RequestTimeout = timeout,
             Warmup = warmup,
@@ -166,7 +170,7 @@ internal static partial class BenchCommand
         {
             Target.AcceptOnlyFromAmong(BenchTargets.Names);
             Consistency.AcceptOnlyFromAmong("l", "s");
-            All = [Target, Clients, Conns, Duration, Total, KeySpace, KeySize, ValueSize, ReadRatio, Consistency, Warmup, RequestTimeout, Seed];
+            All = [Target, Clients, Conns, Duration, Total, KeySpace, KeySize, ValueSize, ReadRatio, TxnOps, Consistency, Warmup, RequestTimeout, Seed];
         }
 
         /// <summary>Every option, in help order.</summary>
@@ -175,7 +179,7 @@ internal static partial class BenchCommand
         /// <summary><c>--target</c>.</summary>
         public Option<string> Target { get; } = new("--target")
         {
-            Description = "System to load: akkakv (this store) or etcd (v3 gRPC API, for comparison).",
+            Description = "System to load: etcd (any etcd v3 gRPC endpoint: etcd, or AkkaKv's client port) or akkakv (AkkaKv through its Akka.NET ClusterClient).",
             DefaultValueFactory = _ => BenchTargets.AkkaKv,
         };
 
@@ -231,6 +235,13 @@ internal static partial class BenchCommand
         public Option<double> ReadRatio { get; } = new("--read-ratio")
         {
             Description = "Fraction of requests that are gets: 0 = all puts, 1 = all gets, 0.9 = 90% gets.",
+            DefaultValueFactory = _ => 0,
+        };
+
+        /// <summary><c>--txn-ops</c>.</summary>
+        public Option<int> TxnOps { get; } = new("--txn-ops")
+        {
+            Description = "Make every write one txn of this many puts on consecutive keys (etcd target; 0 = plain puts).",
             DefaultValueFactory = _ => 0,
         };
 

@@ -20,7 +20,7 @@ internal static class KvCli
     {
         var endpoints = new Option<string?>("--endpoints")
         {
-            Description = $"Cluster members as host:port,host:port... (default: ${EndpointsVariable}).",
+            Description = $"Cluster members as host:port,host:port... (default: ${EndpointsVariable}, else 127.0.0.1:2379 for the etcd API).",
             HelpName = "host:port,...",
             Recursive = true,
         };
@@ -33,14 +33,24 @@ internal static class KvCli
         output.AcceptOnlyFromAmong("table", "json");
 
         var globals = new GlobalOptions(endpoints, output);
+        var etcd = new Etcd.EtcdOptions();
         // A plain Command named "kv" rather than RootCommand, whose name would be the host
         // executable's ("testhost" in tests, "dotnet" under `dotnet kv.dll`).
-        var root = new Command("kv", "kv: the AkkaKv console client.\n\n" + ExitCodes.HelpText)
+        var root = new Command("kv", "kv: the AkkaKv console client. The data and admin commands speak the etcd v3 gRPC API " +
+            "(any AkkaKv node's client port, or etcd; --endpoints default 127.0.0.1:2379) with etcdctl's flags and output; " +
+            "--via akka sends the data commands through AkkaKv's Akka.NET ClusterClient instead.\n\n" + ExitCodes.HelpText)
         {
             Options = { new HelpOption(), new VersionOption(), endpoints, output },
         };
+        foreach (var option in etcd.All)
+        {
+            root.Options.Add(option);
+        }
+
         var session = new CliSession();
-        DataCommands.AddTo(root, globals, console, session);
+        DataCommands.AddTo(root, globals, etcd, console, session);
+        root.Subcommands.Add(Etcd.TxnCommand.Create(globals, etcd, console));
+        Etcd.EtcdAdminCommands.AddTo(root, globals, etcd, console);
         root.Subcommands.Add(ShellCommand.Create(root, globals, console, session));
         root.Subcommands.Add(BenchCommand.Create(globals, console));
         root.Subcommands.Add(PbmCommand.Create(globals, console));

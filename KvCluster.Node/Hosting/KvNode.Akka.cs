@@ -69,7 +69,8 @@ public sealed partial class KvNode
         akka.WithClustering(new ClusterOptions
         {
             SeedNodes = [.. SeedsOf(options, members, hooks.Rejoining)],
-            Roles = [KvRole],
+            // A member announces its etcd client port as a role, so that MemberList on any node shows its client URL.
+            Roles = Etcd.EtcdClusterService.ClientPortRole(options.ClientPort) is { } clientRole ? [KvRole, clientRole] : [KvRole],
             // Keep-majority: the side of a partition with most members stays, the other is downed (and restarts as a
             // new incarnation); docs/OPERATIONS.md, "Split-brain resolver and downed nodes", says why.
             SplitBrainResolver = new KeepMajorityOption(),

@@ -43,6 +43,16 @@ public sealed partial class KvNode
 
             return Done.Instance;
         });
+        shutdown.AddTask(CoordinatedShutdown.PhaseServiceUnbind, "etcd-client-port-stop", async () =>
+        {
+            // Stop listening on the client port; calls in flight finish (the router answers them) within Kestrel's wait.
+            if (_etcd is not null)
+            {
+                await _etcd.StopAsync().ConfigureAwait(false);
+            }
+
+            return Done.Instance;
+        });
         shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "kv-pbm-stop", async () =>
         {
             if (_commands is not null)

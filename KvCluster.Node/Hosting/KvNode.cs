@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Cluster.Tools.Client;
 using KvCluster.Client;
+using KvCluster.Node.Etcd;
 using KvCluster.Node.Kv;
 using KvCluster.Node.Membership;
 using KvCluster.Node.Pbm;
@@ -47,6 +48,7 @@ public sealed partial class KvNode : IAsyncDisposable
     private readonly NodeDataDirectory _data;
     private readonly ILogger _log;
     private CommandHost? _commands;
+    private EtcdServer? _etcd;
 
     /// <summary>1 once <see cref="StopAsync"/> or <see cref="AbortAsync"/> began.</summary>
     private int _stopping;
@@ -83,6 +85,9 @@ public sealed partial class KvNode : IAsyncDisposable
 
     /// <summary>The router.</summary>
     public IActorRef Router { get; private set; } = ActorRefs.Nobody;
+
+    /// <summary>The client port's server: etcd's gRPC API, /health, /version, /metrics (null when <see cref="NodeOptions.ClientPort"/> is 0).</summary>
+    public EtcdServer? ClientServer => _etcd;
 
     /// <summary>The pbm command host (null when <see cref="NodeOptions.PbmPort"/> is 0).</summary>
     public CommandHost? Commands => _commands;
@@ -190,6 +195,11 @@ public sealed partial class KvNode : IAsyncDisposable
                 }
             }
 
+            if (options.ClientPort != 0)
+            {
+                node._etcd = await EtcdServer.StartAsync(node, loggerFactory, cancellationToken).ConfigureAwait(false);
+            }
+
             cancellationToken.ThrowIfCancellationRequested();
         }
         catch (Exception e)
@@ -217,8 +227,8 @@ public sealed partial class KvNode : IAsyncDisposable
         }
 
         log.LogInformation(
-            "AkkaKv node {NodeId} serving at {Endpoint} (system {Address}); Raft group {Members}; data in {DataDir}.",
-            options.Id, options.Endpoint, Akka.Cluster.Cluster.Get(node.System).SelfAddress, string.Join(",", members.Select(m => $"{m.Key}={m.Value}")), data.Path);
+            "AkkaKv node {NodeId} serving at {Endpoint}, etcd API at {ClientUrl} (system {Address}); Raft group {Members}; data in {DataDir}.",
+            options.Id, options.Endpoint, options.ClientUrl ?? "(off)", Akka.Cluster.Cluster.Get(node.System).SelfAddress, string.Join(",", members.Select(m => $"{m.Key}={m.Value}")), data.Path);
         return node;
     }
 
@@ -242,6 +252,11 @@ public sealed partial class KvNode : IAsyncDisposable
             }
 
             await CoordinatedShutdown.Get(System).Run(NodeStopReason.Instance).ConfigureAwait(false);
+            if (_etcd is not null)
+            {
+                await _etcd.StopAsync().ConfigureAwait(false);
+            }
+
             await StopHostAsync(_host, _log).ConfigureAwait(false);
             _log.LogInformation("Node {NodeId}: stopped; the journal is closed and {DataDir} unlocked.", NodeId, _data.Path);
         }
@@ -303,6 +318,7 @@ public sealed partial class KvNode : IAsyncDisposable
         Router = System.ActorOf(KvRouter.Props(routerSettings, Options.Id, Raft, peers, new KvRequestValidator(limits)), "kv-router");
         ClusterClientReceptionist.Get(System).RegisterService(Router);
         System.ActorOf(RaftMembershipFollower.Props(this, hooks.MembershipFollower), "raft-membership");
+        System.ActorOf(AutoCompactionActor.Props(Options.AutoCompaction(), Raft, Router), "auto-compaction");
         AddShutdownSteps();
         WatchTermination();
         FormAloneIfNoPeerAnswers(members, hooks);
@@ -380,8 +396,17 @@ public sealed partial class KvNode : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Fails early, with the port in the message, when the remoting port is taken (Akka's own error is long).</summary>
+    /// <summary>Fails early, with the port in the message, when the remoting or client port is taken (Akka's own error is long).</summary>
     private static void EnsurePortFree(NodeOptions options)
+    {
+        EnsurePortFree(options, options.Port, "remoting port");
+        if (options.ClientPort != 0)
+        {
+            EnsurePortFree(options, options.ClientPort, "client port");
+        }
+    }
+
+    private static void EnsurePortFree(NodeOptions options, int port, string what)
     {
         var bindHost = options.EffectiveBindHost ?? options.Host;
         IPAddress address;
@@ -390,14 +415,14 @@ public sealed partial class KvNode : IAsyncDisposable
             address = bindHost.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback : IPAddress.Any;
         }
 
-        var probe = new TcpListener(address, options.Port);
+        var probe = new TcpListener(address, port);
         try
         {
             probe.Start();
         }
         catch (SocketException e)
         {
-            throw new IOException($"the remoting port {bindHost}:{options.Port} is in use ({e.SocketErrorCode})", e);
+            throw new IOException($"the {what} {bindHost}:{port} is in use ({e.SocketErrorCode})", e);
         }
         finally
         {

@@ -83,6 +83,19 @@ public sealed partial record NodeOptions
     /// <summary>How long a graceful shutdown waits for requests in flight, in milliseconds.</summary>
     public int ShutdownTimeoutMs { get; init; } = 10_000;
 
+    /// <summary>
+    /// The client port: etcd's v3 gRPC API (cleartext HTTP/2, prior knowledge) and <c>/health</c>, <c>/version</c>,
+    /// <c>/metrics</c> (HTTP/1.1) on one listener bound like the remoting port (<see cref="EffectiveBindHost"/>, else
+    /// <see cref="Host"/>). 2379 by default, as etcd's; 0 turns it off.
+    /// </summary>
+    public int ClientPort { get; init; } = DefaultClientPort;
+
+    /// <summary>
+    /// The largest etcd request in bytes (its encoded protobuf message), as etcd's <c>--max-request-bytes</c> (1.5 MiB
+    /// by default): a larger one is refused with <c>etcdserver: request is too large</c> before it reaches the log.
+    /// </summary>
+    public int MaxRequestBytes { get; init; } = DefaultMaxRequestBytes;
+
     /// <summary>The host of the pbm command listener.</summary>
     public string PbmHost { get; init; } = "127.0.0.1";
 
@@ -108,6 +121,61 @@ public sealed partial record NodeOptions
         : Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || System.Net.IPAddress.TryParse(Host, out _) ? null
         : "0.0.0.0";
 
+    /// <summary>
+    /// Automatic compaction of the history, as etcd's <c>--auto-compaction-mode</c>: <c>revision</c> (keep the newest
+    /// <see cref="AutoCompactionRetention"/> revisions; the default), <c>periodic</c> (keep the revisions of the last
+    /// <see cref="AutoCompactionRetention"/>, a duration such as 30m or 1h), or <c>off</c>. The leader proposes the
+    /// compactions through the Raft log.
+    /// </summary>
+    public string AutoCompactionMode { get; init; } = "revision";
+
+    /// <summary>What <see cref="AutoCompactionMode"/> keeps: a number of revisions (10000 by default) or a duration (s, m, h).</summary>
+    public string AutoCompactionRetention { get; init; } = "10000";
+
+    /// <summary>The parsed automatic compaction settings.</summary>
+    /// <exception cref="NodeConfigurationException">The mode or the retention is invalid.</exception>
+    public KvCluster.Node.Kv.AutoCompactionSettings AutoCompaction()
+    {
+        var retention = AutoCompactionRetention.Trim();
+        switch (AutoCompactionMode.Trim().ToLowerInvariant())
+        {
+            case "off":
+                return new KvCluster.Node.Kv.AutoCompactionSettings { Mode = KvCluster.Node.Kv.AutoCompactionMode.Off };
+            case "revision":
+                Require(long.TryParse(retention, NumberStyles.None, CultureInfo.InvariantCulture, out var revisions) && revisions >= 1, nameof(AutoCompactionRetention), $"must be a number of revisions (1 or more) in revision mode, was '{retention}'");
+                return new KvCluster.Node.Kv.AutoCompactionSettings { Mode = KvCluster.Node.Kv.AutoCompactionMode.Revision, RetainRevisions = revisions };
+            case "periodic":
+                var unit = retention.Length > 0 ? retention[^1] : ' ';
+                var parsed = long.TryParse(retention.AsSpan(0, Math.Max(0, retention.Length - 1)), NumberStyles.None, CultureInfo.InvariantCulture, out var amount) && amount >= 1;
+                var age = unit switch
+                {
+                    's' => TimeSpan.FromSeconds(amount),
+                    'm' => TimeSpan.FromMinutes(amount),
+                    'h' => TimeSpan.FromHours(amount),
+                    _ => TimeSpan.Zero,
+                };
+                Require(parsed && age > TimeSpan.Zero, nameof(AutoCompactionRetention), $"must be a duration such as 30m or 1h in periodic mode, was '{retention}'");
+                return new KvCluster.Node.Kv.AutoCompactionSettings { Mode = KvCluster.Node.Kv.AutoCompactionMode.Periodic, RetainAge = age };
+            default:
+                throw new NodeConfigurationException(nameof(AutoCompactionMode), $"must be revision, periodic or off, was '{AutoCompactionMode}'");
+        }
+    }
+
+    /// <summary>The default <see cref="ClientPort"/>: etcd's client port.</summary>
+    public const int DefaultClientPort = 2379;
+
+    /// <summary>The default <see cref="MaxRequestBytes"/>: etcd's 1.5 MiB.</summary>
+    public const int DefaultMaxRequestBytes = 1536 * 1024;
+
+    /// <summary>The largest <see cref="MaxRequestBytes"/> accepted: 3.5 MiB (a command must fit a 4 MiB remoting frame).</summary>
+    public const int MaxRequestBytesLimit = 3584 * 1024;
+
+    /// <summary>The host the client listener binds: <see cref="EffectiveBindHost"/>, else <see cref="Host"/>.</summary>
+    public string ClientBindHost => EffectiveBindHost ?? Host;
+
+    /// <summary>The URL etcd clients dial (<c>http://host:clientport</c>), or null when <see cref="ClientPort"/> is 0.</summary>
+    public string? ClientUrl => ClientPort == 0 ? null : string.Create(CultureInfo.InvariantCulture, $"http://{Host}:{ClientPort}");
+
     /// <summary>This node's endpoint (what clients dial).</summary>
     public KvEndpoint Endpoint => new(Host, Port);
 
@@ -126,6 +194,11 @@ public sealed partial record NodeOptions
         Require(!string.IsNullOrWhiteSpace(DataDir), nameof(DataDir), "must not be empty");
         Require(PbmPort is >= 0 and <= 65535, nameof(PbmPort), $"must be 0-65535, was {PbmPort}");
         Require(PbmPort == 0 || PbmPort != Port || PbmHost != Host, nameof(PbmPort), $"must differ from Port ({Port})");
+        Require(ClientPort is >= 0 and <= 65535, nameof(ClientPort), $"must be 0-65535, was {ClientPort}");
+        Require(ClientPort == 0 || ClientPort != Port, nameof(ClientPort), $"must differ from Port ({Port})");
+        Require(ClientPort == 0 || ClientPort != PbmPort, nameof(ClientPort), $"must differ from PbmPort ({PbmPort})");
+        Require(MaxRequestBytes is >= 1024 and <= MaxRequestBytesLimit, nameof(MaxRequestBytes), $"must be 1024-{MaxRequestBytesLimit} (a request must fit one 4 MiB remoting frame), was {MaxRequestBytes}");
+        _ = AutoCompaction();
         Require(TickMs >= 1, nameof(TickMs), $"must be at least 1, was {TickMs}");
         Require(ElectionTicksMin >= 2, nameof(ElectionTicksMin), $"must be at least 2 ticks (more than the heartbeat), was {ElectionTicksMin}");
         Require(ElectionTicksMax > ElectionTicksMin, nameof(ElectionTicksMax), $"must exceed ElectionTicksMin ({ElectionTicksMin}), was {ElectionTicksMax}");

@@ -111,7 +111,7 @@ public static class NodeProgram
             }
             catch (IOException e)
             {
-                log.LogCritical("Cannot start: {Reason}. Is another node running? Use --port / --pbm-port.", e.Message);
+                log.LogCritical("Cannot start: {Reason}. Is another node running? Use --port / --pbm-port / --client-port.", e.Message);
                 return NodeSettingsTable.ExitPort;
             }
             catch (NodeConfigurationException e)

@@ -43,6 +43,10 @@ public static class NodeSettingsTable
         new(nameof(NodeOptions.Id), "--node-id", null, "Raft node id, unique in the cluster"),
         new(nameof(NodeOptions.Host), "--host", "CLUSTER_IP", "host to bind and advertise for peers and clients"),
         new(nameof(NodeOptions.Port), "--port", "CLUSTER_PORT", "remoting port for peers and clients"),
+        new(nameof(NodeOptions.ClientPort), "--client-port", null, "etcd v3 gRPC API, /health, /version, /metrics (0: off)"),
+        new(nameof(NodeOptions.AutoCompactionMode), "--auto-compaction-mode", null, "history compaction: revision (keep N revisions), periodic (keep an age), off"),
+        new(nameof(NodeOptions.AutoCompactionRetention), "--auto-compaction-retention", null, "revisions kept (revision mode, 10000) or an age such as 1h (periodic)"),
+        new(nameof(NodeOptions.MaxRequestBytes), "--max-request-bytes", null, "largest etcd request (etcdserver: request is too large)"),
         new(nameof(NodeOptions.BindHost), "--bind-host", null, "IP to bind when Host is a name peers resolve (default then 0.0.0.0)"),
         new(nameof(NodeOptions.DataDir), "--data-dir", null, "directory of the journal (journal.db) and snapshots"),
         new(nameof(NodeOptions.Peers), "--peers", null, "initial Raft group id=host:port,... (empty: this node alone)"),
@@ -73,7 +77,8 @@ public static class NodeSettingsTable
         text.AppendLine("akkakv node: one member of an AkkaKv cluster (Raft-replicated key-value store).");
         text.AppendLine();
         text.AppendLine("Usage: dotnet run --project KvCluster.Node -- [--flag value]...");
-        text.AppendLine("       (no flags: a one-node store on 127.0.0.1:4054 with its data under ./data)");
+        text.AppendLine("       (no flags: a one-node store on 127.0.0.1:4054 with its data under ./data,");
+        text.AppendLine("        etcd's v3 API and /health, /version, /metrics on 127.0.0.1:2379)");
         text.AppendLine();
         text.AppendLine("Settings (flag | appsettings key / AKKAKV_Node__<Name> variable | alias | default):");
         foreach (var setting in All)
@@ -88,8 +93,8 @@ public static class NodeSettingsTable
         text.AppendLine("  --help                 this text");
         text.AppendLine();
         text.AppendLine("Three nodes on one machine:");
-        text.AppendLine("  --node-id 1 --port 4054 --data-dir data/n1 --pbm-port 9111 --peers 1=127.0.0.1:4054,2=127.0.0.1:4055,3=127.0.0.1:4056");
-        text.AppendLine("  (and the same with ids 2 and 3, ports 4055 and 4056, data/n2 and data/n3, pbm 9112 and 9113)");
+        text.AppendLine("  --node-id 1 --port 4054 --client-port 2379 --data-dir data/n1 --pbm-port 9111 --peers 1=127.0.0.1:4054,2=127.0.0.1:4055,3=127.0.0.1:4056");
+        text.AppendLine("  (and the same with ids 2 and 3, ports 4055 and 4056, client ports 2380 and 2381, data/n2 and data/n3, pbm 9112 and 9113)");
         text.AppendLine();
         text.AppendLine("Exit codes: 0 stopped in order, 1 failed while running, 2 invalid flag or setting,");
         text.AppendLine("            3 data directory unusable (corrupted, another node's, locked by a running node,");

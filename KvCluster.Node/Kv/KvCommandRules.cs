@@ -20,8 +20,11 @@ internal static class KvCommandRules
             KvCommand.OpOneofCase.Delete => CheckKey(command.Delete.Key, "delete", limits),
             KvCommand.OpOneofCase.DeleteRange => CheckBound(command.DeleteRange.Prefix, "delete-range prefix", limits),
             KvCommand.OpOneofCase.Range => CheckRange(command.Range, limits),
+            KvCommand.OpOneofCase.EtcdRange or KvCommand.OpOneofCase.EtcdPut or KvCommand.OpOneofCase.EtcdDeleteRange
+                or KvCommand.OpOneofCase.EtcdTxn or KvCommand.OpOneofCase.EtcdCompact or KvCommand.OpOneofCase.EtcdHashKv
+                => KvEtcdRules.Check(command, limits),
             _ => new KvValidationError(
-                KvStatus.InvalidCommand, "The command has no operation set (expected put, get, delete, delete-range or range)."),
+                KvStatus.InvalidCommand, "The command has no operation set (expected put, get, delete, delete-range, range or an etcd request)."),
         };
     }
 

@@ -7,7 +7,7 @@ namespace KvCluster.Node.Kv;
 /// <summary>
 /// The <see cref="IStateMachine"/> the node's RaftActor drives: committed entries go to a <see cref="KvStateMachine"/>
 /// in log order; queries (linearizable reads after ReadIndex, serializable reads) are encoded <see cref="KvCommand"/>s
-/// holding a get or a range and are answered from the applied state without changing it. Called only by the
+/// holding a read (<see cref="KvStateMachine.Query"/>) and are answered from the applied state without changing it. Called only by the
 /// RaftActor, one call at a time.
 /// </summary>
 public sealed class KvRaftStateMachine : IStateMachine
@@ -38,13 +38,10 @@ public sealed class KvRaftStateMachine : IStateMachine
             return Rejected(KvStatus.InvalidCommand, $"the query is not a KV command: {e.Message}");
         }
 
-        var result = command.OpCase switch
-        {
-            KvCommand.OpOneofCase.Get => Store.Get(command.Get.Key.Span),
-            KvCommand.OpOneofCase.Range => Store.Range(command.Range),
-            _ => null,
-        };
-        return result is null ? Rejected(KvStatus.InvalidCommand, $"only get and range can be queried, not {command.OpCase}") : result.ToByteArray();
+        var result = Store.Query(command);
+        return result is null
+            ? Rejected(KvStatus.InvalidCommand, $"only get, range, etcd range, a read-only etcd txn and etcd HashKV can be queried, not {command.OpCase}")
+            : result.ToByteArray();
     }
 
     private ReadOnlyMemory<byte> Rejected(KvStatus status, string error) =>

@@ -6,6 +6,36 @@ namespace KvCluster.Node.Kv;
 public sealed partial class KvStateMachine
 {
     /// <summary>
+    /// Serves a read-only command from the applied state without changing anything: get, range,
+    /// etcd range, a read-only etcd txn, etcd HashKV. Null for any other command (it must be
+    /// proposed). Checked by the same rules as at apply time.
+    /// </summary>
+    public KvResult? Query(KvCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (command.OpCase is not (KvCommand.OpOneofCase.Get or KvCommand.OpOneofCase.Range or KvCommand.OpOneofCase.EtcdRange
+            or KvCommand.OpOneofCase.EtcdTxn or KvCommand.OpOneofCase.EtcdHashKv))
+        {
+            return null;
+        }
+
+        var rejection = KvCommandRules.Check(command, Limits);
+        if (rejection is not null)
+        {
+            return rejection.ToResult(Revision);
+        }
+
+        return command.OpCase switch
+        {
+            KvCommand.OpOneofCase.Get => Get(command.Get.Key.Span),
+            KvCommand.OpOneofCase.Range => Range(command.Range),
+            KvCommand.OpOneofCase.EtcdRange => EtcdRange(command.EtcdRange),
+            KvCommand.OpOneofCase.EtcdTxn => EtcdReadTxn(command.EtcdTxn),
+            _ => HashKv(command.EtcdHashKv),
+        };
+    }
+
+    /// <summary>
     /// Reads one key from the applied state (a local read: linearizable only when the caller has
     /// established, e.g. by ReadIndex, that everything committed before the read is applied).
     /// Returns <see cref="KvStatus.Ok"/> with the pair, or <see cref="KvStatus.NotFound"/>.
@@ -13,7 +43,8 @@ public sealed partial class KvStateMachine
     /// </summary>
     public KvResult Get(ReadOnlySpan<byte> key)
     {
-        if (!_bySpan.TryGetValue(key, out var entry))
+        var live = Live(key);
+        if (live is null)
         {
             return new KvResult { Status = KvStatus.NotFound, Revision = Revision };
         }
@@ -22,7 +53,7 @@ public sealed partial class KvStateMachine
         {
             Status = KvStatus.Ok,
             Revision = Revision,
-            Get = new GetResult { Kv = entry.ToKeyValue(withValue: true) },
+            Get = new GetResult { Kv = live.ToKeyValue(live.Latest, withValue: true) },
         };
     }
 
@@ -59,69 +90,22 @@ public sealed partial class KvStateMachine
 
         var result = new RangeResult();
         long count = 0;
-        foreach (var entry in Scan(start, end))
+        foreach (var key in Scan(start, end))
         {
+            if (!key.IsLive)
+            {
+                continue;
+            }
+
             count++;
             if (request.Limit == 0 || (long)result.Kvs.Count < request.Limit)
             {
-                result.Kvs.Add(entry.ToKeyValue(withValue: !request.KeysOnly));
+                result.Kvs.Add(key.ToKeyValue(key.Latest, withValue: !request.KeysOnly));
             }
         }
 
         result.Count = count;
         result.More = count > (long)result.Kvs.Count;
         return new KvResult { Status = KvStatus.Ok, Revision = Revision, Range = result };
-    }
-
-    /// <summary>
-    /// The entries in [start, end) in key order; an empty <paramref name="end"/> means no upper
-    /// bound. The store must not change while the enumeration runs.
-    /// </summary>
-    private IEnumerable<KvEntry> Scan(ByteString start, ReadOnlySpan<byte> end)
-    {
-        if (_sorted.Count == 0)
-        {
-            return [];
-        }
-
-        var max = _sorted.Max!;
-        var lower = KvEntry.Probe(start);
-        if (KvEntryKeyComparer.Instance.Compare(lower, max) > 0)
-        {
-            return [];
-        }
-
-        // GetViewBetween is inclusive on both ends: use the largest key as the upper bound when the
-        // interval is open or reaches past it, and drop an entry equal to an exclusive end.
-        KvEntry upper;
-        var endIsExclusive = false;
-        if (end.IsEmpty || KvKeyOrder.Compare(end, max.Key.Span) > 0)
-        {
-            upper = max;
-        }
-        else
-        {
-            if (KvKeyOrder.Compare(end, start.Span) <= 0)
-            {
-                return [];
-            }
-
-            upper = KvEntry.Probe(ByteString.CopyFrom(end));
-            endIsExclusive = true;
-        }
-
-        var view = _sorted.GetViewBetween(lower, upper);
-        return endIsExclusive ? ExcludeEnd(view, upper) : view;
-    }
-
-    private static IEnumerable<KvEntry> ExcludeEnd(SortedSet<KvEntry> view, KvEntry end)
-    {
-        foreach (var entry in view)
-        {
-            if (KvEntryKeyComparer.Instance.Compare(entry, end) < 0)
-            {
-                yield return entry;
-            }
-        }
     }
 }

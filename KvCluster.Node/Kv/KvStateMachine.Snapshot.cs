@@ -11,36 +11,60 @@ public sealed partial class KvStateMachine
     /// <summary>The first four bytes of every snapshot: "AKVS".</summary>
     internal static ReadOnlySpan<byte> SnapshotMagic => "AKVS"u8;
 
-    /// <summary>The snapshot format this build writes and reads.</summary>
-    internal const ushort SnapshotFormatVersion = 1;
+    /// <summary>
+    /// The snapshot format this build writes and reads: 2 holds the MVCC history (format 1, a single
+    /// version per key without revisions of its own, is refused).
+    /// </summary>
+    internal const ushort SnapshotFormatVersion = 2;
 
     private const int DigestBytes = 32;
 
+    /// <summary>Version flag byte: a put (with create revision, version, lease and value).</summary>
+    private const byte PutFlag = 0;
+
+    /// <summary>Version flag byte: a tombstone (nothing follows).</summary>
+    private const byte TombstoneFlag = 1;
+
     /// <summary>
-    /// Serializes the whole store into a new array the caller owns. Layout (all integers unsigned
-    /// LEB128 varints unless noted): magic "AKVS"; format version (u16 little-endian); applied
-    /// index; revision; entry count; then per entry in key order: key length, key, value length,
-    /// value, create index, mod index, version; finally the SHA-256 of every preceding byte.
-    /// Deterministic: equal stores give equal bytes.
+    /// Serializes the whole store, history included, into a new array the caller owns. Layout (all
+    /// integers unsigned LEB128 varints unless noted): magic "AKVS"; format version (u16
+    /// little-endian); applied index; revision; compaction point + 1 (0 = never compacted); key count;
+    /// then per key in key order: key length, key, version count, and per version oldest first: mod
+    /// revision, a flag byte (0 put, 1 tombstone) and, for a put, create revision, version, lease
+    /// (the 64 bits as unsigned), value length, value; finally the SHA-256 of every preceding byte.
+    /// Deterministic: replicas that applied the same log give equal bytes.
     /// </summary>
     public byte[] Snapshot()
     {
-        var writer = new ArrayBufferWriter<byte>(64 + (_sorted.Count * 32));
+        var writer = new ArrayBufferWriter<byte>(64 + (_sorted.Count * 40));
         writer.Write(SnapshotMagic);
         BinaryPrimitives.WriteUInt16LittleEndian(writer.GetSpan(2), SnapshotFormatVersion);
         writer.Advance(2);
         WriteVarint(writer, AppliedIndex);
         WriteVarint(writer, Revision);
+        WriteVarint(writer, CompactRevision + 1);
         WriteVarint(writer, (long)_sorted.Count);
-        foreach (var entry in _sorted)
+        foreach (var key in _sorted)
         {
-            WriteVarint(writer, (long)entry.Key.Length);
-            writer.Write(entry.Key.Span);
-            WriteVarint(writer, (long)entry.Value.Length);
-            writer.Write(entry.Value.Span);
-            WriteVarint(writer, entry.CreateIndex);
-            WriteVarint(writer, entry.ModIndex);
-            WriteVarint(writer, entry.Version);
+            WriteVarint(writer, (long)key.Key.Length);
+            writer.Write(key.Key.Span);
+            WriteVarint(writer, (long)key.VersionCount);
+            foreach (var version in key.Versions())
+            {
+                WriteVarint(writer, version.ModRevision);
+                if (version.IsTombstone)
+                {
+                    WriteFlag(writer, TombstoneFlag);
+                    continue;
+                }
+
+                WriteFlag(writer, PutFlag);
+                WriteVarint(writer, version.CreateRevision);
+                WriteVarint(writer, version.Version);
+                WriteUnsigned(writer, (ulong)version.Lease);
+                WriteVarint(writer, (long)version.Value!.Length);
+                writer.Write(version.Value.Span);
+            }
         }
 
         SHA256.HashData(writer.WrittenSpan, writer.GetSpan(DigestBytes));
@@ -50,8 +74,9 @@ public sealed partial class KvStateMachine
 
     /// <summary>
     /// Replaces the whole store with the one in <paramref name="snapshot"/> (from
-    /// <see cref="Snapshot"/>, possibly on another node). All or nothing: when the snapshot is
-    /// rejected the store is unchanged.
+    /// <see cref="Snapshot"/>, possibly on another node), history and compaction point included, so
+    /// reads at past revisions answer as they did. All or nothing: when the snapshot is rejected the
+    /// store is unchanged.
     /// </summary>
     /// <exception cref="KvSnapshotFormatException">
     /// The bytes are not a snapshot, are truncated or corrupted (digest mismatch), use an unknown
@@ -60,10 +85,10 @@ public sealed partial class KvStateMachine
     public void Restore(ReadOnlySpan<byte> snapshot)
     {
         var headerLength = SnapshotMagic.Length + 2;
-        if (snapshot.Length < headerLength + 3 + DigestBytes)
+        if (snapshot.Length < headerLength + 4 + DigestBytes)
         {
             throw new KvSnapshotFormatException(
-                $"The snapshot is {snapshot.Length} bytes, shorter than the smallest possible snapshot ({headerLength + DigestBytes + 3} bytes).");
+                $"The snapshot is {snapshot.Length} bytes, shorter than the smallest possible snapshot ({headerLength + DigestBytes + 4} bytes).");
         }
 
         if (!snapshot.StartsWith(SnapshotMagic))
@@ -90,57 +115,139 @@ public sealed partial class KvStateMachine
         var reader = new SnapshotReader(body, headerLength);
         var appliedIndex = reader.ReadVarint("applied index");
         var revision = reader.ReadVarint("revision");
-        var count = reader.ReadVarint("entry count");
-        if (revision > appliedIndex)
+        var compactRevision = reader.ReadVarint("compaction point") - 1;
+        var count = reader.ReadVarint("key count");
+        if (revision < InitialRevision || compactRevision > revision)
         {
-            throw new KvSnapshotFormatException($"The snapshot's revision {revision} is above its applied index {appliedIndex}.");
+            throw new KvSnapshotFormatException(
+                $"The snapshot's revision {revision} and compaction point {compactRevision} are impossible " +
+                $"(the revision is at least {InitialRevision} and the compaction point at most the revision).");
         }
 
-        var byKey = new Dictionary<ByteString, KvEntry>(KvKeyEqualityComparer.Instance);
-        var sorted = new SortedSet<KvEntry>(KvEntryKeyComparer.Instance);
-        KvEntry? previous = null;
+        var byKey = new Dictionary<ByteString, KvKeyHistory>(KvKeyEqualityComparer.Instance);
+        var sorted = new SortedSet<KvKeyHistory>(KvKeyHistoryComparer.Instance);
+        var compactable = new HashSet<KvKeyHistory>(ReferenceEqualityComparer.Instance);
+        var live = 0;
+        KvKeyHistory? previous = null;
         for (long i = 0; i < count; i++)
         {
             var key = ByteString.CopyFrom(reader.ReadBytes("key", i));
-            var value = ByteString.CopyFrom(reader.ReadBytes("value", i));
-            var entry = new KvEntry(
-                key, value, reader.ReadVarint("create index", i), reader.ReadVarint("mod index", i), reader.ReadVarint("version", i));
-            if (key.IsEmpty || entry.CreateIndex == 0 || entry.CreateIndex > entry.ModIndex || entry.ModIndex > revision || entry.Version == 0)
+            var versions = reader.ReadVarint("version count", i);
+            if (key.IsEmpty || versions < 1)
             {
                 throw new KvSnapshotFormatException(
-                    $"Entry {i} (key {KvKeyOrder.Describe(key.Span)}) is impossible: create index {entry.CreateIndex}, " +
-                    $"mod index {entry.ModIndex}, version {entry.Version}, store revision {revision}.");
+                    $"Key {i} ({KvKeyOrder.Describe(key.Span)}) is impossible: {key.Length} bytes long with {versions} versions.");
             }
 
-            if (previous is not null && KvEntryKeyComparer.Instance.Compare(previous, entry) >= 0)
+            KvKeyHistory? history = null;
+            for (long v = 0; v < versions; v++)
+            {
+                var version = ReadVersion(ref reader, i, key, revision, history);
+                if (history is null)
+                {
+                    history = new KvKeyHistory(key, version);
+                }
+                else
+                {
+                    history.Append(version);
+                }
+            }
+
+            if (previous is not null && KvKeyHistoryComparer.Instance.Compare(previous, history!) >= 0)
             {
                 throw new KvSnapshotFormatException(
-                    $"Entry {i} (key {KvKeyOrder.Describe(key.Span)}) is out of order; snapshot keys are strictly ascending.");
+                    $"Key {i} ({KvKeyOrder.Describe(key.Span)}) is out of order; snapshot keys are strictly ascending.");
             }
 
-            byKey.Add(key, entry);
-            sorted.Add(entry);
-            previous = entry;
+            byKey.Add(key, history!);
+            sorted.Add(history!);
+            if (history!.HasHistory)
+            {
+                compactable.Add(history);
+            }
+
+            if (history.IsLive)
+            {
+                live++;
+            }
+
+            previous = history;
         }
 
         if (!reader.AtEnd)
         {
             throw new KvSnapshotFormatException(
-                $"The snapshot has {reader.Remaining} unexpected bytes after its {count} entries.");
+                $"The snapshot has {reader.Remaining} unexpected bytes after its {count} keys.");
         }
 
         _byKey = byKey;
         _bySpan = byKey.GetAlternateLookup<ReadOnlySpan<byte>>();
         _sorted = sorted;
+        _compactable = compactable;
+        _liveCount = live;
         AppliedIndex = appliedIndex;
         Revision = revision;
+        CompactRevision = compactRevision;
         AssertInvariants();
+    }
+
+    /// <summary>Reads one version of key <paramref name="i"/> and checks it against the ones before.</summary>
+    private static KvVersion ReadVersion(ref SnapshotReader reader, long i, ByteString key, long revision, KvKeyHistory? before)
+    {
+        var mod = reader.ReadVarint("mod revision", i);
+        var flag = reader.ReadByte("version flag", i);
+        KvVersion version;
+        if (flag == TombstoneFlag)
+        {
+            version = KvVersion.Tombstone(mod);
+        }
+        else if (flag == PutFlag)
+        {
+            var create = reader.ReadVarint("create revision", i);
+            var number = reader.ReadVarint("version", i);
+            var lease = (long)reader.ReadUnsigned("lease", i);
+            var value = ByteString.CopyFrom(reader.ReadBytes("value", i));
+            version = new KvVersion(mod, create, number, lease, value);
+        }
+        else
+        {
+            throw new KvSnapshotFormatException($"Key {i} ({KvKeyOrder.Describe(key.Span)}) has a version with unknown flag {flag}.");
+        }
+
+        var previous = before?.Latest;
+        var possible = mod > InitialRevision && mod <= revision
+            && (previous is null || mod > previous.Value.ModRevision)
+            && (version.IsTombstone
+                ? previous is { IsTombstone: false }
+                : version.CreateRevision > InitialRevision && version.CreateRevision <= mod && version.Version >= 1
+                    && (previous is { IsTombstone: false } p
+                        ? version.CreateRevision == p.CreateRevision && version.Version == p.Version + 1
+                        : previous is null || (version.CreateRevision == mod && version.Version == 1)));
+        if (!possible)
+        {
+            throw new KvSnapshotFormatException(
+                $"Key {i} ({KvKeyOrder.Describe(key.Span)}) has an impossible version: mod revision {mod}, create revision " +
+                $"{version.CreateRevision}, version {version.Version}{(version.IsTombstone ? " (tombstone)" : string.Empty)}, " +
+                $"after {(previous is null ? "nothing" : $"mod revision {previous.Value.ModRevision}")}, store revision {revision}.");
+        }
+
+        return version;
     }
 
     private static void WriteVarint(ArrayBufferWriter<byte> writer, long signedValue)
     {
         Debug.Assert(signedValue >= 0, "Lengths, counts and indexes are never negative.");
-        var value = (ulong)signedValue;
+        WriteUnsigned(writer, (ulong)signedValue);
+    }
+
+    private static void WriteFlag(ArrayBufferWriter<byte> writer, byte flag)
+    {
+        writer.GetSpan(1)[0] = flag;
+        writer.Advance(1);
+    }
+
+    private static void WriteUnsigned(ArrayBufferWriter<byte> writer, ulong value)
+    {
         var span = writer.GetSpan(10);
         var n = 0;
         while (value >= 0x80)
@@ -171,6 +278,24 @@ public sealed partial class KvStateMachine
 
         public long ReadVarint(string what, long? entry = null)
         {
+            var value = ReadUnsigned(what, entry);
+            return value <= long.MaxValue
+                ? (long)value
+                : throw new KvSnapshotFormatException($"The {Where(what, entry)} at offset {_position} is out of range ({value}).");
+        }
+
+        public byte ReadByte(string what, long entry)
+        {
+            if (_position >= _data.Length)
+            {
+                throw Truncated(what, entry);
+            }
+
+            return _data[_position++];
+        }
+
+        public ulong ReadUnsigned(string what, long? entry = null)
+        {
             ulong value = 0;
             for (var shift = 0; shift < 64; shift += 7)
             {
@@ -183,9 +308,7 @@ public sealed partial class KvStateMachine
                 value |= (ulong)(b & 0x7F) << shift;
                 if (b < 0x80)
                 {
-                    return value <= long.MaxValue
-                        ? (long)value
-                        : throw new KvSnapshotFormatException($"The {Where(what, entry)} at offset {_position} is out of range ({value}).");
+                    return value;
                 }
             }
 
@@ -208,6 +331,6 @@ public sealed partial class KvStateMachine
         private readonly KvSnapshotFormatException Truncated(string what, long? entry) =>
             new($"The snapshot ends at offset {_position} while reading the {Where(what, entry)}.");
 
-        private static string Where(string what, long? entry) => entry is null ? what : $"{what} of entry {entry}";
+        private static string Where(string what, long? entry) => entry is null ? what : $"{what} of key {entry}";
     }
 }

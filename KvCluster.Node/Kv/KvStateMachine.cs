@@ -5,8 +5,8 @@ using KvCluster.Client.Protocol;
 namespace KvCluster.Node.Kv;
 
 /// <summary>
-/// The replicated key-value state machine: applies committed Raft entries in log order and
-/// answers reads from the applied state.
+/// The replicated key-value state machine, in etcd's MVCC data model: applies committed Raft entries
+/// in log order and answers reads from the applied state, at the newest revision or a past one.
 /// <para>
 /// Contract for the caller (the node's KV actor, after Raft commits an entry):
 /// <list type="bullet">
@@ -16,31 +16,50 @@ namespace KvCluster.Node.Kv;
 /// <item>Exactly once per index: an index at or below <see cref="AppliedIndex"/> is refused with
 /// <see cref="KvStatus.StaleIndex"/> and changes nothing. Indexes may skip (entries that are not
 /// KV commands, such as configuration changes, need not be passed here).</item>
-/// <item>A change records its index as the key's <c>mod_index</c> (the version that
-/// compare-and-set checks) and as the store's <see cref="Revision"/>.</item>
+/// <item>Revisions are etcd's: the store starts at revision 1; a command that changes something (a
+/// put, a delete that deleted a key, a txn in which at least one write ran) moves
+/// <see cref="Revision"/> by exactly one, and every change it makes carries that revision; a read,
+/// a delete of nothing, a failed compare-and-set and a rejected command move nothing.</item>
+/// <item>Per key: create revision, mod revision, version (1 after the creating put, +1 per put,
+/// reset by a delete) and lease. Past versions stay readable until <see cref="CompactRevision"/>
+/// passes them.</item>
 /// <item>Not thread-safe: one owner (an actor) calls every member, including reads.</item>
 /// </list>
 /// </para>
 /// Keys are kept twice: a hash index for point operations and a sorted set, ordered as unsigned
-/// bytes, for range scans and snapshots. Both always hold the same entries.
+/// bytes, for range scans and snapshots. Both always hold the same keys, including keys whose newest
+/// version is a tombstone (until compaction drops them).
 /// </summary>
 public sealed partial class KvStateMachine
 {
-    private Dictionary<ByteString, KvEntry> _byKey;
-    private Dictionary<ByteString, KvEntry>.AlternateLookup<ReadOnlySpan<byte>> _bySpan;
-    private SortedSet<KvEntry> _sorted;
+    private Dictionary<ByteString, KvKeyHistory> _byKey;
+    private Dictionary<ByteString, KvKeyHistory>.AlternateLookup<ReadOnlySpan<byte>> _bySpan;
+    private SortedSet<KvKeyHistory> _sorted;
 
-    /// <summary>Creates an empty store (applied index and revision 0).</summary>
-    /// <param name="limits">Key and value limits; <see cref="KvLimits.Default"/> when null.</param>
+    /// <summary>Keys that compaction may shrink (older versions or a tombstone); order never matters.</summary>
+    private HashSet<KvKeyHistory> _compactable;
+
+    /// <summary>Keys whose newest version is not a tombstone.</summary>
+    private int _liveCount;
+
+    /// <summary>Creates an empty store (applied index 0, revision 1, never compacted).</summary>
+    /// <param name="limits">Key, value, request and txn limits; <see cref="KvLimits.Default"/> when null.</param>
     /// <exception cref="ArgumentOutOfRangeException">A limit is not positive.</exception>
     public KvStateMachine(KvLimits? limits = null)
     {
         Limits = limits ?? KvLimits.Default;
         Limits.EnsureValid();
-        _byKey = new Dictionary<ByteString, KvEntry>(KvKeyEqualityComparer.Instance);
+        _byKey = new Dictionary<ByteString, KvKeyHistory>(KvKeyEqualityComparer.Instance);
         _bySpan = _byKey.GetAlternateLookup<ReadOnlySpan<byte>>();
-        _sorted = new SortedSet<KvEntry>(KvEntryKeyComparer.Instance);
+        _sorted = new SortedSet<KvKeyHistory>(KvKeyHistoryComparer.Instance);
+        _compactable = new HashSet<KvKeyHistory>(ReferenceEqualityComparer.Instance);
     }
+
+    /// <summary>The revision of an empty store (etcd's: the first write is revision 2).</summary>
+    public const long InitialRevision = 1;
+
+    /// <summary>The compaction point of a store never compacted (etcd's -1).</summary>
+    public const long NotCompacted = -1;
 
     /// <summary>The limits enforced (defensively) at apply time.</summary>
     public KvLimits Limits { get; }
@@ -48,11 +67,32 @@ public sealed partial class KvStateMachine
     /// <summary>The index of the last entry applied (any command, including reads and rejections).</summary>
     public long AppliedIndex { get; private set; }
 
-    /// <summary>The index of the last entry that changed the store (0 for a store never changed).</summary>
-    public long Revision { get; private set; }
+    /// <summary>The store revision: <see cref="InitialRevision"/>, plus one per command that changed something.</summary>
+    public long Revision { get; private set; } = InitialRevision;
 
-    /// <summary>The number of keys stored.</summary>
-    public int Count => _byKey.Count;
+    /// <summary>
+    /// The revision of the last compaction (<see cref="NotCompacted"/> when none): reads below it are
+    /// refused with <see cref="KvStatus.Compacted"/>.
+    /// </summary>
+    public long CompactRevision { get; private set; } = NotCompacted;
+
+    /// <summary>The number of keys that exist now.</summary>
+    public int Count => _liveCount;
+
+    /// <summary>The number of key versions retained (live, past and tombstones): what compaction shrinks.</summary>
+    public long VersionCount
+    {
+        get
+        {
+            long total = _byKey.Count;
+            foreach (var key in _compactable)
+            {
+                total += key.VersionCount - 1;
+            }
+
+            return total;
+        }
+    }
 
     /// <summary>
     /// Applies the encoded <see cref="KvCommand"/> committed at <paramref name="index"/> and returns
@@ -114,53 +154,50 @@ public sealed partial class KvStateMachine
 
         var result = command.OpCase switch
         {
-            KvCommand.OpOneofCase.Put => ApplyPut(index, command.Put),
+            KvCommand.OpOneofCase.Put => ApplyPut(command.Put),
             KvCommand.OpOneofCase.Get => Get(command.Get.Key.Span),
-            KvCommand.OpOneofCase.Delete => ApplyDelete(index, command.Delete),
-            KvCommand.OpOneofCase.DeleteRange => ApplyDeleteRange(index, command.DeleteRange),
+            KvCommand.OpOneofCase.Delete => ApplyDelete(command.Delete),
+            KvCommand.OpOneofCase.DeleteRange => ApplyDeleteRange(command.DeleteRange),
             KvCommand.OpOneofCase.Range => Range(command.Range),
+            KvCommand.OpOneofCase.EtcdRange => EtcdRange(command.EtcdRange),
+            KvCommand.OpOneofCase.EtcdPut => ApplyEtcdPut(command.EtcdPut),
+            KvCommand.OpOneofCase.EtcdDeleteRange => ApplyEtcdDeleteRange(command.EtcdDeleteRange),
+            KvCommand.OpOneofCase.EtcdTxn => ApplyEtcdTxn(command.EtcdTxn, readOnly: false),
+            KvCommand.OpOneofCase.EtcdCompact => ApplyCompact(command.EtcdCompact),
+            KvCommand.OpOneofCase.EtcdHashKv => HashKv(command.EtcdHashKv),
             _ => throw new UnreachableException("KvCommandRules accepts only known operations."),
         };
         AssertInvariants();
         return result;
     }
 
-    private KvResult ApplyPut(long index, PutRequest put)
+    /// <summary>Legacy put: a compare-and-set on the mod revision when expected_version is set.</summary>
+    private KvResult ApplyPut(PutRequest put)
     {
-        _bySpan.TryGetValue(put.Key.Span, out var existing);
-        if (put.HasExpectedVersion && put.ExpectedVersion != (existing?.ModIndex ?? 0))
+        _bySpan.TryGetValue(put.Key.Span, out var history);
+        var existing = history is { IsLive: true } ? history : null;
+        if (put.HasExpectedVersion && put.ExpectedVersion != (existing?.Latest.ModRevision ?? 0))
         {
             return VersionMismatch(existing);
         }
 
         var result = new PutResult();
-        if (existing is not null)
+        if (existing is not null && put.PrevKv)
         {
-            if (put.PrevKv)
-            {
-                result.Previous = existing.ToKeyValue(withValue: true);
-            }
-
-            existing.Value = put.Value;
-            existing.ModIndex = index;
-            existing.Version++;
-        }
-        else
-        {
-            existing = new KvEntry(put.Key, put.Value, index, index, 1);
-            _byKey.Add(existing.Key, existing);
-            _sorted.Add(existing);
+            result.Previous = existing.ToKeyValue(existing.Latest, withValue: true);
         }
 
-        Revision = index;
-        result.Current = existing.ToKeyValue(withValue: false);
+        Revision++;
+        var written = WriteVersion(history, put.Key, put.Value, lease: 0, Revision);
+        result.Current = written.ToKeyValue(written.Latest, withValue: false);
         return new KvResult { Status = KvStatus.Ok, Revision = Revision, Put = result };
     }
 
-    private KvResult ApplyDelete(long index, DeleteRequest delete)
+    /// <summary>Legacy delete of one key: a miss or a mismatch moves no revision.</summary>
+    private KvResult ApplyDelete(DeleteRequest delete)
     {
-        _bySpan.TryGetValue(delete.Key.Span, out var existing);
-        if (delete.HasExpectedVersion && existing is not null && delete.ExpectedVersion != existing.ModIndex)
+        var existing = Live(delete.Key.Span);
+        if (delete.HasExpectedVersion && existing is not null && delete.ExpectedVersion != existing.Latest.ModRevision)
         {
             return VersionMismatch(existing);
         }
@@ -174,32 +211,31 @@ public sealed partial class KvStateMachine
                 : new KvResult { Status = KvStatus.NotFound, Revision = Revision };
         }
 
-        Remove(existing);
-        Revision = index;
-        return new KvResult
-        {
-            Status = KvStatus.Ok,
-            Revision = Revision,
-            Delete = new DeleteResult { Previous = existing.ToKeyValue(withValue: true) },
-        };
+        var previous = existing.ToKeyValue(existing.Latest, withValue: true);
+        Revision++;
+        WriteTombstone(existing, Revision);
+        return new KvResult { Status = KvStatus.Ok, Revision = Revision, Delete = new DeleteResult { Previous = previous } };
     }
 
-    private KvResult ApplyDeleteRange(long index, DeleteRangeRequest request)
+    /// <summary>Legacy delete by prefix: one revision for all the keys it deleted, none when it deleted nothing.</summary>
+    private KvResult ApplyDeleteRange(DeleteRangeRequest request)
     {
-        var doomed = new List<KvEntry>();
-        foreach (var entry in Scan(request.Prefix, KvKeyOrder.PrefixEnd(request.Prefix.Span)))
+        var doomed = new List<KvKeyHistory>();
+        foreach (var key in Scan(request.Prefix, KvKeyOrder.PrefixEnd(request.Prefix.Span)))
         {
-            doomed.Add(entry);
-        }
-
-        foreach (var entry in doomed)
-        {
-            Remove(entry);
+            if (key.IsLive)
+            {
+                doomed.Add(key);
+            }
         }
 
         if (doomed.Count > 0)
         {
-            Revision = index;
+            Revision++;
+            foreach (var key in doomed)
+            {
+                WriteTombstone(key, Revision);
+            }
         }
 
         return new KvResult
@@ -210,17 +246,11 @@ public sealed partial class KvStateMachine
         };
     }
 
-    private void Remove(KvEntry entry)
-    {
-        _byKey.Remove(entry.Key);
-        _sorted.Remove(entry);
-    }
-
-    private KvResult VersionMismatch(KvEntry? existing) => new()
+    private KvResult VersionMismatch(KvKeyHistory? existing) => new()
     {
         Status = KvStatus.VersionMismatch,
         Revision = Revision,
-        ActualVersion = existing?.ModIndex ?? 0,
+        ActualVersion = existing?.Latest.ModRevision ?? 0,
     };
 
     private KvResult StaleIndex(long index) => new()
@@ -235,7 +265,8 @@ public sealed partial class KvStateMachine
     [Conditional("DEBUG")]
     private void AssertInvariants()
     {
-        Debug.Assert(_byKey.Count == _sorted.Count, "The hash index and the sorted index hold the same entries.");
-        Debug.Assert(Revision <= AppliedIndex, "A change is an applied entry.");
+        Debug.Assert(_byKey.Count == _sorted.Count, "The hash index and the sorted index hold the same keys.");
+        Debug.Assert(_liveCount <= _byKey.Count, "Live keys are stored keys.");
+        Debug.Assert(CompactRevision <= Revision, "Compaction never passes the store revision.");
     }
 }

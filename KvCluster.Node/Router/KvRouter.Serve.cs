@@ -33,8 +33,9 @@ public sealed partial class KvRouter
 
     private async Task<KvResponse> RouteAsync(KvRequest request, DateTimeOffset deadline)
     {
-        var isWrite = IsWrite(request);
-        var serializable = !isWrite && request.Consistency == ReadConsistency.Serializable;
+        var path = KvRequestClassifier.Classify(request);
+        var isWrite = path == KvRequestPath.Write;
+        var serializable = path == KvRequestPath.LocalRead;
         var payload = request.Command.ToByteArray();
         var lastWait = "no leader is known yet (an election is in progress, or a quorum is missing)";
         while (true)
@@ -145,8 +146,7 @@ public sealed partial class KvRouter
     private static bool IsRetryable(KvResponse response) =>
         response.Code is ResponseCode.NotLeader || (response.Code is ResponseCode.Unavailable && !response.Indeterminate);
 
-    private static bool IsWrite(KvRequest request) =>
-        request.Command.OpCase is KvCommand.OpOneofCase.Put or KvCommand.OpOneofCase.Delete or KvCommand.OpOneofCase.DeleteRange;
+    private static bool IsWrite(KvRequest request) => KvRequestClassifier.Classify(request) == KvRequestPath.Write;
 
     private static KvResponse Ok(ReadOnlyMemory<byte> result) =>
         new() { Code = ResponseCode.Ok, Result = KvResult.Parser.ParseFrom(result.Span) };

@@ -132,13 +132,16 @@ public sealed partial class KvRouter : ReceiveActor, IWithTimers
 
         if (request.Command is null || request.Command.OpCase == KvCommand.OpOneofCase.None)
         {
-            Sender.Tell(Answering(request, Error(ResponseCode.BadRequest, "the request holds no command (put, get, delete, delete_range or range)")), Self);
+            Sender.Tell(Answering(request, Error(ResponseCode.BadRequest, "the request holds no command (put, get, delete, delete_range, range or an etcd request)")), Self);
             return;
         }
 
         if (_validator.Validate(request.Command) is { } invalid)
         {
-            Sender.Tell(Answering(request, Error(ResponseCode.BadRequest, invalid.Message)), Self);
+            // The result carries the status too (INVALID_ARGUMENT, or COMPACTED...), as the state machine would answer.
+            var refused = Error(ResponseCode.BadRequest, invalid.Message);
+            refused.Result = invalid.ToResult();
+            Sender.Tell(Answering(request, refused), Self);
             return;
         }
 

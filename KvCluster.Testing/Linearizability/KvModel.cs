@@ -13,8 +13,8 @@ public enum KvOperationKind
     Get,
 
     /// <summary>
-    /// Compare-and-set on the key's version (the Raft index of its last change, as the KV store's
-    /// <c>mod_index</c>): writes <see cref="KvInput.Value"/> only when the version equals
+    /// Compare-and-set on the key's version (the store revision of its last change, the KV store's
+    /// <c>mod_index</c> = etcd's mod_revision): writes <see cref="KvInput.Value"/> only when the version equals
     /// <see cref="KvInput.ExpectedVersion"/>; 0 means "only if the key does not exist".
     /// </summary>
     Cas,
@@ -52,7 +52,7 @@ public sealed record KvInput(KvOperationKind Kind, string Key, string? Value = n
 /// Delete: the key existed and was removed (false = not found).
 /// </param>
 /// <param name="Value">The value a successful get returned.</param>
-/// <param name="Version">Get: the key's version; Put/Cas: the version of the write (its Raft index).</param>
+/// <param name="Version">Get: the key's version; Put/Cas: the version of the write (its store revision).</param>
 public sealed record KvOutput(bool Ok, string? Value = null, long Version = 0)
 {
     /// <summary>A get that found <paramref name="value"/> at <paramref name="version"/> (0 = not reported).</summary>
@@ -89,7 +89,7 @@ public readonly record struct KvModelState(bool Exists, string? Value, long Vers
 /// A sequential single-copy key-value store, partitioned per key, for checking histories of the
 /// AkkaKv store (or any register-per-key store).
 /// <para>
-/// Compare-and-set is on versions, as in the store (versions are Raft indexes, which the model
+/// Compare-and-set is on versions, as in the store (versions are store revisions, which the model
 /// cannot predict): the model learns a key's version from the outputs of writes and reads. Where a
 /// version is not known (after an indeterminate write, or when a client does not report it) the
 /// model accepts any version the history shows, and it checks that successive known versions of a

@@ -61,6 +61,45 @@ public sealed class EtcdBenchTargetIntegrationTests : IClassFixture<EtcdProcess>
     }
 
     [Fact]
+    public async Task Bench_TxnOfTenPuts_AllSucceedAndEachMovesTheRevisionOnce()
+    {
+        var settings = Settings(30, 0) with { KeySpace = 20, TxnOps = 10 };
+        await using var target = new EtcdBenchTarget();
+        await target.ConnectAsync(settings, CancellationToken.None);
+        var before = await RevisionAsync(target);
+
+        var txns = await new BenchRunner(settings, target).RunAsync(CancellationToken.None);
+
+        Assert.Equal(0, txns.ErrorCount);
+        Assert.Equal(30, txns.Writes.Count);
+        Assert.Equal(before + 30, await RevisionAsync(target));
+    }
+
+    [Fact]
+    public async Task KvBench_TxnOps_PrintsJsonWithTheTxnSize()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var console = new KvConsole { Out = output, Error = error, GetEnvironmentVariable = _ => null };
+
+        var code = await KvCli.RunAsync(
+            ["bench", "--target", "etcd", "--endpoints", _etcd.Endpoint, "--clients", "4", "--conns", "2",
+             "--total", "40", "--warmup", "0", "--txn-ops", "10", "--output", "json"],
+            console);
+
+        Assert.True(code == ExitCodes.Success, error.ToString());
+        using var json = JsonDocument.Parse(output.ToString());
+        Assert.Equal(10, json.RootElement.GetProperty("txnOps").GetInt32());
+        Assert.Equal(0, json.RootElement.GetProperty("errors").GetInt64());
+    }
+
+    private static async Task<long> RevisionAsync(EtcdBenchTarget target)
+    {
+        var response = await target.Connections[0].Kv.RangeAsync(new KvCluster.Client.Etcd.RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("x") });
+        return response.Header.Revision;
+    }
+
+    [Fact]
     public async Task Connect_ThreeConnections_OpensExactlyOneTcpConnectionEach()
     {
         await using var target = new EtcdBenchTarget();

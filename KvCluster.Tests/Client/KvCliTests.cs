@@ -68,6 +68,7 @@ public sealed class KvCliTests
     [InlineData("endpoint 'nohost' is not host:port", "--endpoints", "nohost")]
     [InlineData("invalid port", "--endpoints", "h:99999")]
     [InlineData("--warmup must not be negative", "--endpoints", "h:1", "--warmup", "-1s")]
+    [InlineData("--txn-ops (10) must not exceed --key-space (5)", "--endpoints", "h:1", "--txn-ops", "10", "--key-space", "5")]
     public async Task Run_InvalidBenchSettings_ExitsTwoNamingTheProblem(string expected, params string[] args)
     {
         var target = new FakeBenchTarget();
@@ -97,10 +98,52 @@ public sealed class KvCliTests
         var code = await RunAsync("bench", "--help");
 
         Assert.Equal(ExitCodes.Success, code);
-        foreach (var option in new[] { "--target", "--clients", "--conns", "--duration", "--total", "--key-space", "--key-size", "--value-size", "--read-ratio", "--consistency", "--endpoints", "--output" })
+        foreach (var option in new[] { "--target", "--clients", "--conns", "--duration", "--total", "--key-space", "--key-size", "--value-size", "--read-ratio", "--txn-ops", "--consistency", "--endpoints", "--output" })
         {
             Assert.Contains(option, _out.ToString());
         }
+    }
+
+    [Theory]
+    [InlineData("get")]
+    [InlineData("put")]
+    [InlineData("del")]
+    [InlineData("txn")]
+    [InlineData("compact")]
+    [InlineData("member")]
+    [InlineData("member add")]
+    [InlineData("endpoint status")]
+    [InlineData("move-leader")]
+    public async Task Run_CommandHelp_ExitsZeroWithUsage(string command)
+    {
+        var code = await RunAsync([.. command.Split(' '), "--help"]);
+
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains("Usage:", _out.ToString());
+    }
+
+    [Fact]
+    public async Task Run_Help_ListsTheEtcdCommands()
+    {
+        await RunAsync("--help");
+
+        foreach (var name in new[] { "txn", "compact", "member", "endpoint", "move-leader", "--via", "--write-out", "--dial-timeout", "--command-timeout" })
+        {
+            Assert.Contains(name, _out.ToString());
+        }
+    }
+
+    [Theory]
+    [InlineData("--rev 3")]
+    [InlineData("--prefix")]
+    [InlineData("--sort-by KEY")]
+    public async Task Run_EtcdOnlyFlagViaAkka_ExitsTwoNamingTheFlag(string flags)
+    {
+        var flag = flags.Split(' ');
+        var code = await RunAsync(["get", "a", "--via", "akka", .. flag]);
+
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains($"{flag[0]} needs the etcd API", ErrorLines()[0]);
     }
 
     [Fact]

@@ -90,7 +90,7 @@ public sealed class KvLimitsSpecs
         Assert.Equal(KvStatus.InvalidArgument, result.Status);
         Assert.Contains(nameof(KvLimits.MaxValueBytes), result.Error);
         Assert.Equal(0, store.Count);
-        Assert.Equal(0L, store.Revision);
+        Assert.Equal(KvStateMachine.InitialRevision, store.Revision);
         Assert.Equal(1L, store.AppliedIndex);
     }
 

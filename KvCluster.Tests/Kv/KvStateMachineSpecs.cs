@@ -10,17 +10,17 @@ public sealed class KvStateMachineSpecs
     private readonly KvStateMachine _store = new();
 
     [Fact]
-    public void Put_NewKey_CreatesItWithIndexAsVersion()
+    public void Put_NewKey_CreatesItAtTheNextRevisionWhateverTheLogIndex()
     {
         var result = _store.Apply(3, Put("a", "1"));
 
         Assert.Equal(KvStatus.Ok, result.Status);
         Assert.Null(result.Put.Previous);
-        Assert.Equal(3L, result.Put.Current.ModIndex);
-        Assert.Equal(3L, result.Put.Current.CreateIndex);
+        Assert.Equal(2L, result.Put.Current.ModIndex);
+        Assert.Equal(2L, result.Put.Current.CreateIndex);
         Assert.Equal(1L, result.Put.Current.Version);
-        Assert.Equal(3L, result.Revision);
-        Assert.Equal(3L, _store.Revision);
+        Assert.Equal(2L, result.Revision);
+        Assert.Equal(2L, _store.Revision);
         Assert.Equal("1", Text(_store.Get("a"u8).Get.Kv.Value));
     }
 
@@ -47,13 +47,13 @@ public sealed class KvStateMachineSpecs
 
         Assert.Equal(KvStatus.Ok, result.Status);
         Assert.Equal("1", Text(result.Put.Previous.Value));
-        Assert.Equal(1L, result.Put.Previous.ModIndex);
-        Assert.Equal(2L, result.Put.Current.ModIndex);
-        Assert.Equal(1L, result.Put.Current.CreateIndex);
+        Assert.Equal(2L, result.Put.Previous.ModIndex);
+        Assert.Equal(3L, result.Put.Current.ModIndex);
+        Assert.Equal(2L, result.Put.Current.CreateIndex);
         Assert.Equal(2L, result.Put.Current.Version);
         var kv = _store.Get("a"u8).Get.Kv;
         Assert.Equal("2", Text(kv.Value));
-        Assert.Equal(2L, kv.ModIndex);
+        Assert.Equal(3L, kv.ModIndex);
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(2, Get("b"));
 
         Assert.Equal(KvStatus.NotFound, result.Status);
-        Assert.Equal(1L, result.Revision);
+        Assert.Equal(2L, result.Revision);
         Assert.Equal(2L, _store.AppliedIndex);
     }
 
@@ -77,7 +77,7 @@ public sealed class KvStateMachineSpecs
 
         Assert.Equal(KvStatus.Ok, result.Status);
         Assert.Equal("1", Text(result.Get.Kv.Value));
-        Assert.Equal(1L, _store.Revision);
+        Assert.Equal(2L, _store.Revision);
     }
 
     [Fact]
@@ -85,10 +85,10 @@ public sealed class KvStateMachineSpecs
     {
         _store.Apply(5, Put("a", "1"));
 
-        var result = _store.Apply(6, Put("a", "2", expected: 5));
+        var result = _store.Apply(6, Put("a", "2", expected: 2));
 
         Assert.Equal(KvStatus.Ok, result.Status);
-        Assert.Equal(6L, _store.Get("a"u8).Get.Kv.ModIndex);
+        Assert.Equal(3L, _store.Get("a"u8).Get.Kv.ModIndex);
     }
 
     [Fact]
@@ -97,12 +97,13 @@ public sealed class KvStateMachineSpecs
         _store.Apply(5, Put("a", "1"));
         _store.Apply(6, Put("a", "2"));
 
-        var result = _store.Apply(7, Put("a", "3", expected: 5));
+        var result = _store.Apply(7, Put("a", "3", expected: 2));
 
         Assert.Equal(KvStatus.VersionMismatch, result.Status);
-        Assert.Equal(6L, result.ActualVersion);
+        Assert.Equal(3L, result.ActualVersion);
         Assert.Equal("2", Text(_store.Get("a"u8).Get.Kv.Value));
-        Assert.Equal(6L, _store.Revision);
+        Assert.Equal(3L, _store.Revision);
+        Assert.Equal(3L, result.Revision);
         Assert.Equal(7L, _store.AppliedIndex);
     }
 
@@ -123,7 +124,8 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(2, Put("lock", "second", expected: 0));
 
         Assert.Equal(KvStatus.VersionMismatch, result.Status);
-        Assert.Equal(1L, result.ActualVersion);
+        Assert.Equal(2L, result.ActualVersion);
+        Assert.Equal(2L, _store.Revision);
         Assert.Equal("first", Text(_store.Get("lock"u8).Get.Kv.Value));
     }
 
@@ -135,6 +137,7 @@ public sealed class KvStateMachineSpecs
         Assert.Equal(KvStatus.VersionMismatch, result.Status);
         Assert.Equal(0L, result.ActualVersion);
         Assert.Equal(0, _store.Count);
+        Assert.Equal(KvStateMachine.InitialRevision, _store.Revision);
     }
 
     [Fact]
@@ -147,7 +150,7 @@ public sealed class KvStateMachineSpecs
         Assert.Equal(KvStatus.Ok, result.Status);
         Assert.Equal("1", Text(result.Delete.Previous.Value));
         Assert.Equal(KvStatus.NotFound, _store.Get("a"u8).Status);
-        Assert.Equal(2L, _store.Revision);
+        Assert.Equal(3L, _store.Revision);
         Assert.Equal(0, _store.Count);
     }
 
@@ -159,7 +162,7 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(2, Delete("b"));
 
         Assert.Equal(KvStatus.NotFound, result.Status);
-        Assert.Equal(1L, _store.Revision);
+        Assert.Equal(2L, _store.Revision);
     }
 
     [Fact]
@@ -168,10 +171,11 @@ public sealed class KvStateMachineSpecs
         _store.Apply(1, Put("a", "1"));
         _store.Apply(2, Put("a", "2"));
 
-        var result = _store.Apply(3, Delete("a", expected: 1));
+        var result = _store.Apply(3, Delete("a", expected: 2));
 
         Assert.Equal(KvStatus.VersionMismatch, result.Status);
-        Assert.Equal(2L, result.ActualVersion);
+        Assert.Equal(3L, result.ActualVersion);
+        Assert.Equal(3L, _store.Revision);
         Assert.Equal(KvStatus.Ok, _store.Get("a"u8).Status);
     }
 
@@ -180,7 +184,7 @@ public sealed class KvStateMachineSpecs
     {
         _store.Apply(1, Put("a", "1"));
 
-        var result = _store.Apply(2, Delete("a", expected: 1));
+        var result = _store.Apply(2, Delete("a", expected: 2));
 
         Assert.Equal(KvStatus.Ok, result.Status);
         Assert.Equal(0, _store.Count);
@@ -196,7 +200,8 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(4, Put("a", "3"));
 
         Assert.Null(result.Put.Previous);
-        Assert.Equal(4L, result.Put.Current.CreateIndex);
+        Assert.Equal(5L, result.Put.Current.CreateIndex);
+        Assert.Equal(5L, result.Put.Current.ModIndex);
         Assert.Equal(1L, result.Put.Current.Version);
     }
 
@@ -214,7 +219,8 @@ public sealed class KvStateMachineSpecs
         Assert.Equal(KvStatus.Ok, result.Status);
         Assert.Equal(3L, result.DeleteRange.Deleted);
         Assert.Equal(["ap", "apq", "b"], Keys(_store.Range(Prefix(""))));
-        Assert.Equal(i, _store.Revision);
+        Assert.Equal(8L, _store.Revision);
+        Assert.Equal(8L, result.Revision);
     }
 
     [Fact]
@@ -225,7 +231,7 @@ public sealed class KvStateMachineSpecs
         var result = _store.Apply(2, DeleteRange("z"));
 
         Assert.Equal(0L, result.DeleteRange.Deleted);
-        Assert.Equal(1L, _store.Revision);
+        Assert.Equal(2L, _store.Revision);
     }
 
     [Fact]
@@ -277,7 +283,7 @@ public sealed class KvStateMachineSpecs
 
         Assert.Equal(KvStatus.Ok, result.Status);
         Assert.Equal(2L, _store.AppliedIndex);
-        Assert.Equal(1L, _store.Revision);
+        Assert.Equal(2L, _store.Revision);
     }
 
     [Fact]
@@ -319,6 +325,6 @@ public sealed class KvStateMachineSpecs
         var result = KvResult.Parser.ParseFrom(bytes);
 
         Assert.Equal(KvStatus.Ok, result.Status);
-        Assert.Equal(1L, result.Put.Current.ModIndex);
+        Assert.Equal(2L, result.Put.Current.ModIndex);
     }
 }

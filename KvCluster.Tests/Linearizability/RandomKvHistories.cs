@@ -6,7 +6,7 @@ namespace KvCluster.Tests.Linearizability;
 /// Generates KV histories from a real sequential execution: each operation takes effect at a
 /// distinct instant, its call and return are drawn around that instant with random overlaps, and
 /// each client runs one operation at a time. Such histories are linearizable by construction.
-/// Values are unique per write; versions are a global write counter (like Raft indexes).
+/// Values are unique per write; versions are a global write counter (like store revisions).
 /// </summary>
 internal static class RandomKvHistories
 {

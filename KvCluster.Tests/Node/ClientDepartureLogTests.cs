@@ -39,7 +39,7 @@ public sealed class ClientDepartureLogTests
 
         for (var i = 0; i < 2; i++)
         {
-            using var kv = Process.Start(KvProcess("--endpoints", cluster.Options[0].Endpoint.ToString(), "put", $"p{i}", "v"))!;
+            using var kv = Process.Start(KvProcess("--via", "akka", "--endpoints", cluster.Options[0].Endpoint.ToString(), "put", $"p{i}", "v"))!;
             Assert.True(kv.WaitForExit(30_000), "kv did not exit");
             Assert.True(kv.ExitCode == 0, await kv.StandardError.ReadToEndAsync());
         }

@@ -134,6 +134,7 @@ public sealed class FaultCommandPaletteTests : IAsyncLifetime
         Id = id,
         Port = port,
         PbmPort = pbmPort,
+        ClientPort = 0,
         DataDir = Path.Combine(_data.Path, $"n{id}"),
         FaultInjection = true,
         ShutdownTimeoutMs = 2000,

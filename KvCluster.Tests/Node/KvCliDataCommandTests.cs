@@ -4,7 +4,7 @@ using KvCluster.Client.Cli;
 
 namespace KvCluster.Tests.Node;
 
-/// <summary>`kv` data commands run in-process against a real one-node store: output and exit codes.</summary>
+/// <summary>`kv` data commands (`--via akka`, the ClusterClient path) run in-process against a real one-node store: output and exit codes.</summary>
 [Trait("Category", "Integration")]
 public sealed class KvCliDataCommandTests : IAsyncLifetime
 {
@@ -125,7 +125,7 @@ public sealed class KvCliDataCommandTests : IAsyncLifetime
     [Fact]
     public async Task Get_NoNodeAtTheEndpoint_ExitsThree()
     {
-        var code = await KvCli.RunAsync(["--endpoints", "127.0.0.1:1", "get", "a"], Console(TextReader.Null, null, endpoints: null));
+        var code = await KvCli.RunAsync(["--via", "akka", "--endpoints", "127.0.0.1:1", "get", "a"], Console(TextReader.Null, null, endpoints: null));
 
         Assert.Equal(ExitCodes.Unavailable, code);
         Assert.StartsWith("kv: unavailable: ", _error.ToString());
@@ -134,7 +134,7 @@ public sealed class KvCliDataCommandTests : IAsyncLifetime
     [Fact]
     public async Task Get_MalformedEndpoints_IsAUsageError()
     {
-        var code = await KvCli.RunAsync(["--endpoints", "nope", "get", "a"], Console(TextReader.Null, null, endpoints: null));
+        var code = await KvCli.RunAsync(["--via", "akka", "--endpoints", "nope", "get", "a"], Console(TextReader.Null, null, endpoints: null));
 
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("'nope'", _error.ToString());
@@ -146,7 +146,7 @@ public sealed class KvCliDataCommandTests : IAsyncLifetime
     {
         _out = new StringWriter();
         _error = new StringWriter();
-        return KvCli.RunAsync(args, Console(input, historyFile, _cluster.Options[0].Endpoint.ToString()));
+        return KvCli.RunAsync([.. args, "--via", "akka"], Console(input, historyFile, _cluster.Options[0].Endpoint.ToString()));
     }
 
     private KvConsole Console(TextReader input, string? historyFile, string? endpoints) => new()

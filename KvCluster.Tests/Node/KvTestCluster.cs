@@ -20,14 +20,15 @@ internal sealed class KvTestCluster : IAsyncDisposable
     private readonly TempDirectory _data = new();
     private readonly ILoggerFactory _loggers;
 
-    private KvTestCluster(int size, ILoggerFactory? loggers, bool pbm)
+    private KvTestCluster(int size, ILoggerFactory? loggers, bool pbm, bool clientPort)
     {
         // KV_TEST_LOGS=1 prints the nodes' logs (run with --logger "console;verbosity=detailed" to see them).
         _loggers = loggers ?? (Environment.GetEnvironmentVariable("KV_TEST_LOGS") == "1"
             ? LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information))
             : NullLoggerFactory.Instance);
-        var ports = NodeTestSupport.FreePorts(size * 2);
-        var pbmPorts = ports[size..];
+        var ports = NodeTestSupport.FreePorts(size * 3);
+        var pbmPorts = ports[size..(2 * size)];
+        var clientPorts = ports[(2 * size)..];
         ports = ports[..size];
         var peers = string.Join(",", ports.Select((p, i) => $"{i + 1}=127.0.0.1:{p}"));
         Options = ports.Select((port, i) => new NodeOptions
@@ -37,6 +38,7 @@ internal sealed class KvTestCluster : IAsyncDisposable
             DataDir = Path.Combine(_data.Path, $"n{i + 1}"),
             Peers = size == 1 ? string.Empty : peers,
             PbmPort = pbm ? pbmPorts[i] : 0,
+            ClientPort = clientPort ? clientPorts[i] : 0,
             TickMs = 20,
             ElectionTicksMin = 10,
             ElectionTicksMax = 20,
@@ -57,9 +59,9 @@ internal sealed class KvTestCluster : IAsyncDisposable
         MembershipFollower = new KvCluster.Node.Membership.RaftMembershipFollowerSettings { Interval = TimeSpan.FromHours(1) },
     };
 
-    public static async Task<KvTestCluster> StartAsync(int size = 3, ILoggerFactory? loggers = null, bool pbm = false, KvNodeHooks? hooks = null, Func<NodeOptions, NodeOptions>? tune = null)
+    public static async Task<KvTestCluster> StartAsync(int size = 3, ILoggerFactory? loggers = null, bool pbm = false, KvNodeHooks? hooks = null, Func<NodeOptions, NodeOptions>? tune = null, bool clientPort = false)
     {
-        var cluster = new KvTestCluster(size, loggers, pbm) { Hooks = hooks ?? NodeTestSupport.Hooks };
+        var cluster = new KvTestCluster(size, loggers, pbm, clientPort) { Hooks = hooks ?? NodeTestSupport.Hooks };
         if (tune is not null)
         {
             cluster.Options = [.. cluster.Options.Select(tune)];
@@ -84,7 +86,7 @@ internal sealed class KvTestCluster : IAsyncDisposable
     /// <summary>Starts one more node with --join (not a member until raft add-member); returns its index.</summary>
     public async Task<int> StartJoinerAsync()
     {
-        var ports = NodeTestSupport.FreePorts(2);
+        var ports = NodeTestSupport.FreePorts(3);
         var index = Options.Length;
         var id = (ulong)(index + 1);
         var peers = string.Join(",", Options.Select(o => $"{o.Id}=127.0.0.1:{o.Port}").Append($"{id}=127.0.0.1:{ports[0]}"));
@@ -93,6 +95,7 @@ internal sealed class KvTestCluster : IAsyncDisposable
             Id = id,
             Port = ports[0],
             PbmPort = Options[0].PbmPort == 0 ? 0 : ports[1],
+            ClientPort = Options[0].ClientPort == 0 ? 0 : ports[2],
             DataDir = Path.Combine(_data.Path, $"n{id}"),
             Peers = peers,
             Join = true,

@@ -180,7 +180,7 @@ public sealed class NodeProcessTests
     private static int PortOf(Process process) => int.Parse(process.StartInfo.ArgumentList[2], System.Globalization.CultureInfo.InvariantCulture);
 
     private static Process StartNode(int port, string dataDir) =>
-        Start("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", dataDir, "--pbm-port", "0", "--tick-ms", "20");
+        Start("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", dataDir, "--pbm-port", "0", "--client-port", "0", "--tick-ms", "20");
 
     private static Process Start(params string[] args)
     {

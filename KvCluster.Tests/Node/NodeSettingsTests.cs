@@ -144,7 +144,7 @@ public sealed class NodeSettingsTests
         using var dir = new TempDirectory();
         await File.WriteAllTextAsync(dir.File(NodeDataDirectory.IdentityFileName), "cluster=akkakv\nnode=2\n");
 
-        var code = await NodeProgram.RunAsync(["--data-dir", dir.Path, "--port", FreePort(), "--pbm-port", "0"], s_noEnvironment, new StringWriter(), new StringWriter());
+        var code = await NodeProgram.RunAsync(["--data-dir", dir.Path, "--port", FreePort(), "--pbm-port", "0", "--client-port", "0"], s_noEnvironment, new StringWriter(), new StringWriter());
 
         Assert.Equal(NodeSettingsTable.ExitData, code);
         Assert.Equal("cluster=akkakv\nnode=2\n", await File.ReadAllTextAsync(dir.File(NodeDataDirectory.IdentityFileName)));
@@ -190,7 +190,7 @@ public sealed class NodeSettingsTests
         using var dir = new TempDirectory();
         CreateLegacyJournal(dir.File(NodeDataDirectory.LegacyJournalFileName));
 
-        var code = await NodeProgram.RunAsync(["--data-dir", dir.Path, "--port", FreePort(), "--pbm-port", "0"], s_noEnvironment, new StringWriter(), new StringWriter());
+        var code = await NodeProgram.RunAsync(["--data-dir", dir.Path, "--port", FreePort(), "--pbm-port", "0", "--client-port", "0"], s_noEnvironment, new StringWriter(), new StringWriter());
 
         Assert.Equal(NodeSettingsTable.ExitData, code);
     }

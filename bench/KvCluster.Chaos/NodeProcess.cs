@@ -30,7 +30,7 @@ internal sealed partial class NodeProcess
         _log = Path.Combine(workDir, $"n{id}.log");
         _pidFile = Path.Combine(workDir, $"n{id}.pid");
         _arguments = string.Create(CultureInfo.InvariantCulture,
-            $"\"{nodeDll}\" --node-id {id} --port {port} --pbm-port {pbmPort} --data-dir \"{DataDir}\" --peers {peers} --sync full --fault-injection true {extraArgs}");
+            $"\"{nodeDll}\" --node-id {id} --port {port} --pbm-port {pbmPort} --client-port 0 --data-dir \"{DataDir}\" --peers {peers} --sync full --fault-injection true {extraArgs}");
     }
 
     public int Id { get; }

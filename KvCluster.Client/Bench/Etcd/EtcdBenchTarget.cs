@@ -1,48 +1,49 @@
 using Google.Protobuf;
-using KvCluster.Client.Bench.Etcd.Protocol;
+using Grpc.Core;
+using KvCluster.Client.Etcd;
 
 namespace KvCluster.Client.Bench.Etcd;
 
 /// <summary>
-/// The etcd v3 target: <c>etcdserverpb.KV/Put</c> and <c>etcdserverpb.KV/Range</c> (with
-/// <c>serializable</c> off or on) over gRPC on HTTP/2 cleartext, one <see cref="GrpcConnection"/>
-/// per requested connection, connections assigned to endpoints round-robin, as etcd's own
-/// <c>benchmark</c> tool does.
+/// The etcd v3 target: <c>etcdserverpb.KV/Put</c>, <c>KV/Range</c> (with <c>serializable</c> off or on) and
+/// <c>KV/Txn</c> through Grpc.Net.Client, one <see cref="EtcdChannel"/> (one HTTP/2 connection) per requested
+/// connection, connections assigned to endpoints round-robin, as etcd's own <c>benchmark</c> tool does. It drives
+/// any etcd-API endpoint: etcd itself, or AkkaKv's client port.
 /// </summary>
 internal sealed class EtcdBenchTarget : IBenchTarget
 {
     /// <summary>The key the connection probe reads; it need not exist.</summary>
     internal static readonly ByteString ProbeKey = ByteString.CopyFromUtf8("kv-bench-probe");
 
-    private GrpcConnection[] _connections = [];
+    private EtcdChannel[] _channels = [];
     private TimeSpan _requestTimeout = TimeSpan.FromSeconds(10);
 
     /// <inheritdoc />
     public string Name => "etcd";
 
-    /// <summary>The connections opened by <see cref="ConnectAsync"/>, in connection-index order.</summary>
-    internal IReadOnlyList<GrpcConnection> Connections => _connections;
+    /// <summary>The channels opened by <see cref="ConnectAsync"/>, in connection-index order.</summary>
+    internal IReadOnlyList<EtcdChannel> Connections => _channels;
 
     /// <inheritdoc />
     public async Task ConnectAsync(BenchSettings settings, CancellationToken cancellationToken)
     {
-        if (_connections.Length != 0)
+        if (_channels.Length != 0)
         {
             throw new InvalidOperationException("The target is already connected.");
         }
 
         _requestTimeout = settings.RequestTimeout;
-        _connections = new GrpcConnection[settings.Connections];
-        for (var i = 0; i < _connections.Length; i++)
+        _channels = new EtcdChannel[settings.Connections];
+        for (var i = 0; i < _channels.Length; i++)
         {
-            _connections[i] = new GrpcConnection(settings.Endpoints[i % settings.Endpoints.Count], settings.RequestTimeout);
+            _channels[i] = new EtcdChannel(settings.Endpoints[i % settings.Endpoints.Count], settings.RequestTimeout);
         }
 
         // One serializable range per connection opens its TCP connection and proves the member answers.
-        var probes = new Task[_connections.Length];
-        for (var i = 0; i < _connections.Length; i++)
+        var probes = new Task[_channels.Length];
+        for (var i = 0; i < _channels.Length; i++)
         {
-            var client = new EtcdBenchClient(_connections[i], _requestTimeout);
+            var client = new EtcdBenchClient(_channels[i], _requestTimeout);
             probes[i] = client.GetAsync(ProbeKey.Memory, ReadConsistency.Serializable, cancellationToken).AsTask();
         }
 
@@ -58,90 +59,87 @@ internal sealed class EtcdBenchTarget : IBenchTarget
 
     /// <inheritdoc />
     public IBenchClient CreateClient(int clientIndex, int connection) =>
-        new EtcdBenchClient(_connections[connection], _requestTimeout);
+        new EtcdBenchClient(_channels[connection], _requestTimeout);
 
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {
-        foreach (var connection in _connections)
+        foreach (var channel in _channels)
         {
-            connection.Dispose();
+            channel.Dispose();
         }
 
         return ValueTask.CompletedTask;
     }
 }
 
-/// <summary>
-/// One closed-loop etcd client: reuses its request messages, receive buffer and deadline source
-/// across calls, so a request allocates only what HttpClient and protobuf parsing need.
-/// </summary>
+/// <summary>One closed-loop etcd client: one call in flight on its shared channel, each with its own deadline.</summary>
 internal sealed class EtcdBenchClient : IBenchClient
 {
-    private readonly GrpcConnection _connection;
-    private readonly Uri _putMethod;
-    private readonly Uri _rangeMethod;
+    private readonly EtcdChannel _channel;
     private readonly TimeSpan _timeout;
-    private readonly PutRequest _put = new();
-    private readonly RangeRequest _range = new();
-    private readonly ReceiveBuffer _receive = new();
-    private readonly Func<bool> _deadlinePassed;
-    private CancellationTokenSource? _deadline;
-    private CancellationToken _linkedTo;
 
-    /// <summary>Creates a client issuing its calls on <paramref name="connection"/>.</summary>
-    public EtcdBenchClient(GrpcConnection connection, TimeSpan timeout)
+    /// <summary>Creates a client issuing its calls on <paramref name="channel"/>.</summary>
+    public EtcdBenchClient(EtcdChannel channel, TimeSpan timeout)
     {
-        _connection = connection;
-        _putMethod = new Uri(connection.BaseAddress, "etcdserverpb.KV/Put");
-        _rangeMethod = new Uri(connection.BaseAddress, "etcdserverpb.KV/Range");
+        _channel = channel;
         _timeout = timeout;
-        _deadlinePassed = () => _deadline?.IsCancellationRequested == true;
     }
 
     /// <inheritdoc />
     public async ValueTask PutAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
     {
-        _put.Key = UnsafeByteOperations.UnsafeWrap(key);
-        _put.Value = UnsafeByteOperations.UnsafeWrap(value);
-        var frame = GrpcFraming.Encode(_put);
-        _put.Key = ByteString.Empty;
-        _put.Value = ByteString.Empty;
-        await CallAsync(_putMethod, frame, PutResponse.Parser, cancellationToken).ConfigureAwait(false);
+        // Copies: the runner rewrites its key buffer while a timed-out call may still be serialising.
+        var put = new PutRequest { Key = ByteString.CopyFrom(key.Span), Value = ByteString.CopyFrom(value.Span) };
+        await CallAsync(c => _channel.Kv.PutAsync(put, c), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async ValueTask<bool> GetAsync(ReadOnlyMemory<byte> key, ReadConsistency consistency, CancellationToken cancellationToken)
     {
-        _range.Key = UnsafeByteOperations.UnsafeWrap(key);
-        _range.Serializable = consistency == ReadConsistency.Serializable;
-        var frame = GrpcFraming.Encode(_range);
-        _range.Key = ByteString.Empty;
-        var response = await CallAsync(_rangeMethod, frame, RangeResponse.Parser, cancellationToken).ConfigureAwait(false);
+        var range = new RangeRequest { Key = ByteString.CopyFrom(key.Span), Serializable = consistency == ReadConsistency.Serializable };
+        var response = await CallAsync(c => _channel.Kv.RangeAsync(range, c), cancellationToken).ConfigureAwait(false);
         return response.Count > 0;
     }
 
-    private async ValueTask<T> CallAsync<T>(Uri method, byte[] frame, MessageParser<T> parser, CancellationToken cancellationToken)
-        where T : IMessage<T>
+    /// <inheritdoc />
+    public async ValueTask TxnPutAsync(IReadOnlyList<ReadOnlyMemory<byte>> keys, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
     {
-        // One deadline source per client, linked once to the caller's token and re-armed per call;
-        // only a fired one (timeout or cancel) is replaced.
-        if (_deadline is null || _linkedTo != cancellationToken || !_deadline.TryReset())
+        // A guarded multi-key write: "if the first key's version >= 0 (always), put every key". One revision.
+        var txn = new TxnRequest();
+        var shared = ByteString.CopyFrom(value.Span);
+        for (var i = 0; i < keys.Count; i++)
         {
-            _deadline?.Dispose();
-            _deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            _linkedTo = cancellationToken;
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFrom(keys[i].Span), Value = shared } });
         }
 
-        _deadline.CancelAfter(_timeout);
+        txn.Compare.Add(new Compare
+        {
+            Key = txn.Success[0].RequestPut.Key,
+            Target = Compare.Types.CompareTarget.Version,
+            Result = Compare.Types.CompareResult.Greater,
+            Version = -1,
+        });
+        var response = await CallAsync(c => _channel.Kv.TxnAsync(txn, c), cancellationToken).ConfigureAwait(false);
+        if (!response.Succeeded)
+        {
+            throw new BenchTargetException(BenchErrorKind.Rejected, $"{_channel.Endpoint}: txn compare failed unexpectedly");
+        }
+    }
+
+    private async ValueTask<T> CallAsync<T>(Func<CallOptions, AsyncUnaryCall<T>> call, CancellationToken cancellationToken)
+    {
         try
         {
-            return await _connection.CallAsync(method, frame, parser, _receive, _deadlinePassed, _deadline.Token)
-                .ConfigureAwait(false);
+            return await call(new CallOptions(deadline: DateTime.UtcNow + _timeout, cancellationToken: cancellationToken)).ResponseAsync.ConfigureAwait(false);
         }
-        catch (BenchTargetException) when (cancellationToken.IsCancellationRequested)
+        catch (RpcException) when (cancellationToken.IsCancellationRequested)
         {
             throw new OperationCanceledException(cancellationToken);
+        }
+        catch (RpcException e)
+        {
+            throw EtcdErrors.ToBenchException(e, _channel.Endpoint);
         }
     }
 }

@@ -1,0 +1,105 @@
+using KvCluster.Node.Hosting;
+using KvCluster.Raft.Actor;
+using KvCluster.Raft.Core;
+using Prometheus;
+
+namespace KvCluster.Node.Etcd;
+
+/// <summary>
+/// The node's Prometheus metrics (prometheus-net, one registry per node so that nodes sharing a process in tests do not
+/// mix): Raft under etcd's names (<c>etcd_server_*</c>, so etcd dashboards and alerts apply), the gRPC requests under
+/// go-grpc-prometheus's names (<c>grpc_server_*</c>, as etcd exports them), the journal size, and prometheus-net's
+/// process and .NET runtime metrics. Served at <c>GET /metrics</c>; docs/OPERATIONS.md lists them.
+/// </summary>
+internal sealed class EtcdMetrics
+{
+    /// <summary>Creates the metrics of one node in a new registry.</summary>
+    public EtcdMetrics()
+    {
+        Registry = Prometheus.Metrics.NewCustomRegistry();
+        DotNetStats.Register(Registry);
+        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+        HasLeader = factory.CreateGauge("etcd_server_has_leader", "1 when this node knows a Raft leader, else 0.");
+        IsLeader = factory.CreateGauge("etcd_server_is_leader", "1 when this node is the Raft leader, else 0.");
+        IsLearner = factory.CreateGauge("etcd_server_is_learner", "1 when this node is a learner (non-voting member catching up), else 0.");
+        LeaderChanges = factory.CreateCounter("etcd_server_leader_changes_seen_total", "Leader changes this node has seen (a new non-zero leader).");
+        Term = factory.CreateGauge("akkakv_raft_term", "This node's current Raft term.");
+        ProposalsCommitted = factory.CreateGauge("etcd_server_proposals_committed_total", "The Raft commit index this node knows (entries committed).");
+        ProposalsApplied = factory.CreateGauge("etcd_server_proposals_applied_total", "The Raft index this node's state machine has applied.");
+        LastIndex = factory.CreateGauge("akkakv_raft_last_index", "Index of this node's last Raft log entry.");
+        ProposalsPending = factory.CreateGauge("etcd_server_proposals_pending", "Writes from this node's etcd API in flight (sent to Raft, not yet answered).");
+        ProposalsFailed = factory.CreateCounter("etcd_server_proposals_failed_total", "Writes from this node's etcd API that failed (no leader, timeout, busy, stopping).");
+        DbSize = factory.CreateGauge("etcd_mvcc_db_total_size_in_bytes", "Size of the node's journal on disk (raft.db and its WAL), in bytes.");
+        Started = factory.CreateCounter("grpc_server_started_total", "gRPC calls started on this node.", "grpc_type", "grpc_service", "grpc_method");
+        Handled = factory.CreateCounter("grpc_server_handled_total", "gRPC calls completed on this node, by status code.", "grpc_type", "grpc_service", "grpc_method", "grpc_code");
+        HandlingSeconds = factory.CreateHistogram("grpc_server_handling_seconds", "Time from a gRPC call's start to its completion, in seconds.", new HistogramConfiguration
+        {
+            LabelNames = ["grpc_type", "grpc_service", "grpc_method"],
+            Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16),
+        });
+    }
+
+    /// <summary>The registry <c>/metrics</c> exposes.</summary>
+    public CollectorRegistry Registry { get; }
+
+    /// <summary>etcd_server_has_leader.</summary>
+    public Gauge HasLeader { get; }
+
+    /// <summary>etcd_server_is_leader.</summary>
+    public Gauge IsLeader { get; }
+
+    /// <summary>etcd_server_is_learner.</summary>
+    public Gauge IsLearner { get; }
+
+    /// <summary>etcd_server_leader_changes_seen_total.</summary>
+    public Counter LeaderChanges { get; }
+
+    /// <summary>akkakv_raft_term.</summary>
+    public Gauge Term { get; }
+
+    /// <summary>etcd_server_proposals_committed_total (a gauge in etcd too: the commit index).</summary>
+    public Gauge ProposalsCommitted { get; }
+
+    /// <summary>etcd_server_proposals_applied_total (the applied index).</summary>
+    public Gauge ProposalsApplied { get; }
+
+    /// <summary>akkakv_raft_last_index.</summary>
+    public Gauge LastIndex { get; }
+
+    /// <summary>etcd_server_proposals_pending.</summary>
+    public Gauge ProposalsPending { get; }
+
+    /// <summary>etcd_server_proposals_failed_total.</summary>
+    public Counter ProposalsFailed { get; }
+
+    /// <summary>etcd_mvcc_db_total_size_in_bytes.</summary>
+    public Gauge DbSize { get; }
+
+    /// <summary>grpc_server_started_total.</summary>
+    public Counter Started { get; }
+
+    /// <summary>grpc_server_handled_total.</summary>
+    public Counter Handled { get; }
+
+    /// <summary>grpc_server_handling_seconds.</summary>
+    public Histogram HandlingSeconds { get; }
+
+    /// <summary>Sets the Raft gauges from <paramref name="status"/>; counts a leader change against <paramref name="previous"/>.</summary>
+    public void Observe(RaftStatus status, RaftStatus? previous)
+    {
+        HasLeader.Set(status.Leader == 0 ? 0 : 1);
+        IsLeader.Set(status.Role == RaftRole.Leader ? 1 : 0);
+        IsLearner.Set(status.Learners.Contains(status.NodeId) ? 1 : 0);
+        Term.Set(status.Term);
+        ProposalsCommitted.Set(status.Commit);
+        ProposalsApplied.Set(status.Applied);
+        LastIndex.Set(status.LastIndex);
+        if (status.Leader != 0 && status.Leader != (previous?.Leader ?? 0))
+        {
+            LeaderChanges.Inc();
+        }
+    }
+
+    /// <summary>Sets the journal size of <paramref name="node"/>.</summary>
+    public void ObserveDisk(KvNode node) => DbSize.Set(EtcdMaintenanceService.JournalBytes(node));
+}

@@ -1,0 +1,157 @@
+using Grpc.Core;
+using KvCluster.Client.Etcd;
+using KvCluster.Tests.Node;
+
+namespace KvCluster.Tests.Etcd;
+
+/// <summary>etcd's Cluster and Maintenance membership calls on three real nodes, sent to a follower on purpose.</summary>
+[Trait("Category", "Integration")]
+public sealed class EtcdClusterServiceTests
+{
+    private static CallOptions Bounded => new(deadline: DateTime.UtcNow.AddSeconds(90));
+
+    [Fact]
+    public async Task MemberList_ThreeNodes_ListsEveryVoterWithItsOwnClientUrl()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(3, clientPort: true);
+        var leader = await cluster.AwaitLeaderAsync();
+        var follower = Enumerable.Range(0, 3).First(i => i != leader);
+        using var channel = cluster.Channel(follower);
+
+        var list = await AwaitClientUrlsAsync(new Cluster.ClusterClient(channel));
+
+        Assert.Equal([1UL, 2UL, 3UL], list.Members.Select(m => m.ID).Order());
+        Assert.All(list.Members, m => Assert.False(m.IsLearner));
+        foreach (var member in list.Members)
+        {
+            Assert.Equal(cluster.Url((int)member.ID - 1), Assert.Single(member.ClientURLs));
+        }
+    }
+
+    [Fact]
+    public async Task MemberAdd_ThroughAFollower_AddsTheJoiner_ThenMemberRemoveTakesItOut()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(3, hooks: KvTestCluster.ManualMembership, clientPort: true);
+        var leader = await cluster.AwaitLeaderAsync();
+        var follower = Enumerable.Range(0, 3).First(i => i != leader);
+        var joiner = await cluster.StartJoinerAsync();
+        using var channel = cluster.Channel(follower);
+        var members = new Cluster.ClusterClient(channel);
+        await AwaitClientUrlsAsync(members);
+
+        var added = await RetryOnLeaderChangeAsync(() => members.MemberAddAsync(new MemberAddRequest { PeerURLs = { $"http://127.0.0.1:{cluster.Options[joiner].Port}" } }, Bounded).ResponseAsync);
+        var promoteVoter = await Assert.ThrowsAsync<RpcException>(() => members.MemberPromoteAsync(new MemberPromoteRequest { ID = 4 }, Bounded).ResponseAsync);
+        var removed = await RetryOnLeaderChangeAsync(() => members.MemberRemoveAsync(new MemberRemoveRequest { ID = 4 }, Bounded).ResponseAsync);
+        var removeAgain = await Assert.ThrowsAsync<RpcException>(() => members.MemberRemoveAsync(new MemberRemoveRequest { ID = 4 }, Bounded).ResponseAsync);
+
+        Assert.Equal(4UL, added.Member.ID);
+        Assert.Contains(added.Members, m => m.ID == 4 && !m.IsLearner);
+        Assert.Equal(StatusCode.FailedPrecondition, promoteVoter.StatusCode);
+        Assert.Equal("etcdserver: can only promote a learner member", promoteVoter.Status.Detail);
+        Assert.DoesNotContain(removed.Members, m => m.ID == 4);
+        Assert.Equal(StatusCode.NotFound, removeAgain.StatusCode);
+        Assert.Equal("etcdserver: member not found", removeAgain.Status.Detail);
+    }
+
+    [Fact]
+    public async Task MoveLeader_OnTheLeader_HandsLeadershipToTheTarget_AndOnAFollowerIsNotLeader()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(3, clientPort: true);
+        var leader = await cluster.AwaitLeaderAsync();
+        var target = Enumerable.Range(0, 3).First(i => i != leader);
+        using var leaderChannel = cluster.Channel(leader);
+        using var targetChannel = cluster.Channel(target);
+
+        var onFollower = await Assert.ThrowsAsync<RpcException>(() => new Maintenance.MaintenanceClient(targetChannel).MoveLeaderAsync(new MoveLeaderRequest { TargetID = (ulong)leader + 1 }, Bounded).ResponseAsync);
+        await new Maintenance.MaintenanceClient(leaderChannel).MoveLeaderAsync(new MoveLeaderRequest { TargetID = (ulong)target + 1 }, Bounded);
+        var status = await new Maintenance.MaintenanceClient(targetChannel).StatusAsync(new StatusRequest(), Bounded);
+
+        Assert.Equal(StatusCode.FailedPrecondition, onFollower.StatusCode);
+        Assert.Equal("etcdserver: not leader", onFollower.Status.Detail);
+        Assert.Equal((ulong)target + 1, status.Leader);
+    }
+
+    [Fact]
+    public async Task HashKV_AfterAWorkload_IsEqualOnEveryNode()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(3, clientPort: true);
+        var leader = await cluster.AwaitLeaderAsync();
+        var channels = Enumerable.Range(0, 3).Select(i => cluster.Channel(i)).ToArray();
+        try
+        {
+            var kv = new KV.KVClient(channels[leader]);
+            PutResponse last = null!;
+            for (var i = 0; i < 20; i++)
+            {
+                last = await kv.PutAsync(new PutRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8($"h{i % 7}"), Value = Google.Protobuf.ByteString.CopyFromUtf8($"v{i}") }, Bounded);
+            }
+
+            await kv.DeleteRangeAsync(new DeleteRangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("h3") }, Bounded);
+            var revision = last.Header.Revision + 1;
+            var hashes = new List<HashKVResponse>();
+            foreach (var channel in channels)
+            {
+                var deadline = DateTime.UtcNow + KvTestCluster.Wait;
+                while (true)
+                {
+                    try
+                    {
+                        hashes.Add(await new Maintenance.MaintenanceClient(channel).HashKVAsync(new HashKVRequest { Revision = revision }, Bounded));
+                        break;
+                    }
+                    catch (RpcException e) when (e.StatusCode == StatusCode.OutOfRange && e.Status.Detail.Contains("future", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+                    {
+                        await Task.Delay(50); // this replica has not applied the revision yet
+                    }
+                }
+            }
+
+            Assert.All(hashes, h => Assert.Equal(hashes[0].Hash, h.Hash));
+            Assert.All(hashes, h => Assert.Equal(revision, h.HashRevision));
+            Assert.Equal([1UL, 2UL, 3UL], hashes.Select(h => h.Header.MemberId).Order());
+        }
+        finally
+        {
+            foreach (var channel in channels)
+            {
+                channel.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The member list once every member shows a client URL (it appears when the member is in the Akka cluster).</summary>
+    private static async Task<MemberListResponse> AwaitClientUrlsAsync(Cluster.ClusterClient members)
+    {
+        var deadline = DateTime.UtcNow + KvTestCluster.Wait;
+        MemberListResponse list;
+        do
+        {
+            list = await members.MemberListAsync(new MemberListRequest(), Bounded);
+        }
+        while (list.Members.Any(m => m.ClientURLs.Count == 0) && DateTime.UtcNow < deadline && await Pause());
+
+        return list;
+    }
+
+    /// <summary>A membership change answered "leader changed" (an election on a loaded machine) changed nothing: run it again.</summary>
+    private static async Task<T> RetryOnLeaderChangeAsync<T>(Func<Task<T>> call)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (RpcException e) when (attempt < 50 && e.StatusCode == StatusCode.Unavailable)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    private static async Task<bool> Pause()
+    {
+        await Task.Delay(100);
+        return true;
+    }
+}

@@ -1,0 +1,36 @@
+using Grpc.Net.Client;
+using KvCluster.Tests.Node;
+
+namespace KvCluster.Tests.Etcd;
+
+/// <summary>Real AkkaKv nodes in this process with their client ports on free loopback ports, and clients for them.</summary>
+internal static class EtcdTestNodes
+{
+    /// <summary>Starts <paramref name="size"/> nodes serving etcd's API and waits for a leader.</summary>
+    public static async Task<KvTestCluster> StartAsync(int size = 1)
+    {
+        var cluster = await KvTestCluster.StartAsync(size, clientPort: true);
+        try
+        {
+            await cluster.AwaitLeaderAsync();
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+
+        return cluster;
+    }
+
+    /// <summary>The URL of node <paramref name="index"/>'s client port.</summary>
+    public static string Url(this KvTestCluster cluster, int index = 0) => $"http://127.0.0.1:{cluster.Options[index].ClientPort}";
+
+    /// <summary>A gRPC channel to node <paramref name="index"/> (cleartext HTTP/2 with prior knowledge, as etcd clients dial).</summary>
+    public static GrpcChannel Channel(this KvTestCluster cluster, int index = 0) =>
+        GrpcChannel.ForAddress(cluster.Url(index), new GrpcChannelOptions { MaxReceiveMessageSize = 8 * 1024 * 1024, MaxSendMessageSize = 8 * 1024 * 1024 });
+
+    /// <summary>An HTTP/1.1 client for node <paramref name="index"/>'s client port.</summary>
+    public static HttpClient Http(this KvTestCluster cluster, int index = 0) =>
+        new() { BaseAddress = new Uri(cluster.Url(index)), Timeout = TimeSpan.FromSeconds(30), DefaultRequestVersion = System.Net.HttpVersion.Version11 };
+}

@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+
+namespace KvCluster.Tests.Etcd;
+
+/// <summary>
+/// A real three-node AkkaKv answering Debian's etcdctl 3.4 (package etcd-client, installed by scripts/test.sh and
+/// .ci/run), a client none of us wrote, unmodified, over every node's client port.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class EtcdctlInteropTests : IAsyncLifetime
+{
+    private const string Etcdctl = "etcdctl";
+
+    private KvCluster.Tests.Node.KvTestCluster _cluster = null!;
+
+    public async Task InitializeAsync() => _cluster = await EtcdTestNodes.StartAsync(size: 3);
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    private string AllEndpoints => string.Join(',', Enumerable.Range(0, 3).Select(HostPort));
+
+    /// <summary>
+    /// host:port, as etcd's docs write endpoints. Given "http://host:port", etcdctl 3.4's per-endpoint commands
+    /// (endpoint status, move-leader) dial "passthrough:///http://host:port" and send that whole URL as HTTP/2's
+    /// :authority, which Kestrel refuses (RST_STREAM PROTOCOL_ERROR) where etcd's Go server lets it through; see
+    /// docs/OPERATIONS.md.
+    /// </summary>
+    private string HostPort(int index) => $"127.0.0.1:{_cluster.Options[index].ClientPort}";
+
+    [Fact]
+    public async Task PutGetDel_WithPrefixAndReadFlags_AnswerAsEtcdDoes()
+    {
+        foreach (var (key, value) in new[] { ("app/b", "2"), ("app/a", "1"), ("app/c", "3"), ("other", "x") })
+        {
+            Assert.Equal("OK", (await RunOkAsync("put", key, value)).Trim());
+        }
+
+        Assert.Equal("app/a\n1\napp/b\n2\napp/c\n3\n", await RunOkAsync("get", "app/", "--prefix"));
+        Assert.Equal("app/a\napp/b\napp/c\n", Blankless(await RunOkAsync("get", "app/", "--prefix", "--keys-only")));
+        Assert.Equal("app/c\n3\napp/b\n2\n", await RunOkAsync("get", "app/", "--prefix", "--limit", "2", "--sort-by", "KEY", "--order", "DESCEND"));
+
+        // etcdctl 3.4 has no --count-only; the count and "more" of a limited read show the same fields.
+        using var count = JsonDocument.Parse(await RunOkAsync("get", "app/", "--prefix", "--limit", "1", "-w", "json"));
+        Assert.Equal(3, count.RootElement.GetProperty("count").GetInt64());
+        Assert.True(count.RootElement.GetProperty("more").GetBoolean());
+
+        // prev-kv on put: the old value comes back after "OK".
+        Assert.Equal("OK\napp/a\n1\n", await RunOkAsync("put", "app/a", "1b", "--prev-kv"));
+        Assert.Equal("3\n", await RunOkAsync("del", "app/", "--prefix"));
+        Assert.Equal(string.Empty, await RunOkAsync("get", "app/", "--prefix"));
+        Assert.Equal("other\nx\n", await RunOkAsync("get", "other"));
+    }
+
+    [Fact]
+    public async Task GetJson_CarriesEtcdsFields_AndRevReadsThePast()
+    {
+        await RunOkAsync("put", "k", "v1");
+        await RunOkAsync("put", "k", "v2");
+        using var doc = JsonDocument.Parse(await RunOkAsync("get", "k", "-w", "json"));
+        var header = doc.RootElement.GetProperty("header");
+        var kv = doc.RootElement.GetProperty("kvs")[0];
+        var revision = header.GetProperty("revision").GetInt64();
+        Assert.NotEqual(0UL, header.GetProperty("cluster_id").GetUInt64());
+        Assert.NotEqual(0UL, header.GetProperty("member_id").GetUInt64());
+        Assert.True(header.GetProperty("raft_term").GetUInt64() > 0);
+        Assert.Equal("k", Encoding.UTF8.GetString(kv.GetProperty("key").GetBytesFromBase64()));
+        Assert.Equal("v2", Encoding.UTF8.GetString(kv.GetProperty("value").GetBytesFromBase64()));
+        Assert.Equal(2, kv.GetProperty("version").GetInt64());
+        Assert.Equal(revision, kv.GetProperty("mod_revision").GetInt64());
+        Assert.Equal(revision - 1, kv.GetProperty("create_revision").GetInt64());
+
+        // The store as it was at the first put.
+        Assert.Equal("k\nv1\n", await RunOkAsync("get", "k", "--rev", (revision - 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    [Fact]
+    public async Task Txn_BothBranches_RunTheBranchTheCompareChooses()
+    {
+        await RunOkAsync("put", "lock", "free");
+
+        // etcdctl's non-interactive txn: compares, blank line, success ops, blank line, failure ops.
+        var taken = await RunWithInputAsync("value(\"lock\") = \"free\"\n\nput lock held\nput owner me\n\nget lock\n\n", "txn");
+        Assert.StartsWith("SUCCESS", taken);
+        Assert.Equal("lock\nheld\n", await RunOkAsync("get", "lock"));
+        Assert.Equal("owner\nme\n", await RunOkAsync("get", "owner"));
+
+        var refused = await RunWithInputAsync("value(\"lock\") = \"free\"\n\nput lock again\n\nget lock\n\n", "txn");
+        Assert.StartsWith("FAILURE", refused);
+        Assert.Contains("held", refused);
+        Assert.Equal("lock\nheld\n", await RunOkAsync("get", "lock"));
+    }
+
+    [Fact]
+    public async Task Compact_ThenReadBelowIt_GivesEtcdsCompactedError()
+    {
+        await RunOkAsync("put", "c", "1");
+        await RunOkAsync("put", "c", "2");
+        using var doc = JsonDocument.Parse(await RunOkAsync("get", "c", "-w", "json"));
+        var revision = doc.RootElement.GetProperty("header").GetProperty("revision").GetInt64();
+        var rev = revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.Contains($"compacted revision {rev}", await RunOkAsync("compaction", rev));
+        var below = await RunAsync(null, "get", "c", "--rev", (revision - 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.NotEqual(0, below.ExitCode);
+        Assert.Contains("required revision has been compacted", below.Error);
+        Assert.Equal("c\n2\n", await RunOkAsync("get", "c"));
+    }
+
+    [Fact]
+    public async Task MemberListAndEndpoints_ShowTheThreeNodesHealthyWithOneLeader()
+    {
+        using var members = JsonDocument.Parse(await RunOkAsync("member", "list", "-w", "json"));
+        Assert.Equal(3, members.RootElement.GetProperty("members").GetArrayLength());
+
+        var health = await RunAsync(null, "endpoint", "health", "--endpoints", AllEndpoints);
+        Assert.True(health.ExitCode == 0, health.Error);
+        Assert.Equal(3, CountLines(health.Output + health.Error, "is healthy"));
+
+        using var status = JsonDocument.Parse(await RunOkAsync("endpoint", "status", "--endpoints", AllEndpoints, "-w", "json"));
+        var statuses = status.RootElement.EnumerateArray().Select(e => e.GetProperty("Status")).ToArray();
+        Assert.Equal(3, statuses.Length);
+        var leaders = statuses.Select(s => s.GetProperty("leader").GetUInt64()).Distinct().ToArray();
+        Assert.Single(leaders);
+        Assert.Contains(statuses, s => s.GetProperty("header").GetProperty("member_id").GetUInt64() == leaders[0]);
+    }
+
+    [Fact]
+    public async Task MoveLeader_ToAFollower_MakesItTheLeader()
+    {
+        var leader = await _cluster.AwaitLeaderAsync();
+        var target = Enumerable.Range(0, 3).First(i => i != leader);
+        var targetId = _cluster.Options[target].Id.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+
+        var moved = await RunAsync(null, "move-leader", targetId, "--endpoints", HostPort(leader));
+        Assert.True(moved.ExitCode == 0, moved.Error);
+        Assert.Contains("Leadership transferred", moved.Output);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await _cluster.AwaitLeaderAsync() != target)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the leadership did not move to the target");
+            await Task.Delay(100);
+        }
+    }
+
+    private static int CountLines(string text, string needle) => text.Split('\n').Count(l => l.Contains(needle, StringComparison.Ordinal));
+
+    private static string Blankless(string text) => string.Join('\n', text.Split('\n').Where(l => l.Length > 0)) + "\n";
+
+    private Task<string> RunOkAsync(params string[] args) => RunWithInputAsync(null, args);
+
+    private async Task<string> RunWithInputAsync(string? stdin, params string[] args)
+    {
+        var result = await RunAsync(stdin, args);
+        Assert.True(result.ExitCode == 0, $"etcdctl {string.Join(' ', args)} exited {result.ExitCode}: {result.Error}");
+        return result.Output;
+    }
+
+    private Task<EtcdctlResult> RunAsync(string? stdin, params string[] args) => RunAsync(stdin, TimeSpan.FromSeconds(40), args);
+
+    /// <summary>Runs etcdctl (API v3) against the first node unless the arguments name endpoints; bounded by <paramref name="limit"/>.</summary>
+    private async Task<EtcdctlResult> RunAsync(string? stdin, TimeSpan limit, params string[] args)
+    {
+        var info = new ProcessStartInfo(Etcdctl)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["ETCDCTL_API"] = "3";
+        if (!args.Contains("--endpoints"))
+        {
+            info.ArgumentList.Add("--endpoints");
+            info.ArgumentList.Add(HostPort(0));
+        }
+
+        info.ArgumentList.Add("--command-timeout=20s");
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("etcdctl did not start (apt-get install etcd-client)");
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(limit);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"etcdctl {string.Join(' ', args)} did not finish within {limit.TotalSeconds} s");
+        }
+
+        return new EtcdctlResult(process.ExitCode, await output, await error);
+    }
+
+    private sealed record EtcdctlResult(int ExitCode, string Output, string Error);
+}
