@@ -9,10 +9,10 @@ namespace KvCluster.Node.Etcd;
 internal static class EtcdErrors
 {
     /// <summary>The message etcd clients match for a compacted revision.</summary>
-    public const string CompactedMessage = "etcdserver: mvcc: required revision has been compacted";
+    public const string CompactedMessage = Kv.EtcdErrors.Compacted;
 
     /// <summary>The message etcd clients match for a revision the store has not reached.</summary>
-    public const string FutureRevisionMessage = "etcdserver: mvcc: required revision is a future revision";
+    public const string FutureRevisionMessage = Kv.EtcdErrors.FutureRevision;
 
     /// <summary>A read or compaction below the compacted revision.</summary>
     public static RpcException Compacted() => New(StatusCode.OutOfRange, CompactedMessage);
@@ -36,7 +36,7 @@ internal static class EtcdErrors
     public static RpcException TooManyRequests() => New(StatusCode.ResourceExhausted, "etcdserver: too many requests");
 
     /// <summary>The encoded request is over <see cref="Hosting.NodeOptions.MaxRequestBytes"/>.</summary>
-    public static RpcException RequestTooLarge() => New(StatusCode.InvalidArgument, "etcdserver: request is too large");
+    public static RpcException RequestTooLarge() => New(StatusCode.InvalidArgument, Kv.EtcdErrors.RequestTooLarge);
 
     /// <summary>A request etcd refuses (empty key, too many operations, duplicate key...), with etcd's message.</summary>
     public static RpcException InvalidArgument(string message) => New(StatusCode.InvalidArgument, message);
