@@ -33,6 +33,8 @@ public sealed class NodeSettingsTests
     [InlineData("--seeds", "not-an-address", "Node:Seeds")]
     [InlineData("--seeds", "akka.tcp://othersys@127.0.0.1:4053", "Node:Seeds")]
     [InlineData("--max-value-bytes", "-1", "Node:MaxValueBytes")]
+    [InlineData("--auto-compaction-mode", "sometimes", "Node:AutoCompactionMode")]
+    [InlineData("--auto-compaction-retention", "1h", "Node:AutoCompactionRetention")]
     public void Validate_BadValue_NamesTheSetting(string flag, string value, string setting)
     {
         var error = Assert.Throws<NodeConfigurationException>(() => Build([flag, value]).Validate());
