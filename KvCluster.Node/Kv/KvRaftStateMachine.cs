@@ -44,6 +44,24 @@ public sealed class KvRaftStateMachine : IStateMachine
             : result.ToByteArray();
     }
 
+    /// <inheritdoc />
+    /// <remarks>Serializes the whole store on the RaftActor's turn (<see cref="KvStateMachine.Snapshot"/>): correct, not
+    /// yet cheap.</remarks>
+    public IStateMachineSnapshot CaptureSnapshot() => new ImageStateMachineSnapshot(Store.AppliedIndex, Store.Snapshot());
+
+    /// <inheritdoc />
+    public void RestoreSnapshot(long index, ReadOnlyMemory<byte> image)
+    {
+        try
+        {
+            Store.Restore(image.Span);
+        }
+        catch (KvSnapshotFormatException e)
+        {
+            throw new InvalidDataException($"The KV snapshot image at index {index} is refused: {e.Message}", e);
+        }
+    }
+
     private ReadOnlyMemory<byte> Rejected(KvStatus status, string error) =>
         new KvResult { Status = status, Revision = Store.Revision, Error = error }.ToByteArray();
 }
