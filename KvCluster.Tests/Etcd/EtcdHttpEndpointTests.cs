@@ -78,7 +78,7 @@ public sealed partial class EtcdHttpEndpointTests
     }
 
     [Fact]
-    public async Task Metrics_ParseAsPrometheusText_AndTheCommitIndexMovesWithWrites()
+    public async Task Metrics_ParseAsPrometheusText_AndTheCommitIndexAndJournalHistogramsMoveWithWrites()
     {
         await using var cluster = await EtcdTestNodes.StartAsync();
         using var http = cluster.Http();
@@ -97,7 +97,8 @@ public sealed partial class EtcdHttpEndpointTests
         {
             after = await ScrapeAsync(http);
         }
-        while (after["etcd_server_proposals_committed_total"] < before["etcd_server_proposals_committed_total"] + 5 && DateTime.UtcNow < deadline && await Delay());
+        while ((after["etcd_server_proposals_committed_total"] < before["etcd_server_proposals_committed_total"] + 5
+                || after[JournalEntries + "_sum"] < before[JournalEntries + "_sum"] + 5) && DateTime.UtcNow < deadline && await Delay());
 
         Assert.True(after["etcd_server_proposals_committed_total"] >= before["etcd_server_proposals_committed_total"] + 5);
         Assert.True(after["etcd_server_proposals_applied_total"] >= before["etcd_server_proposals_applied_total"] + 5);
@@ -106,7 +107,19 @@ public sealed partial class EtcdHttpEndpointTests
         Assert.True(after["grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"etcdserverpb.KV\",grpc_method=\"Put\",grpc_code=\"OK\"}"] >= 5);
         Assert.Contains("process_cpu_seconds_total", after.Keys);
         Assert.True(after["etcd_mvcc_db_total_size_in_bytes"] > 0);
+
+        // The journal: every put is a log entry written by the leader's journal, in at most 5 more writes, each timed.
+        Assert.True(after[JournalEntries + "_sum"] >= before[JournalEntries + "_sum"] + 5);
+        Assert.True(after[JournalWrite + "_count"] > before[JournalWrite + "_count"]);
+        Assert.True(after[JournalWrite + "_sum"] > before[JournalWrite + "_sum"]);
+        Assert.Contains(JournalWrite + "_bucket{le=\"0.0001\"}", after.Keys);
     }
+
+    /// <summary>The journal write latency histogram (etcd_disk_wal_fsync_duration_seconds' analogue).</summary>
+    private const string JournalWrite = "akkakv_journal_write_duration_seconds";
+
+    /// <summary>The histogram of log entries per journal write.</summary>
+    private const string JournalEntries = "akkakv_journal_entries_per_write";
 
     [Fact]
     public async Task Start_ClientPortInUse_FailsNamingThePort()
