@@ -42,27 +42,46 @@ public sealed partial class EtcdHttpEndpointTests
         }
 
         using var http = cluster.Http(survivor);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        HttpResponseMessage response;
-        while (true)
-        {
-            response = await http.GetAsync("/health");
-            if (response.StatusCode == HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline)
-            {
-                break;
-            }
+        var (status, health, reason) = await AwaitHealthAsync(http, HttpStatusCode.ServiceUnavailable);
 
-            response.Dispose();
-            await Task.Delay(50);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("false", health);
+        Assert.Equal("RAFT NO LEADER", reason);
+    }
+
+    [Fact]
+    public async Task Health_PartitionedAwayFromItsPeers_TurnsUnhealthy_AndHealthyAgainAfterHealing()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(3, pbm: true, clientPort: true, tune: o => o with { FaultInjection = true });
+        var leader = await cluster.AwaitLeaderAsync();
+        var cut = Enumerable.Range(0, 3).First(i => i != leader);
+        var others = Enumerable.Range(0, 3).Where(i => i != cut).ToArray();
+        using var http = cluster.Http(cut);
+        Assert.Equal(HttpStatusCode.OK, (await AwaitHealthAsync(http, HttpStatusCode.OK)).Status);
+
+        // A full partition, as the chaos nemesis makes one: both sides of each link to the cut node drop every frame.
+        foreach (var other in others)
+        {
+            await FaultAsync(cluster, cut, $"fault blackhole {cluster.Options[other].Endpoint} both");
+            await FaultAsync(cluster, other, $"fault blackhole {cluster.Options[cut].Endpoint} both");
         }
 
-        using (response)
+        var (partitioned, partitionedHealth, partitionedReason) = await AwaitHealthAsync(http, HttpStatusCode.ServiceUnavailable);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, partitioned);
+        Assert.Equal("false", partitionedHealth);
+        Assert.Equal("RAFT NO LEADER", partitionedReason);
+
+        foreach (var index in Enumerable.Range(0, 3))
         {
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            Assert.Equal("false", json.RootElement.GetProperty("health").GetString());
-            Assert.Equal("RAFT NO LEADER", json.RootElement.GetProperty("reason").GetString());
+            await FaultAsync(cluster, index, "fault heal");
         }
+
+        var (healed, healedHealth, healedReason) = await AwaitHealthAsync(http, HttpStatusCode.OK);
+
+        Assert.Equal(HttpStatusCode.OK, healed);
+        Assert.Equal("true", healedHealth);
+        Assert.Equal(string.Empty, healedReason);
     }
 
     [Fact]
@@ -174,6 +193,31 @@ public sealed partial class EtcdHttpEndpointTests
         }
 
         return samples;
+    }
+
+    /// <summary>Runs a pbm command line on node <paramref name="index"/>; fails the spec unless it succeeds.</summary>
+    private static async Task FaultAsync(KvTestCluster cluster, int index, string line)
+    {
+        var reply = await cluster.Nodes[index]!.Commands!.ExecuteAsync(line);
+        Assert.True(reply.Status == KvCluster.Pbm.CommandStatus.Ok, $"node {index + 1}: '{line}' -> {reply.Status}: {reply.Body}");
+    }
+
+    /// <summary>Polls /health until it answers <paramref name="wanted"/> (or a minute passed); the last answer.</summary>
+    private static async Task<(HttpStatusCode Status, string? Health, string? Reason)> AwaitHealthAsync(HttpClient http, HttpStatusCode wanted)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            using var response = await http.GetAsync("/health");
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            var answer = (response.StatusCode, json.RootElement.GetProperty("health").GetString(), json.RootElement.GetProperty("reason").GetString());
+            if (response.StatusCode == wanted || DateTime.UtcNow > deadline)
+            {
+                return answer;
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     private static async Task<bool> Delay()
