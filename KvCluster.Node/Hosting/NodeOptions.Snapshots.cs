@@ -1,3 +1,5 @@
+using KvCluster.Raft.Actor;
+
 namespace KvCluster.Node.Hosting;
 
 /// <summary>The snapshot and log-compaction settings (issue 17), mapped onto the RaftActor's settings.</summary>
@@ -29,6 +31,19 @@ public sealed partial record NodeOptions
     /// rather than a snapshot transfer (etcd's catch-up entries). 0 or more.
     /// </summary>
     public long SnapshotCatchupEntries { get; init; } = DefaultSnapshotCatchupEntries;
+
+    /// <summary>Maps the snapshot settings onto the RaftActor's (<see cref="RaftActorSettings.SnapshotEntries"/>,
+    /// <see cref="RaftActorSettings.SnapshotBytes"/>, <see cref="RaftActorSettings.CompactionMarginEntries"/>).</summary>
+    public RaftActorSettings WithSnapshotSettings(RaftActorSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings with
+        {
+            SnapshotEntries = SnapshotCount,
+            SnapshotBytes = SnapshotBytes,
+            CompactionMarginEntries = SnapshotCatchupEntries,
+        };
+    }
 
     /// <summary>Checks the snapshot settings; called by <see cref="Validate"/>.</summary>
     /// <exception cref="NodeConfigurationException">A snapshot setting is out of range; the exception names it.</exception>

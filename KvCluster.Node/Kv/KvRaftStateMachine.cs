@@ -61,12 +61,13 @@ public sealed class KvRaftStateMachine : IStateMachine
             : result.ToByteArray();
     }
 
-    /// <summary>Captures the applied state (O(keys) reference copies on this turn; see <see cref="KvSnapshotCapture"/>).</summary>
-    public KvSnapshotCapture CaptureSnapshot() => Store.CaptureSnapshot();
+    /// <inheritdoc />
+    /// <remarks>O(keys) reference copies on this turn, no value bytes; see <see cref="KvSnapshotCapture"/>.</remarks>
+    public IStateMachineSnapshot CaptureSnapshot() => Store.CaptureSnapshot();
 
-    /// <summary>Replaces the store with <paramref name="image"/>, taken at log index <paramref name="index"/>.</summary>
-    /// <exception cref="InvalidDataException">The image is corrupt, of an unknown format or section, or reflects an
-    /// index past <paramref name="index"/>; the message names the index and the problem. The store is unchanged.</exception>
+    /// <inheritdoc />
+    /// <remarks>Also refused: an image that reflects an index past <paramref name="index"/>. The message names the index
+    /// and the problem; the store is unchanged.</remarks>
     public void RestoreSnapshot(long index, ReadOnlyMemory<byte> image)
     {
         try

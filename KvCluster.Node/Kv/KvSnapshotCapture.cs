@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
 using KvCluster.Client.Snapshots;
+using KvCluster.Raft.Actor;
 
 namespace KvCluster.Node.Kv;
 
@@ -16,7 +17,7 @@ namespace KvCluster.Node.Kv;
 /// sorting into key order and encoding happen in <see cref="Serialize"/>.
 /// </para>
 /// </summary>
-public sealed class KvSnapshotCapture
+public sealed class KvSnapshotCapture : IStateMachineSnapshot
 {
     private readonly KvCapturedKey[] _keys;
     private readonly IReadOnlyList<KvSnapshotSectionCapture> _extraSections;
