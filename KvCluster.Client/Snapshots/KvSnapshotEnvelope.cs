@@ -141,10 +141,29 @@ public static class KvSnapshotEnvelope
         return new KvSnapshotHeader(format, applied, revision, compact, sections, image.Length);
     }
 
+    /// <summary>The stream unit of etcd's snapshot files: etcdctl 3.4 accepts a saved file only when its length is a
+    /// multiple of this plus the 32-byte digest (etcd's database is made of 512-byte multiples).</summary>
+    public const int StreamAlignment = 512;
+
+    /// <summary>
+    /// The bytes etcd's Maintenance.Snapshot streams for <paramref name="image"/>: the image, zeros up to a multiple of
+    /// <see cref="StreamAlignment"/>, then the SHA-256 of all that (what <c>etcdctl snapshot save</c> writes to its file
+    /// and checks the length of). <see cref="Unwrap"/> gives the image back.
+    /// </summary>
+    public static (int PaddedLength, byte[] Digest) StreamLayout(ReadOnlySpan<byte> image)
+    {
+        var padded = (image.Length + StreamAlignment - 1) / StreamAlignment * StreamAlignment;
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(image);
+        sha.AppendData(new byte[padded - image.Length]);
+        return (padded, sha.GetHashAndReset());
+    }
+
     /// <summary>
     /// The snapshot image inside a saved file: a file written by <c>etcdctl snapshot save</c> or <c>kv snapshot save</c>
-    /// holds the streamed image followed by the SHA-256 of the whole stream (etcd's convention); that trailer is
-    /// stripped when it matches. A bare image is returned as it is.
+    /// holds the streamed image, zero padding and the SHA-256 of both (<see cref="StreamLayout"/>); when that trailer
+    /// matches, the trailer and the padding are stripped. A bare image, or a file whose trailer does not match, is
+    /// returned as it is (and <see cref="Read"/> then says what is wrong with it).
     /// </summary>
     public static ReadOnlyMemory<byte> Unwrap(ReadOnlyMemory<byte> file)
     {
@@ -161,10 +180,50 @@ public static class KvSnapshotEnvelope
             return file;
         }
 
-        // A bare image also ends with the digest of what precedes it; with a trailer, the image before it does too.
+        // A bare image also ends with the digest of what precedes it: tell them apart by the image's own structure.
         var inner = span[..^DigestBytes];
-        SHA256.HashData(inner[..^DigestBytes], digest);
-        return digest.SequenceEqual(inner[^DigestBytes..]) ? file[..^DigestBytes] : file;
+        var length = MeasureImage(inner);
+        if (length is not { } n || n > inner.Length || inner[n..].ContainsAnyExcept((byte)0))
+        {
+            return file;
+        }
+
+        return n == span.Length ? file : file[..n];
+    }
+
+    /// <summary>The length an image starting at <paramref name="bytes"/> announces (head, sections, digest), or null.</summary>
+    private static int? MeasureImage(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length < PrefixBytes || !bytes.StartsWith(Magic))
+        {
+            return null;
+        }
+
+        try
+        {
+            var reader = new KvSnapshotReader(bytes, PrefixBytes);
+            reader.ReadUInt64("applied index");
+            reader.ReadUInt64("revision");
+            reader.ReadUInt64("compaction point");
+            var count = reader.ReadInt64("section count");
+            for (long i = 0; i < count; i++)
+            {
+                reader.ReadUInt64("section type");
+                var length = reader.ReadInt64("section length");
+                if (length > reader.Remaining)
+                {
+                    return null;
+                }
+
+                reader.Skip((int)length);
+            }
+
+            return reader.Position + DigestBytes;
+        }
+        catch (InvalidDataException)
+        {
+            return null;
+        }
     }
 }
 

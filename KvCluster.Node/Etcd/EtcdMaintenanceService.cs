@@ -3,6 +3,7 @@ using Akka.Actor;
 using Google.Protobuf;
 using Grpc.Core;
 using KvCluster.Client.Etcd;
+using KvCluster.Client.Snapshots;
 using KvCommand = KvCluster.Client.Protocol.KvCommand;
 using KvResult = KvCluster.Client.Protocol.KvResult;
 using KvStatus = KvCluster.Client.Protocol.KvStatus;
@@ -194,8 +195,9 @@ internal sealed class EtcdMaintenanceService : Maintenance.MaintenanceBase
     /// <remarks>
     /// Streams this node's state-machine snapshot (<see cref="KvSnapshotCapture"/>, format 3): the RaftActor captures the
     /// store on its turn (a local query, so the node asked describes itself, as etcd's does), the image is serialized here
-    /// off that turn, sent in <see cref="SnapshotChunkBytes"/> chunks with the bytes remaining, then its SHA-256 as a last
-    /// 32-byte chunk (etcd's convention: what <c>etcdctl snapshot save</c> writes is the image followed by that digest).
+    /// off that turn, sent in <see cref="SnapshotChunkBytes"/> chunks with the bytes remaining, zero-padded to a multiple of
+    /// 512 bytes, then the SHA-256 of all that as a last 32-byte chunk (etcd's convention, which etcdctl 3.4 checks by the
+    /// saved file's length: <see cref="KvSnapshotEnvelope.StreamLayout"/>).
     /// <c>kv snapshot restore</c> seeds a data directory from such a file (docs/OPERATIONS.md).
     /// </remarks>
     public override async Task Snapshot(SnapshotRequest request, IServerStreamWriter<SnapshotResponse> responseStream, ServerCallContext context)
@@ -212,13 +214,22 @@ internal sealed class EtcdMaintenanceService : Maintenance.MaintenanceBase
             throw EtcdErrors.New(StatusCode.Internal, $"etcdserver: the state machine answered the snapshot capture with {reply.GetType().Name} and no capture");
         }
 
-        var image = await Task.Run(capture.Serialize, context.CancellationToken).ConfigureAwait(false);
+        var (image, padded, digest) = await Task.Run(
+            () =>
+            {
+                var bytes = capture.Serialize();
+                var (length, sha) = KvSnapshotEnvelope.StreamLayout(bytes);
+                return (bytes, length, sha);
+            },
+            context.CancellationToken).ConfigureAwait(false);
         var header = _gateway.NewHeader(capture.Revision);
         var sent = 0;
-        while (sent < image.Length)
+        while (sent < padded)
         {
-            var length = Math.Min(SnapshotChunkBytes, image.Length - sent);
-            var message = new SnapshotResponse { RemainingBytes = (ulong)(image.Length - sent - length), Blob = ByteString.CopyFrom(image, sent, length) };
+            var length = Math.Min(SnapshotChunkBytes, padded - sent);
+            var blob = new byte[length];
+            image.AsSpan(Math.Min(sent, image.Length), Math.Clamp(image.Length - sent, 0, length)).CopyTo(blob);
+            var message = new SnapshotResponse { RemainingBytes = (ulong)(padded - sent - length), Blob = UnsafeByteOperations.UnsafeWrap(blob) };
             if (sent == 0)
             {
                 message.Header = header;
@@ -229,7 +240,7 @@ internal sealed class EtcdMaintenanceService : Maintenance.MaintenanceBase
             await responseStream.WriteAsync(message, context.CancellationToken).ConfigureAwait(false);
         }
 
-        await responseStream.WriteAsync(new SnapshotResponse { Header = header, RemainingBytes = 0, Blob = ByteString.CopyFrom(SHA256.HashData(image)) }, context.CancellationToken).ConfigureAwait(false);
+        await responseStream.WriteAsync(new SnapshotResponse { Header = header, RemainingBytes = 0, Blob = ByteString.CopyFrom(digest) }, context.CancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The store revision, from a serializable count of one key; 0 when the state machine cannot tell.</summary>

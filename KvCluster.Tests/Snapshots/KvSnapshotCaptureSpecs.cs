@@ -185,6 +185,17 @@ public sealed class KvSnapshotCaptureSpecs
     }
 
     [Fact]
+    public void Unwrap_PaddedStream_GivesTheImageBack()
+    {
+        var image = KvSnapshotSpecs.Populated(seed: 38, commands: 30, out _).Snapshot();
+        var (padded, digest) = KvSnapshotEnvelope.StreamLayout(image);
+        var saved = image.Concat(new byte[padded - image.Length]).Concat(digest).ToArray();
+
+        Assert.Equal(KvSnapshotEnvelope.DigestBytes, saved.Length % KvSnapshotEnvelope.StreamAlignment);
+        Assert.Equal(image, KvSnapshotEnvelope.Unwrap(saved).ToArray());
+    }
+
+    [Fact]
     public void EnvelopeRead_GivesHeadAndSections()
     {
         var store = KvSnapshotSpecs.Populated(seed: 37, commands: 60, out _);
