@@ -292,6 +292,7 @@ public sealed partial class KvNode : IAsyncDisposable
         }
 
         var limits = new KvLimits { MaxKeyBytes = Options.MaxKeyBytes, MaxValueBytes = Options.MaxValueBytes };
+        var leaseFeed = new LeaseFeed();
         var raftPeers = members.Where(m => m.Key != Options.Id).ToDictionary(m => m.Key, m => Resolve(m.Value, RaftPath));
         var raftSettings = new RaftActorSettings
         {
@@ -303,7 +304,12 @@ public sealed partial class KvNode : IAsyncDisposable
                 ElectionTimeoutMinTicks = Options.ElectionTicksMin,
                 ElectionTimeoutMaxTicks = Options.ElectionTicksMax,
             },
-            StateMachineFactory = () => new KvRaftStateMachine(limits),
+            StateMachineFactory = () =>
+            {
+                var machine = new KvRaftStateMachine(limits);
+                machine.Store.LeaseObserver = leaseFeed.Publish;
+                return machine;
+            },
             TickInterval = TimeSpan.FromMilliseconds(Options.TickMs),
         };
         Raft = System.ActorOf(RaftActor.Props(raftSettings, raftPeers), "raft");
@@ -319,6 +325,9 @@ public sealed partial class KvNode : IAsyncDisposable
         ClusterClientReceptionist.Get(System).RegisterService(Router);
         System.ActorOf(RaftMembershipFollower.Props(this, hooks.MembershipFollower), "raft-membership");
         System.ActorOf(AutoCompactionActor.Props(Options.AutoCompaction(), Raft, Router), "auto-compaction");
+        var lessor = System.ActorOf(LeaseActor.Props(Options.LeaseSettings(), Options.Id, Raft, Router), "lease");
+        leaseFeed.Connect(lessor);
+        Router.Tell(new UseLessor(lessor), ActorRefs.NoSender);
         AddShutdownSteps();
         WatchTermination();
         FormAloneIfNoPeerAnswers(members, hooks);
