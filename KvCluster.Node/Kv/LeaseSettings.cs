@@ -26,7 +26,8 @@ public sealed record LeaseSettings
     /// <param name="electionTicksMax">The upper end of the election timeout range, in ticks.</param>
     public static LeaseSettings ForRaft(TimeSpan tick, int electionTicksMin, int electionTicksMax) => new()
     {
-        MinTtlSeconds = Math.Max(1, (long)Math.Ceiling(tick.TotalSeconds * 3 * electionTicksMin / 2)),
+        // etcd: ceil(((3 x election ticks) / 2, integer division) x heartbeat), in whole seconds.
+        MinTtlSeconds = Math.Max(1, ((3L * electionTicksMin / 2 * (long)tick.TotalMilliseconds) + 999) / 1000),
         PromotionExtension = tick * electionTicksMax,
     };
 
