@@ -1,6 +1,7 @@
 using System.Net;
 using Akka.Actor;
 using KvCluster.Node.Hosting;
+using KvCluster.Raft.Actor;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -49,7 +50,7 @@ public sealed class EtcdServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(node);
         var options = node.Options;
-        var metrics = new EtcdMetrics();
+        var metrics = new EtcdMetrics(RaftJournalMetrics.NodeOf(node.System));
         var gateway = new EtcdGateway(node, metrics);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Services.AddLogging();
@@ -96,6 +97,7 @@ public sealed class EtcdServer : IAsyncDisposable
         catch (IOException e)
         {
             await app.DisposeAsync().ConfigureAwait(false);
+            metrics.Dispose();
             throw new IOException($"the client port {options.ClientBindHost}:{options.ClientPort} could not be bound (is it in use? --client-port / Node:ClientPort): {e.Message}", e);
         }
 
@@ -128,6 +130,7 @@ public sealed class EtcdServer : IAsyncDisposable
 
         await _statusLoop.ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        _gateway.Metrics.Dispose();
         _stopping.Dispose();
     }
 

@@ -1,4 +1,4 @@
-using System.Buffers;
+using KvCluster.Client.Snapshots;
 using Google.Protobuf;
 using KvCluster.Client.Etcd;
 using KvCluster.Client.Protocol;
@@ -159,42 +159,43 @@ public sealed partial class KvStateMachine
 
     private KvResult Refused(string etcdMessage) => new() { Status = KvStatus.InvalidArgument, Revision = Revision, Error = etcdMessage };
 
-    /// <summary>
-    /// Writes the lease section of a snapshot: lease count, then per lease (ascending id) the id (64 bits as unsigned)
-    /// and the TTL. The attached keys are not written: the restored versions carry their lease.
-    /// </summary>
-    private void WriteLeaseSection(ArrayBufferWriter<byte> writer)
-    {
-        WriteVarint(writer, (long)_leases.Count);
-        foreach (var lease in _leases.Values)
-        {
-            WriteUnsigned(writer, (ulong)lease.Id);
-            WriteVarint(writer, lease.Ttl);
-        }
-    }
+    /// <summary>The lease section of a snapshot captured now (none while no lease exists): a copy of the table.</summary>
+    private KvSnapshotSectionCapture[] CaptureLeases() =>
+        _leases.Count == 0 ? [] : [new LeaseSectionCapture([.. _leases.Values.Select(l => (l.Id, l.Ttl))])];
 
-    /// <summary>Reads the lease section (after the keys) and re-attaches every live key to its lease.</summary>
-    /// <exception cref="KvSnapshotFormatException">A lease is impossible, or a live key names a lease the table lacks.</exception>
-    private static SortedDictionary<long, LeaseRecord> ReadLeaseSection(ref SnapshotReader reader, SortedSet<KvKeyHistory> keys)
+    /// <summary>Reads the lease section: lease count, then per lease (ascending id) its id and TTL.</summary>
+    /// <exception cref="KvSnapshotFormatException">A lease is impossible, repeated or out of order, or bytes are left over.</exception>
+    private static SortedDictionary<long, LeaseRecord> ReadLeaseSection(ReadOnlySpan<byte> bytes)
     {
+        var reader = new KvSnapshotReader(bytes);
         var leases = new SortedDictionary<long, LeaseRecord>();
-        if (reader.AtEnd)
-        {
-            // A snapshot written before leases existed.
-            return leases;
-        }
-
-        var count = reader.ReadVarint("lease count");
+        var count = reader.ReadInt64("lease count");
+        long? previous = null;
         for (long i = 0; i < count; i++)
         {
-            var id = (long)reader.ReadUnsigned("lease id", i);
-            var ttl = reader.ReadVarint("lease TTL", i);
-            if (id == 0 || ttl < 1 || ttl > MaxLeaseTtl || !leases.TryAdd(id, new LeaseRecord(id, ttl)))
+            var id = (long)reader.ReadUInt64($"id of lease {i}");
+            var ttl = reader.ReadInt64($"TTL of lease {i}");
+            if (id == 0 || ttl < 1 || ttl > MaxLeaseTtl || id <= previous)
             {
-                throw new KvSnapshotFormatException($"Lease {i} (id {id:x16}, TTL {ttl}) is impossible or repeated.");
+                throw new KvSnapshotFormatException($"Lease {i} (id {id:x16}, TTL {ttl}) is impossible, repeated or out of order.");
             }
+
+            leases.Add(id, new LeaseRecord(id, ttl));
+            previous = id;
         }
 
+        if (!reader.AtEnd)
+        {
+            throw new KvSnapshotFormatException($"The lease section has {reader.Remaining} unexpected bytes after its {count} leases.");
+        }
+
+        return leases;
+    }
+
+    /// <summary>Attaches every live key whose newest version names a lease to that lease.</summary>
+    /// <exception cref="KvSnapshotFormatException">A live key names a lease the snapshot does not hold.</exception>
+    private static void AttachLeaseKeys(SortedDictionary<long, LeaseRecord> leases, SortedSet<KvKeyHistory> keys)
+    {
         foreach (var key in keys)
         {
             if (!key.IsLive || key.Latest.Lease == 0)
@@ -210,8 +211,6 @@ public sealed partial class KvStateMachine
 
             lease.Keys.Add(key.Key);
         }
-
-        return leases;
     }
 
     /// <summary>Installs a restored lease table and tells the observer the table was replaced.</summary>
@@ -219,5 +218,27 @@ public sealed partial class KvStateMachine
     {
         _leases = leases;
         LeaseObserver?.Invoke(new LeaseChange(LeaseChangeKind.Reset, 0, 0, AppliedIndex));
+    }
+}
+
+/// <summary>The lease table as captured for a snapshot: (id, TTL) pairs by ascending id.</summary>
+internal sealed class LeaseSectionCapture((long Id, long Ttl)[] leases) : KvSnapshotSectionCapture
+{
+    /// <inheritdoc />
+    public override KvSnapshotSection Type => KvSnapshotSection.Leases;
+
+    /// <inheritdoc />
+    public override long Length { get; } = KvSnapshotSpanWriter.VarintLength((ulong)leases.Length)
+        + leases.Sum(l => (long)KvSnapshotSpanWriter.VarintLength((ulong)l.Id) + KvSnapshotSpanWriter.VarintLength((ulong)l.Ttl));
+
+    /// <inheritdoc />
+    public override void Write(ref KvSnapshotSpanWriter writer)
+    {
+        writer.WriteVarint((ulong)leases.Length);
+        foreach (var (id, ttl) in leases)
+        {
+            writer.WriteVarint((ulong)id);
+            writer.WriteVarint((ulong)ttl);
+        }
     }
 }

@@ -125,6 +125,21 @@ public sealed record RaftStatus(
 
     /// <summary>The learners of that configuration (non-voting members catching up).</summary>
     public IReadOnlyList<ulong> Learners { get; init; } = Array.Empty<ulong>();
+
+    /// <summary>Log index of the latest durable snapshot on this node, or 0 when it has none.</summary>
+    public long SnapshotIndex { get; init; }
+
+    /// <summary>Term of the entry at <see cref="SnapshotIndex"/>, or 0.</summary>
+    public long SnapshotTerm { get; init; }
+
+    /// <summary>Size in bytes of that snapshot's state machine image, or 0.</summary>
+    public long SnapshotBytes { get; init; }
+
+    /// <summary>When that snapshot was taken (UTC), or null when there is none.</summary>
+    public DateTime? SnapshotTakenAt { get; init; }
+
+    /// <summary>Index of the first entry still in the log (1 until the log was compacted).</summary>
+    public long FirstLogIndex { get; init; } = 1;
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Event;
 using Akka.Persistence;
 using KvCluster.Raft.Actor.Journal;
@@ -36,6 +37,9 @@ internal sealed class RaftLogActor : ReceivePersistentActor
     /// <summary>Events replayed.</summary>
     private long _replayed;
 
+    /// <summary>This node's tag on the journal metrics (<see cref="RaftJournalMetrics"/>).</summary>
+    private readonly string _metricsNode;
+
     /// <summary>Creates the actor; Akka.Persistence starts recovery.</summary>
     /// <param name="persistenceId">The node's stream.</param>
     /// <param name="journalPluginId">Journal plugin id, or null/empty for the default journal.</param>
@@ -43,6 +47,7 @@ internal sealed class RaftLogActor : ReceivePersistentActor
     public RaftLogActor(string persistenceId, string? journalPluginId, string? snapshotPluginId)
     {
         _persistenceId = persistenceId;
+        _metricsNode = RaftJournalMetrics.NodeOf(Context.System);
         if (!string.IsNullOrEmpty(journalPluginId))
         {
             JournalPluginId = journalPluginId;
@@ -84,7 +89,12 @@ internal sealed class RaftLogActor : ReceivePersistentActor
     private void Write(PersistReady request)
     {
         var written = RaftJournalCodec.ToEvent(request.TruncateFrom, request.Entries, request.HardState);
-        Persist(written, _ => Context.Parent.Tell(ReadyPersisted.Instance, Self));
+        var started = Stopwatch.GetTimestamp();
+        Persist(written, _ =>
+        {
+            RaftJournalMetrics.Written(_metricsNode, started, request.Entries.Count);
+            Context.Parent.Tell(ReadyPersisted.Instance, Self);
+        });
     }
 
     /// <inheritdoc />

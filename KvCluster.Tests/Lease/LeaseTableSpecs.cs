@@ -232,19 +232,18 @@ public sealed class LeaseTableSpecs
     }
 
     [Fact]
-    public void SnapshotWithoutALeaseSection_RestoresWithNoLease()
+    public void Snapshot_HasALeaseSectionOnlyWhileALeaseExists()
     {
         _store.Put("a", "1");
-        var snapshot = _store.Store.Snapshot();
-        // Drop the lease count (one byte, 0) and re-digest: the format-2 snapshot of a build without leases.
-        var body = snapshot[..^33];
-        var digest = System.Security.Cryptography.SHA256.HashData(body);
+        var without = KvCluster.Client.Snapshots.KvSnapshotEnvelope.Read(_store.Store.Snapshot());
+        _store.Apply(Grant(7, 10));
+        var with = KvCluster.Client.Snapshots.KvSnapshotEnvelope.Read(_store.Store.Snapshot());
+
+        Assert.DoesNotContain(without.Sections, s => s.Type == (ulong)KvCluster.Client.Snapshots.KvSnapshotSection.Leases);
+        Assert.Contains(with.Sections, s => s.Type == (ulong)KvCluster.Client.Snapshots.KvSnapshotSection.Leases);
         var restored = new KvStateMachine();
-
-        restored.Restore([.. body, .. digest]);
-
-        Assert.Equal(0, restored.LeaseCount);
-        Assert.Equal(1, restored.Count);
+        restored.Restore(_store.Store.Snapshot());
+        Assert.True(restored.HasLease(7));
     }
 
     private LeaseTimeToLiveResponse TimeToLive(long id, bool keys = false) =>
