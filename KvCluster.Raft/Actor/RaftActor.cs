@@ -82,6 +82,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     /// <summary>Peer messages dropped because the peer map had no ref for their destination.</summary>
     private long _unroutable;
 
+    /// <summary>True while a <see cref="SettleRequests"/> is in this actor's mailbox (requests wait for it to batch).</summary>
+    private bool _settleQueued;
+
     /// <summary>Creates the actor; use <see cref="Props"/> (it validates the settings) rather than calling this.</summary>
     /// <param name="settings">Validated settings.</param>
     /// <param name="peers">Initial peer map, or null.</param>
@@ -163,9 +166,12 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 break;
             case Propose propose:
                 HandlePropose(propose);
-                break;
+                return SettleSoon();
             case ReadIndex read:
                 HandleRead(read);
+                return SettleSoon();
+            case SettleRequests:
+                _settleQueued = false;
                 break;
             case LocalQuery query:
                 HandleLocalQuery(query);
@@ -345,6 +351,22 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
         return _node.Role == StateName ? Stay().Using(data) : GoTo(_node.Role).Using(data);
     }
 
+    /// <summary>
+    /// Defers the Ready of a client request until the requests already in the mailbox are in the core too: one
+    /// <see cref="SettleRequests"/> goes behind them, so proposals that arrive together share one Ready (one journal
+    /// write, one AppendEntries per follower) and reads one heartbeat round. Requests change neither term nor role.
+    /// </summary>
+    private State<RaftRole, RaftActorData> SettleSoon()
+    {
+        if (!_settleQueued)
+        {
+            _settleQueued = true;
+            Self.Tell(SettleRequests.Instance, Self);
+        }
+
+        return Stay();
+    }
+
     private void ReplacePeers(IReadOnlyDictionary<ulong, IActorRef>? peers)
     {
         _peers.Clear();
@@ -360,6 +382,12 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 _peers[id] = peer;
             }
         }
+    }
+
+    /// <summary>Carries out the Readies of the requests before it (<see cref="SettleSoon"/>; local only).</summary>
+    private sealed record SettleRequests : INoSerializationVerificationNeeded
+    {
+        public static SettleRequests Instance { get; } = new();
     }
 
     /// <summary>The tick timer's message (local only).</summary>

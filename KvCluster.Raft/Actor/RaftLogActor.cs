@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -46,6 +47,9 @@ internal sealed partial class RaftLogActor : ReceivePersistentActor
     /// <summary>Events replayed.</summary>
     private long _replayed;
 
+    /// <summary>This node's tag on the journal metrics (<see cref="RaftJournalMetrics"/>).</summary>
+    private readonly string _metricsNode;
+
     /// <summary>The events read during recovery, rebuilt into the log once all are read (the compaction point comes last).</summary>
     private List<(long SequenceNr, object Event)> _events = new();
 
@@ -63,6 +67,7 @@ internal sealed partial class RaftLogActor : ReceivePersistentActor
     public RaftLogActor(string persistenceId, string? journalPluginId, string? snapshotPluginId)
     {
         _persistenceId = persistenceId;
+        _metricsNode = RaftJournalMetrics.NodeOf(Context.System);
         if (!string.IsNullOrEmpty(journalPluginId))
         {
             JournalPluginId = journalPluginId;
@@ -130,8 +135,10 @@ internal sealed partial class RaftLogActor : ReceivePersistentActor
     {
         var written = RaftJournalCodec.ToEvent(request.TruncateFrom, request.Entries, request.HardState, request.Snapshot);
         var highest = Math.Max(request.Snapshot?.Index ?? 0, request.Entries.Count > 0 ? request.Entries[^1].Index : 0);
+        var started = Stopwatch.GetTimestamp();
         Persist(written, _ =>
         {
+            RaftJournalMetrics.Written(_metricsNode, started, request.Entries.Count);
             if (request.HardState is { } hs)
             {
                 _hardState = hs;

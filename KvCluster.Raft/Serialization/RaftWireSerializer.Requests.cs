@@ -117,7 +117,7 @@ public sealed partial class RaftWireSerializer
         TransferLeadershipStarted m => new W.TransferLeadershipStarted { From = m.From, Target = m.Target }.ToByteArray(),
         SyncHardState or HardStateSynced or GetRaftStatus or GetMembers => Array.Empty<byte>(),
         RaftStatus m => StatusToWire(m).ToByteArray(),
-        AddMember m => new W.AddMember { NodeId = m.NodeId }.ToByteArray(),
+        AddMember m => new W.AddMember { NodeId = m.NodeId, StayLearner = m.StayLearner }.ToByteArray(),
         RemoveMember m => new W.RemoveMember { NodeId = m.NodeId }.ToByteArray(),
         Members m => new W.Members
         {
@@ -172,7 +172,8 @@ public sealed partial class RaftWireSerializer
             case RaftStatusManifest:
                 return StatusFromWire(W.RaftStatus.Parser.ParseFrom(bytes));
             case AddMemberManifest:
-                return new AddMember(W.AddMember.Parser.ParseFrom(bytes).NodeId);
+                var add = W.AddMember.Parser.ParseFrom(bytes);
+                return new AddMember(add.NodeId, add.StayLearner);
             case RemoveMemberManifest:
                 return new RemoveMember(W.RemoveMember.Parser.ParseFrom(bytes).NodeId);
             case MembersManifest:
