@@ -295,6 +295,7 @@ public sealed partial class KvNode : IAsyncDisposable
         }
 
         var limits = new KvLimits { MaxKeyBytes = Options.MaxKeyBytes, MaxValueBytes = Options.MaxValueBytes };
+        var leaseFeed = new LeaseFeed();
         var raftPeers = members.Where(m => m.Key != Options.Id).ToDictionary(m => m.Key, m => Resolve(m.Value, RaftPath));
         var raftSettings = Options.WithSnapshotSettings(new RaftActorSettings
         {
@@ -306,7 +307,12 @@ public sealed partial class KvNode : IAsyncDisposable
                 ElectionTimeoutMinTicks = Options.ElectionTicksMin,
                 ElectionTimeoutMaxTicks = Options.ElectionTicksMax,
             },
-            StateMachineFactory = () => new KvRaftStateMachine(limits, SnapshotExchange),
+            StateMachineFactory = () =>
+            {
+                var machine = new KvRaftStateMachine(limits, SnapshotExchange);
+                machine.Store.LeaseObserver = leaseFeed.Publish;
+                return machine;
+            },
             TickInterval = TimeSpan.FromMilliseconds(Options.TickMs),
         });
         Raft = System.ActorOf(RaftActor.Props(raftSettings, raftPeers), "raft");
@@ -322,6 +328,9 @@ public sealed partial class KvNode : IAsyncDisposable
         ClusterClientReceptionist.Get(System).RegisterService(Router);
         System.ActorOf(RaftMembershipFollower.Props(this, hooks.MembershipFollower), "raft-membership");
         System.ActorOf(AutoCompactionActor.Props(Options.AutoCompaction(), Raft, Router), "auto-compaction");
+        var lessor = System.ActorOf(LeaseActor.Props(Options.LeaseSettings(), Options.Id, Raft, Router), "lease");
+        leaseFeed.Connect(lessor);
+        Router.Tell(new UseLessor(lessor), ActorRefs.NoSender);
         AddShutdownSteps();
         WatchTermination();
         FormAloneIfNoPeerAnswers(members, hooks);

@@ -132,6 +132,10 @@ public sealed partial record NodeOptions
     /// <summary>What <see cref="AutoCompactionMode"/> keeps: a number of revisions (10000 by default) or a duration (s, m, h).</summary>
     public string AutoCompactionRetention { get; init; } = "10000";
 
+    /// <summary>The lessor's settings, derived from the Raft timing (minimum TTL, leader-change extension).</summary>
+    public KvCluster.Node.Kv.LeaseSettings LeaseSettings() =>
+        KvCluster.Node.Kv.LeaseSettings.ForRaft(TimeSpan.FromMilliseconds(TickMs), ElectionTicksMin, ElectionTicksMax);
+
     /// <summary>The parsed automatic compaction settings.</summary>
     /// <exception cref="NodeConfigurationException">The mode or the retention is invalid.</exception>
     public KvCluster.Node.Kv.AutoCompactionSettings AutoCompaction()

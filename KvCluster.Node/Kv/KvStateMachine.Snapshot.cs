@@ -14,7 +14,12 @@ namespace KvCluster.Node.Kv;
 /// revision, version, lease (the 64 bits as unsigned), value length, value. All integers unsigned LEB128 varints.
 /// </para>
 /// <para>
-/// Adding a section (the lease table): capture it in <see cref="CaptureSnapshot"/> as a
+/// The lease section (<see cref="KvSnapshotSection.Leases"/>, present when a lease exists; issue 16): lease count, then per
+/// lease by ascending id: the id (64 bits as unsigned), the TTL in seconds. The keys attached are not written: the restored
+/// versions carry their lease.
+/// </para>
+/// <para>
+/// Adding a section: capture it in <see cref="CaptureSnapshot"/> as a
 /// <see cref="KvSnapshotSectionCapture"/> (copy references, not contents), and read it in <see cref="ReadSection"/>
 /// into a staged part that <see cref="Restore"/> installs only after every section was read (all or nothing).
 /// </para>
@@ -50,7 +55,7 @@ public sealed partial class KvStateMachine
             keys[i++] = new KvCapturedKey(history.Key, older, older?.Count ?? 0, history.Latest);
         }
 
-        return new KvSnapshotCapture(AppliedIndex, Revision, CompactRevision, keys, _liveCount, []);
+        return new KvSnapshotCapture(AppliedIndex, Revision, CompactRevision, keys, _liveCount, CaptureLeases());
     }
 
     /// <summary>The whole store as a snapshot image (<see cref="CaptureSnapshot"/> then <see cref="KvSnapshotCapture.Serialize"/>).</summary>
@@ -94,12 +99,13 @@ public sealed partial class KvStateMachine
         }
 
         StagedKeys? keys = null;
+        SortedDictionary<long, LeaseRecord>? leases = null;
         foreach (var section in header.Sections)
         {
             var bytes = snapshot.Slice(section.Offset, section.Length);
             try
             {
-                ReadSection(section.Type, bytes, header, ref keys);
+                ReadSection(section.Type, bytes, header, ref keys, ref leases);
             }
             catch (InvalidDataException e)
             {
@@ -112,6 +118,9 @@ public sealed partial class KvStateMachine
             throw new KvSnapshotFormatException($"The snapshot has no keys section (type {(ulong)KvSnapshotSection.Keys}); every snapshot has one.");
         }
 
+        leases ??= [];
+        AttachLeaseKeys(leases, keys.Sorted);
+
         _byKey = keys.ByKey;
         _bySpan = keys.ByKey.GetAlternateLookup<ReadOnlySpan<byte>>();
         _sorted = keys.Sorted;
@@ -120,12 +129,13 @@ public sealed partial class KvStateMachine
         AppliedIndex = header.AppliedIndex;
         Revision = header.Revision;
         CompactRevision = header.CompactRevision;
+        InstallLeases(leases);
         AssertInvariants();
         Restored?.Invoke(new KvRestored(AppliedIndex, Revision, CompactRevision));
     }
 
     /// <summary>Reads one section into its staged part; the switch every new section type joins.</summary>
-    private static void ReadSection(ulong type, ReadOnlySpan<byte> bytes, KvSnapshotHeader header, ref StagedKeys? keys)
+    private static void ReadSection(ulong type, ReadOnlySpan<byte> bytes, KvSnapshotHeader header, ref StagedKeys? keys, ref SortedDictionary<long, LeaseRecord>? leases)
     {
         switch (type)
         {
@@ -134,9 +144,11 @@ public sealed partial class KvStateMachine
                 break;
             case (ulong)KvSnapshotSection.Keys:
                 throw new KvSnapshotFormatException("The snapshot has two keys sections; it has exactly one.");
+            case (ulong)KvSnapshotSection.Leases when leases is null:
+                leases = ReadLeaseSection(bytes);
+                break;
             case (ulong)KvSnapshotSection.Leases:
-                throw new KvSnapshotFormatException(
-                    "The snapshot holds a lease table (section type 2), which this build does not restore; restore it with the AkkaKv that wrote it or a newer one.");
+                throw new KvSnapshotFormatException("The snapshot has two lease sections; it has at most one.");
             default:
                 throw new KvSnapshotFormatException(
                     $"The snapshot holds a section of unknown type {type} ({bytes.Length} bytes); this build knows types 1 (keys) and 2 (leases). " +

@@ -174,13 +174,17 @@ public sealed class KvSnapshotSectionSpecs
     }
 
     [Fact]
-    public void Restore_LeaseSectionWithoutLeaseSupport_IsRefusedNamingLeases()
+    public void Restore_LeaseSection_RestoresTheLeases_AndAnImpossibleLeaseIsRefused()
     {
-        var image = WithSections((KvSnapshotSection.Keys, EmptyKeys()), (KvSnapshotSection.Leases, [0]));
+        var image = WithSections((KvSnapshotSection.Keys, EmptyKeys()), (KvSnapshotSection.Leases, [1, 7, 10]));
+        var bad = WithSections((KvSnapshotSection.Keys, EmptyKeys()), (KvSnapshotSection.Leases, [1, 0, 10]));
+        var store = new KvStateMachine();
 
-        var error = Assert.Throws<KvSnapshotFormatException>(() => new KvStateMachine().Restore(image));
+        store.Restore(image);
+        var error = Assert.Throws<KvSnapshotFormatException>(() => new KvStateMachine().Restore(bad));
 
-        Assert.Contains("lease table", error.Message);
+        Assert.True(store.HasLease(7));
+        Assert.Contains("Lease 0", error.Message);
     }
 
     [Fact]
