@@ -84,6 +84,7 @@ public sealed class EtcdServer : IAsyncDisposable
         app.MapGrpcService<EtcdKvService>();
         app.MapGrpcService<EtcdMaintenanceService>();
         app.MapGrpcService<EtcdClusterService>();
+        app.MapGrpcService<EtcdWatchService>();
         EtcdHttpEndpoints.Map(app, gateway);
         app.MapMetrics("/metrics", metrics.Registry);
 

@@ -83,6 +83,16 @@ public sealed partial class KvNode : IAsyncDisposable
     /// <summary>The RaftActor.</summary>
     public IActorRef Raft { get; private set; } = ActorRefs.Nobody;
 
+    /// <summary>The watch hub (<c>/user/watch-hub</c>): serves the etcd Watch streams of this node from its applied state.</summary>
+    public IActorRef WatchHub { get; private set; } = ActorRefs.Nobody;
+
+    /// <summary>Gives a new store (the RaftActor creates one at every start) the hub's feed.</summary>
+    private static KvRaftStateMachine WithWatchFeed(KvRaftStateMachine machine, Watch.WatchEventFeed feed)
+    {
+        machine.Store.Events = feed;
+        return machine;
+    }
+
     /// <summary>The router.</summary>
     public IActorRef Router { get; private set; } = ActorRefs.Nobody;
 
@@ -292,6 +302,8 @@ public sealed partial class KvNode : IAsyncDisposable
         }
 
         var limits = new KvLimits { MaxKeyBytes = Options.MaxKeyBytes, MaxValueBytes = Options.MaxValueBytes };
+        WatchHub = System.ActorOf(Watch.WatchHub.Props(Options.WatchHub()), "watch-hub");
+        var watchFeed = new Watch.WatchEventFeed(WatchHub);
         var raftPeers = members.Where(m => m.Key != Options.Id).ToDictionary(m => m.Key, m => Resolve(m.Value, RaftPath));
         var raftSettings = new RaftActorSettings
         {
@@ -303,10 +315,11 @@ public sealed partial class KvNode : IAsyncDisposable
                 ElectionTimeoutMinTicks = Options.ElectionTicksMin,
                 ElectionTimeoutMaxTicks = Options.ElectionTicksMax,
             },
-            StateMachineFactory = () => new KvRaftStateMachine(limits),
+            StateMachineFactory = () => WithWatchFeed(new KvRaftStateMachine(limits), watchFeed),
             TickInterval = TimeSpan.FromMilliseconds(Options.TickMs),
         };
         Raft = System.ActorOf(RaftActor.Props(raftSettings, raftPeers), "raft");
+        WatchHub.Tell(new Watch.SetWatchHistorySource(Raft), ActorRefs.NoSender);
         System.ActorOf(NodeWatcher.Props(Raft, _raftStopped), "raft-watcher");
         var peers = members.ToDictionary(m => m.Key, m => new KvPeer(m.Key, m.Value, Resolve(m.Value, KvWireTypes.RouterPath)));
         var routerSettings = new KvRouterSettings

@@ -23,6 +23,8 @@ internal static class KvCommandRules
             KvCommand.OpOneofCase.EtcdRange or KvCommand.OpOneofCase.EtcdPut or KvCommand.OpOneofCase.EtcdDeleteRange
                 or KvCommand.OpOneofCase.EtcdTxn or KvCommand.OpOneofCase.EtcdCompact or KvCommand.OpOneofCase.EtcdHashKv
                 => KvEtcdRules.Check(command, limits),
+            KvCommand.OpOneofCase.WatchHistory => new KvValidationError(
+                KvStatus.InvalidCommand, "A watch history read is a node-local query of the watch hub, not a command."),
             _ => new KvValidationError(
                 KvStatus.InvalidCommand, "The command has no operation set (expected put, get, delete, delete-range, range or an etcd request)."),
         };

@@ -20,6 +20,7 @@ public sealed partial class KvStateMachine
         if (history is null)
         {
             history = new KvKeyHistory(key, new KvVersion(revision, revision, 1, lease, value));
+            RecordEvent(key, history.Latest, null);
             _byKey.Add(key, history);
             _sorted.Add(history);
             _liveCount++;
@@ -27,6 +28,7 @@ public sealed partial class KvStateMachine
         }
 
         var latest = history.Latest;
+        KvVersion? previous = latest.IsTombstone ? null : latest;
         if (latest.IsTombstone)
         {
             history.Append(new KvVersion(revision, revision, 1, lease, value));
@@ -37,6 +39,7 @@ public sealed partial class KvStateMachine
             history.Append(new KvVersion(revision, latest.CreateRevision, latest.Version + 1, lease, value));
         }
 
+        RecordEvent(history.Key, history.Latest, previous);
         _compactable.Add(history);
         return history;
     }
@@ -44,6 +47,7 @@ public sealed partial class KvStateMachine
     /// <summary>Records the delete of a live key at <paramref name="revision"/> (the caller moves <see cref="Revision"/>).</summary>
     private void WriteTombstone(KvKeyHistory live, long revision)
     {
+        RecordEvent(live.Key, KvVersion.Tombstone(revision), live.Latest);
         live.Append(KvVersion.Tombstone(revision));
         _liveCount--;
         _compactable.Add(live);

@@ -189,6 +189,7 @@ public sealed partial class KvStateMachine
         Revision = revision;
         CompactRevision = compactRevision;
         AssertInvariants();
+        PublishRestored();
     }
 
     /// <summary>Reads one version of key <paramref name="i"/> and checks it against the ones before.</summary>

@@ -152,6 +152,7 @@ public sealed partial class KvStateMachine
             return rejection.ToResult(Revision);
         }
 
+        BeginEvents();
         var result = command.OpCase switch
         {
             KvCommand.OpOneofCase.Put => ApplyPut(command.Put),
@@ -167,6 +168,7 @@ public sealed partial class KvStateMachine
             KvCommand.OpOneofCase.EtcdHashKv => HashKv(command.EtcdHashKv),
             _ => throw new UnreachableException("KvCommandRules accepts only known operations."),
         };
+        PublishEvents();
         AssertInvariants();
         return result;
     }

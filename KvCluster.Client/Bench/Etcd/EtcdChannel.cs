@@ -42,6 +42,7 @@ internal sealed class EtcdChannel : IDisposable
         Kv = new KV.KVClient(_channel);
         Cluster = new KvCluster.Client.Etcd.Cluster.ClusterClient(_channel);
         Maintenance = new Maintenance.MaintenanceClient(_channel);
+        Watch = new KvCluster.Client.Etcd.Watch.WatchClient(_channel);
     }
 
     /// <summary>The member this channel talks to.</summary>
@@ -55,6 +56,9 @@ internal sealed class EtcdChannel : IDisposable
 
     /// <summary>The Maintenance service (status, move-leader...).</summary>
     public Maintenance.MaintenanceClient Maintenance { get; }
+
+    /// <summary>The Watch service (bidirectional streams of watchers).</summary>
+    public KvCluster.Client.Etcd.Watch.WatchClient Watch { get; }
 
     /// <summary>TCP connections opened so far (1 while the connection lives).</summary>
     public int ConnectionsOpened => Volatile.Read(ref _connectionsOpened);
