@@ -148,7 +148,7 @@ public sealed partial class RaftActor
         }
     }
 
-    /// <summary>Sets up the state machine and snapshot state from what recovery found; false when the image is refused.</summary>
+    /// <summary>Sets up the state machine and snapshot state from what recovery found; returns the failure when the state machine refuses the image, else null.</summary>
     private Exception? RestoreRecoveredSnapshot(RecoveredSnapshot snapshot)
     {
         var metadata = snapshot.Decoded.Metadata;
