@@ -209,6 +209,11 @@ public sealed partial class RaftActor
             }
             else
             {
+                if (message is InstallSnapshot lost)
+                {
+                    _node!.ReportSnapshot(lost.To, success: false); // retried after the follower answers a heartbeat
+                }
+
                 _unroutable++;
                 if (_unroutable == 1 || _unroutable % 1000 == 0)
                 {

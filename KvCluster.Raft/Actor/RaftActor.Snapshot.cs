@@ -25,8 +25,19 @@ public sealed partial class RaftActor
     /// <summary>The latest durable snapshot of this node: index, term, envelope size and when it was taken; index 0 = none.</summary>
     private (long Index, long Term, long Bytes, DateTime? TakenAt) _snapshot = (0, 0, 0, null);
 
-    /// <summary>The latest durable snapshot's envelope, kept to send to followers; null when there is none.</summary>
+    /// <summary>The latest durable snapshot's envelope, kept to send to followers; null when there is none or it was
+    /// dropped after <see cref="EnvelopeKeepTimeouts"/> election timeouts without a transfer (it is then read back from
+    /// the snapshot store when a follower needs it), so an idle node does not hold a second copy of its state.</summary>
     private byte[]? _snapshotEnvelope;
+
+    /// <summary>Election timeouts without a transfer after which the envelope is dropped from memory.</summary>
+    private const int EnvelopeKeepTimeouts = 10;
+
+    /// <summary>Ticks since the envelope was last sent.</summary>
+    private int _envelopeIdleTicks;
+
+    /// <summary>The envelope is being read back from the snapshot store.</summary>
+    private bool _loadingEnvelope;
 
     /// <summary>A capture is being serialized or saved.</summary>
     private bool _snapshotting;
@@ -94,6 +105,7 @@ public sealed partial class RaftActor
 
         _snapshot = (metadata.Index, metadata.Term, saved.Request.Envelope.Length, saved.Request.TakenAt);
         _snapshotEnvelope = saved.Request.Envelope;
+        _envelopeIdleTicks = 0;
         var keepFrom = metadata.Index - _settings.CompactionMarginEntries;
 
         // The journal keeps every entry after the previous snapshot: if this one turns out damaged, recovery falls back
@@ -111,7 +123,32 @@ public sealed partial class RaftActor
             NodeId, $"snapshot {metadata.Index}/t{metadata.Term}", saved.Request.Envelope.Length, saved.SequenceNr, _storage.FirstIndex, _journalCompactedTo);
     }
 
-    /// <summary>Sets up the state machine and snapshot state from what recovery found; false when the image is refused.</summary>
+    /// <summary>The newest snapshot was read back from the store for a transfer.</summary>
+    private void OnLatestSnapshotLoaded(LatestRaftSnapshotLoaded loaded)
+    {
+        _loadingEnvelope = false;
+        if (loaded.Envelope is { } envelope && loaded.Index == _snapshot.Index)
+        {
+            _snapshotEnvelope = envelope;
+            _envelopeIdleTicks = 0;
+            return;
+        }
+
+        Log.Warning("Raft node {NodeId} could not read snapshot {Index} back from the store ({Reason}); followers that need it wait for the next snapshot.",
+            NodeId, _snapshot.Index, loaded.Error ?? $"the store's newest is {loaded.Index}");
+    }
+
+    /// <summary>Per tick: drops the envelope after a long time without transfers.</summary>
+    private void TickSnapshotEnvelope()
+    {
+        if (_snapshotEnvelope is not null && _outgoing.Count == 0
+            && ++_envelopeIdleTicks >= _settings.Raft.ElectionTimeoutMaxTicks * EnvelopeKeepTimeouts)
+        {
+            _snapshotEnvelope = null;
+        }
+    }
+
+    /// <summary>Sets up the state machine and snapshot state from what recovery found; returns the failure when the state machine refuses the image, else null.</summary>
     private Exception? RestoreRecoveredSnapshot(RecoveredSnapshot snapshot)
     {
         var metadata = snapshot.Decoded.Metadata;
@@ -128,6 +165,7 @@ public sealed partial class RaftActor
         _lastApplied = metadata.Index;
         _snapshot = (metadata.Index, metadata.Term, snapshot.Envelope.Length, snapshot.Decoded.TakenAt);
         _snapshotEnvelope = snapshot.Envelope;
+        _envelopeIdleTicks = 0;
         return null;
     }
 
@@ -145,6 +183,7 @@ public sealed partial class RaftActor
         _appliedBytesSinceSnapshot = 0;
         _snapshot = (metadata.Index, metadata.Term, staged.Envelope.Length, staged.Decoded.TakenAt);
         _snapshotEnvelope = staged.Envelope;
+        _envelopeIdleTicks = 0;
         foreach (var index in _pendingProposals.Keys.Where(i => i <= metadata.Index).ToArray())
         {
             _pendingProposals.Remove(index, out var pending);

@@ -41,12 +41,27 @@ public sealed partial class RaftActor
     private void StartSnapshotTransfer(InstallSnapshot request, IActorRef peer)
     {
         var metadata = request.Snapshot;
-        if (_snapshotEnvelope is not { } envelope || _snapshot.Index != metadata.Index)
+        if (_snapshot.Index != metadata.Index)
         {
             Log.Warning("Raft node {NodeId} has no image of snapshot {Index} to send to node {To}; it will retry.", NodeId, metadata.Index, request.To);
             _node!.ReportSnapshot(request.To, success: false);
             return;
         }
+
+        if (_snapshotEnvelope is not { } envelope)
+        {
+            // Dropped from memory while idle: read it back; the core asks again after the follower's next heartbeat answer.
+            if (!_loadingEnvelope)
+            {
+                _loadingEnvelope = true;
+                _logActor.Tell(LoadLatestRaftSnapshot.Instance, Self);
+            }
+
+            _node!.ReportSnapshot(request.To, success: false);
+            return;
+        }
+
+        _envelopeIdleTicks = 0;
 
         if (_outgoing.TryGetValue(request.To, out var existing) && existing.Metadata.Index == metadata.Index && existing.Term == request.Term)
         {
@@ -114,6 +129,7 @@ public sealed partial class RaftActor
     /// <summary>Per tick: resend after an election timeout without progress, abandon after many, drop finished ones.</summary>
     private void TickSnapshotTransfers()
     {
+        TickSnapshotEnvelope();
         var timeout = _settings.Raft.ElectionTimeoutMaxTicks;
         if (_outgoing.Count > 0)
         {

@@ -218,6 +218,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 _snapshotting = false;
                 Log.Warning("Raft node {NodeId}: snapshot {Index} was not saved ({Cause}); the next trigger tries again.", NodeId, failed.Request.Metadata.Index, failed.Cause.Message);
                 break;
+            case LatestRaftSnapshotLoaded loaded:
+                OnLatestSnapshotLoaded(loaded);
+                break;
             case SnapshotReceived received:
                 OnSnapshotReceived(received);
                 break;

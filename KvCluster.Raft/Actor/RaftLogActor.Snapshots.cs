@@ -228,6 +228,38 @@ internal sealed partial class RaftLogActor
         Stash.UnstashAll();
     }
 
+    /// <summary>Reads the newest snapshot for the parent and verifies it on the thread pool (a big image's SHA-256 must
+    /// not hold up journal writes).</summary>
+    private void LoadLatestForParent()
+    {
+        var request = new LoadSnapshot(_persistenceId, SnapshotSelectionCriteria.Latest, long.MaxValue);
+        SnapshotStore.Ask<object>(request, s_loadTimeout)
+            .ContinueWith(VerifyLatest, TaskScheduler.Default)
+            .PipeTo(Context.Parent, Self);
+    }
+
+    private static LatestRaftSnapshotLoaded VerifyLatest(Task<object> load)
+    {
+        if (!load.IsCompletedSuccessfully)
+        {
+            return new LatestRaftSnapshotLoaded(null, 0, load.Exception?.GetBaseException().Message ?? "the snapshot store did not answer");
+        }
+
+        if (load.Result is not LoadSnapshotResult { Snapshot.Snapshot: byte[] envelope })
+        {
+            return new LatestRaftSnapshotLoaded(null, 0, $"the snapshot store holds no Raft snapshot ({load.Result.GetType().Name})");
+        }
+
+        try
+        {
+            return new LatestRaftSnapshotLoaded(envelope, RaftSnapshotEnvelope.Decode(envelope).Metadata.Index, null);
+        }
+        catch (InvalidDataException e)
+        {
+            return new LatestRaftSnapshotLoaded(null, 0, e.Message);
+        }
+    }
+
     /// <summary>The snapshot store's answer to a recovery load (or the Ask's failure).</summary>
     private sealed record SnapshotLoaded(object? Result, Exception? Failure);
 }

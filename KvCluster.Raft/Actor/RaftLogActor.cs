@@ -91,6 +91,7 @@ internal sealed partial class RaftLogActor : ReceivePersistentActor
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(OnSnapshotSaveFailed);
         Command<CompactJournal>(Compact);
+        Command<LoadLatestRaftSnapshot>(_ => LoadLatestForParent());
         Command<DeleteMessagesSuccess>(OnMessagesDeleted);
         Command<DeleteMessagesFailure>(f => Log.Warning(
             "Raft journal {PersistenceId}: deleting events up to {SequenceNr} failed ({Cause}); they stay and are skipped on replay.",

@@ -67,3 +67,17 @@ internal sealed record RaftSnapshotSaveFailed(SaveRaftSnapshot Request, Exceptio
 /// <param name="Index">The new compaction point; at most the latest durable snapshot's index.</param>
 /// <param name="Term">The term of the entry there.</param>
 internal sealed record CompactJournal(long Index, long Term) : INoSerializationVerificationNeeded;
+
+/// <summary>Parent → RaftLogActor: read the newest snapshot back from the store (the parent dropped its in-memory copy and
+/// a follower needs it). Answered <see cref="LatestRaftSnapshotLoaded"/>, verified off the log actor's turn.</summary>
+internal sealed record LoadLatestRaftSnapshot : INoSerializationVerificationNeeded
+{
+    /// <summary>The single instance.</summary>
+    public static LoadLatestRaftSnapshot Instance { get; } = new();
+}
+
+/// <summary>RaftLogActor → parent: the newest stored snapshot's envelope (verified), or why there is none.</summary>
+/// <param name="Envelope">The envelope, or null.</param>
+/// <param name="Index">Its index, or 0.</param>
+/// <param name="Error">Why nothing was loaded, or null.</param>
+internal sealed record LatestRaftSnapshotLoaded(byte[]? Envelope, long Index, string? Error) : INoSerializationVerificationNeeded;

@@ -118,6 +118,27 @@ public sealed class RaftActorSnapshotSpecs : RaftActorTestKit
     }
 
     [Fact]
+    public void LaggingFollower_LeaderDroppedItsIdleSnapshotCopy_ReadsItBackFromTheStoreAndSends()
+    {
+        var cluster = new RaftActorCluster(this, 3, configureActor: Snapshots(every: 8, margin: 0, chunk: 1024));
+        cluster.Stop(3);
+        var leader = cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5, among: [1, 2]).NodeId;
+        var commands = Commands(20, padding: 100);
+        Commit(cluster, leader, commands);
+        AwaitAssert(() => Assert.True(cluster.Status(leader).FirstLogIndex > 2), s_wait);
+        cluster.Tick((RaftActorCluster.MaxTimeout * 10) + 1, live: [1, 2]); // idle long enough to drop the in-memory copy
+
+        cluster.Start(3);
+        for (var i = 0; i < 200 && !cluster.Machines[3].Commands.SequenceEqual(commands); i++)
+        {
+            cluster.Tick(1);
+        }
+
+        Assert.Equal(commands, cluster.Machines[3].Commands);
+        Assert.Single(cluster.Machines[3].Restored);
+    }
+
+    [Fact]
     public void LostChunk_LeaderResendsFromTheFollowersOffset()
     {
         var cluster = new RaftActorCluster(

@@ -62,6 +62,35 @@ public sealed class RaftActorSqliteSpecs : RaftActorTestKit
         RaftActorSnapshotSpecs.RestartRecoversSnapshotAndTail(this);
 
     [Fact]
+    public void Compaction_WithSqliteJournal_DeletesTheRowsOfCompactedEvents()
+    {
+        var cluster = new RaftActorCluster(this, 1, configureActor: RaftActorSnapshotSpecs.Snapshots(every: 5, margin: 0));
+        cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5);
+        RaftActorSnapshotSpecs.Commit(this, cluster, 1, RaftActorSnapshotSpecs.Commands(20));
+        var persistenceId = cluster.Settings(1).EffectivePersistenceId;
+        AwaitAssert(() => Assert.True(ReadJournal(this, persistenceId).Log.Offset >= 10), TimeSpan.FromSeconds(20));
+
+        // The rows of the events before the compaction point are gone from the file, not just hidden (disk stays bounded).
+        AwaitAssert(() => Assert.True(OldestJournalRow(persistenceId) > 1, $"oldest journal row of {persistenceId}: {OldestJournalRow(persistenceId)}"), TimeSpan.FromSeconds(20));
+        Assert.InRange(SnapshotRows(persistenceId), 1, 2); // the newest two are kept
+    }
+
+    private long OldestJournalRow(string persistenceId) =>
+        Scalar($"SELECT MIN(sequence_number) FROM journal WHERE persistence_id = '{persistenceId}'");
+
+    private long SnapshotRows(string persistenceId) =>
+        Scalar($"SELECT COUNT(*) FROM snapshot WHERE persistence_id = '{persistenceId}'");
+
+    private long Scalar(string sql)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection(RaftJournalConfig.ConnectionString(RaftJournalConfig.DatabasePath(_dataDirectory)));
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar() ?? 0L);
+    }
+
+    [Fact]
     public void CorruptNewestSnapshotRow_SqliteRecoveryFallsBackToThePreviousSnapshotAndTheLog() =>
         RaftActorSnapshotSpecs.CorruptNewestFallsBack(this);
 
