@@ -160,10 +160,13 @@ public sealed partial class KvStateMachine
     {
         var reader = new KvSnapshotReader(bytes);
         var count = reader.ReadInt64("key count");
-        var staged = new StagedKeys(
-            new Dictionary<ByteString, KvKeyHistory>(KvKeyEqualityComparer.Instance),
-            new SortedSet<KvKeyHistory>(KvKeyHistoryComparer.Instance),
-            new HashSet<KvKeyHistory>(ReferenceEqualityComparer.Instance));
+
+        // A key takes at least 4 bytes (length, a byte, version count, mod revision): no bigger table than that allows.
+        var capacity = (int)Math.Min(count, bytes.Length / 4);
+        var byKey = new Dictionary<ByteString, KvKeyHistory>(capacity, KvKeyEqualityComparer.Instance);
+        var inOrder = new List<KvKeyHistory>(capacity);
+        var compactable = new HashSet<KvKeyHistory>(ReferenceEqualityComparer.Instance);
+        var live = 0;
         KvKeyHistory? previous = null;
         for (long i = 0; i < count; i++)
         {
@@ -195,16 +198,16 @@ public sealed partial class KvStateMachine
                     $"Key {i} ({KvKeyOrder.Describe(key.Span)}) is out of order; snapshot keys are strictly ascending.");
             }
 
-            staged.ByKey.Add(key, history!);
-            staged.Sorted.Add(history!);
+            byKey.Add(key, history!);
+            inOrder.Add(history!);
             if (history!.HasHistory)
             {
-                staged.Compactable.Add(history);
+                compactable.Add(history);
             }
 
             if (history.IsLive)
             {
-                staged.Live++;
+                live++;
             }
 
             previous = history;
@@ -215,7 +218,8 @@ public sealed partial class KvStateMachine
             throw new KvSnapshotFormatException($"The keys section has {reader.Remaining} unexpected bytes after its {count} keys.");
         }
 
-        return staged;
+        // Built from the whole (already ordered) list at once: a balanced tree in one pass instead of n insertions.
+        return new StagedKeys(byKey, new SortedSet<KvKeyHistory>(inOrder, KvKeyHistoryComparer.Instance), compactable) { Live = live };
     }
 
     /// <summary>Reads one version of key <paramref name="i"/> and checks it against the ones before.</summary>

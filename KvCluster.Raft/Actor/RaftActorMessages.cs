@@ -150,3 +150,12 @@ public sealed record RaftStatus(
 /// </summary>
 /// <param name="Peers">The new map.</param>
 public sealed record SetPeers(IReadOnlyDictionary<ulong, IActorRef> Peers) : INoSerializationVerificationNeeded;
+
+/// <summary>
+/// Published on the actor system's event stream when a RaftActor stops for good (a failed journal write, a failed
+/// recovery). A node host subscribes to learn why: a <see cref="RaftUnrecoverableStateException"/> cause means the
+/// durable state cannot be rebuilt (exit code 3); anything else is a storage failure.
+/// </summary>
+/// <param name="NodeId">The node whose RaftActor stopped.</param>
+/// <param name="Cause">Why.</param>
+public sealed record RaftNodeFailed(ulong NodeId, Exception Cause) : INoSerializationVerificationNeeded;

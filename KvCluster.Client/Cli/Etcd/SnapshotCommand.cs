@@ -13,7 +13,8 @@ namespace KvCluster.Client.Cli.Etcd;
 /// <c>kv snapshot save|status</c>, as etcdctl's: <c>save FILE</c> streams one node's state-machine snapshot (etcd's
 /// Maintenance.Snapshot) into FILE (the image, then the SHA-256 of the stream, as <c>etcdctl snapshot save</c> writes
 /// it: either tool's file serves); <c>status FILE</c> checks a saved file and prints its hash, revision, keys and size
-/// (<c>-w json</c> for JSON). Restoring seeds a new data directory: see docs/OPERATIONS.md.
+/// (<c>-w json</c> for JSON); <c>restore FILE --data-dir DIR</c> seeds a new data directory with it (the node started on
+/// DIR installs it as its first Raft snapshot: docs/OPERATIONS.md).
 /// </summary>
 internal static class SnapshotCommand
 {
@@ -30,7 +31,71 @@ internal static class SnapshotCommand
         var status = new Command("status", "Check FILE's checksums and print its hash, revision, keys, size (-w json: JSON; -w table: a table).") { statusFile };
         status.SetAction((parse, token) => EtcdSession.RunAsync(parse, globals, options, console, session => Task.FromResult(Status(session, parse.GetValue(statusFile)!)), token));
         command.Subcommands.Add(status);
+
+        var restoreFile = new Argument<string>("file") { Description = "The snapshot file (from kv or etcdctl snapshot save)." };
+        var dataDir = new Option<string>("--data-dir") { Description = "The new node's data directory: must not exist or be empty.", Required = true, HelpName = "dir" };
+        var nodeId = new Option<ulong>("--node-id") { Description = "The id the node will start with (its --node-id).", DefaultValueFactory = _ => 1, HelpName = "id" };
+        var clusterName = new Option<string>("--cluster-name") { Description = "The node's --cluster-name.", DefaultValueFactory = _ => "akkakv", HelpName = "name" };
+        var restore = new Command("restore", "Seed a new data directory from FILE: a node started on it (--node-id, --data-dir) forms a one-node cluster holding the snapshot's keys and history.")
+        {
+            restoreFile, dataDir, nodeId, clusterName,
+        };
+        restore.SetAction((parse, token) => EtcdSession.RunAsync(parse, globals, options, console, session =>
+            Task.FromResult(Restore(session, parse.GetValue(restoreFile)!, parse.GetValue(dataDir)!, parse.GetValue(nodeId), parse.GetValue(clusterName)!)), token));
+        command.Subcommands.Add(restore);
         return command;
+    }
+
+    /// <summary>The file a restored data directory holds until its node seeds its Raft state from it (the node renames it when done).</summary>
+    public const string RestoreFileName = "restore.akvs";
+
+    private static int Restore(EtcdSession session, string path, string dataDir, ulong nodeId, string clusterName)
+    {
+        if (nodeId < 1)
+        {
+            return CliSession.Fail(session.Console, "rejected", $"--node-id must be 1 or more, was {nodeId}", ExitCodes.Usage);
+        }
+
+        var directory = Path.GetFullPath(dataDir);
+        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
+        {
+            return CliSession.Fail(session.Console, "rejected", $"the data directory {directory} is not empty: a restore seeds only a new data directory (move the old one aside)", ExitCodes.Rejected);
+        }
+
+        SnapshotFileInfo info;
+        byte[] image;
+        try
+        {
+            var file = File.ReadAllBytes(path);
+            info = Inspect(file);
+            image = KvSnapshotEnvelope.Unwrap(file).ToArray();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return CliSession.Fail(session.Console, "rejected", $"cannot read {path}: {e.Message}", ExitCodes.Rejected);
+        }
+        catch (InvalidDataException e)
+        {
+            return CliSession.Fail(session.Console, "rejected", $"{path} is not a valid AkkaKv snapshot: {e.Message}", ExitCodes.Rejected);
+        }
+
+        Directory.CreateDirectory(directory);
+        var target = Path.Combine(directory, RestoreFileName);
+        using (var output = new FileStream(target + ".part", FileMode.CreateNew, FileAccess.Write))
+        {
+            output.Write(image);
+            output.Flush(flushToDisk: true);
+        }
+
+        File.Move(target + ".part", target);
+
+        // The identity file the node checks at start (NodeDataDirectory): the directory is this node's of this cluster.
+        File.WriteAllText(Path.Combine(directory, "node.id"), string.Create(CultureInfo.InvariantCulture, $"cluster={clusterName}\nnode={nodeId}\n"));
+        session.Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Restored {path} (revision {info.Header.Revision}, {info.LiveKeys} keys, applied index {info.Header.AppliedIndex}) into {directory}."));
+        session.Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Start a one-node cluster on it: akkakv-node --node-id {nodeId} --cluster-name {clusterName} --data-dir {directory} (add members with --join)."));
+        return ExitCodes.Success;
     }
 
     private static async Task<int> SaveAsync(EtcdSession session, string path, CancellationToken token)
