@@ -30,10 +30,10 @@ public sealed class LeaseCoordinationTests : IAsyncLifetime
         Assert.StartsWith("door/", firstKey);
 
         // The second runs a command while it holds the lock: the command lists the lock's keys, which must be its own only.
-        using var second = _etcdctl.Start("lock", "--ttl=2", "door", "sh", "-c",
+        using var second = _etcdctl.Start("lock", "--ttl=2", "door", "--", "sh", "-c",
             $"echo \"holder $ETCD_LOCK_KEY\"; ETCDCTL_API=3 etcdctl --endpoints {_etcdctl.Endpoints} get door/ --prefix --keys-only");
-        await WaitUntilAsync(async () => (await _etcdctl.OkAsync("get", "door/", "--prefix", "--keys-only")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == 2);
-        Assert.False(second.HasExited, "the second contender finished while the first held the lock");
+        await WaitUntilAsync(async () => second.HasExited || (await _etcdctl.OkAsync("get", "door/", "--prefix", "--keys-only")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == 2);
+        Assert.False(second.HasExited, $"the second contender finished while the first held the lock: {(second.HasExited ? await second.StandardError.ReadToEndAsync() : string.Empty)}");
 
         // The first holder dies without unlocking: its lease expires and the second gets the lock.
         first.Kill();
