@@ -16,7 +16,7 @@ public sealed class LeaseCoordinationTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cluster = await EtcdTestNodes.StartAsync(size: 3);
+        _cluster = await LeaseTestCluster.StartAsync();
         _etcdctl = new EtcdctlRunner(string.Join(',', Enumerable.Range(0, 3).Select(i => $"127.0.0.1:{_cluster.Options[i].ClientPort}")));
     }
 

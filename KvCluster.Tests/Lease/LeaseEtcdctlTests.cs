@@ -18,7 +18,7 @@ public sealed class LeaseEtcdctlTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cluster = await EtcdTestNodes.StartAsync(size: 3);
+        _cluster = await LeaseTestCluster.StartAsync();
         _etcdctl = new EtcdctlRunner(HostPort(0));
     }
 
