@@ -229,11 +229,13 @@ public sealed class LeaseActor : ReceiveActor, IWithTimers
         var request = new KvRequest
         {
             Command = new KvCommand { LeaseRevoke = new LeaseRevokeRequest { ID = id } },
-            TimeoutMs = (long)(_settings.RevokeRetry.TotalMilliseconds * 4),
-            // Never forwarded: a deposed leader's revoke fails here instead of reaching the new leader.
+            // Short, and never forwarded: a deposed leader's revoke fails here instead of reaching the new leader, which
+            // extended the lease (only a node that loses and regains leadership within this deadline could still
+            // propose it: the RaftActor cannot be asked to propose only in a given term).
+            TimeoutMs = (long)_settings.RevokeRetry.TotalMilliseconds,
             Hops = KvRouter.MaxHops,
         };
-        _router.Ask<KvResponse>(request, _settings.RevokeRetry * 5)
+        _router.Ask<KvResponse>(request, _settings.RevokeRetry * 2)
             .ContinueWith(t => new RevokeOutcome(id, t.IsCompletedSuccessfully && t.Result.Code == ResponseCode.Ok
                 ? t.Result.Result?.Status == KvStatus.Ok ? null : t.Result.Result?.Error
                 : t.IsCompletedSuccessfully ? $"{t.Result.Code}: {t.Result.Error}" : t.Exception?.GetBaseException().Message ?? "cancelled"), TaskScheduler.Default)
