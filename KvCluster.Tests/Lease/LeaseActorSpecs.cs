@@ -136,12 +136,16 @@ public sealed class LeaseActorSpecs : RaftActorTestKit
         }
     }
 
-    /// <summary>Sends keep-alives of lease <paramref name="id"/> until an answer matches (the lessor's state settles through asks).</summary>
+    /// <summary>
+    /// Sends keep-alives of lease <paramref name="id"/> until an answer matches, moving virtual time one check interval
+    /// per attempt (the lessor learns its role at its checks, through asks).
+    /// </summary>
     private object AwaitAnswer(IActorRef lessor, long id, Func<object, bool> match)
     {
         object? answer = null;
         AwaitAssert(() =>
         {
+            Advance(s_settings.CheckInterval);
             lessor.Tell(KeepAlive(id), TestActor);
             answer = ExpectMsg<object>();
             Assert.True(match(answer), $"answer so far: {answer}");
