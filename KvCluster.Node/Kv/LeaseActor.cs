@@ -21,7 +21,7 @@ namespace KvCluster.Node.Kv;
 /// (a deposed leader's proposal fails instead of reaching the new leader); a failed revoke is proposed again.</item>
 /// <item>The router brings it keep-alives and time-to-live requests (<see cref="LessorRequest"/>), forwarded from
 /// followers to the leader's router; not primary, it answers <see cref="NotLeader"/> so the router retries or forwards.
-/// A time-to-live reads the lease's keys from the applied state and the remaining TTL from the lessor.</item>
+/// A time-to-live reads the lease's keys by a linearizable read (ReadIndex) and the remaining TTL from the lessor.</item>
 /// </list>
 /// </summary>
 public sealed class LeaseActor : ReceiveActor, IWithTimers
@@ -195,7 +195,9 @@ public sealed class LeaseActor : ReceiveActor, IWithTimers
                 break;
             case KvCommand.OpOneofCase.LeaseTimeToLive:
                 var remaining = _lessor.Remaining(command.LeaseTimeToLive.ID, Now);
-                _raft.Ask<object>(new LocalQuery(command.ToByteArray()), _settings.CheckInterval * 20)
+                // A linearizable read (ReadIndex), as etcd waits for its applied index: a new leader may not have applied
+                // every committed entry yet (a revoke among them).
+                _raft.Ask<object>(new ReadIndex(command.ToByteArray()), _settings.CheckInterval * 20)
                     .ContinueWith(t => TimeToLive(t, remaining), TaskScheduler.Default)
                     .PipeTo(Sender, Self);
                 break;
@@ -208,9 +210,9 @@ public sealed class LeaseActor : ReceiveActor, IWithTimers
     /// <summary>The applied state's answer (granted TTL, keys) with the lessor's remaining TTL; runs off the actor.</summary>
     private static object TimeToLive(Task<object> query, TimeSpan? remaining)
     {
-        if (!query.IsCompletedSuccessfully || query.Result is not LocalQueryReply reply)
+        if (!query.IsCompletedSuccessfully || query.Result is not ReadIndexReply reply)
         {
-            return new NotLeader(0, "the leader's applied state did not answer the time-to-live query in time");
+            return new NotLeader(0, "the leader did not confirm the time-to-live read in time");
         }
 
         var result = KvResult.Parser.ParseFrom(reply.Result.Span);
@@ -229,11 +231,13 @@ public sealed class LeaseActor : ReceiveActor, IWithTimers
         var request = new KvRequest
         {
             Command = new KvCommand { LeaseRevoke = new LeaseRevokeRequest { ID = id } },
-            TimeoutMs = (long)(_settings.RevokeRetry.TotalMilliseconds * 4),
-            // Never forwarded: a deposed leader's revoke fails here instead of reaching the new leader.
+            // Short, and never forwarded: a deposed leader's revoke fails here instead of reaching the new leader, which
+            // extended the lease (only a node that loses and regains leadership within this deadline could still
+            // propose it: the RaftActor cannot be asked to propose only in a given term).
+            TimeoutMs = (long)_settings.RevokeRetry.TotalMilliseconds,
             Hops = KvRouter.MaxHops,
         };
-        _router.Ask<KvResponse>(request, _settings.RevokeRetry * 5)
+        _router.Ask<KvResponse>(request, _settings.RevokeRetry * 2)
             .ContinueWith(t => new RevokeOutcome(id, t.IsCompletedSuccessfully && t.Result.Code == ResponseCode.Ok
                 ? t.Result.Result?.Status == KvStatus.Ok ? null : t.Result.Result?.Error
                 : t.IsCompletedSuccessfully ? $"{t.Result.Code}: {t.Result.Error}" : t.Exception?.GetBaseException().Message ?? "cancelled"), TaskScheduler.Default)

@@ -18,7 +18,7 @@ public sealed class LeaseEtcdctlTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cluster = await EtcdTestNodes.StartAsync(size: 3);
+        _cluster = await LeaseTestCluster.StartAsync();
         _etcdctl = new EtcdctlRunner(HostPort(0));
     }
 
@@ -138,6 +138,64 @@ public sealed class LeaseEtcdctlTests : IAsyncLifetime
         {
             keeper.Kill();
         }
+    }
+
+    [Fact]
+    public async Task DotnetEtcd_GrantPutKeepAliveTimeToLiveRevoke_OnAFollower()
+    {
+        var leader = await _cluster.AwaitLeaderAsync();
+        using var client = new dotnet_etcd.EtcdClient(_cluster.Url(Enumerable.Range(0, 3).First(i => i != leader)));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var grant = await client.LeaseGrantAsync(new Etcdserverpb.LeaseGrantRequest { TTL = 2 }, deadline: deadline);
+        await client.PutAsync(new Etcdserverpb.PutRequest
+        {
+            Key = Google.Protobuf.ByteString.CopyFromUtf8("dotnet/a"),
+            Value = Google.Protobuf.ByteString.CopyFromUtf8("1"),
+            Lease = grant.ID,
+        }, deadline: deadline);
+        using (var keeping = new CancellationTokenSource())
+        {
+            var keepAlive = client.LeaseKeepAlive(grant.ID, keeping.Token);
+
+            // Three TTLs with dotnet-etcd's keep-alive loop running: the key stays.
+            var until = DateTime.UtcNow.AddSeconds(6);
+            while (DateTime.UtcNow < until)
+            {
+                Assert.Equal(1, (await client.GetAsync("dotnet/a", deadline: DateTime.UtcNow.AddSeconds(20))).Count);
+                await Task.Delay(500);
+            }
+
+            var ttl = await client.LeaseTimeToLiveAsync(new Etcdserverpb.LeaseTimeToLiveRequest { ID = grant.ID, Keys = true }, deadline: DateTime.UtcNow.AddSeconds(20));
+            Assert.Equal(2, ttl.GrantedTTL);
+            Assert.InRange(ttl.TTL, 0, 2);
+            Assert.Equal("dotnet/a", Assert.Single(ttl.Keys).ToStringUtf8());
+            await keeping.CancelAsync();
+            await Task.WhenAny(keepAlive, Task.Delay(TimeSpan.FromSeconds(10)));
+        }
+
+        await client.LeaseRevokeAsync(new Etcdserverpb.LeaseRevokeRequest { ID = grant.ID }, deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal(0, (await client.GetAsync("dotnet/a", deadline: DateTime.UtcNow.AddSeconds(20))).Count);
+        var missing = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() =>
+            client.LeaseRevokeAsync(new Etcdserverpb.LeaseRevokeRequest { ID = grant.ID }, deadline: DateTime.UtcNow.AddSeconds(20)));
+        Assert.Equal(Grpc.Core.StatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task KvCli_LeaseAndLockWithACommand_AgainstAkkaKv()
+    {
+        var endpoints = string.Join(',', Enumerable.Range(0, 3).Select(HostPort));
+        var grant = await KvCluster.Tests.Client.EtcdCliIntegrationTests.RunAt(endpoints, null, "lease", "grant", "30");
+        var id = EtcdctlRunner.LeaseIdOf(grant.Out);
+        Assert.Equal(0, (await KvCluster.Tests.Client.EtcdCliIntegrationTests.RunAt(endpoints, null, "put", "--lease", id, "kvcli/a", "1")).Code);
+        Assert.Contains("attached keys([kvcli/a])", (await KvCluster.Tests.Client.EtcdCliIntegrationTests.RunAt(endpoints, null, "lease", "timetolive", id, "--keys")).Out);
+
+        var locked = await KvCluster.Client.Cli.KvCli.RunAsync(
+            ["--endpoints", endpoints, "lock", "kvcli-mutex", "--", "sh", "-c", "test -n \"$ETCD_LOCK_KEY\" && exit 7"],
+            new KvCluster.Client.Cli.KvConsole { Out = new StringWriter(), Error = new StringWriter(), GetEnvironmentVariable = _ => null });
+
+        Assert.Equal(7, locked);
+        Assert.Equal($"lease {id} revoked\n", (await KvCluster.Tests.Client.EtcdCliIntegrationTests.RunAt(endpoints, null, "lease", "revoke", id)).Out);
+        Assert.Equal(string.Empty, await _etcdctl.OkAsync("get", "kvcli", "--prefix"));
     }
 
     private static async Task WaitForKeepAliveAsync(Process keeper, string id)

@@ -126,7 +126,16 @@ public sealed class LeaseProcessTests : IDisposable
         var deadline = DateTime.UtcNow + s_wait;
         while (true)
         {
-            var status = await etcdctl.RunAsync(TimeSpan.FromSeconds(30), "endpoint", "status", "-w", "json");
+            EtcdctlResult status;
+            try
+            {
+                status = await etcdctl.RunAsync(TimeSpan.FromSeconds(30), "endpoint", "status", "-w", "json");
+            }
+            catch (TimeoutException e)
+            {
+                status = new EtcdctlResult(-1, string.Empty, e.Message);
+            }
+
             if (status.ExitCode == 0)
             {
                 using var json = JsonDocument.Parse(status.Output);

@@ -19,6 +19,7 @@ internal static class LeaseCommands
         lease.Subcommands.Add(KeepAlive(globals, options, console));
         lease.Subcommands.Add(TimeToLive(globals, options, console));
         lease.Subcommands.Add(List(globals, options, console));
+        lease.Subcommands.Add(LeaseBenchCommand.Create(globals, options, console));
         root.Subcommands.Add(lease);
         root.Subcommands.Add(CoordinationCommands.Lock(globals, options, console));
         root.Subcommands.Add(CoordinationCommands.Elect(globals, options, console));
