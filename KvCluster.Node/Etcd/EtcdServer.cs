@@ -14,7 +14,7 @@ using Prometheus;
 namespace KvCluster.Node.Etcd;
 
 /// <summary>
-/// The node's client port: Kestrel serving etcd's v3 gRPC API (KV, Cluster, Maintenance; the other etcd services
+/// The node's client port: Kestrel serving etcd's v3 gRPC API (KV, Cluster, Maintenance, Lease; the other etcd services
 /// answer Unimplemented) over cleartext HTTP/2 with prior knowledge, and <c>/health</c>, <c>/version</c>,
 /// <c>/metrics</c> over HTTP/1.1, on one port (<see cref="H2cPriorKnowledge"/>). A background loop refreshes the
 /// node's Raft status every <see cref="s_statusInterval"/> for the response headers' term and the Raft metrics.
@@ -85,6 +85,7 @@ public sealed class EtcdServer : IAsyncDisposable
         app.MapGrpcService<EtcdKvService>();
         app.MapGrpcService<EtcdMaintenanceService>();
         app.MapGrpcService<EtcdClusterService>();
+        app.MapGrpcService<EtcdLeaseService>();
         EtcdHttpEndpoints.Map(app, gateway);
         app.MapMetrics("/metrics", metrics.Registry);
 

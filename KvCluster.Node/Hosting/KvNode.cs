@@ -83,6 +83,9 @@ public sealed partial class KvNode : IAsyncDisposable
     /// <summary>The RaftActor.</summary>
     public IActorRef Raft { get; private set; } = ActorRefs.Nobody;
 
+    /// <summary>Where the state machine leaves the captures etcd's Maintenance.Snapshot asks for (<see cref="KvSnapshotExchange"/>).</summary>
+    public KvSnapshotExchange SnapshotExchange { get; } = new();
+
     /// <summary>The router.</summary>
     public IActorRef Router { get; private set; } = ActorRefs.Nobody;
 
@@ -292,8 +295,9 @@ public sealed partial class KvNode : IAsyncDisposable
         }
 
         var limits = new KvLimits { MaxKeyBytes = Options.MaxKeyBytes, MaxValueBytes = Options.MaxValueBytes };
+        var leaseFeed = new LeaseFeed();
         var raftPeers = members.Where(m => m.Key != Options.Id).ToDictionary(m => m.Key, m => Resolve(m.Value, RaftPath));
-        var raftSettings = new RaftActorSettings
+        var raftSettings = Options.WithSnapshotSettings(new RaftActorSettings
         {
             Raft = new RaftConfig
             {
@@ -303,9 +307,14 @@ public sealed partial class KvNode : IAsyncDisposable
                 ElectionTimeoutMinTicks = Options.ElectionTicksMin,
                 ElectionTimeoutMaxTicks = Options.ElectionTicksMax,
             },
-            StateMachineFactory = () => new KvRaftStateMachine(limits),
+            StateMachineFactory = () =>
+            {
+                var machine = new KvRaftStateMachine(limits, SnapshotExchange);
+                machine.Store.LeaseObserver = leaseFeed.Publish;
+                return machine;
+            },
             TickInterval = TimeSpan.FromMilliseconds(Options.TickMs),
-        };
+        });
         Raft = System.ActorOf(RaftActor.Props(raftSettings, raftPeers), "raft");
         System.ActorOf(NodeWatcher.Props(Raft, _raftStopped), "raft-watcher");
         var peers = members.ToDictionary(m => m.Key, m => new KvPeer(m.Key, m.Value, Resolve(m.Value, KvWireTypes.RouterPath)));
@@ -319,6 +328,9 @@ public sealed partial class KvNode : IAsyncDisposable
         ClusterClientReceptionist.Get(System).RegisterService(Router);
         System.ActorOf(RaftMembershipFollower.Props(this, hooks.MembershipFollower), "raft-membership");
         System.ActorOf(AutoCompactionActor.Props(Options.AutoCompaction(), Raft, Router), "auto-compaction");
+        var lessor = System.ActorOf(LeaseActor.Props(Options.LeaseSettings(), Options.Id, Raft, Router), "lease");
+        leaseFeed.Connect(lessor);
+        Router.Tell(new UseLessor(lessor), ActorRefs.NoSender);
         AddShutdownSteps();
         WatchTermination();
         FormAloneIfNoPeerAnswers(members, hooks);

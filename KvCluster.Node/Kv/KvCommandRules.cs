@@ -23,6 +23,9 @@ internal static class KvCommandRules
             KvCommand.OpOneofCase.EtcdRange or KvCommand.OpOneofCase.EtcdPut or KvCommand.OpOneofCase.EtcdDeleteRange
                 or KvCommand.OpOneofCase.EtcdTxn or KvCommand.OpOneofCase.EtcdCompact or KvCommand.OpOneofCase.EtcdHashKv
                 => KvEtcdRules.Check(command, limits),
+            KvCommand.OpOneofCase.LeaseGrant or KvCommand.OpOneofCase.LeaseRevoke or KvCommand.OpOneofCase.LeaseKeepAlive
+                or KvCommand.OpOneofCase.LeaseTimeToLive or KvCommand.OpOneofCase.LeaseLeases or KvCommand.OpOneofCase.LeaseTable
+                => LeaseRules.Check(command),
             _ => new KvValidationError(
                 KvStatus.InvalidCommand, "The command has no operation set (expected put, get, delete, delete-range, range or an etcd request)."),
         };

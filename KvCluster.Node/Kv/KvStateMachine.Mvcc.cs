@@ -23,10 +23,12 @@ public sealed partial class KvStateMachine
             _byKey.Add(key, history);
             _sorted.Add(history);
             _liveCount++;
+            MoveLease(key, 0, lease);
             return history;
         }
 
         var latest = history.Latest;
+        MoveLease(key, latest.IsTombstone ? 0 : latest.Lease, lease);
         if (latest.IsTombstone)
         {
             history.Append(new KvVersion(revision, revision, 1, lease, value));
@@ -44,6 +46,7 @@ public sealed partial class KvStateMachine
     /// <summary>Records the delete of a live key at <paramref name="revision"/> (the caller moves <see cref="Revision"/>).</summary>
     private void WriteTombstone(KvKeyHistory live, long revision)
     {
+        MoveLease(live.Key, live.Latest.Lease, 0);
         live.Append(KvVersion.Tombstone(revision));
         _liveCount--;
         _compactable.Add(live);

@@ -201,7 +201,13 @@ public sealed partial class RaftWireSerializer
         {
             NodeId = s.NodeId, Role = (int)s.Role, Term = s.Term, Vote = s.Vote, Leader = s.Leader, Commit = s.Commit,
             Applied = s.Applied, LastIndex = s.LastIndex, Recovering = s.Recovering, Voters = { s.Voters }, Learners = { s.Learners },
+            SnapshotIndex = s.SnapshotIndex, SnapshotTerm = s.SnapshotTerm, SnapshotBytes = s.SnapshotBytes, FirstLogIndex = s.FirstLogIndex,
         };
+        if (s.SnapshotTakenAt is { } takenAt)
+        {
+            wire.SnapshotTakenAtUnixMs = new DateTimeOffset(DateTime.SpecifyKind(takenAt, DateTimeKind.Utc)).ToUnixTimeMilliseconds();
+        }
+
         foreach (var (id, index) in s.Match)
         {
             wire.Match[id] = index;
@@ -222,6 +228,11 @@ public sealed partial class RaftWireSerializer
         {
             Voters = w.Voters.ToArray(),
             Learners = w.Learners.ToArray(),
+            SnapshotIndex = w.SnapshotIndex,
+            SnapshotTerm = w.SnapshotTerm,
+            SnapshotBytes = w.SnapshotBytes,
+            SnapshotTakenAt = w.HasSnapshotTakenAtUnixMs ? DateTimeOffset.FromUnixTimeMilliseconds(w.SnapshotTakenAtUnixMs).UtcDateTime : null,
+            FirstLogIndex = w.FirstLogIndex == 0 ? 1 : w.FirstLogIndex,
         };
     }
 

@@ -40,10 +40,10 @@ internal static class Program
         }
 
         Directory.CreateDirectory(settings.WorkDir);
-        var ports = FreePorts(6);
+        var ports = FreePorts(9);
         var peers = string.Join(",", Enumerable.Range(0, 3).Select(i => string.Create(CultureInfo.InvariantCulture, $"{i + 1}=127.0.0.1:{ports[i]}")));
         var nodes = Enumerable.Range(0, 3)
-            .Select(i => new NodeProcess(i + 1, ports[i], ports[3 + i], settings.WorkDir, settings.NodeDll, peers, settings.NodeArgs))
+            .Select(i => new NodeProcess(i + 1, ports[i], ports[3 + i], ports[6 + i], settings.WorkDir, settings.NodeDll, peers, settings.NodeArgs))
             .ToArray();
         void KillAll()
         {
@@ -121,6 +121,11 @@ internal static class Program
                 .ToArray();
             using var stop = new CancellationTokenSource();
             var running = workers.Select(w => Task.Run(() => w.RunAsync(stop.Token))).ToArray();
+            var clientPorts = nodes.Select(n => n.ClientPort).ToArray();
+            var lockLog = new LockLog();
+            var holders = Enumerable.Range(0, settings.LockHolders)
+                .Select(i => Task.Run(() => new LockHolder(i + 1, clientPorts, lockLog, (settings.Seed * 1000) + 500 + i).RunAsync(stop.Token)))
+                .ToArray();
 
             var nemesis = new Nemesis(nodes, settings.Seed, settings.Hold, settings.Calm, Console.Out);
             await nemesis.RunAsync(settings.Duration).ConfigureAwait(false);
@@ -133,6 +138,7 @@ internal static class Program
             await Task.Delay(settings.Tail).ConfigureAwait(false);
             await stop.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(running).WaitAsync(settings.RequestTimeout * 3).ConfigureAwait(false);
+            await Task.WhenAll(holders).WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
 
             var history = recorder.ToHistory();
             var result = LinearizabilityChecker.Check(KvModel.Instance, history, new CheckOptions { TimeBudget = settings.CheckBudget });
@@ -150,9 +156,20 @@ internal static class Program
                 Console.WriteLine(result.Explanation);
             }
 
+            var locks = settings.LockHolders > 0 ? await LockChecker.CheckAsync(clientPorts, lockLog).ConfigureAwait(false) : null;
+            if (locks is not null)
+            {
+                locks.Print(Console.Out);
+                violations += locks.Violations.Count;
+            }
+            else if (settings.LockHolders > 0)
+            {
+                Console.WriteLine("lock check:        the guarded writes could not be read back within 30 s");
+            }
+
             Console.WriteLine($"unknown (budget exceeded) keys: {unknown}");
             Console.WriteLine($"violations: {violations}");
-            return violations > 0 ? 1 : unknown > 0 || recovered is null ? 3 : 0;
+            return violations > 0 ? 1 : unknown > 0 || recovered is null || (settings.LockHolders > 0 && locks is null) ? 3 : 0;
         }
         finally
         {

@@ -42,6 +42,8 @@ internal sealed class EtcdChannel : IDisposable
         Kv = new KV.KVClient(_channel);
         Cluster = new KvCluster.Client.Etcd.Cluster.ClusterClient(_channel);
         Maintenance = new Maintenance.MaintenanceClient(_channel);
+        Lease = new KvCluster.Client.Etcd.Lease.LeaseClient(_channel);
+        Watch = new KvCluster.Client.Etcd.Watch.WatchClient(_channel);
     }
 
     /// <summary>The member this channel talks to.</summary>
@@ -55,6 +57,12 @@ internal sealed class EtcdChannel : IDisposable
 
     /// <summary>The Maintenance service (status, move-leader...).</summary>
     public Maintenance.MaintenanceClient Maintenance { get; }
+
+    /// <summary>The Lease service (grant, revoke, keep-alive, time-to-live, list).</summary>
+    public KvCluster.Client.Etcd.Lease.LeaseClient Lease { get; }
+
+    /// <summary>The Watch service (a bidirectional stream).</summary>
+    public KvCluster.Client.Etcd.Watch.WatchClient Watch { get; }
 
     /// <summary>TCP connections opened so far (1 while the connection lives).</summary>
     public int ConnectionsOpened => Volatile.Read(ref _connectionsOpened);
