@@ -31,7 +31,7 @@ public sealed class KvProtocolSerializerTests : IDisposable
     public void BoundTypes_EveryMessageOfBothProtos_AreBound()
     {
         var expected = KvReflection.Descriptor.MessageTypes.Concat(KvClientReflection.Descriptor.MessageTypes).Select(m => m.ClrType).ToHashSet();
-        Assert.Equal(18, expected.Count);
+        Assert.Equal(23, expected.Count);
         Assert.True(expected.SetEquals(KvProtocolSerializer.BoundTypes));
     }
 
@@ -133,6 +133,17 @@ public sealed class KvProtocolSerializerTests : IDisposable
             nameof(KvResult) => result,
             nameof(KvRequest) => new KvRequest { Command = new KvCommand { Range = range }, Consistency = ReadConsistency.Serializable, TimeoutMs = 1500, Hops = 1 },
             nameof(KvResponse) => new KvResponse { Code = ResponseCode.Unavailable, Result = result, Error = "no leader", LeaderEndpoint = "127.0.0.1:4055", Indeterminate = true },
+            nameof(LeaseTableRequest) => new LeaseTableRequest(),
+            nameof(LeaseTableEntry) => new LeaseTableEntry { Id = 0x694d77aa9e38260fL, Ttl = 10 },
+            nameof(LeaseTable) => new LeaseTable { Leases = { new LeaseTableEntry { Id = 7, Ttl = 3 } }, AppliedIndex = 42 },
+            nameof(WatchHistoryRequest) => new WatchHistoryRequest { Key = Bytes("w/"), RangeEnd = Bytes("w0"), StartRevision = 5, MaxEvents = 100 },
+            nameof(WatchHistoryResult) => new WatchHistoryResult
+            {
+                Events = { new KvCluster.Client.Etcd.Mvcc.Event { Type = KvCluster.Client.Etcd.Mvcc.Event.Types.EventType.Delete, Kv = new KvCluster.Client.Etcd.Mvcc.KeyValue { Key = Bytes("w/a"), ModRevision = 6 } } },
+                Revision = 9,
+                CompactRevision = 2,
+                NextRevision = 10,
+            },
             nameof(GetContacts) => new GetContacts(),
             nameof(Contacts) => new Contacts { Endpoints = { "127.0.0.1:4054", "127.0.0.1:4055" }, LeaderEndpoint = "127.0.0.1:4055", NodeId = 2 },
             _ => throw new ArgumentException($"No sample for {type.Name}: add one."),
