@@ -8,8 +8,11 @@ public sealed partial class RaftActor
     /// <summary>Accepted proposals by log index, answered when that index is applied.</summary>
     private readonly Dictionary<long, PendingProposal> _pendingProposals = new();
 
-    /// <summary>Reads in progress by context, answered when the core releases them.</summary>
-    private readonly Dictionary<ulong, PendingRead> _pendingReads = new();
+    /// <summary>Read batches in progress by context (one core ReadIndex each), answered when the core releases them.</summary>
+    private readonly Dictionary<ulong, List<PendingRead>> _pendingReads = new();
+
+    /// <summary>Reads received since the last <see cref="FlushReadBatch"/>: they share one ReadIndex (etcd batches the same way).</summary>
+    private List<PendingRead>? _readBatch;
 
     /// <summary>Leader: highest index each follower acknowledged in the current term (for <see cref="RaftStatus"/>).</summary>
     private readonly Dictionary<ulong, long> _match = new();
@@ -55,15 +58,34 @@ public sealed partial class RaftActor
             return;
         }
 
+        (_readBatch ??= new List<PendingRead>()).Add(new PendingRead(read.Query, Sender));
+    }
+
+    /// <summary>
+    /// Hands the reads received since the last flush to the core as one ReadIndex (one context, so one request to the
+    /// leader from a follower, one place in a read round on the leader); each is answered from the state machine when
+    /// the core releases the context.
+    /// </summary>
+    private void FlushReadBatch()
+    {
+        if (_readBatch is not { } batch || _node is null)
+        {
+            return;
+        }
+
+        _readBatch = null;
         var context = ++_readContext;
         var result = _node.ReadIndex(context);
         if (result.Status == ProposeStatus.Accepted)
         {
-            _pendingReads[context] = new PendingRead(read.Query, Sender);
+            _pendingReads[context] = batch;
+            return;
         }
-        else
+
+        var refused = new NotLeader(result.LeaderHint, result.Reason);
+        foreach (var read in batch)
         {
-            Sender.Tell(new NotLeader(result.LeaderHint, result.Reason), Self);
+            read.Sender.Tell(refused, Self);
         }
     }
 
@@ -103,9 +125,12 @@ public sealed partial class RaftActor
 
     private void ServeRead(ReadState read)
     {
-        if (_pendingReads.Remove(read.Context, out var pending))
+        if (_pendingReads.Remove(read.Context, out var batch))
         {
-            pending.Sender.Tell(new ReadIndexReply(read.Index, _stateMachine.Query(pending.Query)), Self);
+            foreach (var pending in batch)
+            {
+                pending.Sender.Tell(new ReadIndexReply(read.Index, _stateMachine.Query(pending.Query)), Self);
+            }
         }
     }
 
@@ -123,7 +148,7 @@ public sealed partial class RaftActor
         }
 
         var reason = $"leadership changed (term {before.Term} → {after.Term}, leader {before.Leader} → {after.Leader}) while the read was in flight; retry";
-        foreach (var read in _pendingReads.Values)
+        foreach (var read in _pendingReads.Values.SelectMany(batch => batch))
         {
             read.Sender.Tell(new ProposeDropped(reason), Self);
         }
@@ -138,11 +163,12 @@ public sealed partial class RaftActor
             proposal.Sender.Tell(new ProposeDropped($"{reason}; the proposal may or may not have been committed", Indeterminate: true), Self);
         }
 
-        foreach (var read in _pendingReads.Values)
+        foreach (var read in _pendingReads.Values.SelectMany(batch => batch).Concat(_readBatch ?? []))
         {
             read.Sender.Tell(new ProposeDropped(reason), Self);
         }
 
+        _readBatch = null;
         _pendingProposals.Clear();
         _pendingReads.Clear();
         EndMembershipOp(MembershipChangeFailure.Unavailable, 0, $"{reason}; the membership change may or may not take effect, check with GetMembers");

@@ -351,6 +351,13 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             OnLeadershipChanged(StateData, data);
         }
 
+        if (_readBatch is not null)
+        {
+            // After the leadership check, so a batch handed to the core in the new term is not dropped with the old one.
+            FlushReadBatch();
+            Drive();
+        }
+
         return _node.Role == StateName ? Stay().Using(data) : GoTo(_node.Role).Using(data);
     }
 

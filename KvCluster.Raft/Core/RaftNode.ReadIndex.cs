@@ -64,10 +64,20 @@ public sealed partial class RaftNode
         }
     }
 
-    /// <summary>Starts the read round that reads joined since the last Ready; heartbeats carry it.</summary>
+    /// <summary>
+    /// Leader: a read round was broadcast and a quorum has not confirmed it yet. Reads arriving meanwhile wait for the
+    /// next round, which starts when this one is confirmed (etcd's read loop does the same): under load one heartbeat
+    /// round serves every read of a round trip. Heartbeats on ticks carry the round again, so a lost ack only delays it.
+    /// </summary>
+    private bool ReadRoundInFlight => _pendingReads.Count > 0 && _pendingReads[0].Round <= _readRound;
+
+    /// <summary>Whether a Ready would start a read round (reads are waiting and none is in flight).</summary>
+    private bool ReadRoundDue => _readRoundPending && !ReadRoundInFlight;
+
+    /// <summary>Starts the read round that reads joined since the last round began; heartbeats carry it.</summary>
     private void FlushReadRound()
     {
-        if (!_readRoundPending)
+        if (!ReadRoundDue)
         {
             return;
         }

@@ -106,7 +106,7 @@ public sealed partial class RaftNode
             return _messages.Count > 0 || _messagesAfterPersist.Count > 0 || _log.Unstable.Entries.Count > 0
                 || _log.Unstable.Snapshot is not null
                 || CurrentHardState != _lastHardState || _log.Committed > _log.Applied
-                || _broadcastPending || _readRoundPending
+                || _broadcastPending || ReadRoundDue
                 || _readStates.Exists(r => r.Index <= _log.Applied);
         }
     }

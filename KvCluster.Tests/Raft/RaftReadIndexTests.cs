@@ -27,6 +27,35 @@ public sealed class RaftReadIndexTests
     }
 
     [Fact]
+    public void Leader_ReadsDuringAnUnconfirmedRound_WaitForIt_ThenShareOneRound()
+    {
+        var h = new RaftHarness(3);
+        h.Elect(1);
+        h[1].Propose(RaftHarness.Cmd("x"));
+        h.DeliverAll();
+
+        h[1].ReadIndex(1);
+        var first = h.Take<Heartbeat>(from: 1);
+        h[1].ReadIndex(2);
+        h[1].ReadIndex(3);
+        var whileInFlight = h.Take<Heartbeat>(from: 1);
+        h.Deliver(first);
+        h.Deliver(h.Take<HeartbeatResult>());
+        var second = h.Take<Heartbeat>(from: 1);
+        h.Deliver(second);
+        h.Deliver(h.Take<HeartbeatResult>());
+        h.ProcessAll();
+
+        Assert.Equal(2, first.Count);
+        Assert.Empty(whileInFlight);
+        Assert.Equal(2, second.Count);
+        Assert.All(second, hb => Assert.Equal(first[0].ReadRound + 1, hb.ReadRound));
+        Assert.Equal([1UL, 2UL, 3UL], h.Reads[1].Select(r => r.Context));
+        // One read round in flight at a time (etcd's read loop): reads arriving meanwhile share the next round, which
+        // starts once a quorum confirmed the first; each read's index was recorded at its arrival (thesis §6.4)
+    }
+
+    [Fact]
     public void Leader_ReadIndexWithoutQuorumAcknowledgement_NotReleased()
     {
         var h = new RaftHarness(3);
