@@ -20,8 +20,9 @@ internal sealed partial class NodeProcess
     private readonly string _pidFile;
     private Process? _process;
 
-    public NodeProcess(int id, int port, int pbmPort, string workDir, string nodeDll, string peers, string extraArgs)
+    public NodeProcess(int id, int port, int pbmPort, int clientPort, string workDir, string nodeDll, string peers, string extraArgs)
     {
+        ClientPort = clientPort;
         Id = id;
         Port = port;
         PbmPort = pbmPort;
@@ -30,7 +31,7 @@ internal sealed partial class NodeProcess
         _log = Path.Combine(workDir, $"n{id}.log");
         _pidFile = Path.Combine(workDir, $"n{id}.pid");
         _arguments = string.Create(CultureInfo.InvariantCulture,
-            $"\"{nodeDll}\" --node-id {id} --port {port} --pbm-port {pbmPort} --client-port 0 --data-dir \"{DataDir}\" --peers {peers} --sync full --fault-injection true {extraArgs}");
+            $"\"{nodeDll}\" --node-id {id} --port {port} --pbm-port {pbmPort} --client-port {clientPort} --data-dir \"{DataDir}\" --peers {peers} --sync full --fault-injection true {extraArgs}");
     }
 
     public int Id { get; }
@@ -38,6 +39,9 @@ internal sealed partial class NodeProcess
     public int Port { get; }
 
     public int PbmPort { get; }
+
+    /// <summary>The etcd API port (the watchers' way in).</summary>
+    public int ClientPort { get; }
 
     public string DataDir { get; }
 

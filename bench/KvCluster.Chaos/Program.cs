@@ -40,10 +40,10 @@ internal static class Program
         }
 
         Directory.CreateDirectory(settings.WorkDir);
-        var ports = FreePorts(6);
+        var ports = FreePorts(9);
         var peers = string.Join(",", Enumerable.Range(0, 3).Select(i => string.Create(CultureInfo.InvariantCulture, $"{i + 1}=127.0.0.1:{ports[i]}")));
         var nodes = Enumerable.Range(0, 3)
-            .Select(i => new NodeProcess(i + 1, ports[i], ports[3 + i], settings.WorkDir, settings.NodeDll, peers, settings.NodeArgs))
+            .Select(i => new NodeProcess(i + 1, ports[i], ports[3 + i], ports[6 + i], settings.WorkDir, settings.NodeDll, peers, settings.NodeArgs))
             .ToArray();
         void KillAll()
         {
@@ -120,6 +120,8 @@ internal static class Program
                     settings.SerializableReads ? ReadConsistency.Serializable : ReadConsistency.Linearizable))
                 .ToArray();
             using var stop = new CancellationTokenSource();
+            using var watchStop = new CancellationTokenSource();
+            var watch = settings.Watchers > 0 ? await WatchWorkload.StartAsync(settings.Watchers, nodes.Select(n => n.ClientPort).ToArray(), settings.Seed, watchStop.Token).ConfigureAwait(false) : null;
             var running = workers.Select(w => Task.Run(() => w.RunAsync(stop.Token))).ToArray();
 
             var nemesis = new Nemesis(nodes, settings.Seed, settings.Hold, settings.Calm, Console.Out);
@@ -150,9 +152,11 @@ internal static class Program
                 Console.WriteLine(result.Explanation);
             }
 
+            var (watchViolations, watchIncomplete) = watch is null ? (0, 0) : await watch.FinishAsync(history, watchStop, TimeSpan.FromSeconds(30), Console.Out).ConfigureAwait(false);
+            violations += watchViolations;
             Console.WriteLine($"unknown (budget exceeded) keys: {unknown}");
             Console.WriteLine($"violations: {violations}");
-            return violations > 0 ? 1 : unknown > 0 || recovered is null ? 3 : 0;
+            return violations > 0 ? 1 : unknown > 0 || watchIncomplete > 0 || recovered is null ? 3 : 0;
         }
         finally
         {
