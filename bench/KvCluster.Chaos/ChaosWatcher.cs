@@ -75,7 +75,8 @@ internal sealed class ChaosWatcher
     /// <summary>Watches until <paramref name="stop"/>; never throws for a node's failure.</summary>
     public async Task RunAsync(CancellationToken stop)
     {
-        var port = _clientPorts[_random.Next(_clientPorts.Length)];
+        // Watchers start spread over the nodes, so a killed or paused node always has some to lose.
+        var port = _clientPorts[(Id - 1) % _clientPorts.Length];
         while (!stop.IsCancellationRequested && Ended is null)
         {
             try

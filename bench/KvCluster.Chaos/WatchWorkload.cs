@@ -7,7 +7,7 @@ using KvCluster.Testing.Linearizability;
 namespace KvCluster.Chaos;
 
 /// <summary>
-/// The watchers of the chaos run (issue 16): etcd watchers of the whole key space on random nodes, started before the
+/// The watchers of the chaos run (issue 16): etcd watchers of the whole key space spread over the nodes, started before the
 /// clients and resuming on another node (last revision + 1) whenever theirs dies, pauses or drops them. At the end a
 /// final write gives the last revision; every watcher must reach it, and each stream, joined with the recorded history,
 /// must hold every revision from its start exactly once and in order (every write of the run is a key change, so
