@@ -7,21 +7,29 @@
 # node wrote (raft.entries.v1 + raft.hard-state.v1: every fsynced transaction writes at least one).
 # Environment reaches the nodes, so an A/B of a runtime knob is two invocations, e.g.
 #   bench/akkakv-node-cpu.sh; DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 bench/akkakv-node-cpu.sh
-# Environment: DURATION (10s), PREWARM (5s), BASE_PORT (25054), LABEL (printed first on every line).
+# Environment: DURATION (10s), PREWARM (5s), BASE_PORT (25054), LABEL (printed first on every line), TARGET (akkakv:
+# the ClusterClient path on the node ports; etcd: the etcd v3 API on the client ports, CLIENT_BASE 25379),
+# WORKLOADS ("clients conns read-ratio consistency" per workload, ';'-separated; default the three above).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION="${DURATION:-10s}"
 PREWARM="${PREWARM:-5s}"
 LABEL="${LABEL:-run}"
-export BASE_PORT="${BASE_PORT:-25054}" PBM_BASE=0
+TARGET="${TARGET:-akkakv}"
+WORKLOADS="${WORKLOADS:-1 1 0 l;1000 100 0 l;1000 100 1 l}"
+export BASE_PORT="${BASE_PORT:-25054}" PBM_BASE=0 CLIENT_BASE="${CLIENT_BASE:-25379}"
 DATA="$(mktemp -d -t akkakv-node-cpu-XXXXXX)"
 export DATA
 trap 'LIGHTHOUSE=0 scripts/local-cluster.sh down >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT
 
 LIGHTHOUSE=0 scripts/local-cluster.sh up >/dev/null
 KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
-EP="127.0.0.1:$BASE_PORT,127.0.0.1:$((BASE_PORT + 1)),127.0.0.1:$((BASE_PORT + 2))"
+if [ "$TARGET" = etcd ]; then
+  EP="127.0.0.1:$CLIENT_BASE,127.0.0.1:$((CLIENT_BASE + 1)),127.0.0.1:$((CLIENT_BASE + 2))"
+else
+  EP="127.0.0.1:$BASE_PORT,127.0.0.1:$((BASE_PORT + 1)),127.0.0.1:$((BASE_PORT + 2))"
+fi
 
 cpu() { # CPU ticks of the three nodes so far
   local t=0 id s
@@ -37,27 +45,31 @@ rows() { # journal rows per node
 import sqlite3, sys
 out = []
 for n in (1, 2, 3):
-    c = sqlite3.connect(f"file:{sys.argv[1]}/n{n}/journal.db?mode=ro", uri=True)
+    c = sqlite3.connect(f"file:{sys.argv[1]}/n{n}/raft.db?mode=ro", uri=True)
     out.append(str(c.execute("select count(*) from journal").fetchone()[0]))
 print("/".join(out))
 PY
 }
+rows_or_unknown() {
+  rows 2>/dev/null || echo "?"
+}
 field() { grep -o "\"$1\":[-0-9.e]*" <<<"$2" | head -n 1 | cut -d: -f2; }
 
-timeout 120 "${KV[@]}" bench --target akkakv --endpoints "$EP" --clients 100 --conns 10 --duration "$PREWARM" \
+timeout 120 "${KV[@]}" bench --target "$TARGET" --endpoints "$EP" --clients 100 --conns 10 --duration "$PREWARM" \
   --warmup 0s --key-space 100000 --read-ratio 0.5 --output json >/dev/null
 hz="$(getconf CLK_TCK)"
-for w in "1 1 0 l" "1000 100 0 l" "1000 100 1 l"; do
+IFS=';' read -r -a workloads <<<"$WORKLOADS"
+for w in "${workloads[@]}"; do
   read -r clients conns ratio consistency <<<"$w"
   load="$(cut -d' ' -f1-3 /proc/loadavg)"
-  before_rows="$(rows)"
+  before_rows="$(rows_or_unknown)"
   before="$(cpu)"
-  out="$(timeout 120 "${KV[@]}" bench --target akkakv --endpoints "$EP" --clients "$clients" --conns "$conns" \
+  out="$(timeout 120 "${KV[@]}" bench --target "$TARGET" --endpoints "$EP" --clients "$clients" --conns "$conns" \
     --duration "$DURATION" --warmup 0s --key-space 100000 --read-ratio "$ratio" --consistency "$consistency" --output json)"
   after="$(cpu)"
   req="$(field requests "$out")"
-  echo "$LABEL clients=$clients conns=$conns read-ratio=$ratio consistency=$consistency: $req requests," \
+  echo "$LABEL $TARGET clients=$clients conns=$conns read-ratio=$ratio consistency=$consistency: $req requests," \
     "$(field throughput "$out") req/s, p50 $(field p50 "$out") ms, client $(field clientCpuMicrosPerRequest "$out") us/req," \
     "nodes $(awk -v t=$((after - before)) -v r="$req" -v hz="$hz" 'BEGIN { printf "%.0f", t * 1e6 / hz / (r > 0 ? r : 1) }') us/req;" \
-    "journal rows per node $before_rows -> $(rows); load $load"
+    "journal rows per node $before_rows -> $(rows_or_unknown); load $load"
 done

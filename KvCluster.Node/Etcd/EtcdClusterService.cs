@@ -16,10 +16,11 @@ namespace KvCluster.Node.Etcd;
 /// address, its client URL <c>http://host:clientport</c> as the member announces it (an Akka.Cluster role), empty while
 /// it is not in the Akka cluster (as etcd lists a member that has not started).</item>
 /// <item><c>MemberAdd</c>: the node at the peer URL must be running (started with <c>--join</c>); its router names its
-/// Raft id, and the leader adds it as a learner and promotes it once caught up (what <c>raft add-member</c> does).
-/// <c>isLearner</c> alone is refused: the Raft layer always promotes a caught-up learner.</item>
+/// Raft id, and the leader adds it as a learner and promotes it once caught up (what <c>raft add-member</c> does);
+/// with <c>isLearner</c> it stays a learner (it receives the log, does not vote) until <c>MemberPromote</c>.</item>
 /// <item><c>MemberRemove</c>: the leader removes the member from the configuration.</item>
-/// <item><c>MemberPromote</c>: a learner (an add that timed out) resumes its catch-up and becomes a voter.</item>
+/// <item><c>MemberPromote</c>: a learner (added with <c>isLearner</c>, or an add that timed out) catches up and becomes a
+/// voter.</item>
 /// <item><c>MemberUpdate</c>: Unimplemented (a member's address is its identity in Akka.Remote).</item>
 /// </list>
 /// Changes go to the leader's RaftActor from any node (the membership requests cross the network); a MemberAdd sent to
@@ -59,11 +60,6 @@ internal sealed class EtcdClusterService : Cluster.ClusterBase
     /// <inheritdoc />
     public override async Task<MemberAddResponse> MemberAdd(MemberAddRequest request, ServerCallContext context)
     {
-        if (request.IsLearner)
-        {
-            throw EtcdErrors.New(StatusCode.Unimplemented, "etcdserver: AkkaKv adds a member as a learner and promotes it once it has caught up; adding a learner that stays one is not supported (add it without --learner)");
-        }
-
         if (request.PeerURLs.Count == 0 || !TryParsePeerUrl(request.PeerURLs[0], out var endpoint))
         {
             throw EtcdErrors.MemberBadUrls();
@@ -88,13 +84,13 @@ internal sealed class EtcdClusterService : Cluster.ClusterBase
         }
 
         var existing = await Node.Raft.Ask<Members>(GetMembers.Instance, TimeSpan.FromSeconds(5), context.CancellationToken).ConfigureAwait(false);
-        if (existing.Voters.Contains(contacts.NodeId))
+        if (existing.Voters.Contains(contacts.NodeId) || (request.IsLearner && existing.Learners.Contains(contacts.NodeId)))
         {
             throw EtcdErrors.New(StatusCode.FailedPrecondition, "etcdserver: member ID already exist");
         }
 
         Node.RegisterPeer(contacts.NodeId, endpoint);
-        var changed = await ChangeAsync(new AddMember(contacts.NodeId), context).ConfigureAwait(false);
+        var changed = await ChangeAsync(new AddMember(contacts.NodeId, StayLearner: request.IsLearner), context).ConfigureAwait(false);
         var response = new MemberAddResponse { Header = _gateway.NewHeader() };
         response.Members.Add(Describe(changed.Voters, changed.Learners));
         response.Member = response.Members.FirstOrDefault(m => m.ID == contacts.NodeId) ?? Describe([contacts.NodeId], []).First();

@@ -218,6 +218,7 @@ internal sealed class EtcdGateway
             KvStatus.Ok => result,
             KvStatus.Compacted => throw EtcdErrors.Compacted(),
             KvStatus.FutureRevision => throw EtcdErrors.FutureRevision(),
+            KvStatus.InvalidArgument when EtcdLeaseService.ErrorFor(result.Error) is { } leaseError => throw leaseError,
             KvStatus.InvalidArgument or KvStatus.InvalidCommand => throw EtcdErrors.InvalidArgument(result.Error.Length > 0 ? result.Error : "etcdserver: invalid request"),
             _ => throw EtcdErrors.New(StatusCode.Unknown, $"etcdserver: unexpected outcome {result.Status}{(result.Error.Length > 0 ? ": " + result.Error : string.Empty)}"),
         };

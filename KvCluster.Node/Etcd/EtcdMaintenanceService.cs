@@ -3,6 +3,7 @@ using Akka.Actor;
 using Google.Protobuf;
 using Grpc.Core;
 using KvCluster.Client.Etcd;
+using KvCluster.Client.Snapshots;
 using KvCommand = KvCluster.Client.Protocol.KvCommand;
 using KvResult = KvCluster.Client.Protocol.KvResult;
 using KvStatus = KvCluster.Client.Protocol.KvStatus;
@@ -11,6 +12,7 @@ using KvResponse = KvCluster.Client.Protocol.KvResponse;
 using ReadConsistency = KvCluster.Client.Protocol.ReadConsistency;
 using ResponseCode = KvCluster.Client.Protocol.ResponseCode;
 using KvCluster.Node.Hosting;
+using KvCluster.Node.Kv;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
 using KvCluster.Raft.Persistence;
@@ -29,9 +31,9 @@ namespace KvCluster.Node.Etcd;
 /// <item><c>MoveLeader</c>: Raft leadership transfer (thesis §3.10) on the leader; waits until the target leads.</item>
 /// <item><c>Defragment</c>: a SQLite WAL checkpoint (TRUNCATE) of the journal: the WAL's pages go into raft.db and the
 /// WAL file is emptied. Nothing else to reclaim.</item>
-/// <item><c>Snapshot</c>: a consistent copy of the journal database (<c>VACUUM INTO</c>), streamed in chunks, then its
-/// SHA-256 as a last 32-byte chunk, as etcd sends its database and digest. The journal is AkkaKv's whole durable
-/// state (the state machine is rebuilt by replaying it); docs/OPERATIONS.md says how to restore it.</item>
+/// <item><c>Snapshot</c>: this node's state-machine snapshot (the KV store with its history, at its applied index),
+/// streamed in chunks, then its SHA-256 as a last 32-byte chunk, as etcd sends its database and digest;
+/// <c>kv snapshot restore</c> seeds a new data directory from it (docs/OPERATIONS.md).</item>
 /// </list>
 /// </summary>
 internal sealed class EtcdMaintenanceService : Maintenance.MaintenanceBase
@@ -78,6 +80,11 @@ internal sealed class EtcdMaintenanceService : Maintenance.MaintenanceBase
             RaftTerm = (ulong)Math.Max(0, status.Term),
             RaftAppliedIndex = (ulong)Math.Max(0, status.Applied),
             IsLearner = status.Learners.Contains(status.NodeId),
+            AkkakvSnapshotIndex = status.SnapshotIndex,
+            AkkakvSnapshotTerm = status.SnapshotTerm,
+            AkkakvSnapshotBytes = status.SnapshotBytes,
+            AkkakvSnapshotTakenAtUnixMs = status.SnapshotTakenAt is { } takenAt ? new DateTimeOffset(DateTime.SpecifyKind(takenAt, DateTimeKind.Utc)).ToUnixTimeMilliseconds() : 0,
+            AkkakvFirstLogIndex = status.FirstLogIndex,
         };
         if (status.Recovering)
         {
@@ -185,54 +192,55 @@ internal sealed class EtcdMaintenanceService : Maintenance.MaintenanceBase
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Streams this node's state-machine snapshot (<see cref="KvSnapshotCapture"/>, format 3): the RaftActor captures the
+    /// store on its turn (a local query, so the node asked describes itself, as etcd's does), the image is serialized here
+    /// off that turn, sent in <see cref="SnapshotChunkBytes"/> chunks with the bytes remaining, zero-padded to a multiple of
+    /// 512 bytes, then the SHA-256 of all that as a last 32-byte chunk (etcd's convention, which etcdctl 3.4 checks by the
+    /// saved file's length: <see cref="KvSnapshotEnvelope.StreamLayout"/>).
+    /// <c>kv snapshot restore</c> seeds a data directory from such a file (docs/OPERATIONS.md).
+    /// </remarks>
     public override async Task Snapshot(SnapshotRequest request, IServerStreamWriter<SnapshotResponse> responseStream, ServerCallContext context)
     {
-        var copy = Path.Combine(Path.GetTempPath(), $"akkakv-snapshot-{Node.NodeId}-{Guid.NewGuid():N}.db");
-        try
+        var id = Guid.NewGuid();
+        var reply = await Node.Raft.Ask<object>(new LocalQuery(KvSnapshotExchange.Request(id)), TimeSpan.FromMilliseconds(Node.Options.RequestTimeoutMs), context.CancellationToken).ConfigureAwait(false);
+        if (reply is ProposeDropped dropped)
         {
-            await using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = JournalPath(Node), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()))
+            throw EtcdErrors.New(StatusCode.Unavailable, $"etcdserver: {dropped.Reason}");
+        }
+
+        if (reply is not LocalQueryReply || !Node.SnapshotExchange.TryTake(id, out var capture))
+        {
+            throw EtcdErrors.New(StatusCode.Internal, $"etcdserver: the state machine answered the snapshot capture with {reply.GetType().Name} and no capture");
+        }
+
+        var (image, padded, digest) = await Task.Run(
+            () =>
             {
-                await connection.OpenAsync(context.CancellationToken).ConfigureAwait(false);
-                await using var command = connection.CreateCommand();
-                command.CommandText = "PRAGMA busy_timeout = 5000; VACUUM INTO $path;";
-                command.Parameters.AddWithValue("$path", copy);
-                await command.ExecuteNonQueryAsync(context.CancellationToken).ConfigureAwait(false);
+                var bytes = capture.Serialize();
+                var (length, sha) = KvSnapshotEnvelope.StreamLayout(bytes);
+                return (bytes, length, sha);
+            },
+            context.CancellationToken).ConfigureAwait(false);
+        var header = _gateway.NewHeader(capture.Revision);
+        var sent = 0;
+        while (sent < padded)
+        {
+            var length = Math.Min(SnapshotChunkBytes, padded - sent);
+            var blob = new byte[length];
+            image.AsSpan(Math.Min(sent, image.Length), Math.Clamp(image.Length - sent, 0, length)).CopyTo(blob);
+            var message = new SnapshotResponse { RemainingBytes = (ulong)(padded - sent - length), Blob = UnsafeByteOperations.UnsafeWrap(blob) };
+            if (sent == 0)
+            {
+                message.Header = header;
+                message.Version = EtcdVersion;
             }
 
-            var header = _gateway.NewHeader(await RevisionAsync(context).ConfigureAwait(false));
-            await using var file = new FileStream(copy, FileMode.Open, FileAccess.Read, FileShare.Read, SnapshotChunkBytes, FileOptions.SequentialScan);
-            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var total = file.Length;
-            var sent = 0L;
-            var buffer = new byte[SnapshotChunkBytes];
-            var first = true;
-            while (sent < total)
-            {
-                var read = await file.ReadAsync(buffer, context.CancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                sent += read;
-                sha.AppendData(buffer, 0, read);
-                var message = new SnapshotResponse { RemainingBytes = (ulong)(total - sent), Blob = ByteString.CopyFrom(buffer, 0, read) };
-                if (first)
-                {
-                    message.Header = header;
-                    message.Version = EtcdVersion;
-                    first = false;
-                }
-
-                await responseStream.WriteAsync(message, context.CancellationToken).ConfigureAwait(false);
-            }
-
-            await responseStream.WriteAsync(new SnapshotResponse { Header = header, RemainingBytes = 0, Blob = ByteString.CopyFrom(sha.GetHashAndReset()) }, context.CancellationToken).ConfigureAwait(false);
+            sent += length;
+            await responseStream.WriteAsync(message, context.CancellationToken).ConfigureAwait(false);
         }
-        finally
-        {
-            File.Delete(copy);
-        }
+
+        await responseStream.WriteAsync(new SnapshotResponse { Header = header, RemainingBytes = 0, Blob = ByteString.CopyFrom(digest) }, context.CancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The store revision, from a serializable count of one key; 0 when the state machine cannot tell.</summary>

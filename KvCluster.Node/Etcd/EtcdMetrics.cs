@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using KvCluster.Node.Hosting;
 using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
@@ -8,14 +9,24 @@ namespace KvCluster.Node.Etcd;
 /// <summary>
 /// The node's Prometheus metrics (prometheus-net, one registry per node so that nodes sharing a process in tests do not
 /// mix): Raft under etcd's names (<c>etcd_server_*</c>, so etcd dashboards and alerts apply), the gRPC requests under
-/// go-grpc-prometheus's names (<c>grpc_server_*</c>, as etcd exports them), the journal size, and prometheus-net's
-/// process and .NET runtime metrics. Served at <c>GET /metrics</c>; docs/OPERATIONS.md lists them.
+/// go-grpc-prometheus's names (<c>grpc_server_*</c>, as etcd exports them), the journal size and write histograms, and
+/// prometheus-net's process and .NET runtime metrics. Served at <c>GET /metrics</c>; docs/OPERATIONS.md lists them.
+/// The journal histograms come from <see cref="RaftJournalMetrics"/>'s System.Diagnostics.Metrics instruments through a
+/// <see cref="MeterListener"/> that keeps only this node's measurements. Hand-written bridge: prometheus-net's
+/// MeterAdapter exports every node of the process into every registry and drops a series idle for 5 minutes.
 /// </summary>
-internal sealed class EtcdMetrics
+internal sealed class EtcdMetrics : IDisposable
 {
-    /// <summary>Creates the metrics of one node in a new registry.</summary>
-    public EtcdMetrics()
+    /// <summary>Listens to this node's journal measurements.</summary>
+    private readonly MeterListener _journal = new();
+
+    /// <summary>This node's tag on the journal measurements (<see cref="RaftJournalMetrics.NodeTag"/>).</summary>
+    private readonly string _node;
+
+    /// <summary>Creates the metrics of the node tagged <paramref name="node"/> (<see cref="RaftJournalMetrics.NodeOf"/>) in a new registry.</summary>
+    public EtcdMetrics(string node)
     {
+        _node = node;
         Registry = Prometheus.Metrics.NewCustomRegistry();
         DotNetStats.Register(Registry);
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
@@ -37,6 +48,24 @@ internal sealed class EtcdMetrics
             LabelNames = ["grpc_type", "grpc_service", "grpc_method"],
             Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16),
         });
+        JournalWriteSeconds = factory.CreateHistogram("akkakv_journal_write_duration_seconds", "Time of one Raft journal write (persist call to the journal's confirmation, fsync included), in seconds.", new HistogramConfiguration
+        {
+            Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16), // 0.1 ms to 3.3 s
+        });
+        JournalEntriesPerWrite = factory.CreateHistogram("akkakv_journal_entries_per_write", "Raft log entries carried by one journal write (0: the hard state alone).", new HistogramConfiguration
+        {
+            Buckets = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+        });
+        _journal.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == RaftJournalMetrics.MeterName)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _journal.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument, value, tags));
+        _journal.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument, value, tags));
+        _journal.Start();
     }
 
     /// <summary>The registry <c>/metrics</c> exposes.</summary>
@@ -84,6 +113,12 @@ internal sealed class EtcdMetrics
     /// <summary>grpc_server_handling_seconds.</summary>
     public Histogram HandlingSeconds { get; }
 
+    /// <summary>akkakv_journal_write_duration_seconds.</summary>
+    public Histogram JournalWriteSeconds { get; }
+
+    /// <summary>akkakv_journal_entries_per_write.</summary>
+    public Histogram JournalEntriesPerWrite { get; }
+
     /// <summary>Sets the Raft gauges from <paramref name="status"/>; counts a leader change against <paramref name="previous"/>.</summary>
     public void Observe(RaftStatus status, RaftStatus? previous)
     {
@@ -102,4 +137,27 @@ internal sealed class EtcdMetrics
 
     /// <summary>Sets the journal size of <paramref name="node"/>.</summary>
     public void ObserveDisk(KvNode node) => DbSize.Set(EtcdMaintenanceService.JournalBytes(node));
+
+    /// <summary>Stops listening to the journal measurements.</summary>
+    public void Dispose() => _journal.Dispose();
+
+    private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        foreach (var tag in tags)
+        {
+            if (tag.Key == RaftJournalMetrics.NodeTag && !_node.Equals(tag.Value))
+            {
+                return;
+            }
+        }
+
+        if (ReferenceEquals(instrument, RaftJournalMetrics.WriteDuration))
+        {
+            JournalWriteSeconds.Observe(value);
+        }
+        else if (ReferenceEquals(instrument, RaftJournalMetrics.EntriesPerWrite))
+        {
+            JournalEntriesPerWrite.Observe(value);
+        }
+    }
 }

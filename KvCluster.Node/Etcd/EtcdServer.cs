@@ -1,6 +1,7 @@
 using System.Net;
 using Akka.Actor;
 using KvCluster.Node.Hosting;
+using KvCluster.Raft.Actor;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -13,7 +14,7 @@ using Prometheus;
 namespace KvCluster.Node.Etcd;
 
 /// <summary>
-/// The node's client port: Kestrel serving etcd's v3 gRPC API (KV, Cluster, Maintenance; the other etcd services
+/// The node's client port: Kestrel serving etcd's v3 gRPC API (KV, Cluster, Maintenance, Lease; the other etcd services
 /// answer Unimplemented) over cleartext HTTP/2 with prior knowledge, and <c>/health</c>, <c>/version</c>,
 /// <c>/metrics</c> over HTTP/1.1, on one port (<see cref="H2cPriorKnowledge"/>). A background loop refreshes the
 /// node's Raft status every <see cref="s_statusInterval"/> for the response headers' term and the Raft metrics.
@@ -49,7 +50,7 @@ public sealed class EtcdServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(node);
         var options = node.Options;
-        var metrics = new EtcdMetrics();
+        var metrics = new EtcdMetrics(RaftJournalMetrics.NodeOf(node.System));
         var gateway = new EtcdGateway(node, metrics);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Services.AddLogging();
@@ -84,6 +85,7 @@ public sealed class EtcdServer : IAsyncDisposable
         app.MapGrpcService<EtcdKvService>();
         app.MapGrpcService<EtcdMaintenanceService>();
         app.MapGrpcService<EtcdClusterService>();
+        app.MapGrpcService<EtcdLeaseService>();
         app.MapGrpcService<EtcdWatchService>();
         EtcdHttpEndpoints.Map(app, gateway);
         app.MapMetrics("/metrics", metrics.Registry);
@@ -96,6 +98,7 @@ public sealed class EtcdServer : IAsyncDisposable
         catch (IOException e)
         {
             await app.DisposeAsync().ConfigureAwait(false);
+            metrics.Dispose();
             throw new IOException($"the client port {options.ClientBindHost}:{options.ClientPort} could not be bound (is it in use? --client-port / Node:ClientPort): {e.Message}", e);
         }
 
@@ -128,6 +131,7 @@ public sealed class EtcdServer : IAsyncDisposable
 
         await _statusLoop.ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        _gateway.Metrics.Dispose();
         _stopping.Dispose();
     }
 

@@ -83,6 +83,9 @@ public sealed partial class KvNode : IAsyncDisposable
     /// <summary>The RaftActor.</summary>
     public IActorRef Raft { get; private set; } = ActorRefs.Nobody;
 
+    /// <summary>Where the state machine leaves the captures etcd's Maintenance.Snapshot asks for (<see cref="KvSnapshotExchange"/>).</summary>
+    public KvSnapshotExchange SnapshotExchange { get; } = new();
+
     /// <summary>The watch hub (<c>/user/watch-hub</c>): serves the etcd Watch streams of this node from its applied state.</summary>
     public IActorRef WatchHub { get; private set; } = ActorRefs.Nobody;
 
@@ -302,10 +305,11 @@ public sealed partial class KvNode : IAsyncDisposable
         }
 
         var limits = new KvLimits { MaxKeyBytes = Options.MaxKeyBytes, MaxValueBytes = Options.MaxValueBytes };
+        var leaseFeed = new LeaseFeed();
         WatchHub = System.ActorOf(Watch.WatchHub.Props(Options.WatchHub()), "watch-hub");
         var watchFeed = new Watch.WatchEventFeed(WatchHub);
         var raftPeers = members.Where(m => m.Key != Options.Id).ToDictionary(m => m.Key, m => Resolve(m.Value, RaftPath));
-        var raftSettings = new RaftActorSettings
+        var raftSettings = Options.WithSnapshotSettings(new RaftActorSettings
         {
             Raft = new RaftConfig
             {
@@ -315,9 +319,14 @@ public sealed partial class KvNode : IAsyncDisposable
                 ElectionTimeoutMinTicks = Options.ElectionTicksMin,
                 ElectionTimeoutMaxTicks = Options.ElectionTicksMax,
             },
-            StateMachineFactory = () => WithWatchFeed(new KvRaftStateMachine(limits), watchFeed),
+            StateMachineFactory = () =>
+            {
+                var machine = WithWatchFeed(new KvRaftStateMachine(limits, SnapshotExchange), watchFeed);
+                machine.Store.LeaseObserver = leaseFeed.Publish;
+                return machine;
+            },
             TickInterval = TimeSpan.FromMilliseconds(Options.TickMs),
-        };
+        });
         Raft = System.ActorOf(RaftActor.Props(raftSettings, raftPeers), "raft");
         WatchHub.Tell(new Watch.SetWatchHistorySource(Raft), ActorRefs.NoSender);
         System.ActorOf(NodeWatcher.Props(Raft, _raftStopped), "raft-watcher");
@@ -332,6 +341,9 @@ public sealed partial class KvNode : IAsyncDisposable
         ClusterClientReceptionist.Get(System).RegisterService(Router);
         System.ActorOf(RaftMembershipFollower.Props(this, hooks.MembershipFollower), "raft-membership");
         System.ActorOf(AutoCompactionActor.Props(Options.AutoCompaction(), Raft, Router), "auto-compaction");
+        var lessor = System.ActorOf(LeaseActor.Props(Options.LeaseSettings(), Options.Id, Raft, Router), "lease");
+        leaseFeed.Connect(lessor);
+        Router.Tell(new UseLessor(lessor), ActorRefs.NoSender);
         AddShutdownSteps();
         WatchTermination();
         FormAloneIfNoPeerAnswers(members, hooks);

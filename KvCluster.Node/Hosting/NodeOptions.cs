@@ -152,6 +152,10 @@ public sealed partial record NodeOptions
     /// <summary>What <see cref="AutoCompactionMode"/> keeps: a number of revisions (10000 by default) or a duration (s, m, h).</summary>
     public string AutoCompactionRetention { get; init; } = "10000";
 
+    /// <summary>The lessor's settings, derived from the Raft timing (minimum TTL, leader-change extension).</summary>
+    public KvCluster.Node.Kv.LeaseSettings LeaseSettings() =>
+        KvCluster.Node.Kv.LeaseSettings.ForRaft(TimeSpan.FromMilliseconds(TickMs), ElectionTicksMin, ElectionTicksMax);
+
     /// <summary>The parsed automatic compaction settings.</summary>
     /// <exception cref="NodeConfigurationException">The mode or the retention is invalid.</exception>
     public KvCluster.Node.Kv.AutoCompactionSettings AutoCompaction()
@@ -219,6 +223,7 @@ public sealed partial record NodeOptions
         Require(ClientPort == 0 || ClientPort != PbmPort, nameof(ClientPort), $"must differ from PbmPort ({PbmPort})");
         Require(MaxRequestBytes is >= 1024 and <= MaxRequestBytesLimit, nameof(MaxRequestBytes), $"must be 1024-{MaxRequestBytesLimit} (a request must fit one 4 MiB remoting frame), was {MaxRequestBytes}");
         _ = AutoCompaction();
+        ValidateSnapshots();
         Require(WatchProgressIntervalMs >= 100, nameof(WatchProgressIntervalMs), $"must be at least 100 ms, was {WatchProgressIntervalMs}");
         Require(WatchMaxPendingResponses >= 1, nameof(WatchMaxPendingResponses), $"must be at least 1, was {WatchMaxPendingResponses}");
         Require(TickMs >= 1, nameof(TickMs), $"must be at least 1, was {TickMs}");

@@ -34,6 +34,12 @@ public static class EtcdErrors
     /// <summary>A put naming a lease that does not exist (gRPC NotFound).</summary>
     public const string LeaseNotFound = "etcdserver: requested lease not found";
 
+    /// <summary>A lease grant naming an id already in use (gRPC FailedPrecondition).</summary>
+    public const string LeaseExists = "etcdserver: lease already exists";
+
+    /// <summary>A lease grant with a TTL above etcd's maximum, 9,000,000,000 s (gRPC OutOfRange).</summary>
+    public const string LeaseTtlTooLarge = "etcdserver: too large lease TTL";
+
     /// <summary>A read or compaction below the compaction point (gRPC OutOfRange; status COMPACTED).</summary>
     public const string Compacted = "etcdserver: mvcc: required revision has been compacted";
 

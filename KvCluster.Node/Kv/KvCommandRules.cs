@@ -23,6 +23,9 @@ internal static class KvCommandRules
             KvCommand.OpOneofCase.EtcdRange or KvCommand.OpOneofCase.EtcdPut or KvCommand.OpOneofCase.EtcdDeleteRange
                 or KvCommand.OpOneofCase.EtcdTxn or KvCommand.OpOneofCase.EtcdCompact or KvCommand.OpOneofCase.EtcdHashKv
                 => KvEtcdRules.Check(command, limits),
+            KvCommand.OpOneofCase.LeaseGrant or KvCommand.OpOneofCase.LeaseRevoke or KvCommand.OpOneofCase.LeaseKeepAlive
+                or KvCommand.OpOneofCase.LeaseTimeToLive or KvCommand.OpOneofCase.LeaseLeases or KvCommand.OpOneofCase.LeaseTable
+                => LeaseRules.Check(command),
             KvCommand.OpOneofCase.WatchHistory => new KvValidationError(
                 KvStatus.InvalidCommand, "A watch history read is a node-local query of the watch hub, not a command."),
             _ => new KvValidationError(

@@ -30,7 +30,11 @@ internal readonly record struct KvVersion(long ModRevision, long CreateRevision,
 /// </summary>
 internal sealed class KvKeyHistory
 {
-    /// <summary>Versions older than <see cref="Latest"/>, ascending by revision; null while there are none.</summary>
+    /// <summary>
+    /// Versions older than <see cref="Latest"/>, ascending by revision; null while there are none. Append-only: a
+    /// change that drops versions (compaction) replaces the list, so a snapshot capture can keep reading the prefix it
+    /// captured (<see cref="OlderList"/>) while the store moves on.
+    /// </summary>
     private List<KvVersion>? _older;
 
     /// <summary>Creates a key with one version.</summary>
@@ -51,6 +55,9 @@ internal sealed class KvKeyHistory
 
     /// <summary>True when compaction may have something to drop here (older versions, or a tombstone).</summary>
     public bool HasHistory => _older is { Count: > 0 } || Latest.IsTombstone;
+
+    /// <summary>The list of versions older than <see cref="Latest"/> (null: none); see <c>_older</c> for why a capture may keep it.</summary>
+    internal List<KvVersion>? OlderList => _older;
 
     /// <summary>The number of retained versions.</summary>
     public int VersionCount => (_older?.Count ?? 0) + 1;
@@ -148,12 +155,9 @@ internal sealed class KvKeyHistory
 
         if (keepFrom > 0)
         {
-            _older.RemoveRange(0, keepFrom);
-        }
-
-        if (_older.Count == 0)
-        {
-            _older = null;
+            // Copy-on-write, never RemoveRange: a snapshot capture (KvSnapshotCapture) may be reading a prefix of the old
+            // list on another thread; the lists it holds are only ever appended to.
+            _older = keepFrom < _older.Count ? _older.GetRange(keepFrom, _older.Count - keepFrom) : null;
         }
 
         return false;

@@ -158,8 +158,7 @@ public sealed partial class KvStateMachine
             return new KvValidationError(KvStatus.InvalidArgument, EtcdErrors.KeyNotFound);
         }
 
-        // No lease exists until leases are implemented (issue 16): every lease id is unknown.
-        return put.Lease != 0 ? new KvValidationError(KvStatus.InvalidArgument, EtcdErrors.LeaseNotFound) : null;
+        return LeaseError(put);
     }
 
     private PutResponse PutCore(PutRequest put, WriteScope scope)

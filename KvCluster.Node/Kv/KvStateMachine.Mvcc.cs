@@ -24,10 +24,12 @@ public sealed partial class KvStateMachine
             _byKey.Add(key, history);
             _sorted.Add(history);
             _liveCount++;
+            MoveLease(key, 0, lease);
             return history;
         }
 
         var latest = history.Latest;
+        MoveLease(key, latest.IsTombstone ? 0 : latest.Lease, lease);
         KvVersion? previous = latest.IsTombstone ? null : latest;
         if (latest.IsTombstone)
         {
@@ -47,6 +49,7 @@ public sealed partial class KvStateMachine
     /// <summary>Records the delete of a live key at <paramref name="revision"/> (the caller moves <see cref="Revision"/>).</summary>
     private void WriteTombstone(KvKeyHistory live, long revision)
     {
+        MoveLease(live.Key, live.Latest.Lease, 0);
         RecordEvent(live.Key, KvVersion.Tombstone(revision), live.Latest);
         live.Append(KvVersion.Tombstone(revision));
         _liveCount--;

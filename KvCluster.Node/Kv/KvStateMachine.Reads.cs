@@ -7,7 +7,8 @@ public sealed partial class KvStateMachine
 {
     /// <summary>
     /// Serves a read-only command from the applied state without changing anything: get, range,
-    /// etcd range, a read-only etcd txn, etcd HashKV. Null for any other command (it must be
+    /// etcd range, a read-only etcd txn, etcd HashKV, lease time-to-live (granted TTL and keys), lease list and the
+    /// lease table. Null for any other command (it must be
     /// proposed). Checked by the same rules as at apply time.
     /// </summary>
     public KvResult? Query(KvCommand command)
@@ -25,7 +26,8 @@ public sealed partial class KvStateMachine
         }
 
         if (command.OpCase is not (KvCommand.OpOneofCase.Get or KvCommand.OpOneofCase.Range or KvCommand.OpOneofCase.EtcdRange
-            or KvCommand.OpOneofCase.EtcdTxn or KvCommand.OpOneofCase.EtcdHashKv))
+            or KvCommand.OpOneofCase.EtcdTxn or KvCommand.OpOneofCase.EtcdHashKv or KvCommand.OpOneofCase.LeaseTimeToLive
+            or KvCommand.OpOneofCase.LeaseLeases or KvCommand.OpOneofCase.LeaseTable))
         {
             return null;
         }
@@ -42,6 +44,9 @@ public sealed partial class KvStateMachine
             KvCommand.OpOneofCase.Range => Range(command.Range),
             KvCommand.OpOneofCase.EtcdRange => EtcdRange(command.EtcdRange),
             KvCommand.OpOneofCase.EtcdTxn => EtcdReadTxn(command.EtcdTxn),
+            KvCommand.OpOneofCase.LeaseTimeToLive => LeaseTimeToLive(command.LeaseTimeToLive),
+            KvCommand.OpOneofCase.LeaseLeases => LeaseLeases(),
+            KvCommand.OpOneofCase.LeaseTable => LeaseTableQuery(),
             _ => HashKv(command.EtcdHashKv),
         };
     }

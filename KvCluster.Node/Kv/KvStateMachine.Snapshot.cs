@@ -1,138 +1,178 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Google.Protobuf;
+using KvCluster.Client.Snapshots;
 
 namespace KvCluster.Node.Kv;
 
+/// <summary>
+/// Snapshots of the store: <see cref="CaptureSnapshot"/> on the owner's turn (cheap), <see cref="KvSnapshotCapture.Serialize"/>
+/// anywhere later, <see cref="Restore"/> to replace the whole store. The image is <see cref="KvSnapshotEnvelope"/>'s format 3:
+/// a head (applied index, revision, compaction point), sections, a SHA-256.
+/// <para>
+/// The keys section (<see cref="KvSnapshotSection.Keys"/>): key count, then per key in key order: key length, key,
+/// version count, and per version oldest first: mod revision, a flag byte (0 put, 1 tombstone) and, for a put, create
+/// revision, version, lease (the 64 bits as unsigned), value length, value. All integers unsigned LEB128 varints.
+/// </para>
+/// <para>
+/// The lease section (<see cref="KvSnapshotSection.Leases"/>, present when a lease exists; issue 16): lease count, then per
+/// lease by ascending id: the id (64 bits as unsigned), the TTL in seconds. The keys attached are not written: the restored
+/// versions carry their lease.
+/// </para>
+/// <para>
+/// Adding a section: capture it in <see cref="CaptureSnapshot"/> as a
+/// <see cref="KvSnapshotSectionCapture"/> (copy references, not contents), and read it in <see cref="ReadSection"/>
+/// into a staged part that <see cref="Restore"/> installs only after every section was read (all or nothing).
+/// </para>
+/// </summary>
 public sealed partial class KvStateMachine
 {
-    /// <summary>The first four bytes of every snapshot: "AKVS".</summary>
-    internal static ReadOnlySpan<byte> SnapshotMagic => "AKVS"u8;
-
-    /// <summary>
-    /// The snapshot format this build writes and reads: 2 holds the MVCC history (format 1, a single
-    /// version per key without revisions of its own, is refused).
-    /// </summary>
-    internal const ushort SnapshotFormatVersion = 2;
-
-    private const int DigestBytes = 32;
-
     /// <summary>Version flag byte: a put (with create revision, version, lease and value).</summary>
-    private const byte PutFlag = 0;
+    internal const byte PutFlag = 0;
 
     /// <summary>Version flag byte: a tombstone (nothing follows).</summary>
-    private const byte TombstoneFlag = 1;
+    internal const byte TombstoneFlag = 1;
 
     /// <summary>
-    /// Serializes the whole store, history included, into a new array the caller owns. Layout (all
-    /// integers unsigned LEB128 varints unless noted): magic "AKVS"; format version (u16
-    /// little-endian); applied index; revision; compaction point + 1 (0 = never compacted); key count;
-    /// then per key in key order: key length, key, version count, and per version oldest first: mod
-    /// revision, a flag byte (0 put, 1 tombstone) and, for a put, create revision, version, lease
-    /// (the 64 bits as unsigned), value length, value; finally the SHA-256 of every preceding byte.
-    /// Deterministic: replicas that applied the same log give equal bytes.
+    /// Raised on the owner's turn right after <see cref="Restore"/> replaced the store (a follower installed a leader's
+    /// snapshot, or a node recovered from one). Whatever follows the store incrementally (a watch hub) must resync from
+    /// the new state: the changes between its last revision and <see cref="KvRestored.Revision"/> are not replayed, and
+    /// revisions below <see cref="KvRestored.CompactRevision"/> are gone (a watcher that needs them gets etcd's compacted
+    /// error). The automatic compactor needs nothing: it reads the revision afresh at every check.
     /// </summary>
-    public byte[] Snapshot()
-    {
-        var writer = new ArrayBufferWriter<byte>(64 + (_sorted.Count * 40));
-        writer.Write(SnapshotMagic);
-        BinaryPrimitives.WriteUInt16LittleEndian(writer.GetSpan(2), SnapshotFormatVersion);
-        writer.Advance(2);
-        WriteVarint(writer, AppliedIndex);
-        WriteVarint(writer, Revision);
-        WriteVarint(writer, CompactRevision + 1);
-        WriteVarint(writer, (long)_sorted.Count);
-        foreach (var key in _sorted)
-        {
-            WriteVarint(writer, (long)key.Key.Length);
-            writer.Write(key.Key.Span);
-            WriteVarint(writer, (long)key.VersionCount);
-            foreach (var version in key.Versions())
-            {
-                WriteVarint(writer, version.ModRevision);
-                if (version.IsTombstone)
-                {
-                    WriteFlag(writer, TombstoneFlag);
-                    continue;
-                }
+    public event Action<KvRestored>? Restored;
 
-                WriteFlag(writer, PutFlag);
-                WriteVarint(writer, version.CreateRevision);
-                WriteVarint(writer, version.Version);
-                WriteUnsigned(writer, (ulong)version.Lease);
-                WriteVarint(writer, (long)version.Value!.Length);
-                writer.Write(version.Value.Span);
-            }
+    /// <summary>
+    /// Captures the store as it is now, for serialization later on any thread (see <see cref="KvSnapshotCapture"/> for
+    /// why that is safe while the store goes on). Cost on this turn: O(stored keys) reference copies, no value bytes.
+    /// </summary>
+    public KvSnapshotCapture CaptureSnapshot()
+    {
+        var keys = new KvCapturedKey[_byKey.Count];
+        var i = 0;
+        foreach (var history in _byKey.Values)
+        {
+            var older = history.OlderList;
+            keys[i++] = new KvCapturedKey(history.Key, older, older?.Count ?? 0, history.Latest);
         }
 
-        SHA256.HashData(writer.WrittenSpan, writer.GetSpan(DigestBytes));
-        writer.Advance(DigestBytes);
-        return writer.WrittenSpan.ToArray();
+        return new KvSnapshotCapture(AppliedIndex, Revision, CompactRevision, keys, _liveCount, CaptureLeases());
     }
 
+    /// <summary>The whole store as a snapshot image (<see cref="CaptureSnapshot"/> then <see cref="KvSnapshotCapture.Serialize"/>).</summary>
+    public byte[] Snapshot() => CaptureSnapshot().Serialize();
+
     /// <summary>
-    /// Replaces the whole store with the one in <paramref name="snapshot"/> (from
-    /// <see cref="Snapshot"/>, possibly on another node), history and compaction point included, so
-    /// reads at past revisions answer as they did. All or nothing: when the snapshot is rejected the
-    /// store is unchanged.
+    /// Replaces the whole store with the one in <paramref name="snapshot"/> (from <see cref="Snapshot"/>, possibly on another
+    /// node), history and compaction point included, so reads at past revisions answer as they did; then raises
+    /// <see cref="Restored"/>. All or nothing: when the snapshot is rejected the store is unchanged.
     /// </summary>
     /// <exception cref="KvSnapshotFormatException">
-    /// The bytes are not a snapshot, are truncated or corrupted (digest mismatch), use an unknown
-    /// format version, or describe an impossible store; the message says which and where.
+    /// The bytes are not a snapshot, are truncated or corrupted (digest mismatch), use an unknown format version or
+    /// section type, or describe an impossible store; the message says which and where.
     /// </exception>
-    public void Restore(ReadOnlySpan<byte> snapshot)
+    /// <param name="snapshot">The image.</param>
+    /// <param name="atIndex">The log index the image is installed at, when a Raft node restores it: an image that
+    /// reflects a later index is refused (the log after <paramref name="atIndex"/> would apply twice). Null: no check.</param>
+    public void Restore(ReadOnlySpan<byte> snapshot, long? atIndex = null)
     {
-        var headerLength = SnapshotMagic.Length + 2;
-        if (snapshot.Length < headerLength + 4 + DigestBytes)
+        KvSnapshotHeader header;
+        try
         {
-            throw new KvSnapshotFormatException(
-                $"The snapshot is {snapshot.Length} bytes, shorter than the smallest possible snapshot ({headerLength + DigestBytes + 4} bytes).");
+            header = KvSnapshotEnvelope.Read(snapshot);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new KvSnapshotFormatException(e.Message, e);
         }
 
-        if (!snapshot.StartsWith(SnapshotMagic))
-        {
-            throw new KvSnapshotFormatException("The bytes are not a KV snapshot: the magic \"AKVS\" is missing.");
-        }
-
-        var format = BinaryPrimitives.ReadUInt16LittleEndian(snapshot[SnapshotMagic.Length..]);
-        if (format != SnapshotFormatVersion)
+        if (header.Revision < InitialRevision || header.CompactRevision > header.Revision)
         {
             throw new KvSnapshotFormatException(
-                $"The snapshot uses format version {format}; this build reads only version {SnapshotFormatVersion}.");
-        }
-
-        var body = snapshot[..^DigestBytes];
-        Span<byte> digest = stackalloc byte[DigestBytes];
-        SHA256.HashData(body, digest);
-        if (!digest.SequenceEqual(snapshot[^DigestBytes..]))
-        {
-            throw new KvSnapshotFormatException(
-                $"The snapshot is corrupted: its SHA-256 digest does not match its {body.Length} bytes of content.");
-        }
-
-        var reader = new SnapshotReader(body, headerLength);
-        var appliedIndex = reader.ReadVarint("applied index");
-        var revision = reader.ReadVarint("revision");
-        var compactRevision = reader.ReadVarint("compaction point") - 1;
-        var count = reader.ReadVarint("key count");
-        if (revision < InitialRevision || compactRevision > revision)
-        {
-            throw new KvSnapshotFormatException(
-                $"The snapshot's revision {revision} and compaction point {compactRevision} are impossible " +
+                $"The snapshot's revision {header.Revision} and compaction point {header.CompactRevision} are impossible " +
                 $"(the revision is at least {InitialRevision} and the compaction point at most the revision).");
         }
 
-        var byKey = new Dictionary<ByteString, KvKeyHistory>(KvKeyEqualityComparer.Instance);
-        var sorted = new SortedSet<KvKeyHistory>(KvKeyHistoryComparer.Instance);
+        if (header.AppliedIndex > atIndex)
+        {
+            throw new KvSnapshotFormatException(
+                $"The snapshot reflects applied index {header.AppliedIndex}, past index {atIndex.Value} it is installed at.");
+        }
+
+        StagedKeys? keys = null;
+        SortedDictionary<long, LeaseRecord>? leases = null;
+        foreach (var section in header.Sections)
+        {
+            var bytes = snapshot.Slice(section.Offset, section.Length);
+            try
+            {
+                ReadSection(section.Type, bytes, header, ref keys, ref leases);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new KvSnapshotFormatException($"Section {(KvSnapshotSection)section.Type} at offset {section.Offset}: {e.Message}", e);
+            }
+        }
+
+        if (keys is null)
+        {
+            throw new KvSnapshotFormatException($"The snapshot has no keys section (type {(ulong)KvSnapshotSection.Keys}); every snapshot has one.");
+        }
+
+        leases ??= [];
+        AttachLeaseKeys(leases, keys.Sorted);
+
+        _byKey = keys.ByKey;
+        _bySpan = keys.ByKey.GetAlternateLookup<ReadOnlySpan<byte>>();
+        _sorted = keys.Sorted;
+        _compactable = keys.Compactable;
+        _liveCount = keys.Live;
+        AppliedIndex = header.AppliedIndex;
+        Revision = header.Revision;
+        CompactRevision = header.CompactRevision;
+        InstallLeases(leases);
+        AssertInvariants();
+        Restored?.Invoke(new KvRestored(AppliedIndex, Revision, CompactRevision));
+        PublishRestored();
+    }
+
+    /// <summary>Reads one section into its staged part; the switch every new section type joins.</summary>
+    private static void ReadSection(ulong type, ReadOnlySpan<byte> bytes, KvSnapshotHeader header, ref StagedKeys? keys, ref SortedDictionary<long, LeaseRecord>? leases)
+    {
+        switch (type)
+        {
+            case (ulong)KvSnapshotSection.Keys when keys is null:
+                keys = ReadKeys(bytes, header.Revision);
+                break;
+            case (ulong)KvSnapshotSection.Keys:
+                throw new KvSnapshotFormatException("The snapshot has two keys sections; it has exactly one.");
+            case (ulong)KvSnapshotSection.Leases when leases is null:
+                leases = ReadLeaseSection(bytes);
+                break;
+            case (ulong)KvSnapshotSection.Leases:
+                throw new KvSnapshotFormatException("The snapshot has two lease sections; it has at most one.");
+            default:
+                throw new KvSnapshotFormatException(
+                    $"The snapshot holds a section of unknown type {type} ({bytes.Length} bytes); this build knows types 1 (keys) and 2 (leases). " +
+                    "It was probably written by a newer AkkaKv; restore it with that version.");
+        }
+    }
+
+    private static StagedKeys ReadKeys(ReadOnlySpan<byte> bytes, long revision)
+    {
+        var reader = new KvSnapshotReader(bytes);
+        var count = reader.ReadInt64("key count");
+
+        // A key takes at least 4 bytes (length, a byte, version count, mod revision): no bigger table than that allows.
+        var capacity = (int)Math.Min(count, bytes.Length / 4);
+        var byKey = new Dictionary<ByteString, KvKeyHistory>(capacity, KvKeyEqualityComparer.Instance);
+        var inOrder = new List<KvKeyHistory>(capacity);
         var compactable = new HashSet<KvKeyHistory>(ReferenceEqualityComparer.Instance);
         var live = 0;
         KvKeyHistory? previous = null;
         for (long i = 0; i < count; i++)
         {
-            var key = ByteString.CopyFrom(reader.ReadBytes("key", i));
-            var versions = reader.ReadVarint("version count", i);
+            var key = ByteString.CopyFrom(reader.ReadBytes($"key {i}"));
+            var versions = reader.ReadInt64($"version count of key {i}");
             if (key.IsEmpty || versions < 1)
             {
                 throw new KvSnapshotFormatException(
@@ -160,7 +200,7 @@ public sealed partial class KvStateMachine
             }
 
             byKey.Add(key, history!);
-            sorted.Add(history!);
+            inOrder.Add(history!);
             if (history!.HasHistory)
             {
                 compactable.Add(history);
@@ -176,27 +216,18 @@ public sealed partial class KvStateMachine
 
         if (!reader.AtEnd)
         {
-            throw new KvSnapshotFormatException(
-                $"The snapshot has {reader.Remaining} unexpected bytes after its {count} keys.");
+            throw new KvSnapshotFormatException($"The keys section has {reader.Remaining} unexpected bytes after its {count} keys.");
         }
 
-        _byKey = byKey;
-        _bySpan = byKey.GetAlternateLookup<ReadOnlySpan<byte>>();
-        _sorted = sorted;
-        _compactable = compactable;
-        _liveCount = live;
-        AppliedIndex = appliedIndex;
-        Revision = revision;
-        CompactRevision = compactRevision;
-        AssertInvariants();
-        PublishRestored();
+        // Built from the whole (already ordered) list at once: a balanced tree in one pass instead of n insertions.
+        return new StagedKeys(byKey, new SortedSet<KvKeyHistory>(inOrder, KvKeyHistoryComparer.Instance), compactable) { Live = live };
     }
 
     /// <summary>Reads one version of key <paramref name="i"/> and checks it against the ones before.</summary>
-    private static KvVersion ReadVersion(ref SnapshotReader reader, long i, ByteString key, long revision, KvKeyHistory? before)
+    private static KvVersion ReadVersion(ref KvSnapshotReader reader, long i, ByteString key, long revision, KvKeyHistory? before)
     {
-        var mod = reader.ReadVarint("mod revision", i);
-        var flag = reader.ReadByte("version flag", i);
+        var mod = reader.ReadInt64($"mod revision of key {i}");
+        var flag = reader.ReadByte($"version flag of key {i}");
         KvVersion version;
         if (flag == TombstoneFlag)
         {
@@ -204,10 +235,10 @@ public sealed partial class KvStateMachine
         }
         else if (flag == PutFlag)
         {
-            var create = reader.ReadVarint("create revision", i);
-            var number = reader.ReadVarint("version", i);
-            var lease = (long)reader.ReadUnsigned("lease", i);
-            var value = ByteString.CopyFrom(reader.ReadBytes("value", i));
+            var create = reader.ReadInt64($"create revision of key {i}");
+            var number = reader.ReadInt64($"version of key {i}");
+            var lease = (long)reader.ReadUInt64($"lease of key {i}");
+            var value = ByteString.CopyFrom(reader.ReadBytes($"value of key {i}"));
             version = new KvVersion(mod, create, number, lease, value);
         }
         else
@@ -235,103 +266,21 @@ public sealed partial class KvStateMachine
         return version;
     }
 
-    private static void WriteVarint(ArrayBufferWriter<byte> writer, long signedValue)
+    /// <summary>The keys section read but not installed yet.</summary>
+    private sealed class StagedKeys(Dictionary<ByteString, KvKeyHistory> byKey, SortedSet<KvKeyHistory> sorted, HashSet<KvKeyHistory> compactable)
     {
-        Debug.Assert(signedValue >= 0, "Lengths, counts and indexes are never negative.");
-        WriteUnsigned(writer, (ulong)signedValue);
-    }
+        public Dictionary<ByteString, KvKeyHistory> ByKey { get; } = byKey;
 
-    private static void WriteFlag(ArrayBufferWriter<byte> writer, byte flag)
-    {
-        writer.GetSpan(1)[0] = flag;
-        writer.Advance(1);
-    }
+        public SortedSet<KvKeyHistory> Sorted { get; } = sorted;
 
-    private static void WriteUnsigned(ArrayBufferWriter<byte> writer, ulong value)
-    {
-        var span = writer.GetSpan(10);
-        var n = 0;
-        while (value >= 0x80)
-        {
-            span[n++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
+        public HashSet<KvKeyHistory> Compactable { get; } = compactable;
 
-        span[n++] = (byte)value;
-        writer.Advance(n);
-    }
-
-    /// <summary>Reads the snapshot body with bounds checks that name what was being read.</summary>
-    private ref struct SnapshotReader
-    {
-        private readonly ReadOnlySpan<byte> _data;
-        private int _position;
-
-        public SnapshotReader(ReadOnlySpan<byte> data, int position)
-        {
-            _data = data;
-            _position = position;
-        }
-
-        public readonly bool AtEnd => _position == _data.Length;
-
-        public readonly int Remaining => _data.Length - _position;
-
-        public long ReadVarint(string what, long? entry = null)
-        {
-            var value = ReadUnsigned(what, entry);
-            return value <= long.MaxValue
-                ? (long)value
-                : throw new KvSnapshotFormatException($"The {Where(what, entry)} at offset {_position} is out of range ({value}).");
-        }
-
-        public byte ReadByte(string what, long entry)
-        {
-            if (_position >= _data.Length)
-            {
-                throw Truncated(what, entry);
-            }
-
-            return _data[_position++];
-        }
-
-        public ulong ReadUnsigned(string what, long? entry = null)
-        {
-            ulong value = 0;
-            for (var shift = 0; shift < 64; shift += 7)
-            {
-                if (_position >= _data.Length)
-                {
-                    throw Truncated(what, entry);
-                }
-
-                var b = _data[_position++];
-                value |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80)
-                {
-                    return value;
-                }
-            }
-
-            throw new KvSnapshotFormatException($"The {Where(what, entry)} at offset {_position} is not a valid varint.");
-        }
-
-        public ReadOnlySpan<byte> ReadBytes(string what, long entry)
-        {
-            var length = ReadVarint(what + " length", entry);
-            if (length > (long)(_data.Length - _position))
-            {
-                throw Truncated(what, entry);
-            }
-
-            var bytes = _data.Slice(_position, (int)length);
-            _position += (int)length;
-            return bytes;
-        }
-
-        private readonly KvSnapshotFormatException Truncated(string what, long? entry) =>
-            new($"The snapshot ends at offset {_position} while reading the {Where(what, entry)}.");
-
-        private static string Where(string what, long? entry) => entry is null ? what : $"{what} of key {entry}";
+        public int Live { get; set; }
     }
 }
+
+/// <summary>What <see cref="KvStateMachine.Restored"/> reports: the store now reflects this point.</summary>
+/// <param name="AppliedIndex">The Raft index the restored state reflects.</param>
+/// <param name="Revision">The store revision after the restore.</param>
+/// <param name="CompactRevision">The compaction point after the restore (<see cref="KvStateMachine.NotCompacted"/>: none).</param>
+public sealed record KvRestored(long AppliedIndex, long Revision, long CompactRevision);

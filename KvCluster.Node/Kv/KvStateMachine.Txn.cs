@@ -129,8 +129,9 @@ public sealed partial class KvStateMachine
                     response.Responses.Add(new ResponseOp { ResponseDeleteRange = DeleteCore(op.RequestDeleteRange, scope) });
                     break;
                 case RequestOp.RequestOneofCase.RequestTxn:
+                    // etcd sets only the top-level txn's header: a nested TxnResponse carries an empty one (revision 0).
                     var nested = RunTxn(op.RequestTxn, path, ref at, scope);
-                    nested.Header = new ResponseHeader { Revision = scope.VisibleRevision };
+                    nested.Header = new ResponseHeader();
                     response.Responses.Add(new ResponseOp { ResponseTxn = nested });
                     break;
                 default:

@@ -166,6 +166,13 @@ public sealed partial class KvStateMachine
             KvCommand.OpOneofCase.EtcdTxn => ApplyEtcdTxn(command.EtcdTxn, readOnly: false),
             KvCommand.OpOneofCase.EtcdCompact => ApplyCompact(command.EtcdCompact),
             KvCommand.OpOneofCase.EtcdHashKv => HashKv(command.EtcdHashKv),
+            KvCommand.OpOneofCase.LeaseGrant => ApplyLeaseGrant(command.LeaseGrant),
+            KvCommand.OpOneofCase.LeaseRevoke => ApplyLeaseRevoke(command.LeaseRevoke),
+            KvCommand.OpOneofCase.LeaseTimeToLive => LeaseTimeToLive(command.LeaseTimeToLive),
+            KvCommand.OpOneofCase.LeaseLeases => LeaseLeases(),
+            KvCommand.OpOneofCase.LeaseTable => LeaseTableQuery(),
+            KvCommand.OpOneofCase.LeaseKeepAlive => new KvValidationError(
+                KvStatus.InvalidCommand, "A lease keep-alive is served by the leader's lessor, never applied from the log.").ToResult(Revision),
             _ => throw new UnreachableException("KvCommandRules accepts only known operations."),
         };
         PublishEvents();

@@ -6,6 +6,7 @@ using KvCluster.Client;
 using KvCluster.Client.Protocol;
 using KvCluster.Node.Hosting;
 using KvCluster.Pbm;
+using KvCluster.Client.Snapshots;
 using KvCluster.Raft.Actor;
 
 namespace KvCluster.Node.Pbm;
@@ -65,6 +66,9 @@ public sealed class RaftCommandPalette : ICommandPalette
         text.AppendLine(Invariant($"commit:      {status.Commit}"));
         text.AppendLine(Invariant($"applied:     {status.Applied}"));
         text.AppendLine(Invariant($"last index:  {status.LastIndex}"));
+        text.AppendLine(Invariant($"first index: {status.FirstLogIndex}"));
+        var now = DateTime.UtcNow;
+        text.AppendLine(Invariant($"snapshot:    {KvSnapshotFigures.Describe(status.SnapshotIndex, status.SnapshotTerm, status.SnapshotBytes, status.SnapshotTakenAt, now)}"));
         text.AppendLine(Invariant($"voters:      {string.Join(", ", status.Voters)}"));
         text.AppendLine(Invariant($"learners:    {(status.Learners.Count == 0 ? "none" : string.Join(", ", status.Learners))}"));
         var followers = new JsonArray();
@@ -84,6 +88,15 @@ public sealed class RaftCommandPalette : ICommandPalette
             ["commit"] = status.Commit,
             ["applied"] = status.Applied,
             ["last_index"] = status.LastIndex,
+            ["first_index"] = status.FirstLogIndex,
+            ["snapshot"] = status.SnapshotIndex <= 0 ? null : new JsonObject
+            {
+                ["index"] = status.SnapshotIndex,
+                ["term"] = status.SnapshotTerm,
+                ["bytes"] = status.SnapshotBytes,
+                ["taken_at"] = status.SnapshotTakenAt?.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                ["age_seconds"] = status.SnapshotTakenAt is { } at ? Math.Max(0, (long)(now - at).TotalSeconds) : null,
+            },
             ["voters"] = new JsonArray([.. status.Voters.Select(v => (JsonNode)v)]),
             ["learners"] = new JsonArray([.. status.Learners.Select(v => (JsonNode)v)]),
             ["followers"] = followers,

@@ -14,6 +14,9 @@ public enum KvRequestPath
 
     /// <summary>A read served at once from the local applied state (serializable: possibly stale).</summary>
     LocalRead,
+
+    /// <summary>Served by the leader's lessor, never logged (lease keep-alive and time-to-live): forwarded to the leader like a write.</summary>
+    Lessor,
 }
 
 /// <summary>
@@ -21,7 +24,8 @@ public enum KvRequestPath
 /// an etcd txn holding any put or delete) go through the log; reads (get, range, etcd range, an etcd
 /// txn whose operations are all ranges, nested ones included) are linearizable unless the request or
 /// the etcd request asks for a serializable read (an etcd txn is serializable when all its ranges
-/// are, as in etcd); etcd HashKV is always local (it describes the node asked).
+/// are, as in etcd); etcd HashKV is always local (it describes the node asked). Lease grant and revoke are writes; lease
+/// keep-alive and time-to-live go to the leader's lessor; the lease list is a read and the lease table a local read.
 /// </summary>
 public static class KvRequestClassifier
 {
@@ -37,7 +41,9 @@ public static class KvRequestClassifier
             KvCommand.OpOneofCase.EtcdRange => Read(serializable || command.EtcdRange.Serializable),
             KvCommand.OpOneofCase.EtcdTxn when KvEtcdRules.IsReadOnly(command.EtcdTxn) =>
                 Read(serializable || KvEtcdRules.IsSerializable(command.EtcdTxn)),
-            KvCommand.OpOneofCase.EtcdHashKv => KvRequestPath.LocalRead,
+            KvCommand.OpOneofCase.EtcdHashKv or KvCommand.OpOneofCase.LeaseTable => KvRequestPath.LocalRead,
+            KvCommand.OpOneofCase.LeaseKeepAlive or KvCommand.OpOneofCase.LeaseTimeToLive => KvRequestPath.Lessor,
+            KvCommand.OpOneofCase.LeaseLeases => Read(serializable),
             _ => KvRequestPath.Write,
         };
     }

@@ -35,6 +35,7 @@ public sealed partial class KvRouter
     {
         var path = KvRequestClassifier.Classify(request);
         var isWrite = path == KvRequestPath.Write;
+        var toLessor = path == KvRequestPath.Lessor;
         var serializable = path == KvRequestPath.LocalRead;
         var payload = request.Command.ToByteArray();
         var lastWait = "no leader is known yet (an election is in progress, or a quorum is missing)";
@@ -48,7 +49,7 @@ public sealed partial class KvRouter
             }
 
             var leader = (ulong)Interlocked.Read(ref _leader);
-            if (isWrite && leader != 0 && leader != _selfId && request.Hops < MaxHops)
+            if ((isWrite || toLessor) && leader != 0 && leader != _selfId && request.Hops < MaxHops)
             {
                 var forwarded = await ForwardAsync(request, leader, remaining).ConfigureAwait(false);
                 if (forwarded is null)
@@ -68,10 +69,17 @@ public sealed partial class KvRouter
             }
 
             object reply;
+            var lessor = _lessor;
+            if (toLessor && lessor is null)
+            {
+                return Error(ResponseCode.Unavailable, $"node {_selfId} runs no lessor; lease keep-alives and time-to-live are not served here");
+            }
+
             try
             {
-                object ask = serializable ? new LocalQuery(payload) : isWrite ? new Propose(payload) : new ReadIndex(payload);
-                reply = await _raft.Ask<object>(ask, remaining).ConfigureAwait(false);
+                object ask = toLessor ? new Kv.LessorRequest(request.Command)
+                    : serializable ? new LocalQuery(payload) : isWrite ? new Propose(payload) : new ReadIndex(payload);
+                reply = await (toLessor ? lessor! : _raft).Ask<object>(ask, remaining).ConfigureAwait(false);
             }
             catch (AskTimeoutException)
             {
@@ -87,6 +95,8 @@ public sealed partial class KvRouter
                     return Ok(read.Result);
                 case LocalQueryReply local:
                     return Ok(local.Result);
+                case Kv.LessorReply fromLessor:
+                    return new KvResponse { Code = ResponseCode.Ok, Result = fromLessor.Result };
                 case NotLeader notLeader when notLeader.LeaderHint != 0 && notLeader.LeaderHint != _selfId && _peers.ContainsKey(notLeader.LeaderHint):
                     NoteLeader(notLeader.LeaderHint);
                     if (request.Hops >= MaxHops)

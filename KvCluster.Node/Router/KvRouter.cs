@@ -33,8 +33,8 @@ public sealed partial class KvRouter : ReceiveActor, IWithTimers
     /// <summary>Timer key of the periodic leader refresh.</summary>
     private const string RefreshTimer = "leader-refresh";
 
-    /// <summary>Forwarding hops a request may take between routers.</summary>
-    private const int MaxHops = 2;
+    /// <summary>Forwarding hops a request may take between routers (a request sent with this many is never forwarded).</summary>
+    internal const int MaxHops = 2;
 
     /// <summary>Validated settings.</summary>
     private readonly KvRouterSettings _settings;
@@ -66,6 +66,9 @@ public sealed partial class KvRouter : ReceiveActor, IWithTimers
     /// <summary>Who waits for the drain to end, once <see cref="StopAccepting"/> came.</summary>
     private IActorRef? _drainWaiter;
 
+    /// <summary>The node's lessor (lease keep-alives and time-to-live), once <see cref="UseLessor"/> came; read by request tasks.</summary>
+    private volatile IActorRef? _lessor;
+
     /// <summary>Creates the router; use <see cref="Props"/> (it validates the settings) rather than calling this.</summary>
     public KvRouter(KvRouterSettings settings, ulong selfId, IActorRef raft, IReadOnlyDictionary<ulong, KvPeer> peers, KvRequestValidator validator)
     {
@@ -83,6 +86,7 @@ public sealed partial class KvRouter : ReceiveActor, IWithTimers
         Receive<RaftStatus>(status => NoteLeader(status.Leader));
         Receive<StopAccepting>(_ => BeginDrain());
         Receive<AddPeer>(add => _peers = new Dictionary<ulong, KvPeer>(_peers) { [add.Peer.Id] = add.Peer });
+        Receive<UseLessor>(use => _lessor = use.Lessor);
     }
 
     /// <summary>Props of a router.</summary>
@@ -226,6 +230,10 @@ public sealed partial class KvRouter : ReceiveActor, IWithTimers
 /// </summary>
 /// <param name="Peer">The member.</param>
 public sealed record AddPeer(KvPeer Peer) : INoSerializationVerificationNeeded;
+
+/// <summary>Tells a <see cref="KvRouter"/> which actor is the node's lessor (local only: it carries a ref).</summary>
+/// <param name="Lessor">The node's <see cref="Kv.LeaseActor"/>.</param>
+public sealed record UseLessor(IActorRef Lessor) : INoSerializationVerificationNeeded;
 
 /// <summary>
 /// Tells a <see cref="KvRouter"/> to refuse new requests; it answers <see cref="Drained"/> when none is in flight.

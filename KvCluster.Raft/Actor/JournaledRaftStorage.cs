@@ -3,65 +3,75 @@ using KvCluster.Raft.Core;
 namespace KvCluster.Raft.Actor;
 
 /// <summary>
-/// The core's <see cref="IRaftStorage"/> for a <see cref="RaftActor"/>: an in-memory index of the log and hard state
-/// whose source of truth is the journal. It is filled from the events <see cref="RaftLogActor"/> recovered, and
-/// updated only after the journal confirmed a write durable, so it never shows the core anything that a crash could
-/// take back. Used on the RaftActor's mailbox turn only.
+/// The core's <see cref="IRaftStorage"/> for a <see cref="RaftActor"/>: an in-memory index of the log, hard state and
+/// latest snapshot whose source of truth is the journal and the snapshot store. It is filled from what
+/// <see cref="RaftLogActor"/> recovered, and updated only after the journal (or snapshot store) confirmed a write
+/// durable, so it never shows the core anything that a crash could take back. Compaction drops entries from memory
+/// only. Used on the RaftActor's mailbox turn only.
 /// </summary>
 internal sealed class JournaledRaftStorage : IRaftStorage
 {
-    /// <summary>Entry i (1-based) is at position i - 1.</summary>
-    private readonly List<Entry> _entries;
+    /// <summary>The entries after the compaction point.</summary>
+    private readonly StoredLog _log;
 
     /// <summary>Creates the index from recovered state.</summary>
     /// <param name="hardState">The last hard state in the journal.</param>
-    /// <param name="entries">The log as the journal's events rebuild it: consecutive from index 1.</param>
-    /// <exception cref="InvalidOperationException">The entries are not consecutive from 1, or commit is beyond them.</exception>
-    public JournaledRaftStorage(HardState hardState, IReadOnlyList<Entry> entries)
+    /// <param name="log">The log as recovered (after its compaction point).</param>
+    /// <param name="snapshot">The snapshot recovered with it, or <see cref="SnapshotMetadata.None"/>.</param>
+    /// <exception cref="InvalidOperationException">The snapshot does not cover the compacted prefix.</exception>
+    public JournaledRaftStorage(HardState hardState, StoredLog log, SnapshotMetadata snapshot)
     {
-        _entries = new List<Entry>(entries.Count);
-        foreach (var entry in entries)
+        if (snapshot.Index < log.Offset || snapshot.Index > log.LastIndex)
         {
-            if (entry.Index != _entries.Count + 1)
-            {
-                throw new InvalidOperationException($"Recovered log is not consecutive: entry {entry.Index} follows index {_entries.Count}.");
-            }
-
-            _entries.Add(entry);
+            throw new InvalidOperationException(
+                $"Recovered snapshot {snapshot.Index} does not cover the recovered log ({log.FirstIndex}..{log.LastIndex}).");
         }
 
+        _log = log;
         InitialHardState = hardState;
+        Snapshot = snapshot;
     }
 
     /// <inheritdoc />
     public HardState InitialHardState { get; private set; }
 
     /// <inheritdoc />
-    public long FirstIndex => 1;
+    public long FirstIndex => _log.FirstIndex;
 
     /// <inheritdoc />
-    public long LastIndex => _entries.Count;
+    public long LastIndex => _log.LastIndex;
 
-    /// <summary>Reflects a write the journal confirmed durable: truncate, append, hard state (the order of <see cref="Ready"/>).</summary>
+    /// <inheritdoc />
+    public SnapshotMetadata Snapshot { get; private set; }
+
+    /// <summary>
+    /// Reflects a write the journal confirmed durable: snapshot installed, truncate, append, hard state (the order of
+    /// <see cref="Ready"/>).
+    /// </summary>
+    /// <param name="snapshot">A snapshot from the leader that replaced the log, or null.</param>
     /// <param name="truncateFrom">First index deleted, or null.</param>
     /// <param name="entries">Entries appended after the truncation, consecutive.</param>
     /// <param name="hardState">The new hard state, or null.</param>
     /// <exception cref="InvalidOperationException">The entries would leave a gap (a bug in the driver).</exception>
-    public void Apply(long? truncateFrom, IReadOnlyList<Entry> entries, HardState? hardState)
+    public void Apply(SnapshotMetadata? snapshot, long? truncateFrom, IReadOnlyList<Entry> entries, HardState? hardState)
     {
-        if (truncateFrom is long from && from <= _entries.Count)
+        if (snapshot is not null)
         {
-            _entries.RemoveRange((int)(from - 1), (int)(_entries.Count - from + 1));
+            _log.Reset(snapshot.Index, snapshot.Term);
+            Snapshot = snapshot;
+        }
+
+        if (truncateFrom is long from)
+        {
+            _log.TruncateFrom(from);
         }
 
         foreach (var entry in entries)
         {
-            if (entry.Index != _entries.Count + 1)
+            if (!_log.TryAppend(entry))
             {
-                throw new InvalidOperationException($"Entry {entry.Index} does not follow the last stored index {_entries.Count}.");
+                throw new InvalidOperationException($"Entry {entry.Index} does not follow the last stored index {_log.LastIndex}.");
             }
-
-            _entries.Add(entry);
         }
 
         if (hardState is HardState hs)
@@ -70,44 +80,23 @@ internal sealed class JournaledRaftStorage : IRaftStorage
         }
     }
 
-    /// <inheritdoc />
-    public long Term(long index)
+    /// <summary>Records a snapshot of this node's state machine that is now durable in the snapshot store.</summary>
+    /// <param name="snapshot">Its metadata; newer than the current one, inside the log.</param>
+    public void SetSnapshot(SnapshotMetadata snapshot)
     {
-        if (index == 0)
+        if (snapshot.Index > Snapshot.Index && snapshot.Index <= _log.LastIndex && snapshot.Index >= _log.Offset)
         {
-            return 0;
+            Snapshot = snapshot;
         }
-
-        if (index < 0 || index > _entries.Count)
-        {
-            throw new ArgumentOutOfRangeException(nameof(index), index, $"No stored entry at index {index}; stored range is [1, {_entries.Count}].");
-        }
-
-        return _entries[(int)(index - 1)].Term;
     }
 
+    /// <summary>Drops entries up to <paramref name="index"/> from memory (never beyond the snapshot).</summary>
+    /// <param name="index">The new compaction point.</param>
+    public void Compact(long index) => _log.CompactTo(Math.Min(index, Snapshot.Index));
+
     /// <inheritdoc />
-    public IReadOnlyList<Entry> Entries(long lo, long hi, long maxBytes)
-    {
-        if (lo < 1 || hi > _entries.Count + 1 || lo > hi)
-        {
-            throw new ArgumentOutOfRangeException(nameof(lo), $"Range [{lo}, {hi}) is outside the stored range [1, {_entries.Count}].");
-        }
+    public long Term(long index) => _log.Term(index);
 
-        var result = new List<Entry>((int)Math.Min(hi - lo, 64));
-        long bytes = 0;
-        for (var i = lo; i < hi; i++)
-        {
-            var entry = _entries[(int)(i - 1)];
-            bytes += entry.Size;
-            if (result.Count > 0 && bytes > maxBytes)
-            {
-                break;
-            }
-
-            result.Add(entry);
-        }
-
-        return result;
-    }
+    /// <inheritdoc />
+    public IReadOnlyList<Entry> Entries(long lo, long hi, long maxBytes) => _log.Entries(lo, hi, maxBytes);
 }

@@ -45,7 +45,14 @@ public sealed partial class RaftActor
         _unroutable,
         Describe(_lastIn),
         Describe(_lastOut),
-        string.Join(",", _peers.OrderBy(p => p.Key).Select(p => $"{p.Key}={p.Value.Path.Name}")));
+        string.Join(",", _peers.OrderBy(p => p.Key).Select(p => $"{p.Key}={p.Value.Path.Name}")))
+    {
+        SnapshotIndex = _snapshot.Index,
+        SnapshotTerm = _snapshot.Term,
+        SnapshotBytes = _snapshot.Bytes,
+        SnapshotTakenAt = _snapshot.TakenAt,
+        FirstLogIndex = _storage?.FirstIndex ?? 1,
+    };
 
     private static string Describe(RaftMessage? message) => message is null ? "-" : $"{message.GetType().Name} {message.From}->{message.To} t{message.Term}";
 }
@@ -102,10 +109,26 @@ internal sealed record RaftDiagnostics(
     string LastOut,
     string Peers) : INoSerializationVerificationNeeded
 {
+    /// <summary>Log index of the latest durable snapshot, or 0.</summary>
+    public long SnapshotIndex { get; init; }
+
+    /// <summary>Term of the entry at <see cref="SnapshotIndex"/>, or 0.</summary>
+    public long SnapshotTerm { get; init; }
+
+    /// <summary>Size of that snapshot's state machine image in bytes, or 0.</summary>
+    public long SnapshotBytes { get; init; }
+
+    /// <summary>When that snapshot was taken (UTC), or null.</summary>
+    public DateTime? SnapshotTakenAt { get; init; }
+
+    /// <summary>Index of the first entry still in the log.</summary>
+    public long FirstLogIndex { get; init; } = 1;
+
     /// <inheritdoc />
     public override string ToString() =>
         $"node {NodeId}: {(Recovering ? "recovering" : $"{Role} t{Term} vote {Vote} last {LastIndex} durable {DurableLastIndex}/t{DurableLastTerm}")}, " +
         $"journal {(Persisting ? "WRITING" : FlushingHardState ? "FLUSHING" : "idle")}{(Deferred ? "+deferred" : "")} ({WritesConfirmed}/{WritesRequested} confirmed), " +
+        $"snapshot {SnapshotIndex}/t{SnapshotTerm} ({SnapshotBytes} B), first index {FirstLogIndex}, " +
         $"ticks {Ticks}, in {PeerMessagesIn} (+{PeerMessagesWhileRecovering} while recovering), out {PeerMessagesOut} (+{Unroutable} unroutable), " +
         $"last in [{LastIn}], last out [{LastOut}], peers {Peers}";
 }

@@ -20,13 +20,13 @@ public sealed partial class RaftActor
         }
 
         var membership = _node!.Membership;
-        if (membership.IsVoter(add.NodeId))
+        if (membership.IsVoter(add.NodeId) || (add.StayLearner && membership.IsLearner(add.NodeId)))
         {
             Sender.Tell(Changed(_node.MembershipIndex, membership), Self);
             return;
         }
 
-        var op = new MembershipOperation(add.NodeId, Sender, isAdd: true);
+        var op = new MembershipOperation(add.NodeId, Sender, isAdd: true) { StaysLearner = add.StayLearner };
         _membershipOp = op;
         if (membership.IsLearner(add.NodeId))
         {
@@ -218,7 +218,7 @@ public sealed partial class RaftActor
         }
 
         var result = ConfigChangeCodec.Decode(entry.Data).Result;
-        if (op.Phase == MembershipPhase.AddingLearner)
+        if (op.Phase == MembershipPhase.AddingLearner && !op.StaysLearner)
         {
             StartCatchUp(op);
             return;
@@ -294,6 +294,9 @@ public sealed partial class RaftActor
 
         /// <summary>AddMember (true) or RemoveMember (false).</summary>
         public bool IsAdd { get; } = isAdd;
+
+        /// <summary>An add that ends once the node is a learner (<see cref="AddMember.StayLearner"/>).</summary>
+        public bool StaysLearner { get; init; }
 
         /// <summary>The current step.</summary>
         public MembershipPhase Phase { get; set; }

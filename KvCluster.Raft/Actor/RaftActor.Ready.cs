@@ -31,7 +31,7 @@ public sealed partial class RaftActor
                 _deferredHardState = null;
                 _syncedSinceTick = true;
                 _writesRequested++;
-                _logActor.Tell(new PersistReady(ready.TruncateFrom, ready.Entries, _persistingHardState), Self);
+                _logActor.Tell(new PersistReady(ready.TruncateFrom, ready.Entries, _persistingHardState, ready.Snapshot, ready.Snapshot is null ? null : StagedEnvelope(ready.Snapshot)), Self);
                 return;
             }
 
@@ -53,14 +53,14 @@ public sealed partial class RaftActor
         if (_flushingHardState)
         {
             _flushingHardState = false;
-            _storage!.Apply(null, Array.Empty<Entry>(), _persistingHardState);
+            _storage!.Apply(null, null, Array.Empty<Entry>(), _persistingHardState);
             _persistingHardState = null;
         }
         else
         {
             var ready = _persisting ?? throw new InvalidOperationException("The journal confirmed a write that was never requested.");
             _persisting = null;
-            _storage!.Apply(ready.TruncateFrom, ready.Entries, _persistingHardState);
+            _storage!.Apply(ready.Snapshot, ready.TruncateFrom, ready.Entries, _persistingHardState);
             _persistingHardState = null;
             Finish(ready);
         }
@@ -110,6 +110,11 @@ public sealed partial class RaftActor
     /// <summary>Steps after durability: votes and acks, apply, reads, Advance.</summary>
     private void Finish(Ready ready)
     {
+        if (ready.Snapshot is { } installed)
+        {
+            RestoreInstalledSnapshot(installed); // before anything after it is applied
+        }
+
         // Raft Figure 2 / etcd msgsAfterAppend: a vote or an append acknowledgement promises durable state.
         SendAll(ready.MessagesAfterPersist);
         foreach (var entry in ready.CommittedEntries)
@@ -126,7 +131,14 @@ public sealed partial class RaftActor
         }
 
         _node!.Advance(ready);
+        MaybeStartSnapshot();
     }
+
+    /// <summary>The envelope staged for the snapshot a Ready installs.</summary>
+    private byte[] StagedEnvelope(SnapshotMetadata snapshot) =>
+        _staged is { } staged && ReferenceEquals(staged.Metadata, snapshot)
+            ? staged.Envelope
+            : throw new InvalidOperationException($"Broken invariant: the core installs snapshot {snapshot.Index}, but no image was staged for it.");
 
     /// <summary>
     /// Applies the Ready's committed entries that are already in the durable log before its own write completes:
@@ -163,6 +175,7 @@ public sealed partial class RaftActor
     {
         var result = entry.Type == EntryType.Normal ? _stateMachine.Apply(entry.Index, entry.Data) : ReadOnlyMemory<byte>.Empty;
         _lastApplied = entry.Index;
+        _appliedBytesSinceSnapshot += entry.Size;
         OnMembershipEntryApplied(entry);
         if (_pendingProposals.Remove(entry.Index, out var pending))
         {
@@ -184,6 +197,12 @@ public sealed partial class RaftActor
         {
             if (_peers.TryGetValue(message.To, out var peer))
             {
+                if (message is InstallSnapshot install)
+                {
+                    StartSnapshotTransfer(install, peer); // streamed in chunks; see RaftActor.Transfer.cs
+                    continue;
+                }
+
                 _peerMessagesOut++;
                 _lastOut = message;
                 SendToPeer(peer, message);

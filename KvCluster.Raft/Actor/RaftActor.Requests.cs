@@ -176,6 +176,11 @@ public sealed partial class RaftActor
         {
             Voters = _node.Membership.Voters,
             Learners = _node.Membership.Learners,
+            SnapshotIndex = _snapshot.Index,
+            SnapshotTerm = _snapshot.Term,
+            SnapshotBytes = _snapshot.Bytes,
+            SnapshotTakenAt = _snapshot.TakenAt,
+            FirstLogIndex = _storage!.FirstIndex,
         };
     }
 

@@ -82,6 +82,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     /// <summary>Peer messages dropped because the peer map had no ref for their destination.</summary>
     private long _unroutable;
 
+    /// <summary>True while a <see cref="SettleRequests"/> is in this actor's mailbox (requests wait for it to batch).</summary>
+    private bool _settleQueued;
+
     /// <summary>Creates the actor; use <see cref="Props"/> (it validates the settings) rather than calling this.</summary>
     /// <param name="settings">Validated settings.</param>
     /// <param name="peers">Initial peer map, or null.</param>
@@ -145,6 +148,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 _ticks++;
                 _node?.Tick();
                 TickMembershipOp();
+                TickSnapshotTransfers();
                 if (!_syncedSinceTick)
                 {
                     FlushDeferredHardState();
@@ -162,9 +166,12 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 break;
             case Propose propose:
                 HandlePropose(propose);
-                break;
+                return SettleSoon();
             case ReadIndex read:
                 HandleRead(read);
+                return SettleSoon();
+            case SettleRequests:
+                _settleQueued = false;
                 break;
             case LocalQuery query:
                 HandleLocalQuery(query);
@@ -191,13 +198,37 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 OnPersisted();
                 break;
             case RaftLogRecovered recovered:
-                OnRecovered(recovered);
+                if (OnRecovered(recovered) is { } unrecoverable)
+                {
+                    return Fail(unrecoverable, "snapshot recovery failed");
+                }
+
+                break;
+            case SnapshotSerialized serialized:
+                OnSnapshotSerialized(serialized);
+                break;
+            case SnapshotSerializeFailed failed:
+                _snapshotting = false;
+                Log.Error(failed.Cause, "Raft node {NodeId}: serializing snapshot {Index} failed; the next trigger tries again.", NodeId, failed.Metadata.Index);
+                break;
+            case RaftSnapshotSaved saved:
+                OnSnapshotSaved(saved);
+                break;
+            case RaftSnapshotSaveFailed failed:
+                _snapshotting = false;
+                Log.Warning("Raft node {NodeId}: snapshot {Index} was not saved ({Cause}); the next trigger tries again.", NodeId, failed.Request.Metadata.Index, failed.Cause.Message);
+                break;
+            case SnapshotReceived received:
+                OnSnapshotReceived(received);
+                break;
+            case SnapshotReceiveFailed failed:
+                OnSnapshotReceiveFailed(failed);
                 break;
             case ReadyPersistFailed failed:
                 Log.Error(failed.Cause, "Raft node {NodeId}: journal write failed; stopping without sending votes or acknowledgements.", NodeId);
-                return Stop(new FSMBase.Failure($"journal write failed: {failed.Cause.Message}"));
+                return Fail(failed.Cause, "journal write failed");
             case RaftLogRecoveryFailed failed:
-                return Stop(new FSMBase.Failure($"journal replay failed: {failed.Cause.Message}"));
+                return Fail(failed.Cause, "journal replay failed");
             case Terminated terminated when terminated.ActorRef.Equals(_logActor):
                 Log.Error("Raft node {NodeId}: its journal child stopped; stopping.", NodeId);
                 return Stop(new FSMBase.Failure("the journal child stopped"));
@@ -208,14 +239,36 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
         return Settle();
     }
 
-    private void OnRecovered(RaftLogRecovered recovered)
+    /// <summary>Stops this actor for good: publishes <see cref="RaftNodeFailed"/> (the node host maps a
+    /// <see cref="RaftUnrecoverableStateException"/> to its exit code) and stops with the cause.</summary>
+    private State<RaftRole, RaftActorData> Fail(Exception cause, string what)
+    {
+        Context.System.EventStream.Publish(new RaftNodeFailed(NodeId, cause));
+        return Stop(new FSMBase.Failure($"{what}: {cause.Message}"));
+    }
+
+    /// <summary>Creates the core from what the log child recovered; returns the failure when the snapshot's image is refused.</summary>
+    private Exception? OnRecovered(RaftLogRecovered recovered)
     {
         if (_node is not null)
         {
-            return;
+            return null;
         }
 
-        _storage = new JournaledRaftStorage(recovered.HardState, recovered.Entries);
+        var snapshot = recovered.Snapshot;
+        _storage = new JournaledRaftStorage(recovered.HardState, recovered.Log, snapshot?.Decoded.Metadata ?? SnapshotMetadata.None);
+        _journalCompactedTo = recovered.Log.Offset;
+        if (snapshot is not null)
+        {
+            if (RestoreRecoveredSnapshot(snapshot) is { } refused)
+            {
+                Log.Error(refused, "Raft node {NodeId} cannot start.", NodeId);
+                return refused;
+            }
+
+            _storage.Compact(snapshot.Decoded.Metadata.Index - _settings.CompactionMarginEntries);
+        }
+
         IRaftRandom random;
         if (_settings.RandomFactory is { } factory)
         {
@@ -228,11 +281,12 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             random = new SeededRaftRandom(seed);
         }
 
-        _node = new RaftNode(_settings.Raft, _storage, random);
+        _node = new RaftNode(_settings.Raft, _storage, random, _lastApplied);
         Log.Info(
-            "Raft node {NodeId} recovered {Events} journal events: term {Term}, vote {Vote}, commit {Commit}, last index {LastIndex}.",
-            NodeId, recovered.EventCount, recovered.HardState.Term, recovered.HardState.Vote, recovered.HardState.Commit, _storage.LastIndex);
+            "Raft node {NodeId} recovered {Events} journal events: {HardState}, snapshot {Snapshot}, log {FirstIndex}..{LastIndex}.",
+            NodeId, recovered.EventCount, recovered.HardState, _snapshot.Index, _storage.FirstIndex, _storage.LastIndex);
         SetTimer(TickTimer, Tick.Instance, _settings.TickInterval, repeat: true);
+        return null;
     }
 
     private void StepPeerMessage(RaftMessage message)
@@ -264,7 +318,18 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
 
         _peerMessagesIn++;
         _lastIn = message;
-        _node.Step(message);
+        switch (message)
+        {
+            case SnapshotChunk chunk:
+                OnChunk(chunk);
+                break;
+            case SnapshotChunkAck chunkAck:
+                OnChunkAck(chunkAck);
+                break;
+            default:
+                _node.Step(message);
+                break;
+        }
     }
 
     /// <summary>Carries out pending Readies, then mirrors the core's role in the FSM state.</summary>
@@ -286,6 +351,22 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
         return _node.Role == StateName ? Stay().Using(data) : GoTo(_node.Role).Using(data);
     }
 
+    /// <summary>
+    /// Defers the Ready of a client request until the requests already in the mailbox are in the core too: one
+    /// <see cref="SettleRequests"/> goes behind them, so proposals that arrive together share one Ready (one journal
+    /// write, one AppendEntries per follower) and reads one heartbeat round. Requests change neither term nor role.
+    /// </summary>
+    private State<RaftRole, RaftActorData> SettleSoon()
+    {
+        if (!_settleQueued)
+        {
+            _settleQueued = true;
+            Self.Tell(SettleRequests.Instance, Self);
+        }
+
+        return Stay();
+    }
+
     private void ReplacePeers(IReadOnlyDictionary<ulong, IActorRef>? peers)
     {
         _peers.Clear();
@@ -301,6 +382,12 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 _peers[id] = peer;
             }
         }
+    }
+
+    /// <summary>Carries out the Readies of the requests before it (<see cref="SettleSoon"/>; local only).</summary>
+    private sealed record SettleRequests : INoSerializationVerificationNeeded
+    {
+        public static SettleRequests Instance { get; } = new();
     }
 
     /// <summary>The tick timer's message (local only).</summary>

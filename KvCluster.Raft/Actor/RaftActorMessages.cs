@@ -125,6 +125,21 @@ public sealed record RaftStatus(
 
     /// <summary>The learners of that configuration (non-voting members catching up).</summary>
     public IReadOnlyList<ulong> Learners { get; init; } = Array.Empty<ulong>();
+
+    /// <summary>Log index of the latest durable snapshot on this node, or 0 when it has none.</summary>
+    public long SnapshotIndex { get; init; }
+
+    /// <summary>Term of the entry at <see cref="SnapshotIndex"/>, or 0.</summary>
+    public long SnapshotTerm { get; init; }
+
+    /// <summary>Size in bytes of that snapshot's state machine image, or 0.</summary>
+    public long SnapshotBytes { get; init; }
+
+    /// <summary>When that snapshot was taken (UTC), or null when there is none.</summary>
+    public DateTime? SnapshotTakenAt { get; init; }
+
+    /// <summary>Index of the first entry still in the log (1 until the log was compacted).</summary>
+    public long FirstLogIndex { get; init; } = 1;
 }
 
 /// <summary>
@@ -135,3 +150,12 @@ public sealed record RaftStatus(
 /// </summary>
 /// <param name="Peers">The new map.</param>
 public sealed record SetPeers(IReadOnlyDictionary<ulong, IActorRef> Peers) : INoSerializationVerificationNeeded;
+
+/// <summary>
+/// Published on the actor system's event stream when a RaftActor stops for good (a failed journal write, a failed
+/// recovery). A node host subscribes to learn why: a <see cref="RaftUnrecoverableStateException"/> cause means the
+/// durable state cannot be rebuilt (exit code 3); anything else is a storage failure.
+/// </summary>
+/// <param name="NodeId">The node whose RaftActor stopped.</param>
+/// <param name="Cause">Why.</param>
+public sealed record RaftNodeFailed(ulong NodeId, Exception Cause) : INoSerializationVerificationNeeded;

@@ -58,6 +58,30 @@ public sealed record RaftActorSettings
     /// </summary>
     public TimeSpan CatchUpTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Entries applied since the last snapshot that trigger a new one (etcd's <c>--snapshot-count</c>). At least 1;
+    /// default 10,000.
+    /// </summary>
+    public long SnapshotEntries { get; init; } = 10_000;
+
+    /// <summary>
+    /// Log bytes (<see cref="Entry.Size"/>) applied since the last snapshot that trigger a new one, whichever of this and
+    /// <see cref="SnapshotEntries"/> comes first; 0 turns the byte trigger off. Non-negative; default 64 MiB.
+    /// </summary>
+    public long SnapshotBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// Entries kept in the log behind a durable snapshot, so a follower that lags by fewer still catches up by
+    /// AppendEntries instead of a snapshot transfer (etcd's catch-up entries). Non-negative; default 5,000.
+    /// </summary>
+    public long CompactionMarginEntries { get; init; } = 5_000;
+
+    /// <summary>
+    /// Bytes of snapshot image per InstallSnapshot chunk sent to a follower; keep it well under Akka.Remote's
+    /// <c>maximum-frame-size</c>. Between 1 KiB and 16 MiB; default 256 KiB.
+    /// </summary>
+    public int SnapshotChunkBytes { get; init; } = 256 * 1024;
+
     /// <summary>The persistence id actually used: <see cref="PersistenceId"/> or <c>raft-&lt;NodeId&gt;</c>.</summary>
     public string EffectivePersistenceId => PersistenceId ?? $"raft-{Raft.NodeId}";
 
@@ -94,6 +118,26 @@ public sealed record RaftActorSettings
         if (CatchUpTimeout < TickInterval)
         {
             throw new ArgumentException($"CatchUpTimeout ({CatchUpTimeout}) must be at least one TickInterval ({TickInterval}).", nameof(CatchUpTimeout));
+        }
+
+        if (SnapshotEntries < 1)
+        {
+            throw new ArgumentException($"SnapshotEntries must be at least 1, was {SnapshotEntries}.", nameof(SnapshotEntries));
+        }
+
+        if (SnapshotBytes < 0)
+        {
+            throw new ArgumentException($"SnapshotBytes must not be negative (0 turns the byte trigger off), was {SnapshotBytes}.", nameof(SnapshotBytes));
+        }
+
+        if (CompactionMarginEntries < 0)
+        {
+            throw new ArgumentException($"CompactionMarginEntries must not be negative, was {CompactionMarginEntries}.", nameof(CompactionMarginEntries));
+        }
+
+        if (SnapshotChunkBytes < 1024 || SnapshotChunkBytes > 16 * 1024 * 1024)
+        {
+            throw new ArgumentException($"SnapshotChunkBytes must be between 1 KiB and 16 MiB, was {SnapshotChunkBytes}.", nameof(SnapshotChunkBytes));
         }
 
         if (PersistenceId is not null && string.IsNullOrWhiteSpace(PersistenceId))

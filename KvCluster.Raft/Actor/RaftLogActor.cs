@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using KvCluster.Raft.Actor.Journal;
@@ -6,35 +8,57 @@ using KvCluster.Raft.Core;
 namespace KvCluster.Raft.Actor;
 
 /// <summary>
-/// The RaftActor's child that owns its event stream (persistence id per node), an Akka.Persistence
+/// The RaftActor's child that owns its event stream (persistence id per node) and its snapshots, an Akka.Persistence
 /// <see cref="ReceivePersistentActor"/>. Scenarios:
 /// <list type="number">
-/// <item>Start: the journal replays every event of the stream in sequence order into a hard state and a log; on
-/// <see cref="RecoveryCompleted"/> they go to the parent as <see cref="RaftLogRecovered"/>, and only then does the
-/// parent create the core.</item>
+/// <item>Start: the journal replays every event of the stream (Akka's own snapshot offer is turned off) into a hard
+/// state and a log after its compaction point; then the latest snapshot is loaded from the snapshot store and
+/// verified (<see cref="RaftSnapshotEnvelope"/>). A damaged one is reported (persistence id, sequence number, index)
+/// and the previous one is tried. The result goes to the parent as <see cref="RaftLogRecovered"/>; if the journal was
+/// compacted and no valid snapshot covers it, as <see cref="RaftLogRecoveryFailed"/> with a
+/// <see cref="RaftUnrecoverableStateException"/>.</item>
 /// <item>Write: on <see cref="PersistReady"/>, Persist ONE <see cref="ReadyWritten"/> event (truncation, every entry and
 /// the hard state of the Ready: one journal row, one atomic write); when its persist handler ran (the journal
-/// confirmed the write), reply <see cref="ReadyPersisted"/>.</item>
+/// confirmed the write), reply <see cref="ReadyPersisted"/>. A Ready that installs a leader's snapshot first saves the
+/// snapshot to the store, then persists the event that resets the log to it.</item>
+/// <item>Snapshot: on <see cref="SaveRaftSnapshot"/>, save it to the snapshot store (one save at a time; later requests
+/// wait), reply <see cref="RaftSnapshotSaved"/>, then delete every snapshot older than the previous one (two are kept so
+/// a damaged newest one can fall back).</item>
+/// <item>Compaction: on <see cref="CompactJournal"/>, persist a <see cref="LogCompacted"/> event (compaction point and
+/// current hard state), then DeleteMessagesTo the last event whose entries (and those of every event before it) are
+/// all at or below the compaction point.</item>
 /// <item>Failure: a failed or rejected write (or a failed replay) is reported to the parent and this actor stops:
 /// nothing is known about what was written, so no later write may be ordered after it (Akka's Eventsourced rule).</item>
 /// </list>
 /// Events are protobuf messages (<c>raft_journal.proto</c>) serialized by <see cref="Serialization.RaftWireSerializer"/>,
-/// which must be bound in the actor system. The log replayed at recovery is only used for start-up; afterwards the
-/// parent's <see cref="JournaledRaftStorage"/> is the in-memory index.
+/// which must be bound in the actor system; snapshots are stored as byte arrays.
 /// </summary>
-internal sealed class RaftLogActor : ReceivePersistentActor
+internal sealed partial class RaftLogActor : ReceivePersistentActor
 {
     /// <summary>This node's stream.</summary>
     private readonly string _persistenceId;
 
-    /// <summary>The hard state being rebuilt during recovery.</summary>
+    /// <summary>The latest hard state written or replayed (what a <see cref="LogCompacted"/> event carries).</summary>
     private HardState _hardState = HardState.Empty;
 
-    /// <summary>The log being rebuilt during recovery; handed to the parent and dropped afterwards.</summary>
-    private List<Entry> _log = new();
+    /// <summary>The log being rebuilt during recovery; handed to the parent afterwards.</summary>
+    private StoredLog _log = new();
 
     /// <summary>Events replayed.</summary>
     private long _replayed;
+
+    /// <summary>This node's tag on the journal metrics (<see cref="RaftJournalMetrics"/>).</summary>
+    private readonly string _metricsNode;
+
+    /// <summary>The events read during recovery, rebuilt into the log once all are read (the compaction point comes last).</summary>
+    private List<(long SequenceNr, object Event)> _events = new();
+
+    /// <summary>Per event still in the journal, oldest first: its sequence number and the highest log index written by
+    /// it or any event before it (so every event up to one whose mark is at most a compaction point can be deleted).</summary>
+    private readonly List<(long SequenceNr, long HighestIndex)> _marks = new();
+
+    /// <summary>Highest log index written by any event so far.</summary>
+    private long _highestIndex;
 
     /// <summary>Creates the actor; Akka.Persistence starts recovery.</summary>
     /// <param name="persistenceId">The node's stream.</param>
@@ -43,6 +67,7 @@ internal sealed class RaftLogActor : ReceivePersistentActor
     public RaftLogActor(string persistenceId, string? journalPluginId, string? snapshotPluginId)
     {
         _persistenceId = persistenceId;
+        _metricsNode = RaftJournalMetrics.NodeOf(Context.System);
         if (!string.IsNullOrEmpty(journalPluginId))
         {
             JournalPluginId = journalPluginId;
@@ -53,38 +78,115 @@ internal sealed class RaftLogActor : ReceivePersistentActor
             SnapshotPluginId = snapshotPluginId;
         }
 
-        Recover<RecoveryCompleted>(_ => OnRecoveryCompleted());
-        Recover<SnapshotOffer>(_ => { }); // no snapshots are written (no log compaction yet)
+        Recover<RecoveryCompleted>(_ => OnJournalReplayed());
+        Recover<SnapshotOffer>(_ => { }); // never offered: recovery loads snapshots itself (see Recovery)
         RecoverAny(e =>
         {
-            RaftJournalCodec.Replay(e, LastSequenceNr, _persistenceId, ref _hardState, _log);
+            _events.Add((LastSequenceNr, e));
             _replayed++;
         });
+        Command<SnapshotLoaded>(OnSnapshotLoaded);
         Command<PersistReady>(Write);
+        Command<SaveRaftSnapshot>(Save);
+        Command<SaveSnapshotSuccess>(OnSnapshotSaved);
+        Command<SaveSnapshotFailure>(OnSnapshotSaveFailed);
+        Command<CompactJournal>(Compact);
+        Command<DeleteMessagesSuccess>(OnMessagesDeleted);
+        Command<DeleteMessagesFailure>(f => Log.Warning(
+            "Raft journal {PersistenceId}: deleting events up to {SequenceNr} failed ({Cause}); they stay and are skipped on replay.",
+            _persistenceId, f.ToSequenceNr, f.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => Log.Warning(
+            "Raft snapshots of {PersistenceId}: deleting old snapshots failed ({Cause}); they stay until the next snapshot.", _persistenceId, f.Cause.Message));
     }
 
     /// <inheritdoc />
     public override string PersistenceId => _persistenceId;
 
-    private void OnRecoveryCompleted()
-    {
-        if (_hardState.Commit > _log.Count)
-        {
-            var cause = new InvalidDataException($"Journal stream '{_persistenceId}' records commit index {_hardState.Commit} beyond its last entry {_log.Count}.");
-            Log.Error(cause, "Raft journal {PersistenceId} is inconsistent; stopping the Raft node.", _persistenceId);
-            Context.Parent.Tell(new RaftLogRecoveryFailed(cause), Self);
-            Context.Stop(Self);
-            return;
-        }
+    /// <summary>Akka's snapshot offer is off: this actor loads and verifies snapshots itself, so a damaged one can fall
+    /// back to the previous one, and replays the whole (compacted) journal.</summary>
+    public override Recovery Recovery => new(SnapshotSelectionCriteria.None);
 
-        Context.Parent.Tell(new RaftLogRecovered(_hardState, _log, _replayed), Self);
-        _log = new List<Entry>();
+    private void Mark(long sequenceNr, long highest)
+    {
+        _highestIndex = Math.Max(_highestIndex, highest);
+        _marks.Add((sequenceNr, _highestIndex));
     }
 
     private void Write(PersistReady request)
     {
-        var written = RaftJournalCodec.ToEvent(request.TruncateFrom, request.Entries, request.HardState);
-        Persist(written, _ => Context.Parent.Tell(ReadyPersisted.Instance, Self));
+        if (_savingFor is not null)
+        {
+            Stash.Stash();
+            return;
+        }
+
+        if (request.Snapshot is { } snapshot)
+        {
+            // The image first: once the reset event is durable, the log no longer holds what the snapshot covers.
+            StartSave(new SaveRaftSnapshot(snapshot, request.SnapshotEnvelope!, DateTime.UtcNow), request);
+            return;
+        }
+
+        PersistWritten(request);
+    }
+
+    private void PersistWritten(PersistReady request)
+    {
+        var written = RaftJournalCodec.ToEvent(request.TruncateFrom, request.Entries, request.HardState, request.Snapshot);
+        var highest = Math.Max(request.Snapshot?.Index ?? 0, request.Entries.Count > 0 ? request.Entries[^1].Index : 0);
+        var started = Stopwatch.GetTimestamp();
+        Persist(written, _ =>
+        {
+            RaftJournalMetrics.Written(_metricsNode, started, request.Entries.Count);
+            if (request.HardState is { } hs)
+            {
+                _hardState = hs;
+            }
+
+            Mark(LastSequenceNr, highest);
+            Context.Parent.Tell(ReadyPersisted.Instance, Self);
+        });
+    }
+
+    private void Compact(CompactJournal request)
+    {
+        if (_savingFor is not null)
+        {
+            Stash.Stash();
+            return;
+        }
+
+        var compacted = new LogCompacted
+        {
+            CompactedTo = new LogPoint { Index = request.Index, Term = request.Term },
+            HardState = new HardStateChanged { Term = _hardState.Term, Vote = _hardState.Vote, Commit = _hardState.Commit },
+        };
+        Persist(compacted, _ =>
+        {
+            long deleteTo = 0;
+            foreach (var (sequenceNr, highest) in _marks)
+            {
+                if (highest > request.Index)
+                {
+                    break;
+                }
+
+                deleteTo = sequenceNr;
+            }
+
+            Mark(LastSequenceNr, 0);
+            if (deleteTo > 0)
+            {
+                DeleteMessages(deleteTo);
+            }
+        });
+    }
+
+    private void OnMessagesDeleted(DeleteMessagesSuccess success)
+    {
+        _marks.RemoveAll(m => m.SequenceNr <= success.ToSequenceNr);
+        Log.Debug("Raft journal {PersistenceId}: events up to {SequenceNr} deleted after compaction.", _persistenceId, success.ToSequenceNr);
     }
 
     /// <inheritdoc />

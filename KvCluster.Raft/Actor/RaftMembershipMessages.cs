@@ -11,9 +11,13 @@ namespace KvCluster.Raft.Actor;
 /// after an earlier attempt timed out) resumes at the catch-up step. The host must first make the node reachable with
 /// <see cref="SetPeers"/>; a learner without a ref never catches up and the request times out. The new node's own
 /// RaftActor starts with <see cref="Core.RaftConfig.Join"/> set.</para>
+/// <para>With <paramref name="StayLearner"/> (etcd's <c>member add --learner</c>) the node is added as a learner and left
+/// one: the reply comes once the AddLearner entry is committed (at once when it already is a learner or a voter); a
+/// later <see cref="AddMember"/> without it promotes it after its catch-up (etcd's <c>member promote</c>).</para>
 /// </summary>
 /// <param name="NodeId">The node to add; non-zero.</param>
-public sealed record AddMember(ulong NodeId);
+/// <param name="StayLearner">Add as a learner only, never promote.</param>
+public sealed record AddMember(ulong NodeId, bool StayLearner = false);
 
 /// <summary>
 /// Asks the leader to remove voter or learner <paramref name="NodeId"/> (thesis §4.2.2). The sender receives exactly one

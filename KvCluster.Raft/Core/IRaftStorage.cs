@@ -11,8 +11,16 @@ public interface IRaftStorage
     /// <summary>The hard state last persisted, read once when a <see cref="RaftNode"/> is constructed.</summary>
     HardState InitialHardState { get; }
 
-    /// <summary>Index of the first entry available (1 for a log that was never compacted).</summary>
+    /// <summary>Index of the first entry available (1 for a log that was never compacted). The term of the entry
+    /// before it stays available through <see cref="Term"/>; <see cref="Snapshot"/> covers every compacted entry.</summary>
     long FirstIndex { get; }
+
+    /// <summary>
+    /// The latest durable snapshot (Raft §7): <see cref="SnapshotMetadata.None"/> when there is none. Invariant:
+    /// <see cref="FirstIndex"/> - 1 ≤ Snapshot.Index ≤ <see cref="LastIndex"/>, so every compacted entry is covered.
+    /// A leader sends it to a follower whose next entry was compacted; the driver holds the image behind it.
+    /// </summary>
+    SnapshotMetadata Snapshot { get; }
 
     /// <summary>Index of the last persisted entry, or <see cref="FirstIndex"/> - 1 when there is none.</summary>
     long LastIndex { get; }

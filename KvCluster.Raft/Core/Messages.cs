@@ -105,3 +105,46 @@ public sealed record ReadIndexResult(ulong From, ulong To, long Term, ulong Cont
 /// <param name="To">The transfer target.</param>
 /// <param name="Term">The leader's term.</param>
 public sealed record TimeoutNow(ulong From, ulong To, long Term) : RaftMessage(From, To, Term);
+
+/// <summary>
+/// The leader sends a follower its latest snapshot because the entries the follower needs next were compacted
+/// (Raft §7, InstallSnapshot RPC; etcd's <c>MsgSnap</c>). The core carries only the metadata: the driver transfers the
+/// image (in chunks, over its own messages) and steps this message into the follower's core once the whole image has
+/// arrived. The follower answers with an <see cref="AppendEntriesResult"/> (success, its new match index) after the
+/// snapshot is durable, or at once when the snapshot is stale.
+/// </summary>
+/// <param name="From">The leader.</param>
+/// <param name="To">The follower.</param>
+/// <param name="Term">The leader's term.</param>
+/// <param name="Snapshot">What the snapshot covers: last index, its term, the configuration.</param>
+public sealed record InstallSnapshot(ulong From, ulong To, long Term, SnapshotMetadata Snapshot)
+    : RaftMessage(From, To, Term);
+
+/// <summary>
+/// One piece of a snapshot being sent to a follower (see <see cref="InstallSnapshot"/>): bytes [<see cref="Offset"/>,
+/// <see cref="Offset"/> + length) of the snapshot's envelope. Exchanged by drivers, never stepped into the core; a
+/// <see cref="RaftMessage"/> so it travels the same way as every other peer message.
+/// </summary>
+/// <param name="From">The leader.</param>
+/// <param name="To">The follower.</param>
+/// <param name="Term">The leader's term.</param>
+/// <param name="SnapshotIndex">The snapshot's last index (identifies the transfer with <paramref name="SnapshotTerm"/>).</param>
+/// <param name="SnapshotTerm">The snapshot's term.</param>
+/// <param name="Offset">Where <paramref name="Data"/> starts in the envelope.</param>
+/// <param name="TotalBytes">The envelope's length.</param>
+/// <param name="Data">The bytes; must not be mutated.</param>
+public sealed record SnapshotChunk(
+    ulong From, ulong To, long Term, long SnapshotIndex, long SnapshotTerm, long Offset, long TotalBytes, ReadOnlyMemory<byte> Data)
+    : RaftMessage(From, To, Term);
+
+/// <summary>
+/// A follower's answer to a <see cref="SnapshotChunk"/>: it holds the first <see cref="NextOffset"/> bytes of the
+/// snapshot, so the leader continues (or, after a lost chunk, resends) from there. Exchanged by drivers only.
+/// </summary>
+/// <param name="From">The follower.</param>
+/// <param name="To">The leader.</param>
+/// <param name="Term">The follower's term.</param>
+/// <param name="SnapshotIndex">The snapshot's last index.</param>
+/// <param name="NextOffset">How many bytes of the envelope the follower holds.</param>
+public sealed record SnapshotChunkAck(ulong From, ulong To, long Term, long SnapshotIndex, long NextOffset)
+    : RaftMessage(From, To, Term);

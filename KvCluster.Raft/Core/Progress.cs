@@ -8,6 +8,10 @@ internal enum ProgressState
 
     /// <summary>The logs match up to Match: entries are pipelined, bounded by the in-flight window.</summary>
     Replicate = 1,
+
+    /// <summary>The follower needs compacted entries: a snapshot is being sent; nothing else until it is acknowledged
+    /// or reported failed (etcd's StateSnapshot).</summary>
+    Snapshot = 2,
 }
 
 /// <summary>
@@ -54,16 +58,33 @@ internal sealed class Progress
     /// <summary>Entry bytes in the window.</summary>
     public long InflightBytes { get; private set; }
 
+    /// <summary>In Snapshot: the index of the snapshot being sent.</summary>
+    public long PendingSnapshot { get; private set; }
+
     /// <summary>Whether no more appends may be sent right now.</summary>
-    public bool IsPaused => State == ProgressState.Probe
-        ? ProbeSent
-        : _inflight.Count >= _maxInflightMessages || InflightBytes >= _maxInflightBytes;
+    public bool IsPaused => State switch
+    {
+        ProgressState.Probe => ProbeSent,
+        ProgressState.Snapshot => true,
+        _ => _inflight.Count >= _maxInflightMessages || InflightBytes >= _maxInflightBytes,
+    };
 
     /// <summary>Falls back to probing from just after <see cref="Match"/> (or <paramref name="next"/> when higher).</summary>
     public void BecomeProbe(long next)
     {
         State = ProgressState.Probe;
         Next = Math.Max(Match + 1, next);
+        ProbeSent = false;
+        PendingSnapshot = 0;
+        ClearInflight();
+    }
+
+    /// <summary>Starts sending the snapshot at <paramref name="snapshotIndex"/>; appends wait until it is done.</summary>
+    public void BecomeSnapshot(long snapshotIndex)
+    {
+        State = ProgressState.Snapshot;
+        PendingSnapshot = snapshotIndex;
+        Next = snapshotIndex + 1;
         ProbeSent = false;
         ClearInflight();
     }
@@ -72,6 +93,7 @@ internal sealed class Progress
     public void BecomeReplicate()
     {
         State = ProgressState.Replicate;
+        PendingSnapshot = 0;
         Next = Match + 1;
         ClearInflight();
     }
@@ -97,6 +119,11 @@ internal sealed class Progress
     /// </summary>
     public bool MaybeDecreaseTo(long rejected, long hintNext)
     {
+        if (State == ProgressState.Snapshot)
+        {
+            return false; // the snapshot's outcome decides what comes next
+        }
+
         if (State == ProgressState.Replicate)
         {
             if (rejected <= Match)

@@ -18,6 +18,10 @@ internal sealed class RaftLog
     {
         _storage = storage;
         _unstable = new UnstableLog(storage.LastIndex + 1);
+
+        // A snapshot holds only committed entries; the commit index in the hard state may lag behind it because a
+        // commit-only hard state is not synced at once.
+        committed = Math.Max(committed, storage.Snapshot.Index);
         if (committed > storage.LastIndex)
         {
             throw new InvalidOperationException(
@@ -27,6 +31,13 @@ internal sealed class RaftLog
         if (applied > committed)
         {
             throw new ArgumentOutOfRangeException(nameof(applied), applied, $"Applied index {applied} is beyond the stored commit index {committed}.");
+        }
+
+        if (applied < storage.FirstIndex - 1)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(applied), applied,
+                $"Applied index {applied} is below the compacted log (first index {storage.FirstIndex}): restore the state machine from the storage's snapshot {storage.Snapshot.Index} first and pass its index.");
         }
 
         Committed = committed;
@@ -48,6 +59,12 @@ internal sealed class RaftLog
     /// <summary>Index of the last entry, stable or not.</summary>
     public long LastIndex => _unstable.LastIndex ?? _storage.LastIndex;
 
+    /// <summary>Index of the first entry the log holds (after a pending snapshot, else the storage's first index).</summary>
+    public long FirstIndex => _unstable.Snapshot is { } pending ? pending.Index + 1 : _storage.FirstIndex;
+
+    /// <summary>The snapshot behind the log: one pending installation, else the storage's latest.</summary>
+    public SnapshotMetadata Snapshot => _unstable.Snapshot ?? _storage.Snapshot;
+
     /// <summary>Term of the last entry (0 for an empty log).</summary>
     public long LastTerm => Term(LastIndex);
 
@@ -59,7 +76,7 @@ internal sealed class RaftLog
             return term;
         }
 
-        throw new InvalidOperationException($"Broken invariant: no entry at index {index}; log spans [{_storage.FirstIndex - 1}, {LastIndex}].");
+        throw new InvalidOperationException($"Broken invariant: no entry at index {index}; log spans [{FirstIndex - 1}, {LastIndex}].");
     }
 
     /// <summary>Term at <paramref name="index"/> when the log holds it (index 0 has term 0).</summary>
@@ -70,7 +87,7 @@ internal sealed class RaftLog
             return true;
         }
 
-        if (index < _storage.FirstIndex - 1 || index > LastIndex || index >= _unstable.Offset)
+        if (_unstable.Snapshot is not null || index < _storage.FirstIndex - 1 || index > LastIndex || index >= _unstable.Offset)
         {
             term = 0;
             return false;
@@ -181,6 +198,32 @@ internal sealed class RaftLog
         Committed = index;
     }
 
+    /// <summary>
+    /// Replaces the log with a snapshot from the leader (Raft §7, InstallSnapshot receiver rules 6-7): every entry is
+    /// discarded, the log continues after the snapshot, and everything it covers is committed. The storage is reset
+    /// and the state machine restored when the driver carries out the Ready that holds it.
+    /// </summary>
+    public void Restore(SnapshotMetadata snapshot)
+    {
+        if (snapshot.Index <= Committed)
+        {
+            throw new InvalidOperationException($"Broken invariant: restoring snapshot {snapshot.Index} at or below commit {Committed}.");
+        }
+
+        _unstable.Restore(snapshot);
+        Committed = snapshot.Index;
+    }
+
+    /// <summary>The pending snapshot at <paramref name="index"/> was persisted and restored into the state machine.</summary>
+    public void SnapshotApplied(long index)
+    {
+        _unstable.StableSnapTo(index);
+        if (index > Applied)
+        {
+            Applied = index;
+        }
+    }
+
     /// <summary>Records that entries up to <paramref name="index"/> have been applied.</summary>
     public void AppliedTo(long index)
     {
@@ -203,6 +246,11 @@ internal sealed class RaftLog
         if (lo >= hi)
         {
             return result;
+        }
+
+        if (lo < FirstIndex)
+        {
+            throw new InvalidOperationException($"Broken invariant: entries from {lo} were compacted (first index {FirstIndex}).");
         }
 
         if (lo < _unstable.Offset)
@@ -241,7 +289,7 @@ internal sealed class RaftLog
 
     /// <summary>Committed entries not yet applied, in order.</summary>
     public List<Entry> NextCommittedEntries() =>
-        Committed > Applied ? Entries(Applied + 1, long.MaxValue, (int)Math.Min(int.MaxValue, Committed - Applied)) : new List<Entry>();
+        Committed > Applied && _unstable.Snapshot is null ? Entries(Applied + 1, long.MaxValue, (int)Math.Min(int.MaxValue, Committed - Applied)) : new List<Entry>();
 
     /// <summary>First index of the run of entries sharing the term of the entry at <paramref name="index"/>.</summary>
     public long FirstIndexOfTermAt(long index)

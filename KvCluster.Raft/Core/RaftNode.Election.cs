@@ -222,6 +222,10 @@ public sealed partial class RaftNode
                 BecomeFollower(Term, heartbeat.From);
                 HandleHeartbeat(heartbeat);
                 break;
+            case InstallSnapshot snapshot:
+                BecomeFollower(Term, snapshot.From);
+                HandleInstallSnapshot(snapshot);
+                break;
         }
     }
 
@@ -239,6 +243,11 @@ public sealed partial class RaftNode
                 _electionElapsed = 0;
                 Leader = heartbeat.From;
                 HandleHeartbeat(heartbeat);
+                break;
+            case InstallSnapshot snapshot:
+                _electionElapsed = 0;
+                Leader = snapshot.From;
+                HandleInstallSnapshot(snapshot);
                 break;
             case TimeoutNow:
                 // Thesis §3.10: the leader chose us; campaign at once, skipping PreVote and overriding leases.

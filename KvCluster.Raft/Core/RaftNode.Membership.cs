@@ -124,13 +124,21 @@ public sealed partial class RaftNode
 
     /// <summary>
     /// The latest configuration at or before <paramref name="upTo"/> and the one before it, scanning the log from the
-    /// start (there are no snapshots, so the whole log is available).
+    /// snapshot behind it (whose metadata carries the configuration in force at its index; Raft §7) or, without a
+    /// snapshot, from the start with the bootstrap configuration. <paramref name="upTo"/> is never below the snapshot:
+    /// only committed entries are compacted, and only uncommitted ones are rescanned.
     /// </summary>
     private ((Membership Config, long Index) Current, (Membership Config, long Index)? Previous) ScanMembership(long upTo)
     {
-        (Membership Config, long Index) current = (_bootstrap, 0);
+        var snapshot = _log.Snapshot;
+        (Membership Config, long Index) current = snapshot.Index > 0 ? (snapshot.Membership, snapshot.MembershipIndex) : (_bootstrap, 0);
         (Membership Config, long Index)? previous = null;
-        var next = 1L;
+        var next = Math.Max(snapshot.Index + 1, _log.FirstIndex);
+        if (upTo < snapshot.Index)
+        {
+            throw new InvalidOperationException($"Broken invariant: the configuration at {upTo} is asked for, behind snapshot {snapshot.Index}.");
+        }
+
         while (next <= upTo)
         {
             var batch = _log.Entries(next, 4L * 1024 * 1024, (int)Math.Min(ScanBatch, upTo - next + 1));

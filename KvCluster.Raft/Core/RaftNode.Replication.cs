@@ -99,7 +99,13 @@ public sealed partial class RaftNode
         }
 
         var prevIndex = pr.Next - 1;
-        var prevTerm = _log.Term(prevIndex);
+        if (pr.Next < _log.FirstIndex || !_log.TryTerm(prevIndex, out var prevTerm))
+        {
+            // Raft §7: the entries this follower needs next were compacted; send the snapshot instead.
+            SendSnapshot(to, pr);
+            return true;
+        }
+
         var entries = _log.Entries(pr.Next, _config.MaxBytesPerMessage, _config.MaxEntriesPerMessage);
         if (entries.Count == 0 && !sendIfEmpty)
         {
@@ -115,6 +121,51 @@ public sealed partial class RaftNode
         Send(new AppendEntries(Id, to, Term, prevIndex, prevTerm, entries, _log.Committed));
         pr.OnSent(entries.Count, prevIndex + entries.Count, bytes);
         return true;
+    }
+
+    /// <summary>Sends the latest snapshot to a follower that needs compacted entries (etcd's <c>maybeSendSnapshot</c>).</summary>
+    private void SendSnapshot(ulong to, Progress pr)
+    {
+        var snapshot = _log.Storage.Snapshot;
+        if (snapshot.Index < _log.FirstIndex - 1 || snapshot.Index == 0)
+        {
+            throw new InvalidOperationException(
+                $"Broken invariant: node {to} needs entry {pr.Next}, compacted up to {_log.FirstIndex - 1}, but the latest snapshot is {snapshot.Index}.");
+        }
+
+        Send(new InstallSnapshot(Id, to, Term, snapshot));
+        pr.BecomeSnapshot(snapshot.Index);
+    }
+
+    /// <summary>
+    /// InstallSnapshot receiver rules (Raft §7) on a follower, as etcd applies them: a snapshot at or below the commit
+    /// index is stale and only answered with the commit index; one whose last entry the log already holds (same term)
+    /// just commits up to it; otherwise the log is replaced by the snapshot, the configuration comes from its metadata,
+    /// and the driver persists it and restores the state machine with the next Ready. The answer (an
+    /// <see cref="AppendEntriesResult"/> acknowledging the snapshot's index) goes out once that Ready is durable.
+    /// </summary>
+    private void HandleInstallSnapshot(InstallSnapshot message)
+    {
+        var snapshot = message.Snapshot;
+        if (snapshot.Index <= _log.Committed)
+        {
+            Send(new AppendEntriesResult(Id, message.From, Term, true, _log.Committed, 0, 0));
+            return;
+        }
+
+        if (_log.MatchTerm(snapshot.Index, snapshot.Term))
+        {
+            _log.CommitTo(snapshot.Index);
+            Send(new AppendEntriesResult(Id, message.From, Term, true, _log.Committed, 0, 0));
+            return;
+        }
+
+        _log.Restore(snapshot);
+        _membership = snapshot.Membership;
+        _membershipIndex = snapshot.MembershipIndex;
+        _previousMembership = null;
+        ApplyMembership();
+        Send(new AppendEntriesResult(Id, message.From, Term, true, snapshot.Index, 0, 0));
     }
 
     /// <summary>AppendEntries receiver rules (Raft Figure 2) on a follower.</summary>
@@ -220,6 +271,14 @@ public sealed partial class RaftNode
         if (pr.State == ProgressState.Probe)
         {
             pr.BecomeReplicate();
+        }
+        else if (pr.State == ProgressState.Snapshot)
+        {
+            if (pr.Match + 1 >= _log.FirstIndex)
+            {
+                // The follower holds the snapshot (or caught up otherwise): replicate from after its match.
+                pr.BecomeReplicate();
+            }
         }
         else
         {

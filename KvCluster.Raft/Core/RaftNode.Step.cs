@@ -17,6 +17,11 @@ public sealed partial class RaftNode
             throw new ArgumentException($"Message {message.GetType().Name} is addressed to node {message.To}, not to node {Id}.", nameof(message));
         }
 
+        if (message is SnapshotChunk or SnapshotChunkAck)
+        {
+            return; // the drivers' snapshot transfer; the core sees only the whole snapshot (InstallSnapshot)
+        }
+
         // Messages from any node are handled, members or not: a node may lag behind a configuration that added the
         // sender (a promoted learner that now leads), and a removed server is kept from disrupting the cluster by PreVote
         // and the leader lease (thesis §4.2.3), not by its id.
@@ -32,13 +37,13 @@ public sealed partial class RaftNode
             var keepsTerm = message is RequestVote { PreVote: true } || message is RequestVoteResult { PreVote: true, Granted: true };
             if (!keepsTerm)
             {
-                var leader = message is AppendEntries or Heartbeat ? message.From : 0UL;
+                var leader = message is AppendEntries or Heartbeat or InstallSnapshot ? message.From : 0UL;
                 BecomeFollower(message.Term, leader);
             }
         }
         else if (message.Term < Term)
         {
-            if ((_config.CheckQuorum || _config.PreVote) && message is AppendEntries or Heartbeat)
+            if ((_config.CheckQuorum || _config.PreVote) && message is AppendEntries or Heartbeat or InstallSnapshot)
             {
                 // A stale leader must learn the newer term, or (with PreVote/CheckQuorum) a node that advanced its term
                 // while partitioned could never be heard by the leader again.

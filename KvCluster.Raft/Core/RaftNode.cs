@@ -104,6 +104,7 @@ public sealed partial class RaftNode
             }
 
             return _messages.Count > 0 || _messagesAfterPersist.Count > 0 || _log.Unstable.Entries.Count > 0
+                || _log.Unstable.Snapshot is not null
                 || CurrentHardState != _lastHardState || _log.Committed > _log.Applied
                 || _broadcastPending || _readRoundPending
                 || _readStates.Exists(r => r.Index <= _log.Applied);
@@ -129,8 +130,9 @@ public sealed partial class RaftNode
 
         FlushLeaderBroadcasts();
 
+        var snapshot = _log.Unstable.Snapshot;
         var entries = _log.Unstable.Entries.ToArray();
-        long? truncateFrom = entries.Length > 0 && entries[0].Index <= _log.Storage.LastIndex ? entries[0].Index : null;
+        long? truncateFrom = snapshot is null && entries.Length > 0 && entries[0].Index <= _log.Storage.LastIndex ? entries[0].Index : null;
         var hs = CurrentHardState;
         HardState? hardState = hs != _lastHardState ? hs : null;
         var committed = _log.NextCommittedEntries();
@@ -150,7 +152,8 @@ public sealed partial class RaftNode
         var ready = new Ready(
             Role, Leader, hardState, truncateFrom, entries,
             _messages.ToArray(), _messagesAfterPersist.ToArray(), committed, reads,
-            termOrVoteChanged: hs.Term != _lastHardState.Term || hs.Vote != _lastHardState.Vote);
+            termOrVoteChanged: hs.Term != _lastHardState.Term || hs.Vote != _lastHardState.Vote,
+            snapshot: snapshot);
         _messages.Clear();
         _messagesAfterPersist.Clear();
         _lastHardState = hs;
@@ -173,6 +176,11 @@ public sealed partial class RaftNode
         }
 
         _outstanding = null;
+        if (ready.Snapshot is { } snapshot)
+        {
+            _log.SnapshotApplied(snapshot.Index);
+        }
+
         if (ready.Entries.Count > 0)
         {
             var last = ready.Entries[^1];
@@ -321,8 +329,56 @@ public sealed partial class RaftNode
         return ProposeResult.Accepted(0, Term);
     }
 
-    /// <summary>Entries of the current log from <paramref name="lo"/> to the end (tests and simulation checkers).</summary>
-    internal List<Entry> LogEntries(long lo) => _log.Entries(lo, long.MaxValue, int.MaxValue);
+    /// <summary>Entries of the current log from <paramref name="lo"/> (or its first index, when higher) to the end
+    /// (tests and simulation checkers).</summary>
+    internal List<Entry> LogEntries(long lo) => _log.Entries(Math.Max(lo, _log.FirstIndex), long.MaxValue, int.MaxValue);
+
+    /// <summary>Index of the first entry the log still holds (1 until it was compacted or a snapshot was installed).</summary>
+    public long FirstIndex => _log.FirstIndex;
+
+    /// <summary>The snapshot behind the log: one being installed, else the storage's latest (tests).</summary>
+    internal SnapshotMetadata LogSnapshot => _log.Snapshot;
+
+    /// <summary>
+    /// The metadata of a snapshot of the state machine as of <paramref name="index"/> (Raft §7): the entry's term and
+    /// the configuration in force there. The driver calls it when it captures its state machine, then makes the image
+    /// durable with this metadata and records it in its storage; the core sends it to followers that need compacted
+    /// entries.
+    /// </summary>
+    /// <param name="index">An applied index the log still holds (first index - 1 up to <see cref="AppliedIndex"/>).</param>
+    /// <returns>The metadata.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The index is not applied or was compacted.</exception>
+    public SnapshotMetadata CreateSnapshotMetadata(long index)
+    {
+        if (index > _log.Applied || index < _log.FirstIndex - 1 || index < 1)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(index), index, $"A snapshot must be at an applied index the log holds: 1..{_log.Applied}, at least {_log.FirstIndex - 1}.");
+        }
+
+        var (config, configIndex) = _membershipIndex <= index ? (_membership, _membershipIndex) : ScanMembership(index).Current;
+        return new SnapshotMetadata(index, _log.Term(index), config, configIndex);
+    }
+
+    /// <summary>
+    /// The driver reports how sending a snapshot to <paramref name="to"/> ended (etcd's <c>ReportSnapshot</c>): on
+    /// success (the follower holds the whole image) the leader waits for the next heartbeat answer and probes after the
+    /// snapshot; on failure it probes again, which sends a new snapshot when the follower still needs one. Ignored when
+    /// this node no longer leads or no snapshot is in flight to that follower.
+    /// </summary>
+    /// <param name="to">The follower.</param>
+    /// <param name="success">Whether the image arrived whole.</param>
+    public void ReportSnapshot(ulong to, bool success)
+    {
+        if (Role != RaftRole.Leader || !_progress.TryGetValue(to, out var pr) || pr.State != ProgressState.Snapshot)
+        {
+            return;
+        }
+
+        var next = success ? pr.PendingSnapshot + 1 : pr.Match + 1;
+        pr.BecomeProbe(next);
+        pr.ProbeSent = true; // wait for a heartbeat answer before probing (etcd pauses the same way)
+    }
 
     /// <summary>The randomized election timeout currently in force (tests).</summary>
     internal int RandomizedElectionTimeout => _randomizedElectionTimeout;

@@ -5,11 +5,12 @@ namespace KvCluster.Raft.Core;
 /// <list type="number">
 /// <item>Send <see cref="Messages"/> (may also be sent in parallel with step 2: they do not depend on local durability;
 /// this lets a leader write its log while followers write theirs, thesis §10.2.1).</item>
-/// <item>Persist: delete stored entries from <see cref="TruncateFrom"/> when set, append <see cref="Entries"/>, save
+/// <item>Persist: when <see cref="Snapshot"/> is set, make the snapshot (metadata and the image the driver received
+/// with it) durable and drop every stored entry, the log continuing after it; then delete stored entries from <see cref="TruncateFrom"/> when set, append <see cref="Entries"/>, save
 /// <see cref="HardState"/> when set. Durable (fsync) before step 3. A failed write must stop the node: nothing is
 /// known about what was written.</item>
 /// <item>Send <see cref="MessagesAfterPersist"/>: votes and append acknowledgements promise durable state.</item>
-/// <item>Apply <see cref="CommittedEntries"/> to the state machine, in order (skipping <see cref="EntryType.Empty"/>).</item>
+/// <item>Restore the state machine from <see cref="Snapshot"/>'s image when set; apply <see cref="CommittedEntries"/> to the state machine, in order (skipping <see cref="EntryType.Empty"/>).</item>
 /// <item>Serve <see cref="ReadStates"/>: the state machine now holds every index they need.</item>
 /// <item>Call <see cref="RaftNode.Advance"/> with this instance.</item>
 /// </list>
@@ -27,8 +28,10 @@ public sealed class Ready
         IReadOnlyList<RaftMessage> messagesAfterPersist,
         IReadOnlyList<Entry> committedEntries,
         IReadOnlyList<ReadState> readStates,
-        bool termOrVoteChanged)
+        bool termOrVoteChanged,
+        SnapshotMetadata? snapshot = null)
     {
+        Snapshot = snapshot;
         _termOrVoteChanged = termOrVoteChanged;
         Role = role;
         Leader = leader;
@@ -46,6 +49,13 @@ public sealed class Ready
 
     /// <summary>The leader this node knows of when this batch was taken, or 0.</summary>
     public ulong Leader { get; }
+
+    /// <summary>
+    /// A snapshot from the leader to install (Raft §7), or null. The driver persists it before <see cref="Entries"/>
+    /// (which follow it), resets the stored log to start after it, and restores the state machine from the image it
+    /// received with the <see cref="InstallSnapshot"/> message, before applying anything else.
+    /// </summary>
+    public SnapshotMetadata? Snapshot { get; }
 
     /// <summary>Hard state to persist, or null when it did not change since the last batch.</summary>
     public HardState? HardState { get; }
@@ -75,7 +85,7 @@ public sealed class Ready
     private readonly bool _termOrVoteChanged;
 
     /// <summary>Whether the batch carries anything to persist.</summary>
-    public bool MustPersist => HardState is not null || Entries.Count > 0;
+    public bool MustPersist => HardState is not null || Entries.Count > 0 || Snapshot is not null;
 
     /// <summary>
     /// Whether the batch must be durable before step 3 (etcd's <c>MustSync</c>): it appends or truncates entries, or
@@ -84,5 +94,5 @@ public sealed class Ready
     /// the entries it covers are already durable on a quorum. A driver may write such a hard state later, with the next
     /// batch that must sync.
     /// </summary>
-    public bool MustSync => Entries.Count > 0 || TruncateFrom is not null || _termOrVoteChanged;
+    public bool MustSync => Entries.Count > 0 || TruncateFrom is not null || _termOrVoteChanged || Snapshot is not null;
 }

@@ -22,12 +22,38 @@ internal sealed class UnstableLog
     /// <summary>The unstable entries, in index order.</summary>
     public IReadOnlyList<Entry> Entries => _entries;
 
-    /// <summary>Index of the last unstable entry, or null when there is none.</summary>
-    public long? LastIndex => _entries.Count == 0 ? null : Offset + _entries.Count - 1;
+    /// <summary>A snapshot received from the leader and not yet persisted; the entries follow it.</summary>
+    public SnapshotMetadata? Snapshot { get; private set; }
 
-    /// <summary>Term at <paramref name="index"/> if this tail covers it.</summary>
+    /// <summary>Index of the last unstable entry, else of the pending snapshot, or null when there is neither.</summary>
+    public long? LastIndex => _entries.Count > 0 ? Offset + _entries.Count - 1 : Snapshot?.Index;
+
+    /// <summary>Replaces the whole tail with a snapshot to install: the log continues after it.</summary>
+    public void Restore(SnapshotMetadata snapshot)
+    {
+        Snapshot = snapshot;
+        _entries.Clear();
+        Offset = snapshot.Index + 1;
+    }
+
+    /// <summary>Marks the pending snapshot at <paramref name="index"/> durable; ignored when it was replaced since.</summary>
+    public void StableSnapTo(long index)
+    {
+        if (Snapshot is { } snapshot && snapshot.Index == index)
+        {
+            Snapshot = null;
+        }
+    }
+
+    /// <summary>Term at <paramref name="index"/> if this tail (or its pending snapshot) covers it.</summary>
     public bool TryTerm(long index, out long term)
     {
+        if (Snapshot is { } snapshot && index == snapshot.Index)
+        {
+            term = snapshot.Term;
+            return true;
+        }
+
         if (index >= Offset && index < Offset + _entries.Count)
         {
             term = _entries[(int)(index - Offset)].Term;

@@ -89,6 +89,16 @@ public static class RaftWireFormat
             case TimeoutNow:
                 wire.TimeoutNow = new W.TimeoutNow();
                 break;
+            case SnapshotChunk m:
+                wire.SnapshotChunk = new W.SnapshotChunk
+                {
+                    SnapshotIndex = (ulong)m.SnapshotIndex, SnapshotTerm = (ulong)m.SnapshotTerm, Offset = (ulong)m.Offset,
+                    TotalBytes = (ulong)m.TotalBytes, Data = UnsafeByteOperations.UnsafeWrap(m.Data), // the envelope never changes
+                };
+                break;
+            case SnapshotChunkAck m:
+                wire.SnapshotChunkAck = new W.SnapshotChunkAck { SnapshotIndex = (ulong)m.SnapshotIndex, NextOffset = (ulong)m.NextOffset };
+                break;
             default:
                 throw new ArgumentException($"Message type {message.GetType().Name} has no wire form.", nameof(message));
         }
@@ -124,6 +134,9 @@ public static class RaftWireFormat
             W.RaftMessage.BodyOneofCase.ReadIndexResult => new ReadIndexResult(
                 from, to, term, wire.ReadIndexResult.Context, ToLong(wire.ReadIndexResult.Index, "index")),
             W.RaftMessage.BodyOneofCase.TimeoutNow => new TimeoutNow(from, to, term),
+            W.RaftMessage.BodyOneofCase.SnapshotChunk => FromWire(from, to, term, wire.SnapshotChunk),
+            W.RaftMessage.BodyOneofCase.SnapshotChunkAck => new SnapshotChunkAck(
+                from, to, term, ToLong(wire.SnapshotChunkAck.SnapshotIndex, "snapshot_index"), ToLong(wire.SnapshotChunkAck.NextOffset, "next_offset")),
             _ => throw new InvalidDataException($"Raft message from node {from} to node {to} has no body (unknown or missing message kind)."),
         };
     }
@@ -210,6 +223,19 @@ public static class RaftWireFormat
         }
 
         return new AppendEntries(from, to, term, prev, ToLong(wire.PrevLogTerm, "prev_log_term"), entries, ToLong(wire.LeaderCommit, "leader_commit"));
+    }
+
+    private static SnapshotChunk FromWire(ulong from, ulong to, long term, W.SnapshotChunk wire)
+    {
+        var offset = ToLong(wire.Offset, "offset");
+        var total = ToLong(wire.TotalBytes, "total_bytes");
+        if (offset + wire.Data.Length > total)
+        {
+            throw new InvalidDataException(
+                $"Snapshot chunk from node {from}: {wire.Data.Length} bytes at offset {offset} run past the snapshot's {total} bytes.");
+        }
+
+        return new SnapshotChunk(from, to, term, ToLong(wire.SnapshotIndex, "snapshot_index"), ToLong(wire.SnapshotTerm, "snapshot_term"), offset, total, wire.Data.Memory);
     }
 
     private static long ToLong(ulong value, string field) => value <= long.MaxValue

@@ -117,7 +117,7 @@ public sealed partial class RaftWireSerializer
         TransferLeadershipStarted m => new W.TransferLeadershipStarted { From = m.From, Target = m.Target }.ToByteArray(),
         SyncHardState or HardStateSynced or GetRaftStatus or GetMembers => Array.Empty<byte>(),
         RaftStatus m => StatusToWire(m).ToByteArray(),
-        AddMember m => new W.AddMember { NodeId = m.NodeId }.ToByteArray(),
+        AddMember m => new W.AddMember { NodeId = m.NodeId, StayLearner = m.StayLearner }.ToByteArray(),
         RemoveMember m => new W.RemoveMember { NodeId = m.NodeId }.ToByteArray(),
         Members m => new W.Members
         {
@@ -172,7 +172,8 @@ public sealed partial class RaftWireSerializer
             case RaftStatusManifest:
                 return StatusFromWire(W.RaftStatus.Parser.ParseFrom(bytes));
             case AddMemberManifest:
-                return new AddMember(W.AddMember.Parser.ParseFrom(bytes).NodeId);
+                var add = W.AddMember.Parser.ParseFrom(bytes);
+                return new AddMember(add.NodeId, add.StayLearner);
             case RemoveMemberManifest:
                 return new RemoveMember(W.RemoveMember.Parser.ParseFrom(bytes).NodeId);
             case MembersManifest:
@@ -200,7 +201,13 @@ public sealed partial class RaftWireSerializer
         {
             NodeId = s.NodeId, Role = (int)s.Role, Term = s.Term, Vote = s.Vote, Leader = s.Leader, Commit = s.Commit,
             Applied = s.Applied, LastIndex = s.LastIndex, Recovering = s.Recovering, Voters = { s.Voters }, Learners = { s.Learners },
+            SnapshotIndex = s.SnapshotIndex, SnapshotTerm = s.SnapshotTerm, SnapshotBytes = s.SnapshotBytes, FirstLogIndex = s.FirstLogIndex,
         };
+        if (s.SnapshotTakenAt is { } takenAt)
+        {
+            wire.SnapshotTakenAtUnixMs = new DateTimeOffset(DateTime.SpecifyKind(takenAt, DateTimeKind.Utc)).ToUnixTimeMilliseconds();
+        }
+
         foreach (var (id, index) in s.Match)
         {
             wire.Match[id] = index;
@@ -221,6 +228,11 @@ public sealed partial class RaftWireSerializer
         {
             Voters = w.Voters.ToArray(),
             Learners = w.Learners.ToArray(),
+            SnapshotIndex = w.SnapshotIndex,
+            SnapshotTerm = w.SnapshotTerm,
+            SnapshotBytes = w.SnapshotBytes,
+            SnapshotTakenAt = w.HasSnapshotTakenAtUnixMs ? DateTimeOffset.FromUnixTimeMilliseconds(w.SnapshotTakenAtUnixMs).UtcDateTime : null,
+            FirstLogIndex = w.FirstLogIndex == 0 ? 1 : w.FirstLogIndex,
         };
     }
 

@@ -17,7 +17,9 @@ namespace KvCluster.Raft.Serialization;
 /// <see cref="RaftWireFormat"/>, whose decoder validates what the core relies on);</item>
 /// <item>the RaftActor's requests and answers a remote node, router or tool may exchange with it (<see cref="Propose"/>,
 /// <see cref="ReadIndex"/>, membership, status…; <c>Protos/raft_actor.proto</c>);</item>
-/// <item>the journal events (<see cref="ReadyWritten"/> and the three older kinds; <c>Actor/raft_journal.proto</c>).</item>
+/// <item>the journal events (<see cref="ReadyWritten"/>, <see cref="LogCompacted"/> and the three older kinds;
+/// <c>Actor/raft_journal.proto</c>). Snapshots go to the snapshot store as byte arrays (Akka's own serializer), so a
+/// damaged one still loads and is refused by its checksum with a reason.</item>
 /// </list>
 /// Bind it with <see cref="RaftSerializationHosting.WithRaftSerializer"/> (Akka.Hosting) or the HOCON of
 /// <see cref="Config"/>. A manifest this version does not know fails with a <see cref="SerializationException"/> naming it.
@@ -51,6 +53,7 @@ public sealed partial class RaftWireSerializer : SerializerWithStringManifest
         typeof(HardStateChanged),
         typeof(EntriesAppended),
         typeof(LogTruncated),
+        typeof(LogCompacted),
         .. RequestTypes,
     ];
 
@@ -69,6 +72,7 @@ public sealed partial class RaftWireSerializer : SerializerWithStringManifest
         HardStateChanged => RaftJournalEvents.HardStateManifest,
         EntriesAppended => RaftJournalEvents.EntriesManifest,
         LogTruncated => RaftJournalEvents.TruncatedManifest,
+        LogCompacted => RaftJournalEvents.CompactedManifest,
         _ => RequestManifest(o) ?? throw new ArgumentException($"{nameof(RaftWireSerializer)} cannot serialize a {o?.GetType().FullName ?? "null"}.", nameof(o)),
     };
 
@@ -92,6 +96,7 @@ public sealed partial class RaftWireSerializer : SerializerWithStringManifest
                 RaftJournalEvents.HardStateManifest => HardStateChanged.Parser.ParseFrom(bytes),
                 RaftJournalEvents.EntriesManifest => EntriesAppended.Parser.ParseFrom(bytes),
                 RaftJournalEvents.TruncatedManifest => LogTruncated.Parser.ParseFrom(bytes),
+                RaftJournalEvents.CompactedManifest => LogCompacted.Parser.ParseFrom(bytes),
                 _ => RequestFromBinary(bytes, manifest) ?? throw new SerializationException(
                     $"{nameof(RaftWireSerializer)} (id {SerializerId}) does not know manifest '{manifest}': the message was sent by a newer or foreign version of AkkaKv."),
             };

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Grpc.Core;
 using KvCluster.Client.Etcd;
 using KvCluster.Tests.Node;
@@ -51,6 +52,38 @@ public sealed class EtcdClusterServiceTests
         Assert.DoesNotContain(removed.Members, m => m.ID == 4);
         Assert.Equal(StatusCode.NotFound, removeAgain.StatusCode);
         Assert.Equal("etcdserver: member not found", removeAgain.Status.Detail);
+    }
+
+    [Fact]
+    public async Task EtcdctlMemberAddLearner_StaysALearner_UntilMemberPromoteMakesItAVoter()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(3, hooks: KvTestCluster.ManualMembership, clientPort: true);
+        await cluster.AwaitLeaderAsync();
+        var joiner = await cluster.StartJoinerAsync();
+        var endpoints = string.Join(',', Enumerable.Range(0, 3).Select(i => $"127.0.0.1:{cluster.Options[i].ClientPort}"));
+        using var channel = cluster.Channel(0);
+        await AwaitClientUrlsAsync(new Cluster.ClusterClient(channel));
+
+        var add = await EtcdctlRetryingAsync(endpoints, "member", "add", "node-4", "--learner", $"--peer-urls=http://127.0.0.1:{cluster.Options[joiner].Port}");
+        Assert.Contains("added to cluster", add.Output);
+        var raftMembers = await cluster.Nodes[0]!.Raft.Ask<KvCluster.Raft.Actor.Members>(KvCluster.Raft.Actor.GetMembers.Instance, KvTestCluster.Wait);
+        Assert.Contains(4UL, raftMembers.Learners);
+        Assert.DoesNotContain(4UL, raftMembers.Voters);
+
+        // A learner gets the log: a write made now reaches its state machine, and it stays a learner meanwhile.
+        Assert.Equal(0, (await EtcdTestNodes.EtcdctlAsync(endpoints, null, TimeSpan.FromSeconds(40), "put", "learner-sees", "this")).ExitCode);
+        Assert.Equal("learner-sees\nthis\n", await AwaitSerializableGetAsync($"127.0.0.1:{cluster.Options[joiner].ClientPort}", "learner-sees"));
+        Assert.True(IsLearner(await ListAsync(endpoints), 4));
+        var again = await EtcdTestNodes.EtcdctlAsync(endpoints, null, TimeSpan.FromSeconds(40), "member", "add", "node-4", "--learner", $"--peer-urls=http://127.0.0.1:{cluster.Options[joiner].Port}");
+        Assert.NotEqual(0, again.ExitCode);
+        Assert.Contains("member ID already exist", again.Error);
+
+        var promote = await EtcdctlRetryingAsync(endpoints, "member", "promote", "4");
+        Assert.Contains("promoted", promote.Output);
+        Assert.False(IsLearner(await ListAsync(endpoints), 4));
+        raftMembers = await cluster.Nodes[0]!.Raft.Ask<KvCluster.Raft.Actor.Members>(KvCluster.Raft.Actor.GetMembers.Instance, KvTestCluster.Wait);
+        Assert.Contains(4UL, raftMembers.Voters);
+        Assert.Empty(raftMembers.Learners);
     }
 
     [Fact]
@@ -146,6 +179,55 @@ public sealed class EtcdClusterServiceTests
             {
                 await Task.Delay(200);
             }
+        }
+    }
+
+    /// <summary>etcdctl that must succeed; retried while it fails because the leader changed (an election on a loaded machine).</summary>
+    private static async Task<EtcdctlResult> EtcdctlRetryingAsync(string endpoints, params string[] args)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var result = await EtcdTestNodes.EtcdctlAsync(endpoints, null, TimeSpan.FromSeconds(40), args);
+            if (result.ExitCode == 0)
+            {
+                return result;
+            }
+
+            Assert.True(attempt < 20 && result.Error.Contains("leader changed", StringComparison.Ordinal), $"etcdctl {string.Join(' ', args)} exited {result.ExitCode}: {result.Error}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task<System.Text.Json.JsonDocument> ListAsync(string endpoints)
+    {
+        var list = await EtcdTestNodes.EtcdctlAsync(endpoints, null, TimeSpan.FromSeconds(40), "member", "list", "-w", "json");
+        Assert.True(list.ExitCode == 0, list.Error);
+        return System.Text.Json.JsonDocument.Parse(list.Output);
+    }
+
+    /// <summary>Whether member <paramref name="id"/> of etcdctl's JSON member list is a learner (etcdctl omits false).</summary>
+    private static bool IsLearner(System.Text.Json.JsonDocument list, ulong id)
+    {
+        using (list)
+        {
+            var member = list.RootElement.GetProperty("members").EnumerateArray().Single(m => m.GetProperty("ID").GetUInt64() == id);
+            return member.TryGetProperty("isLearner", out var learner) && learner.GetBoolean();
+        }
+    }
+
+    /// <summary>A serializable get from one node until it shows the key (that node has applied the write).</summary>
+    private static async Task<string> AwaitSerializableGetAsync(string endpoint, string key)
+    {
+        var deadline = DateTime.UtcNow + KvTestCluster.Wait;
+        while (true)
+        {
+            var get = await EtcdTestNodes.EtcdctlAsync(endpoint, null, TimeSpan.FromSeconds(40), "get", key, "--consistency=s");
+            if ((get.ExitCode == 0 && get.Output.Length > 0) || DateTime.UtcNow > deadline)
+            {
+                return get.Output;
+            }
+
+            await Task.Delay(100);
         }
     }
 

@@ -193,7 +193,7 @@ public sealed class EtcdGrpcServiceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Snapshot_StreamsTheJournalThenItsSha256()
+    public async Task Snapshot_StreamsTheStateMachineSnapshotThenItsSha256()
     {
         await Kv.PutAsync(new PutRequest { Key = Bytes("snap"), Value = Bytes("1") }, Bounded);
         using var call = new Maintenance.MaintenanceClient(_channel).Snapshot(new SnapshotRequest(), Bounded);
@@ -204,9 +204,13 @@ public sealed class EtcdGrpcServiceTests : IAsyncLifetime
         }
 
         var data = chunks.SkipLast(1).SelectMany(c => c.Blob.ToByteArray()).ToArray();
-        Assert.Equal("SQLite format 3\0", System.Text.Encoding.ASCII.GetString(data, 0, 16));
+        Assert.Equal("AKVS", System.Text.Encoding.ASCII.GetString(data, 0, 4));
         Assert.Equal(System.Security.Cryptography.SHA256.HashData(data), chunks[^1].Blob.ToByteArray());
         Assert.Equal(0UL, chunks[^1].RemainingBytes);
+        Assert.Equal(0, data.Length % 512);
+        var restored = new KvCluster.Node.Kv.KvStateMachine();
+        restored.Restore(KvCluster.Client.Snapshots.KvSnapshotEnvelope.Unwrap(data.Concat(chunks[^1].Blob.ToByteArray()).ToArray()).Span);
+        Assert.Equal("1", restored.EtcdRange(new RangeRequest { Key = Bytes("snap") }).EtcdRange.Kvs.Single().Value.ToStringUtf8());
     }
 
     [Fact]

@@ -42,27 +42,46 @@ public sealed partial class EtcdHttpEndpointTests
         }
 
         using var http = cluster.Http(survivor);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        HttpResponseMessage response;
-        while (true)
-        {
-            response = await http.GetAsync("/health");
-            if (response.StatusCode == HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline)
-            {
-                break;
-            }
+        var (status, health, reason) = await AwaitHealthAsync(http, HttpStatusCode.ServiceUnavailable);
 
-            response.Dispose();
-            await Task.Delay(50);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("false", health);
+        Assert.Equal("RAFT NO LEADER", reason);
+    }
+
+    [Fact]
+    public async Task Health_PartitionedAwayFromItsPeers_TurnsUnhealthy_AndHealthyAgainAfterHealing()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(3, pbm: true, clientPort: true, tune: o => o with { FaultInjection = true });
+        var leader = await cluster.AwaitLeaderAsync();
+        var cut = Enumerable.Range(0, 3).First(i => i != leader);
+        var others = Enumerable.Range(0, 3).Where(i => i != cut).ToArray();
+        using var http = cluster.Http(cut);
+        Assert.Equal(HttpStatusCode.OK, (await AwaitHealthAsync(http, HttpStatusCode.OK)).Status);
+
+        // A full partition, as the chaos nemesis makes one: both sides of each link to the cut node drop every frame.
+        foreach (var other in others)
+        {
+            await FaultAsync(cluster, cut, $"fault blackhole {cluster.Options[other].Endpoint} both");
+            await FaultAsync(cluster, other, $"fault blackhole {cluster.Options[cut].Endpoint} both");
         }
 
-        using (response)
+        var (partitioned, partitionedHealth, partitionedReason) = await AwaitHealthAsync(http, HttpStatusCode.ServiceUnavailable);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, partitioned);
+        Assert.Equal("false", partitionedHealth);
+        Assert.Equal("RAFT NO LEADER", partitionedReason);
+
+        foreach (var index in Enumerable.Range(0, 3))
         {
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            Assert.Equal("false", json.RootElement.GetProperty("health").GetString());
-            Assert.Equal("RAFT NO LEADER", json.RootElement.GetProperty("reason").GetString());
+            await FaultAsync(cluster, index, "fault heal");
         }
+
+        var (healed, healedHealth, healedReason) = await AwaitHealthAsync(http, HttpStatusCode.OK);
+
+        Assert.Equal(HttpStatusCode.OK, healed);
+        Assert.Equal("true", healedHealth);
+        Assert.Equal(string.Empty, healedReason);
     }
 
     [Fact]
@@ -78,7 +97,7 @@ public sealed partial class EtcdHttpEndpointTests
     }
 
     [Fact]
-    public async Task Metrics_ParseAsPrometheusText_AndTheCommitIndexMovesWithWrites()
+    public async Task Metrics_ParseAsPrometheusText_AndTheCommitIndexAndJournalHistogramsMoveWithWrites()
     {
         await using var cluster = await EtcdTestNodes.StartAsync();
         using var http = cluster.Http();
@@ -97,7 +116,8 @@ public sealed partial class EtcdHttpEndpointTests
         {
             after = await ScrapeAsync(http);
         }
-        while (after["etcd_server_proposals_committed_total"] < before["etcd_server_proposals_committed_total"] + 5 && DateTime.UtcNow < deadline && await Delay());
+        while ((after["etcd_server_proposals_committed_total"] < before["etcd_server_proposals_committed_total"] + 5
+                || after[JournalEntries + "_sum"] < before[JournalEntries + "_sum"] + 5) && DateTime.UtcNow < deadline && await Delay());
 
         Assert.True(after["etcd_server_proposals_committed_total"] >= before["etcd_server_proposals_committed_total"] + 5);
         Assert.True(after["etcd_server_proposals_applied_total"] >= before["etcd_server_proposals_applied_total"] + 5);
@@ -106,7 +126,19 @@ public sealed partial class EtcdHttpEndpointTests
         Assert.True(after["grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"etcdserverpb.KV\",grpc_method=\"Put\",grpc_code=\"OK\"}"] >= 5);
         Assert.Contains("process_cpu_seconds_total", after.Keys);
         Assert.True(after["etcd_mvcc_db_total_size_in_bytes"] > 0);
+
+        // The journal: every put is a log entry written by the leader's journal, in at most 5 more writes, each timed.
+        Assert.True(after[JournalEntries + "_sum"] >= before[JournalEntries + "_sum"] + 5);
+        Assert.True(after[JournalWrite + "_count"] > before[JournalWrite + "_count"]);
+        Assert.True(after[JournalWrite + "_sum"] > before[JournalWrite + "_sum"]);
+        Assert.Contains(JournalWrite + "_bucket{le=\"0.0001\"}", after.Keys);
     }
+
+    /// <summary>The journal write latency histogram (etcd_disk_wal_fsync_duration_seconds' analogue).</summary>
+    private const string JournalWrite = "akkakv_journal_write_duration_seconds";
+
+    /// <summary>The histogram of log entries per journal write.</summary>
+    private const string JournalEntries = "akkakv_journal_entries_per_write";
 
     [Fact]
     public async Task Start_ClientPortInUse_FailsNamingThePort()
@@ -161,6 +193,31 @@ public sealed partial class EtcdHttpEndpointTests
         }
 
         return samples;
+    }
+
+    /// <summary>Runs a pbm command line on node <paramref name="index"/>; fails the spec unless it succeeds.</summary>
+    private static async Task FaultAsync(KvTestCluster cluster, int index, string line)
+    {
+        var reply = await cluster.Nodes[index]!.Commands!.ExecuteAsync(line);
+        Assert.True(reply.Status == KvCluster.Pbm.CommandStatus.Ok, $"node {index + 1}: '{line}' -> {reply.Status}: {reply.Body}");
+    }
+
+    /// <summary>Polls /health until it answers <paramref name="wanted"/> (or a minute passed); the last answer.</summary>
+    private static async Task<(HttpStatusCode Status, string? Health, string? Reason)> AwaitHealthAsync(HttpClient http, HttpStatusCode wanted)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            using var response = await http.GetAsync("/health");
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            var answer = (response.StatusCode, json.RootElement.GetProperty("health").GetString(), json.RootElement.GetProperty("reason").GetString());
+            if (response.StatusCode == wanted || DateTime.UtcNow > deadline)
+            {
+                return answer;
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     private static async Task<bool> Delay()

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Grpc.Net.Client;
 using KvCluster.Tests.Node;
 
@@ -33,4 +34,56 @@ internal static class EtcdTestNodes
     /// <summary>An HTTP/1.1 client for node <paramref name="index"/>'s client port.</summary>
     public static HttpClient Http(this KvTestCluster cluster, int index = 0) =>
         new() { BaseAddress = new Uri(cluster.Url(index)), Timeout = TimeSpan.FromSeconds(30), DefaultRequestVersion = System.Net.HttpVersion.Version11 };
+
+    /// <summary>
+    /// Runs Debian's etcdctl 3.4 (API v3) against <paramref name="endpoint"/> unless the arguments name endpoints, with a
+    /// 20 s command timeout; kills it after <paramref name="limit"/>.
+    /// </summary>
+    public static async Task<EtcdctlResult> EtcdctlAsync(string endpoint, string? stdin, TimeSpan limit, params string[] args)
+    {
+        var info = new ProcessStartInfo("etcdctl")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["ETCDCTL_API"] = "3";
+        if (!args.Contains("--endpoints"))
+        {
+            info.ArgumentList.Add("--endpoints");
+            info.ArgumentList.Add(endpoint);
+        }
+
+        info.ArgumentList.Add("--command-timeout=20s");
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("etcdctl did not start (apt-get install etcd-client)");
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(limit);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"etcdctl {string.Join(' ', args)} did not finish within {limit.TotalSeconds} s");
+        }
+
+        return new EtcdctlResult(process.ExitCode, await output, await error);
+    }
 }
+
+/// <summary>What an etcdctl run printed and its exit code.</summary>
+internal sealed record EtcdctlResult(int ExitCode, string Output, string Error);

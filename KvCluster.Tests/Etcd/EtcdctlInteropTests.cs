@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 
@@ -11,8 +10,6 @@ namespace KvCluster.Tests.Etcd;
 [Trait("Category", "Integration")]
 public sealed class EtcdctlInteropTests : IAsyncLifetime
 {
-    private const string Etcdctl = "etcdctl";
-
     private KvCluster.Tests.Node.KvTestCluster _cluster = null!;
 
     public async Task InitializeAsync() => _cluster = await EtcdTestNodes.StartAsync(size: 3);
@@ -161,50 +158,5 @@ public sealed class EtcdctlInteropTests : IAsyncLifetime
     private Task<EtcdctlResult> RunAsync(string? stdin, params string[] args) => RunAsync(stdin, TimeSpan.FromSeconds(40), args);
 
     /// <summary>Runs etcdctl (API v3) against the first node unless the arguments name endpoints; bounded by <paramref name="limit"/>.</summary>
-    private async Task<EtcdctlResult> RunAsync(string? stdin, TimeSpan limit, params string[] args)
-    {
-        var info = new ProcessStartInfo(Etcdctl)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment["ETCDCTL_API"] = "3";
-        if (!args.Contains("--endpoints"))
-        {
-            info.ArgumentList.Add("--endpoints");
-            info.ArgumentList.Add(HostPort(0));
-        }
-
-        info.ArgumentList.Add("--command-timeout=20s");
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("etcdctl did not start (apt-get install etcd-client)");
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-        }
-
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(limit);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"etcdctl {string.Join(' ', args)} did not finish within {limit.TotalSeconds} s");
-        }
-
-        return new EtcdctlResult(process.ExitCode, await output, await error);
-    }
-
-    private sealed record EtcdctlResult(int ExitCode, string Output, string Error);
+    private Task<EtcdctlResult> RunAsync(string? stdin, TimeSpan limit, params string[] args) => EtcdTestNodes.EtcdctlAsync(HostPort(0), stdin, limit, args);
 }

@@ -127,7 +127,7 @@ public sealed class KvEtcdTxnSpecs
     }
 
     [Fact]
-    public void NestedTxn_BranchesOnThePreTxnState_AndSharesTheRevision()
+    public void NestedTxn_BranchesOnThePreTxnState_AndSharesTheRevision_WithAnEmptyNestedHeader()
     {
         _store.Put("a", "1");
         var nested = Txn([ValueIs("a", CompareResult.Equal, "1")], [OpPut("inner", "then")], [OpPut("inner", "else")]);
@@ -135,6 +135,9 @@ public sealed class KvEtcdTxnSpecs
         var result = _store.Txn(Txn(success: [OpPut("outer", "x"), OpTxn(nested)]));
 
         Assert.True(result.EtcdTxn.Responses[1].ResponseTxn.Succeeded);
+        Assert.Equal(3L, result.EtcdTxn.Header.Revision);
+        Assert.Equal(new ResponseHeader(), result.EtcdTxn.Responses[1].ResponseTxn.Header); // etcd fills only the top-level header
+        Assert.Equal(3L, result.EtcdTxn.Responses[1].ResponseTxn.Responses[0].ResponsePut.Header.Revision);
         Assert.Equal("then", Text(_store.Get("inner")!.Value));
         Assert.Equal(3L, _store.Get("inner")!.ModRevision);
         Assert.Equal(3L, _store.Get("outer")!.ModRevision);

@@ -231,8 +231,9 @@ public sealed class KvHistorySpecs
     {
         _store.Put("key", "1");
         var snapshot = _store.Store.Snapshot();
-        // Layout: magic(4) format(2) applied(1) revision(1) compact(1) count(1) keylen(1) "key"(3) versions(1) mod(1)...
-        var modOffset = 4 + 2 + 1 + 1 + 1 + 1 + 1 + 3 + 1;
+        // Layout (format 3): magic(4) format(2) applied(1) revision(1) compact(1) sections(1), keys section type(1)
+        // length(1), key count(1) keylen(1) "key"(3) versions(1) mod(1)...
+        var modOffset = 4 + 2 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 3 + 1;
         Assert.Equal(2, snapshot[modOffset]);
         snapshot[modOffset] = 5;
         var body = snapshot.AsSpan(0, snapshot.Length - 32);

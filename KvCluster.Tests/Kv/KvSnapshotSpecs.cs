@@ -1,3 +1,5 @@
+using System.Buffers;
+using KvCluster.Client.Snapshots;
 using Google.Protobuf;
 using KvCluster.Node.Kv;
 using KvCluster.Client.Protocol;
@@ -156,4 +158,91 @@ public sealed class KvSnapshotSpecs
 
     private static List<string> Dump(KvStateMachine store) =>
         store.Range(Interval(ByteString.Empty, ByteString.Empty)).Range.Kvs.Select(kv => kv.ToString()).ToList();
+}
+
+/// <summary>Format 3's sections: unknown, duplicated or missing sections are refused with a message naming them.</summary>
+public sealed class KvSnapshotSectionSpecs
+{
+    [Fact]
+    public void Restore_UnknownSectionType_IsRefusedNamingTheType()
+    {
+        var image = WithSections((KvSnapshotSection.Keys, EmptyKeys()), ((KvSnapshotSection)77, [1, 2, 3]));
+
+        var error = Assert.Throws<KvSnapshotFormatException>(() => new KvStateMachine().Restore(image));
+
+        Assert.Contains("unknown type 77", error.Message);
+    }
+
+    [Fact]
+    public void Restore_LeaseSection_RestoresTheLeases_AndAnImpossibleLeaseIsRefused()
+    {
+        var image = WithSections((KvSnapshotSection.Keys, EmptyKeys()), (KvSnapshotSection.Leases, [1, 7, 10]));
+        var bad = WithSections((KvSnapshotSection.Keys, EmptyKeys()), (KvSnapshotSection.Leases, [1, 0, 10]));
+        var store = new KvStateMachine();
+
+        store.Restore(image);
+        var error = Assert.Throws<KvSnapshotFormatException>(() => new KvStateMachine().Restore(bad));
+
+        Assert.True(store.HasLease(7));
+        Assert.Contains("Lease 0", error.Message);
+    }
+
+    [Fact]
+    public void Restore_TwoKeysSections_IsRefused()
+    {
+        var image = WithSections((KvSnapshotSection.Keys, EmptyKeys()), (KvSnapshotSection.Keys, EmptyKeys()));
+
+        var error = Assert.Throws<KvSnapshotFormatException>(() => new KvStateMachine().Restore(image));
+
+        Assert.Contains("two keys sections", error.Message);
+    }
+
+    [Fact]
+    public void Restore_NoKeysSection_IsRefused()
+    {
+        var error = Assert.Throws<KvSnapshotFormatException>(() => new KvStateMachine().Restore(WithSections()));
+
+        Assert.Contains("no keys section", error.Message);
+    }
+
+    [Fact]
+    public void Restore_Format2_IsRefusedNamingTheVersion()
+    {
+        var image = new KvStateMachine().Snapshot();
+        image[4] = 2;
+
+        var error = Assert.Throws<KvSnapshotFormatException>(() => new KvStateMachine().Restore(image));
+
+        Assert.Contains("format version 2", error.Message);
+    }
+
+    [Fact]
+    public void Restore_SectionLongerThanTheImage_IsRefused()
+    {
+        var writer = new ArrayBufferWriter<byte>();
+        KvSnapshotEnvelope.WriteHead(writer, 0, 1, -1, 1);
+        KvSnapshotEnvelope.WriteVarint(writer, (ulong)KvSnapshotSection.Keys);
+        KvSnapshotEnvelope.WriteVarint(writer, 500);
+        writer.Write(EmptyKeys());
+
+        var error = Assert.Throws<KvSnapshotFormatException>(() => new KvStateMachine().Restore(KvSnapshotEnvelope.Finish(writer)));
+
+        Assert.Contains("claims 500 bytes", error.Message);
+    }
+
+    private static byte[] EmptyKeys() => [0];
+
+    private static byte[] WithSections(params (KvSnapshotSection Type, byte[] Bytes)[] sections)
+    {
+        var writer = new ArrayBufferWriter<byte>();
+        KvSnapshotEnvelope.WriteHead(writer, 0, 1, -1, sections.Length);
+        foreach (var (type, bytes) in sections)
+        {
+            KvSnapshotEnvelope.WriteVarint(writer, (ulong)type);
+            KvSnapshotEnvelope.WriteVarint(writer, (ulong)bytes.Length);
+            writer.Write(bytes);
+        }
+
+        return KvSnapshotEnvelope.Finish(writer);
+    }
 }

@@ -75,12 +75,12 @@ public sealed class ConfigChangeFormatTests
         var appended = new EntriesAppended();
         appended.Entries.Add(new JournalEntry { Term = 1, Index = 1, Data = ByteString.CopyFromUtf8("put a") });
         var bytes = appended.ToByteArray();
-        var log = new List<Entry>();
+        var log = new StoredLog();
         var hs = HardState.Empty;
 
         RaftJournalCodec.Replay(EntriesAppended.Parser.ParseFrom(bytes), 1, "raft-1", ref hs, log);
 
-        Assert.Equal(EntryType.Normal, Assert.Single(log).Type);
+        Assert.Equal(EntryType.Normal, Assert.Single(log.All).Type);
     }
 
     [Fact]
@@ -88,12 +88,12 @@ public sealed class ConfigChangeFormatTests
     {
         var entry = new Entry(2, 1, EntryType.ConfigChange, ConfigChangeCodec.Encode(ConfigChange.AddLearner(4), new Membership([1, 2, 3], [4])));
         var written = RaftJournalCodec.ToEvent(null, [entry], null);
-        var log = new List<Entry>();
+        var log = new StoredLog();
         var hs = HardState.Empty;
 
         RaftJournalCodec.Replay(ReadyWritten.Parser.ParseFrom(written.ToByteArray()), 1, "raft-1", ref hs, log);
 
-        Assert.True(Assert.Single(log).SameAs(entry));
+        Assert.True(Assert.Single(log.All).SameAs(entry));
     }
 
     [Fact]
@@ -101,7 +101,7 @@ public sealed class ConfigChangeFormatTests
     {
         var appended = new EntriesAppended();
         appended.Entries.Add(new JournalEntry { Term = 1, Index = 1, Type = 42 });
-        var log = new List<Entry>();
+        var log = new StoredLog();
         var hs = HardState.Empty;
 
         var ex = Assert.Throws<InvalidDataException>(() =>

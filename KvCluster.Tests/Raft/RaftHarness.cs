@@ -25,6 +25,21 @@ internal sealed class RaftHarness
     public HashSet<ulong> Isolated { get; } = new();
     public Func<RaftConfig, RaftConfig> Configure { get; }
 
+    /// <summary>Snapshots each node installed from a leader (the Ready's <see cref="Ready.Snapshot"/>), in order.</summary>
+    public Dictionary<ulong, List<SnapshotMetadata>> Installed { get; } = new();
+
+    /// <summary>
+    /// Node <paramref name="id"/> snapshots its state at its applied index and compacts its storage up to that index
+    /// minus <paramref name="margin"/> (what a driver does once the snapshot is durable; Raft §7).
+    /// </summary>
+    public SnapshotMetadata SnapshotAndCompact(ulong id, long margin = 0)
+    {
+        var metadata = Nodes[id].CreateSnapshotMetadata(Nodes[id].AppliedIndex);
+        Storage[id].CreateSnapshot(metadata);
+        Storage[id].Compact(Math.Max(0, metadata.Index - margin));
+        return metadata;
+    }
+
     /// <summary>The founding voters (the bootstrap configuration of every founding node).</summary>
     public ulong[] InitialVoters { get; }
 
@@ -78,6 +93,12 @@ internal sealed class RaftHarness
             var ready = node.GetReady();
             Outbox.AddRange(ready.Messages);
             Storage[id].Persist(ready);
+            if (ready.Snapshot is { } snapshot)
+            {
+                Installed.TryAdd(id, new List<SnapshotMetadata>());
+                Installed[id].Add(snapshot);
+            }
+
             Outbox.AddRange(ready.MessagesAfterPersist);
             foreach (var e in ready.CommittedEntries)
             {
@@ -181,7 +202,7 @@ internal sealed class RaftHarness
     {
         Applied[id].Clear();
         var config = Joiners.Contains(id) ? Config(id, []) with { Join = true } : Config(id, InitialVoters);
-        Nodes[id] = new RaftNode(config, Storage[id], new FixedRaftRandom(timeout));
+        Nodes[id] = new RaftNode(config, Storage[id], new FixedRaftRandom(timeout), Storage[id].Snapshot.Index);
         return Nodes[id];
     }
 

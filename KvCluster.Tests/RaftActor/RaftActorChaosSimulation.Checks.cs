@@ -72,7 +72,12 @@ internal sealed partial class RaftActorChaosSimulation
                     continue;
                 }
 
-                var entry = index - 1 < log.Count ? log[(int)(index - 1)] : null;
+                if (index <= log.Offset)
+                {
+                    continue; // compacted: a durable snapshot covers it, and the state machines are checked above
+                }
+
+                var entry = index <= log.LastIndex ? log.All[(int)(index - log.FirstIndex)] : null;
                 if (entry is null || (entry.Type == EntryType.Normal && RaftActorCluster.Text(entry.Data) != command))
                 {
                     throw new InvalidOperationException(
@@ -87,19 +92,20 @@ internal sealed partial class RaftActorChaosSimulation
             foreach (var b in Ids.Where(b => b > a))
             {
                 var (la, lb) = (logs[a], logs[b]);
-                for (var i = Math.Min(la.Count, lb.Count) - 1; i >= 0; i--)
+                var first = Math.Max(la.FirstIndex, lb.FirstIndex); // compacted prefixes are covered by snapshots
+                for (var i = Math.Min(la.LastIndex, lb.LastIndex); i >= first; i--)
                 {
-                    if (la[i].Term != lb[i].Term)
+                    if (la.Term(i) != lb.Term(i))
                     {
                         continue;
                     }
 
-                    for (var j = 0; j <= i; j++)
+                    for (var j = first; j <= i; j++)
                     {
-                        if (!la[j].SameAs(lb[j]))
+                        if (!la.All[(int)(j - la.FirstIndex)].SameAs(lb.All[(int)(j - lb.FirstIndex)]))
                         {
                             throw new InvalidOperationException(
-                                $"Step {step}: logs of nodes {a} and {b} agree at index {i + 1} (term {la[i].Term}) but differ at index {j + 1} (log matching, Raft §5.3).");
+                                $"Step {step}: logs of nodes {a} and {b} agree at index {i} (term {la.Term(i)}) but differ at index {j} (log matching, Raft §5.3).");
                         }
                     }
 

@@ -42,11 +42,13 @@ public abstract class RaftActorTestKit : Akka.TestKit.Xunit2.TestKit
     /// <summary>Advances virtual time.</summary>
     public void Advance(TimeSpan time) => Clock.Advance(time);
 
-    /// <summary>Replays stream <paramref name="persistenceId"/> from the system's default journal into a hard state and log.</summary>
-    public static (HardState HardState, List<Entry> Log) ReadJournal(TestKitBase kit, string persistenceId)
+    /// <summary>Replays stream <paramref name="persistenceId"/> from the system's default journal into a hard state and
+    /// log (which starts after its compaction point).</summary>
+    internal static (HardState HardState, StoredLog Log) ReadJournal(TestKitBase kit, string persistenceId)
     {
         var hardState = HardState.Empty;
-        var log = new List<Entry>();
+        var log = new StoredLog();
+        var events = new List<(long, object)>();
         var probe = kit.CreateTestProbe();
         var journal = Akka.Persistence.Persistence.Instance.Apply(kit.Sys).JournalFor(null);
         journal.Tell(new ReplayMessages(1, long.MaxValue, long.MaxValue, persistenceId, probe.Ref), probe.Ref);
@@ -56,9 +58,10 @@ public abstract class RaftActorTestKit : Akka.TestKit.Xunit2.TestKit
             switch (message)
             {
                 case ReplayedMessage replayed:
-                    RaftJournalCodec.Replay(replayed.Persistent.Payload, replayed.Persistent.SequenceNr, persistenceId, ref hardState, log);
+                    events.Add((replayed.Persistent.SequenceNr, replayed.Persistent.Payload));
                     break;
                 case RecoverySuccess:
+                    RaftJournalCodec.ReplayAll(events, persistenceId, ref hardState, log);
                     return (hardState, log);
                 case ReplayMessagesFailure failure:
                     throw new InvalidOperationException($"Replaying '{persistenceId}' failed.", failure.Cause);

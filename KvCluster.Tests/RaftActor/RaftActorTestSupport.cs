@@ -52,6 +52,72 @@ internal sealed class RecordingStateMachine : IStateMachine
             return Encoding.UTF8.GetBytes(string.Join(",", _applied.Select(a => a.Command)));
         }
     }
+
+    /// <summary>Snapshots restored so far, as (index, commands in the image).</summary>
+    public IReadOnlyList<(long Index, int Commands)> Restored
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _restored.ToArray();
+            }
+        }
+    }
+
+    private readonly List<(long Index, int Commands)> _restored = new();
+
+    /// <summary>Captures a copy of the applied list; serialized as "index TAB command" lines behind a "REC1" header.</summary>
+    public IStateMachineSnapshot CaptureSnapshot()
+    {
+        lock (_lock)
+        {
+            return new Capture(_applied.Count == 0 ? 0 : _applied[^1].Index, _applied.ToArray());
+        }
+    }
+
+    public void RestoreSnapshot(long index, ReadOnlyMemory<byte> image)
+    {
+        var text = Encoding.UTF8.GetString(image.Span);
+        var lines = text.Split('\n');
+        if (lines.Length == 0 || lines[0] != "REC1")
+        {
+            throw new InvalidDataException($"Recording snapshot at index {index}: the header \"REC1\" is missing.");
+        }
+
+        var restored = new List<(long, string)>();
+        foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
+        {
+            var tab = line.IndexOf('\t');
+            if (tab < 0 || !long.TryParse(line.AsSpan(0, tab), out var i))
+            {
+                throw new InvalidDataException($"Recording snapshot at index {index}: bad line \"{line}\".");
+            }
+
+            restored.Add((i, line[(tab + 1)..]));
+        }
+
+        lock (_lock)
+        {
+            _applied.Clear();
+            _applied.AddRange(restored);
+            _restored.Add((index, restored.Count));
+        }
+    }
+
+    private sealed record Capture(long AppliedIndex, (long Index, string Command)[] Applied) : IStateMachineSnapshot
+    {
+        public byte[] Serialize()
+        {
+            var builder = new StringBuilder("REC1\n");
+            foreach (var (index, command) in Applied)
+            {
+                builder.Append(index).Append('\t').Append(command).Append('\n');
+            }
+
+            return Encoding.UTF8.GetBytes(builder.ToString());
+        }
+    }
 }
 
 /// <summary>Network control messages for <see cref="SimNetwork"/>.</summary>

@@ -33,7 +33,11 @@ public sealed class RaftWireSerializerSpecs : RaftActorTestKit
             new ReadIndexRequest(3, 1, 9, ulong.MaxValue),
             new ReadIndexResult(1, 3, 9, 77, 1234),
             new TimeoutNow(1, 2, 9),
+            new SnapshotChunk(1, 2, 9, 500, 8, 262_144, 1_000_000, B("chunk bytes")),
+            new SnapshotChunkAck(2, 1, 9, 500, 262_155),
             ready,
+            new ReadyWritten { ResetTo = new LogPoint { Index = 500, Term = 8 }, HardState = new HardStateChanged { Term = 9, Vote = 1, Commit = 500 } },
+            new LogCompacted { CompactedTo = new LogPoint { Index = 400, Term = 7 }, HardState = new HardStateChanged { Term = 9, Vote = 1, Commit = 510 } },
             new HardStateChanged { Term = 9, Vote = 1, Commit = 3 },
             appended,
             new LogTruncated { FromIndex = 7 },
@@ -75,7 +79,7 @@ public sealed class RaftWireSerializerSpecs : RaftActorTestKit
 
         Assert.Equal(message.GetType(), back.GetType());
         Assert.Equal(bytes, serializer.ToBinary(back));
-        if (message is IMessage || message is RaftMessage { } and not AppendEntries || message is TransferLeadership or AddMember or RemoveMember or NotLeader or ProposeDropped or SyncHardState or GetRaftStatus or GetMembers or HardStateSynced or TransferLeadershipStarted or MembershipChangeFailed)
+        if (message is IMessage || message is RaftMessage { } and not AppendEntries and not SnapshotChunk || message is TransferLeadership or AddMember or RemoveMember or NotLeader or ProposeDropped or SyncHardState or GetRaftStatus or GetMembers or HardStateSynced or TransferLeadershipStarted or MembershipChangeFailed)
         {
             Assert.Equal(message, back); // value equality where the record has no byte or list payload
         }
@@ -92,7 +96,11 @@ public sealed class RaftWireSerializerSpecs : RaftActorTestKit
     [Fact]
     public void RoundTrip_Status_PreservesEveryField()
     {
-        var status = new RaftStatus(1, RaftRole.Candidate, 4, 1, 0, 20, 19, 21, new Dictionary<ulong, long> { [2] = 21 }, true) { Voters = [1, 2, 3], Learners = [4] };
+        var status = new RaftStatus(1, RaftRole.Candidate, 4, 1, 0, 20, 19, 21, new Dictionary<ulong, long> { [2] = 21 }, true)
+        {
+            Voters = [1, 2, 3], Learners = [4], SnapshotIndex = 15, SnapshotTerm = 3, SnapshotBytes = 4096,
+            SnapshotTakenAt = new DateTime(2026, 12, 6, 9, 0, 0, 123, DateTimeKind.Utc), FirstLogIndex = 11,
+        };
         var serializer = (RaftWireSerializer)Sys.Serialization.FindSerializerFor(status);
 
         var back = (RaftStatus)serializer.FromBinary(serializer.ToBinary(status), serializer.Manifest(status));
@@ -102,6 +110,19 @@ public sealed class RaftWireSerializerSpecs : RaftActorTestKit
         Assert.Equal(status.Match, back.Match);
         Assert.Equal(status.Voters, back.Voters);
         Assert.Equal(status.Learners, back.Learners);
+        Assert.Equal((status.SnapshotIndex, status.SnapshotTerm, status.SnapshotBytes, status.SnapshotTakenAt, status.FirstLogIndex),
+            (back.SnapshotIndex, back.SnapshotTerm, back.SnapshotBytes, back.SnapshotTakenAt, back.FirstLogIndex));
+    }
+
+    [Fact]
+    public void FromBinary_ChunkRunningPastItsSnapshot_ThrowsSerializationException()
+    {
+        var serializer = new RaftWireSerializer((ExtendedActorSystem)Sys);
+        var bytes = serializer.ToBinary(new SnapshotChunk(1, 2, 9, 500, 8, 100, 105, B("ten bytes!")));
+
+        var error = Assert.Throws<SerializationException>(() => serializer.FromBinary(bytes, RaftWireSerializer.RaftMessageManifest));
+
+        Assert.Contains("run past", error.Message);
     }
 
     [Fact]

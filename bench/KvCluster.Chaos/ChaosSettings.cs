@@ -9,6 +9,7 @@ internal sealed record ChaosSettings
         "usage: KvCluster.Chaos [--duration S (60)] [--clients N (8)] [--keys N (30)] [--tick-ms MS (50)]\n" +
         "         [--election-ticks-min N (10)] [--election-ticks-max N (20)] [--hold S (3)] [--calm S (2)]\n" +
         "         [--tail S (3)] [--request-timeout-ms MS (3000)] [--check-seconds S (60)] [--seed N (1)]\n" +
+        "         [--lock-holders N (3; 0: no lock-holder workload)]\n" +
         "         [--serializable-reads true|false (false; true reads any node's own copy, which is NOT\n" +
         "          linearizable: a self-check that the run catches stale reads)]\n" +
         "         [--watchers N (3; etcd watchers of every key, checked for gaps, duplicates and order; 0: none)]\n" +
@@ -43,7 +44,11 @@ internal sealed record ChaosSettings
 
     public bool SerializableReads { get; init; }
 
+    /// <summary>Etcd watchers of every key (<see cref="ChaosWatcher"/>); 0 turns them off.</summary>
     public int Watchers { get; init; } = 3;
+
+    /// <summary>Holders of the fenced lock workload (<see cref="LockHolder"/>); 0 turns it off.</summary>
+    public int LockHolders { get; init; } = 3;
 
     public string WorkDir { get; init; } = Path.Combine(Path.GetTempPath(), "akkakv-chaos-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
 
@@ -89,6 +94,7 @@ internal sealed record ChaosSettings
                 "--check-seconds" => settings with { CheckBudget = TimeSpan.FromSeconds(Positive(flag, value)) },
                 "--seed" => settings with { Seed = Positive(flag, value) },
                 "--watchers" => settings with { Watchers = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var w) ? w : throw new ArgumentException($"{flag} must be a whole number, not '{value}'") },
+                "--lock-holders" => settings with { LockHolders = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var h) ? h : throw new ArgumentException($"{flag} must be a whole number, not '{value}'") },
                 "--serializable-reads" => settings with { SerializableReads = bool.TryParse(value, out var b) ? b : throw new ArgumentException($"{flag} must be true or false, not '{value}'") },
                 "--work-dir" => settings with { WorkDir = Path.GetFullPath(value) },
                 "--history-out" => settings with { HistoryOutFlag = Path.GetFullPath(value) },

@@ -26,6 +26,7 @@ internal sealed partial class NodeProcess
         Id = id;
         Port = port;
         PbmPort = pbmPort;
+        ClientPort = clientPort;
         DataDir = Path.Combine(workDir, $"n{id}");
         _nodeDll = nodeDll;
         _log = Path.Combine(workDir, $"n{id}.log");
@@ -40,7 +41,7 @@ internal sealed partial class NodeProcess
 
     public int PbmPort { get; }
 
-    /// <summary>The etcd API port (the watchers' way in).</summary>
+    /// <summary>The etcd API port (lock holders, watchers).</summary>
     public int ClientPort { get; }
 
     public string DataDir { get; }

@@ -123,6 +123,11 @@ internal static class Program
             using var watchStop = new CancellationTokenSource();
             var watch = settings.Watchers > 0 ? await WatchWorkload.StartAsync(settings.Watchers, nodes.Select(n => n.ClientPort).ToArray(), settings.Seed, watchStop.Token).ConfigureAwait(false) : null;
             var running = workers.Select(w => Task.Run(() => w.RunAsync(stop.Token))).ToArray();
+            var clientPorts = nodes.Select(n => n.ClientPort).ToArray();
+            var lockLog = new LockLog();
+            var holders = Enumerable.Range(0, settings.LockHolders)
+                .Select(i => Task.Run(() => new LockHolder(i + 1, clientPorts, lockLog, (settings.Seed * 1000) + 500 + i).RunAsync(stop.Token)))
+                .ToArray();
 
             var nemesis = new Nemesis(nodes, settings.Seed, settings.Hold, settings.Calm, Console.Out);
             await nemesis.RunAsync(settings.Duration).ConfigureAwait(false);
@@ -135,6 +140,7 @@ internal static class Program
             await Task.Delay(settings.Tail).ConfigureAwait(false);
             await stop.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(running).WaitAsync(settings.RequestTimeout * 3).ConfigureAwait(false);
+            await Task.WhenAll(holders).WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
 
             var history = recorder.ToHistory();
             var result = LinearizabilityChecker.Check(KvModel.Instance, history, new CheckOptions { TimeBudget = settings.CheckBudget });
@@ -152,11 +158,22 @@ internal static class Program
                 Console.WriteLine(result.Explanation);
             }
 
+            var locks = settings.LockHolders > 0 ? await LockChecker.CheckAsync(clientPorts, lockLog).ConfigureAwait(false) : null;
+            if (locks is not null)
+            {
+                locks.Print(Console.Out);
+                violations += locks.Violations.Count;
+            }
+            else if (settings.LockHolders > 0)
+            {
+                Console.WriteLine("lock check:        the guarded writes could not be read back within 30 s");
+            }
+
             var (watchViolations, watchIncomplete) = watch is null ? (0, 0) : await watch.FinishAsync(history, watchStop, TimeSpan.FromSeconds(30), Console.Out).ConfigureAwait(false);
             violations += watchViolations;
             Console.WriteLine($"unknown (budget exceeded) keys: {unknown}");
             Console.WriteLine($"violations: {violations}");
-            return violations > 0 ? 1 : unknown > 0 || watchIncomplete > 0 || recovered is null ? 3 : 0;
+            return violations > 0 ? 1 : unknown > 0 || recovered is null || (settings.LockHolders > 0 && locks is null) || watchIncomplete > 0 ? 3 : 0;
         }
         finally
         {

@@ -42,6 +42,7 @@ internal sealed class EtcdChannel : IDisposable
         Kv = new KV.KVClient(_channel);
         Cluster = new KvCluster.Client.Etcd.Cluster.ClusterClient(_channel);
         Maintenance = new Maintenance.MaintenanceClient(_channel);
+        Lease = new KvCluster.Client.Etcd.Lease.LeaseClient(_channel);
         Watch = new KvCluster.Client.Etcd.Watch.WatchClient(_channel);
     }
 
@@ -57,7 +58,10 @@ internal sealed class EtcdChannel : IDisposable
     /// <summary>The Maintenance service (status, move-leader...).</summary>
     public Maintenance.MaintenanceClient Maintenance { get; }
 
-    /// <summary>The Watch service (bidirectional streams of watchers).</summary>
+    /// <summary>The Lease service (grant, revoke, keep-alive, time-to-live, list).</summary>
+    public KvCluster.Client.Etcd.Lease.LeaseClient Lease { get; }
+
+    /// <summary>The Watch service (a bidirectional stream).</summary>
     public KvCluster.Client.Etcd.Watch.WatchClient Watch { get; }
 
     /// <summary>TCP connections opened so far (1 while the connection lives).</summary>

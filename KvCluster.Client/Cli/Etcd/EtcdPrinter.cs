@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Google.Protobuf;
+using KvCluster.Client.Snapshots;
 using KvCluster.Client.Etcd;
 using KvCluster.Client.Etcd.Mvcc;
 
@@ -239,6 +240,11 @@ internal sealed class EtcdPrinter
                 _out.WriteLine($"\"RaftTerm\" : {s.RaftTerm.ToString(CultureInfo.InvariantCulture)}");
                 _out.WriteLine($"\"RaftAppliedIndex\" : {s.RaftAppliedIndex.ToString(CultureInfo.InvariantCulture)}");
                 _out.WriteLine($"\"Errors\" : [{string.Join(",", s.Errors.Select(Quote))}]");
+                _out.WriteLine($"\"SnapshotIndex\" : {s.AkkakvSnapshotIndex.ToString(CultureInfo.InvariantCulture)}");
+                _out.WriteLine($"\"SnapshotTerm\" : {s.AkkakvSnapshotTerm.ToString(CultureInfo.InvariantCulture)}");
+                _out.WriteLine($"\"SnapshotSize\" : {Num(s.AkkakvSnapshotBytes)}");
+                _out.WriteLine($"\"SnapshotTakenAtUnixMs\" : {s.AkkakvSnapshotTakenAtUnixMs.ToString(CultureInfo.InvariantCulture)}");
+                _out.WriteLine($"\"FirstLogIndex\" : {s.AkkakvFirstLogIndex.ToString(CultureInfo.InvariantCulture)}");
                 _out.WriteLine($"\"Endpoint\" : {Quote(endpoint)}");
                 _out.WriteLine();
             }
@@ -258,8 +264,14 @@ internal sealed class EtcdPrinter
             x.Status.RaftIndex.ToString(CultureInfo.InvariantCulture),
             x.Status.RaftAppliedIndex.ToString(CultureInfo.InvariantCulture),
             string.Join(", ", x.Status.Errors),
+            x.Status.AkkakvSnapshotIndex.ToString(CultureInfo.InvariantCulture),
+            x.Status.AkkakvSnapshotIndex > 0 ? KvSnapshotFigures.Size(x.Status.AkkakvSnapshotBytes) : "-",
+            x.Status.AkkakvSnapshotTakenAtUnixMs > 0 ? KvSnapshotFigures.Age(DateTimeOffset.UtcNow - DateTimeOffset.FromUnixTimeMilliseconds(x.Status.AkkakvSnapshotTakenAtUnixMs)) : "-",
+            x.Status.AkkakvFirstLogIndex.ToString(CultureInfo.InvariantCulture),
         }).ToList();
-        Rows(["ENDPOINT", "ID", "VERSION", "DB SIZE", "IS LEADER", "IS LEARNER", "RAFT TERM", "RAFT INDEX", "RAFT APPLIED INDEX", "ERRORS"], rows);
+
+        // etcdctl's columns first, in its order (scripts cut them by position); AkkaKv's snapshot figures after them.
+        Rows(["ENDPOINT", "ID", "VERSION", "DB SIZE", "IS LEADER", "IS LEARNER", "RAFT TERM", "RAFT INDEX", "RAFT APPLIED INDEX", "ERRORS", "SNAPSHOT INDEX", "SNAPSHOT SIZE", "SNAPSHOT AGE", "FIRST LOG INDEX"], rows);
     }
 
     /// <summary>Bytes as text: UTF-8, with invalid bytes replaced.</summary>
@@ -326,7 +338,7 @@ internal sealed class EtcdPrinter
         _out.WriteLine(Text(kv.Value));
     }
 
-    private void Rows(string[] header, List<string[]> rows)
+    internal void Rows(string[] header, List<string[]> rows)
     {
         if (Format != "table")
         {

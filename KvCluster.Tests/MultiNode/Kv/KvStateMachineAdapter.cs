@@ -34,6 +34,29 @@ internal sealed class KvStateMachineAdapter : IStateMachine
         }
     }
 
+    public IStateMachineSnapshot CaptureSnapshot()
+    {
+        lock (_gate)
+        {
+            return new ImageStateMachineSnapshot(_machine.AppliedIndex, _machine.Snapshot());
+        }
+    }
+
+    public void RestoreSnapshot(long index, ReadOnlyMemory<byte> image)
+    {
+        lock (_gate)
+        {
+            try
+            {
+                _machine.Restore(image.Span);
+            }
+            catch (KvSnapshotFormatException e)
+            {
+                throw new InvalidDataException($"KV snapshot at index {index}: {e.Message}", e);
+            }
+        }
+    }
+
     /// <summary>A local read of <paramref name="key"/> from the applied state.</summary>
     public KvResult Get(string key)
     {

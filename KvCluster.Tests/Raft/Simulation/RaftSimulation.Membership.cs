@@ -79,10 +79,11 @@ internal sealed partial class RaftSimulation
             }
 
             var last = node.LogEntries(1).LastOrDefault(e => e.Type == EntryType.ConfigChange);
-            var expected = last is null
-                ? new Membership(_founders.Contains(id) ? _founders : [], [])
-                : ConfigChangeCodec.Decode(last.Data).Result;
-            var index = last?.Index ?? 0;
+            var snapshot = node.LogSnapshot;
+            var expected = last is not null
+                ? ConfigChangeCodec.Decode(last.Data).Result
+                : snapshot.Index > 0 ? snapshot.Membership : new Membership(_founders.Contains(id) ? _founders : [], []);
+            var index = last?.Index ?? (snapshot.Index > 0 ? snapshot.MembershipIndex : 0);
             if (node.MembershipIndex != index || !node.Membership.Voters.SequenceEqual(expected.Voters)
                 || !node.Membership.Learners.SequenceEqual(expected.Learners))
             {

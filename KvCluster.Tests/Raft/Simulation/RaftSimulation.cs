@@ -64,6 +64,7 @@ internal sealed partial class RaftSimulation
             MaxBytesPerMessage = _rng.Next(20, 200),
             MaxUncommittedBytes = _rng.Next(100, 2000),
         };
+        ConfigureSnapshots();
         foreach (var id in _ids)
         {
             _disk[id] = new MemoryRaftStorage();
@@ -81,13 +82,14 @@ internal sealed partial class RaftSimulation
 
     /// <summary>What the run exercised, for sizing and sanity checks.</summary>
     public string Summary =>
-        $"committed {_checker.MaxCommitted}, leader terms {_checker.LeaderTerms}, reads checked {_readsChecked}, crashes {_crashes}, messages {_seq}, config changes {_changesAccepted}";
+        $"committed {_checker.MaxCommitted}, leader terms {_checker.LeaderTerms}, reads checked {_readsChecked}, crashes {_crashes}, messages {_seq}, config changes {_changesAccepted}, " +
+        $"snapshots taken {_snapshotsTaken} sent {_snapshotsSent} installed {_snapshotsInstalled}";
 
     private int _readsChecked;
     private int _crashes;
 
     public string Describe =>
-        $"{_ids.Length} nodes, drop {_dropRate:F3}, duplicate {_duplicateRate:F3}, config {_template with { NodeId = 0, Voters = [] }}";
+        $"{_ids.Length} nodes, drop {_dropRate:F3}, duplicate {_duplicateRate:F3}, snapshot every {_snapshotEvery} margin {_compactionMargin}, config {_template with { NodeId = 0, Voters = [] }}";
 
     /// <summary>Runs <paramref name="steps"/> random steps, checking safety after each.</summary>
     public void Run(int steps)
@@ -196,8 +198,7 @@ internal sealed partial class RaftSimulation
 
             if (accepted is { } a && members.Length > 0 && members.All(id => _nodes[id] is { } n && n.AppliedIndex >= a.Index))
             {
-                var applied = _nodes[members[0]]!.LogEntries(a.Index);
-                if (applied.Count > 0 && applied[0].Term == a.Term)
+                if (_checker.CommittedTerm(a.Index) == a.Term)
                 {
                     return;
                 }
@@ -221,8 +222,9 @@ internal sealed partial class RaftSimulation
         // Not HashCode.Combine: it is seeded per process, so a printed seed would not replay the run.
         var random = new SeededRaftRandom(unchecked((_seed * 1_000_003) + ((int)id * 7_919) + _incarnation[id]));
         var config = _founders.Contains(id) ? _template with { NodeId = id } : _template with { NodeId = id, Voters = [], Join = true };
-        _nodes[id] = new RaftNode(config, _disk[id], random);
-        _appliedIndex[id] = 0;
+        var applied = RestoreOnStart(id);
+        _nodes[id] = new RaftNode(config, _disk[id], random, applied);
+        _appliedIndex[id] = applied;
         Log($"start {id} (incarnation {_incarnation[id]}, term {_disk[id].InitialHardState.Term}, log {_disk[id].LastIndex})");
     }
 
@@ -278,7 +280,17 @@ internal sealed partial class RaftSimulation
                 var target = _nodes[message.To];
                 if (target is null || _group[message.From] != _group[message.To] || (lossy && _rng.NextDouble() < _dropRate))
                 {
+                    if (message is InstallSnapshot lost)
+                    {
+                        OnSnapshotMessage(lost, delivered: false);
+                    }
+
                     continue;
+                }
+
+                if (message is InstallSnapshot install)
+                {
+                    OnSnapshotMessage(install, delivered: true);
                 }
 
                 target.Step(message);
@@ -374,6 +386,11 @@ internal sealed partial class RaftSimulation
         var disk = _disk[id];
         _checker.ObservePersist(id, disk, ready);
         disk.Persist(ready);
+        if (ready.Snapshot is { } snapshot)
+        {
+            InstallSnapshot(id, snapshot);
+        }
+
         Enqueue(ready.MessagesAfterPersist, lossy: true);
         foreach (var entry in ready.CommittedEntries)
         {
@@ -384,6 +401,7 @@ internal sealed partial class RaftSimulation
 
             _appliedIndex[id] = entry.Index;
             _checker.ObserveApply(id, entry);
+            ApplyToState(id, entry);
         }
 
         foreach (var read in ready.ReadStates)
@@ -401,6 +419,7 @@ internal sealed partial class RaftSimulation
         }
 
         node.Advance(ready);
+        MaybeSnapshot(id, node);
     }
 
     private void Propose(ulong id)

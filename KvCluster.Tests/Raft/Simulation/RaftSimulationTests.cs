@@ -40,6 +40,8 @@ public sealed class RaftSimulationTests
         var failures = new ConcurrentBag<(int Seed, string Report)>();
         var changes = 0L;
         var runs = 0L;
+        var installed = 0L;
+        var taken = 0L;
         Parallel.ForEach(seeds, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, seed =>
         {
             var sim = new RaftSimulation(seed, nodeCount, spareCount);
@@ -48,6 +50,8 @@ public sealed class RaftSimulationTests
                 sim.Run(Steps);
                 sim.CheckLiveness(LivenessTicks);
                 Interlocked.Add(ref changes, sim.ChangesAccepted);
+                Interlocked.Add(ref taken, sim.SnapshotsTaken);
+                Interlocked.Add(ref installed, sim.SnapshotsInstalled);
                 Interlocked.Increment(ref runs);
                 if (Environment.GetEnvironmentVariable("RAFT_SIM_VERBOSE") == "1")
                 {
@@ -70,6 +74,8 @@ public sealed class RaftSimulationTests
                 $"{Environment.NewLine}Seed {first.Seed}: {first.Report}");
         }
 
+        // The runs must really exercise compaction and InstallSnapshot (Raft §7), not just survive them.
+        Assert.True(taken >= runs && installed >= runs / 10, $"only {taken} snapshots taken and {installed} installed over {runs} runs");
         if (spareCount > 0)
         {
             // The run must really exercise membership changes, not just survive them.

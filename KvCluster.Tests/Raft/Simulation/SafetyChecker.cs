@@ -48,9 +48,15 @@ internal sealed class SafetyChecker
         {
             // Leader Completeness (Figure 3): a leader's log holds every entry committed in earlier terms.
             var log = node.LogEntries(1);
+            var first = node.FirstIndex;
             foreach (var (index, entry) in _committed)
             {
-                if (index > log.Count || !log[(int)(index - 1)].SameAs(entry))
+                if (index < first)
+                {
+                    continue; // compacted: covered by the node's snapshot, whose state ObserveState checked
+                }
+
+                if (index - first >= log.Count || !log[(int)(index - first)].SameAs(entry))
                 {
                     throw new SafetyViolationException(
                         $"Leader Completeness: node {node.Id}, leader of term {node.Term}, lacks committed entry {index} (term {entry.Term}).");
@@ -66,6 +72,12 @@ internal sealed class SafetyChecker
     /// </summary>
     public void ObservePersist(ulong node, MemoryRaftStorage storageBeforeAppend, Ready ready)
     {
+        if (ready.Snapshot is { } snapshot && _committed.TryGetValue(snapshot.Index, out var atSnapshot) && atSnapshot.Term != snapshot.Term)
+        {
+            throw new SafetyViolationException(
+                $"Snapshot: node {node} installs snapshot {snapshot.Index}/t{snapshot.Term}, but entry {snapshot.Index} was committed in term {atSnapshot.Term}.");
+        }
+
         if (ready.TruncateFrom is long from)
         {
             for (var i = from; i <= storageBeforeAppend.LastIndex; i++)
@@ -77,8 +89,8 @@ internal sealed class SafetyChecker
             }
         }
 
-        var first = ready.TruncateFrom ?? storageBeforeAppend.LastIndex + 1;
-        long prevTerm = first - 1 <= storageBeforeAppend.LastIndex ? storageBeforeAppend.Term(first - 1) : -1;
+        var first = ready.Snapshot is { } installed ? installed.Index + 1 : ready.TruncateFrom ?? storageBeforeAppend.LastIndex + 1;
+        long prevTerm = ready.Snapshot is { } s ? s.Term : first - 1 <= storageBeforeAppend.LastIndex ? storageBeforeAppend.Term(first - 1) : -1;
         foreach (var entry in ready.Entries)
         {
             if (_entries.TryGetValue((entry.Index, entry.Term), out var known))
@@ -114,6 +126,31 @@ internal sealed class SafetyChecker
         {
             _committed[entry.Index] = entry;
             MaxCommitted = Math.Max(MaxCommitted, entry.Index);
+        }
+    }
+
+    /// <summary>Term of the entry known committed at <paramref name="index"/>, or 0 when none was seen applied.</summary>
+    public long CommittedTerm(long index) => _committed.TryGetValue(index, out var entry) ? entry.Term : 0;
+
+    /// <summary>The state machine of every node after applying (or restoring a snapshot) up to one index.</summary>
+    private readonly Dictionary<long, ulong> _states = new();
+
+    /// <summary>
+    /// State Machine Safety across snapshots: a node's state after index <paramref name="index"/>, reached by applying
+    /// entries or by restoring a snapshot (its own after a restart, or its leader's), equals every other node's there.
+    /// </summary>
+    public void ObserveState(ulong node, long index, ulong state)
+    {
+        if (_states.TryGetValue(index, out var known))
+        {
+            if (known != state)
+            {
+                throw new SafetyViolationException($"State Machine Safety: node {node}'s state after index {index} differs from another node's there.");
+            }
+        }
+        else
+        {
+            _states[index] = state;
         }
     }
 

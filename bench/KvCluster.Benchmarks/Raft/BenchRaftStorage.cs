@@ -20,6 +20,9 @@ internal sealed class BenchRaftStorage : IRaftStorage
 
     public long LastIndex => _offset + _entries.Count - 1;
 
+    /// <summary>What the forgotten prefix stands for; never sent (no follower lags that far here).</summary>
+    public SnapshotMetadata Snapshot => _offset == 1 ? SnapshotMetadata.None : new SnapshotMetadata(_offset - 1, _termBeforeOffset, Membership.Empty, 0);
+
     public void Persist(Ready ready)
     {
         if (ready.TruncateFrom is long from && from <= LastIndex)

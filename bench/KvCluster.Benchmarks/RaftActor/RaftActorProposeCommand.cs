@@ -206,5 +206,10 @@ public sealed class RaftActorProposeCommand : IBenchCommand
         }
 
         public ReadOnlyMemory<byte> Query(ReadOnlyMemory<byte> query) => BitConverter.GetBytes(_applied);
+
+        public IStateMachineSnapshot CaptureSnapshot() => new ImageStateMachineSnapshot(_applied, BitConverter.GetBytes(_applied));
+
+        public void RestoreSnapshot(long index, ReadOnlyMemory<byte> image) =>
+            _applied = image.Length == 8 ? BitConverter.ToInt64(image.Span) : throw new InvalidDataException($"counting snapshot at {index}: {image.Length} bytes, expected 8");
     }
 }

@@ -1,0 +1,56 @@
+using KvCluster.Raft.Actor;
+
+namespace KvCluster.Node.Hosting;
+
+/// <summary>The snapshot and log-compaction settings (issue 17), mapped onto the RaftActor's settings.</summary>
+public sealed partial record NodeOptions
+{
+    /// <summary>The default <see cref="SnapshotCount"/>: etcd's 10,000 entries.</summary>
+    public const long DefaultSnapshotCount = 10_000;
+
+    /// <summary>The default <see cref="SnapshotBytes"/>: 64 MiB.</summary>
+    public const long DefaultSnapshotBytes = 64L * 1024 * 1024;
+
+    /// <summary>The default <see cref="SnapshotCatchupEntries"/>: etcd's 5,000 entries.</summary>
+    public const long DefaultSnapshotCatchupEntries = 5_000;
+
+    /// <summary>
+    /// Entries applied since the last snapshot that make the node take a new one (etcd's <c>--snapshot-count</c>);
+    /// once it is durable, the log before it (less <see cref="SnapshotCatchupEntries"/>) is deleted. At least 1.
+    /// </summary>
+    public long SnapshotCount { get; init; } = DefaultSnapshotCount;
+
+    /// <summary>
+    /// Bytes of log entries applied since the last snapshot that make the node take a new one, whichever of this and
+    /// <see cref="SnapshotCount"/> comes first; 0 turns this trigger off.
+    /// </summary>
+    public long SnapshotBytes { get; init; } = DefaultSnapshotBytes;
+
+    /// <summary>
+    /// Entries kept in the log behind the latest snapshot, so a follower that lags by fewer catches up by AppendEntries
+    /// rather than a snapshot transfer (etcd's catch-up entries). 0 or more.
+    /// </summary>
+    public long SnapshotCatchupEntries { get; init; } = DefaultSnapshotCatchupEntries;
+
+    /// <summary>Maps the snapshot settings onto the RaftActor's (<see cref="RaftActorSettings.SnapshotEntries"/>,
+    /// <see cref="RaftActorSettings.SnapshotBytes"/>, <see cref="RaftActorSettings.CompactionMarginEntries"/>).</summary>
+    public RaftActorSettings WithSnapshotSettings(RaftActorSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings with
+        {
+            SnapshotEntries = SnapshotCount,
+            SnapshotBytes = SnapshotBytes,
+            CompactionMarginEntries = SnapshotCatchupEntries,
+        };
+    }
+
+    /// <summary>Checks the snapshot settings; called by <see cref="Validate"/>.</summary>
+    /// <exception cref="NodeConfigurationException">A snapshot setting is out of range; the exception names it.</exception>
+    private void ValidateSnapshots()
+    {
+        Require(SnapshotCount >= 1, nameof(SnapshotCount), $"must be at least 1 entry, was {SnapshotCount}");
+        Require(SnapshotBytes >= 0, nameof(SnapshotBytes), $"must be 0 (off) or more bytes, was {SnapshotBytes}");
+        Require(SnapshotCatchupEntries >= 0, nameof(SnapshotCatchupEntries), $"must be 0 or more entries, was {SnapshotCatchupEntries}");
+    }
+}

@@ -1,0 +1,163 @@
+using Akka.Actor;
+using Akka.Event;
+using KvCluster.Raft.Core;
+
+namespace KvCluster.Raft.Actor;
+
+/// <summary>
+/// Snapshots and log compaction (Raft §7, thesis ch. 5) in the shell:
+/// <list type="number">
+/// <item>Trigger: after a Ready's entries were applied, when <see cref="RaftActorSettings.SnapshotEntries"/> entries or
+/// <see cref="RaftActorSettings.SnapshotBytes"/> log bytes were applied since the last snapshot, the state machine is
+/// captured on this turn (<see cref="IStateMachine.CaptureSnapshot"/>); serializing it and building the envelope
+/// (SHA-256) run on the thread pool and come back as <see cref="SnapshotSerialized"/>. One snapshot at a time.</item>
+/// <item>Save: the log child writes the envelope to the snapshot store; once it is durable the storage records it
+/// (leaders send it to followers that need compacted entries), entries up to its index minus
+/// <see cref="RaftActorSettings.CompactionMarginEntries"/> leave memory, and the journal is compacted up to that point
+/// but never past the previous snapshot, so a damaged newest snapshot can fall back to the previous one and the log.</item>
+/// <item>Install: a snapshot received from the leader (see <c>RaftActor.Transfer.cs</c>) is staged, stepped into the
+/// core, persisted with the Ready that carries it, and restored into the state machine before anything else is
+/// applied.</item>
+/// </list>
+/// </summary>
+public sealed partial class RaftActor
+{
+    /// <summary>The latest durable snapshot of this node: index, term, envelope size and when it was taken; index 0 = none.</summary>
+    private (long Index, long Term, long Bytes, DateTime? TakenAt) _snapshot = (0, 0, 0, null);
+
+    /// <summary>The latest durable snapshot's envelope, kept to send to followers; null when there is none.</summary>
+    private byte[]? _snapshotEnvelope;
+
+    /// <summary>A capture is being serialized or saved.</summary>
+    private bool _snapshotting;
+
+    /// <summary>Log bytes (<see cref="Entry.Size"/>) applied since the last capture.</summary>
+    private long _appliedBytesSinceSnapshot;
+
+    /// <summary>The journal's compaction point last asked for (or recovered).</summary>
+    private long _journalCompactedTo;
+
+    /// <summary>A snapshot received whole from the leader, verified, waiting for the core to install it.</summary>
+    private (SnapshotMetadata Metadata, byte[] Envelope, DecodedSnapshot Decoded)? _staged;
+
+    /// <summary>Takes a snapshot when the triggers say so; called after a Ready was applied and advanced.</summary>
+    private void MaybeStartSnapshot()
+    {
+        if (_snapshotting || _node is null || _lastApplied != _node.AppliedIndex || _lastApplied < _node.FirstIndex - 1)
+        {
+            // (Below the first index: a leader's snapshot is being installed; it replaces the state anyway.)
+            return;
+        }
+
+        var entries = _lastApplied - _snapshot.Index;
+        var bytesDue = _settings.SnapshotBytes > 0 && _appliedBytesSinceSnapshot >= _settings.SnapshotBytes;
+        if (entries <= 0 || (entries < _settings.SnapshotEntries && !bytesDue))
+        {
+            return;
+        }
+
+        var metadata = _node.CreateSnapshotMetadata(_lastApplied);
+        var capture = _stateMachine.CaptureSnapshot();
+        var takenAt = DateTime.UtcNow;
+        _snapshotting = true;
+        _appliedBytesSinceSnapshot = 0;
+        Task.Run(() => new SnapshotSerialized(metadata, takenAt, RaftSnapshotEnvelope.Encode(metadata, takenAt, capture.Serialize())))
+            .PipeTo(Self, failure: e => new SnapshotSerializeFailed(metadata, e));
+    }
+
+    private void OnSnapshotSerialized(SnapshotSerialized serialized)
+    {
+        if (serialized.Metadata.Index <= _snapshot.Index)
+        {
+            _snapshotting = false; // a newer snapshot (installed from the leader) arrived meanwhile
+            return;
+        }
+
+        _logActor.Tell(new SaveRaftSnapshot(serialized.Metadata, serialized.Envelope, serialized.TakenAt), Self);
+    }
+
+    private void OnSnapshotSaved(RaftSnapshotSaved saved)
+    {
+        _snapshotting = false;
+        var metadata = saved.Request.Metadata;
+        if (_storage is null || metadata.Index <= _snapshot.Index)
+        {
+            return;
+        }
+
+        var previous = _snapshot.Index;
+        _storage.SetSnapshot(metadata);
+        if (!ReferenceEquals(_storage.Snapshot, metadata))
+        {
+            return;
+        }
+
+        _snapshot = (metadata.Index, metadata.Term, saved.Request.Envelope.Length, saved.Request.TakenAt);
+        _snapshotEnvelope = saved.Request.Envelope;
+        var keepFrom = metadata.Index - _settings.CompactionMarginEntries;
+
+        // The journal keeps every entry after the previous snapshot: if this one turns out damaged, recovery falls back
+        // to that one and replays the log from there.
+        var journalTo = Math.Min(keepFrom, previous);
+        if (journalTo > _journalCompactedTo && journalTo >= _storage.FirstIndex - 1)
+        {
+            _logActor.Tell(new CompactJournal(journalTo, _storage.Term(journalTo)), Self);
+            _journalCompactedTo = journalTo;
+        }
+
+        _storage.Compact(keepFrom);
+        Log.Info(
+            "Raft node {NodeId}: {Snapshot} saved ({Bytes} bytes, sequence number {SequenceNr}); log now starts at {FirstIndex}, journal compacted to {JournalTo}.",
+            NodeId, $"snapshot {metadata.Index}/t{metadata.Term}", saved.Request.Envelope.Length, saved.SequenceNr, _storage.FirstIndex, _journalCompactedTo);
+    }
+
+    /// <summary>Sets up the state machine and snapshot state from what recovery found; false when the image is refused.</summary>
+    private Exception? RestoreRecoveredSnapshot(RecoveredSnapshot snapshot)
+    {
+        var metadata = snapshot.Decoded.Metadata;
+        try
+        {
+            _stateMachine.RestoreSnapshot(metadata.Index, snapshot.Decoded.Data);
+        }
+        catch (InvalidDataException e)
+        {
+            return new RaftUnrecoverableStateException(
+                $"Raft snapshot of '{_settings.EffectivePersistenceId}' at sequence number {snapshot.SequenceNr} (index {metadata.Index}) passed its checksum but the state machine refused it: {e.Message}");
+        }
+
+        _lastApplied = metadata.Index;
+        _snapshot = (metadata.Index, metadata.Term, snapshot.Envelope.Length, snapshot.Decoded.TakenAt);
+        _snapshotEnvelope = snapshot.Envelope;
+        return null;
+    }
+
+    /// <summary>The Ready that installs a leader's snapshot is durable: restore the state machine from its image.</summary>
+    private void RestoreInstalledSnapshot(SnapshotMetadata metadata)
+    {
+        if (_staged is not { } staged || !ReferenceEquals(staged.Metadata, metadata))
+        {
+            throw new InvalidOperationException($"Broken invariant: the core installs snapshot {metadata.Index}, but no image was staged for it.");
+        }
+
+        _staged = null;
+        _stateMachine.RestoreSnapshot(metadata.Index, staged.Decoded.Data); // verified; a refusal is a bug: the actor fails
+        _lastApplied = metadata.Index;
+        _appliedBytesSinceSnapshot = 0;
+        _snapshot = (metadata.Index, metadata.Term, staged.Envelope.Length, staged.Decoded.TakenAt);
+        _snapshotEnvelope = staged.Envelope;
+        foreach (var index in _pendingProposals.Keys.Where(i => i <= metadata.Index).ToArray())
+        {
+            _pendingProposals.Remove(index, out var pending);
+            pending.Sender.Tell(new ProposeDropped(
+                $"this node installed the leader's snapshot {metadata.Index} before applying the proposal at index {index}; it may or may not have been committed", Indeterminate: true), Self);
+        }
+
+        Log.Info("Raft node {NodeId} installed {Snapshot} from the leader ({Bytes} bytes).", NodeId, metadata, staged.Envelope.Length);
+    }
+
+    /// <summary>A capture serialized into its envelope, back on the actor's turn.</summary>
+    private sealed record SnapshotSerialized(SnapshotMetadata Metadata, DateTime TakenAt, byte[] Envelope) : INoSerializationVerificationNeeded;
+
+    /// <summary>Serializing a capture failed.</summary>
+    private sealed record SnapshotSerializeFailed(SnapshotMetadata Metadata, Exception Cause) : INoSerializationVerificationNeeded;
+}

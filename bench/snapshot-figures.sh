@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# Issue 17's figures: snapshots and log compaction under load. Three measurements, each bounded in time:
+#
+#   bench/snapshot-figures.sh rss       RSS and data-directory size of every member, sampled every SAMPLE seconds,
+#                                       over a sustained put load (CLIENTS clients over CONNS connections, PUTS puts
+#                                       on KEYS keys, `kv bench --target etcd`), for a three-member etcd 3.4 and a
+#                                       three-node AkkaKv one after the other (TARGETS); per member: first, max and
+#                                       last RSS and data size, and the growth over the second half of the run.
+#   bench/snapshot-figures.sh restart   AkkaKv alone: WRITES puts, `local-cluster.sh down` (SIGTERM), then the time
+#                                       from `up` to the first served linearizable read (`kv get`).
+#   bench/snapshot-figures.sh catchup   AkkaKv alone: a follower stopped while about STATE_MIB MiB of state is
+#                                       written (1 KiB values), then restarted under a put load on the leader: the
+#                                       time until it applied the leader's snapshot index, and the leader's put
+#                                       throughput during the catch-up against before it (the issue: at least half).
+#   bench/snapshot-figures.sh all       the three in that order.
+#
+# The issue's sizes are the defaults; smoke-test with tiny ones, e.g.
+#   PUTS=20000 CLIENTS=50 CONNS=10 WRITES=5000 STATE_MIB=2 SAMPLE=1 bench/snapshot-figures.sh all
+# The nodes run with SNAPSHOT_ARGS (default: the node defaults, --snapshot-count 10000 --snapshot-catchup-entries 5000).
+# Environment: TARGETS ("etcd akkakv"), PUTS (1000000), KEYS (10000), CLIENTS (1000), CONNS (100), SAMPLE (5 s),
+#   WRITES (1000000), STATE_MIB (100), LOAD_CLIENTS (100), BASE_PORT (26379: etcd's ports), AKKAKV_PORT (27054),
+#   AKKAKV_CLIENT_PORT (27379), SKIP_BUILD (1: use the existing Release builds), SNAPSHOT_ARGS, OUT (a file that
+#   receives the summary lines too).
+# The last lines are the summary; run it on a quiet machine (it measures whatever else runs too).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE="${1:-all}"
+TARGETS="${TARGETS:-etcd akkakv}"
+PUTS="${PUTS:-1000000}"
+KEYS="${KEYS:-10000}"
+CLIENTS="${CLIENTS:-1000}"
+CONNS="${CONNS:-100}"
+SAMPLE="${SAMPLE:-5}"
+WRITES="${WRITES:-1000000}"
+STATE_MIB="${STATE_MIB:-100}"
+LOAD_CLIENTS="${LOAD_CLIENTS:-100}"
+BASE_PORT="${BASE_PORT:-26379}"
+AKKAKV_PORT="${AKKAKV_PORT:-27054}"
+AKKAKV_CLIENT_PORT="${AKKAKV_CLIENT_PORT:-27379}"
+SNAPSHOT_ARGS="${SNAPSHOT_ARGS:---snapshot-count 10000 --snapshot-catchup-entries 5000}"
+STEP_TIMEOUT=3600   # seconds for any one load run
+
+log() { echo "[snapshot-figures] $*" >&2; }
+summary=()
+say() { summary+=("$*"); log "$*"; }
+
+case "$MODE" in rss|restart|catchup|all) ;; *) echo "usage: $0 rss|restart|catchup|all" >&2; exit 2 ;; esac
+
+if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f KvCluster.Client/bin/Release/net10.0/kv.dll ] && [ -f KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll ]; then
+  log "SKIP_BUILD=1: using the existing Release builds"
+else
+  log "building kv and the AkkaKv node (Release)"
+  timeout 900 dotnet build KvCluster.Client -c Release -v quiet -nologo >/dev/null
+  timeout 900 dotnet build KvCluster.Node -c Release -v quiet -nologo >/dev/null
+fi
+KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
+
+workdir="$(mktemp -d -t kv-snapshot-figures-XXXXXX)"
+pids=()
+datadirs=()
+akkakv_running=0
+sampler=""
+loadpid=""
+AKKA_DATA="$workdir/akkakv"
+
+akkakv() { # local-cluster.sh with this script's ports and the snapshot settings
+  DATA="$AKKA_DATA" BASE_PORT="$AKKAKV_PORT" CLIENT_BASE="$AKKAKV_CLIENT_PORT" PBM_BASE=0 LIGHTHOUSE=0 SKIP_BUILD=1 \
+    SYNC=full UP_TIMEOUT=120 NODE_ARGS="$SNAPSHOT_ARGS" scripts/local-cluster.sh "$@"
+}
+cleanup() {
+  [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
+  [ -n "$loadpid" ] && kill "$loadpid" 2>/dev/null || true
+  stop_etcd
+  [ "$akkakv_running" = 1 ] && akkakv down >/dev/null 2>&1 || true
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+# --- the clusters -----------------------------------------------------------------------------
+stop_etcd() {
+  local pid
+  for pid in "${etcd_pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+  for pid in "${etcd_pids[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
+  etcd_pids=()
+}
+etcd_pids=()
+start_etcd() {
+  local cluster="" i client peer urls=()
+  for i in 0 1 2; do cluster+="${cluster:+,}m$i=http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"; done
+  for i in 0 1 2; do
+    client="http://127.0.0.1:$((BASE_PORT + i * 10))"
+    peer="http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"
+    urls+=("127.0.0.1:$((BASE_PORT + i * 10))")
+    etcd --name "m$i" --data-dir "$workdir/etcd/m$i" \
+      --listen-client-urls "$client" --advertise-client-urls "$client" \
+      --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
+      --initial-cluster "$cluster" --initial-cluster-token kv-snapshot --initial-cluster-state new \
+      --logger zap --log-outputs stderr --log-level warn >"$workdir/etcd-m$i.log" 2>&1 &
+    etcd_pids+=("$!")
+  done
+  endpoints="$(IFS=,; echo "${urls[*]}")"
+  pids=("${etcd_pids[@]}")
+  datadirs=("$workdir/etcd/m0" "$workdir/etcd/m1" "$workdir/etcd/m2")
+  wait_served "etcd"
+}
+start_akkakv() {
+  akkakv up >"$workdir/akkakv-up.out" 2>"$workdir/akkakv-up.err" || { log "AkkaKv did not come up: $(tail -n 5 "$workdir/akkakv-up.err")"; exit 3; }
+  akkakv_running=1
+  endpoints="127.0.0.1:$AKKAKV_CLIENT_PORT,127.0.0.1:$((AKKAKV_CLIENT_PORT + 1)),127.0.0.1:$((AKKAKV_CLIENT_PORT + 2))"
+  pids=("$(cat "$AKKA_DATA/n1.pid")" "$(cat "$AKKA_DATA/n2.pid")" "$(cat "$AKKA_DATA/n3.pid")")
+  datadirs=("$AKKA_DATA/n1" "$AKKA_DATA/n2" "$AKKA_DATA/n3")
+  wait_served "AkkaKv"
+}
+wait_served() { # name: waits (bounded) until a linearizable read is served through $endpoints (exit 1: not found, served)
+  local _ rc
+  for _ in $(seq 1 240); do
+    rc=0
+    timeout 10 "${KV[@]}" get probe --endpoints "$endpoints" >/dev/null 2>&1 || rc=$?
+    [ "$rc" -le 1 ] && return 0
+    sleep 0.1
+  done
+  log "$1 served no linearizable read within 240 tries"; exit 3
+}
+
+# --- sampling -----------------------------------------------------------------------------------
+rss_mib() { awk '/^VmRSS:/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+dir_mib() { du -sm "$1" 2>/dev/null | cut -f1 || echo 0; }
+start_sampler() { # file: one line per SAMPLE seconds: elapsed, then per member RSS MiB and data MiB
+  local file="$1"
+  (
+    start=$SECONDS
+    while :; do
+      line="$((SECONDS - start))"
+      for i in "${!pids[@]}"; do line+=" $(rss_mib "${pids[$i]}") $(dir_mib "${datadirs[$i]}")"; done
+      echo "$line" >>"$file"
+      sleep "$SAMPLE"
+    done
+  ) &
+  sampler=$!
+}
+stop_sampler() { [ -n "$sampler" ] && kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; sampler=""; }
+summarize_samples() { # name file
+  local name="$1" file="$2" m
+  for m in 0 1 2; do
+    awk -v m="$m" -v name="$name" '
+      { rss = $(2 + 2 * m); dir = $(3 + 2 * m); n++; r[n] = rss; d[n] = dir; if (rss > maxr) maxr = rss; if (dir > maxd) maxd = dir }
+      END {
+        if (n == 0) { exit }
+        half = int(n / 2) + 1
+        printf "%s member %d: RSS first %d, max %d, last %d MiB (second half %+d MiB); data dir first %d, max %d, last %d MiB (second half %+d MiB); %d samples\n",
+          name, m + 1, r[1], maxr, r[n], r[n] - r[half], d[1], maxd, d[n], d[n] - d[half], n
+      }' "$file"
+  done
+}
+
+# --- the three measurements -----------------------------------------------------------------------
+run_rss() {
+  local target
+  for target in $TARGETS; do
+    if [ "$target" = etcd ]; then start_etcd; else start_akkakv; fi
+    log "$target: $PUTS puts on $KEYS keys, $CLIENTS clients over $CONNS connections"
+    start_sampler "$workdir/$target.samples"
+    timeout "$STEP_TIMEOUT" "${KV[@]}" bench --target etcd --endpoints "$endpoints" --clients "$CLIENTS" --conns "$CONNS" \
+      --total "$PUTS" --key-space "$KEYS" --warmup 0 --output json >"$workdir/$target.bench.json" || log "$target: kv bench exited $?"
+    sleep "$SAMPLE"
+    stop_sampler
+    say "$target: $(jq -r '"\(.requests) puts in \(.elapsedSeconds) s, \(.throughput) puts/s, \(.errors) errors"' "$workdir/$target.bench.json" 2>/dev/null || echo "no bench result")"
+    while IFS= read -r line; do say "$line"; done < <(summarize_samples "$target" "$workdir/$target.samples")
+    if [ "$target" = etcd ]; then stop_etcd; else akkakv down >/dev/null 2>&1; akkakv_running=0; rm -rf "$AKKA_DATA"; fi
+  done
+}
+
+run_restart() {
+  start_akkakv
+  log "restart: $WRITES puts, then down and up"
+  timeout "$STEP_TIMEOUT" "${KV[@]}" bench --target etcd --endpoints "$endpoints" --clients "$CLIENTS" --conns "$CONNS" \
+    --total "$WRITES" --key-space "$KEYS" --warmup 0 --output json >"$workdir/restart.bench.json" || log "kv bench exited $?"
+  akkakv down >/dev/null 2>&1
+  local started=$EPOCHREALTIME
+  akkakv up >/dev/null 2>"$workdir/restart-up.err" || { log "up failed: $(tail -n 3 "$workdir/restart-up.err")"; exit 3; }
+  wait_served "AkkaKv"
+  local took
+  took="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
+  say "restart after $WRITES writes: first linearizable read served $took s after 'local-cluster.sh up' began (three nodes started)"
+  akkakv down >/dev/null 2>&1; akkakv_running=0; rm -rf "$AKKA_DATA"
+}
+
+status_json() { timeout 20 "${KV[@]}" endpoint status --endpoints "$1" -w json 2>/dev/null; }
+leader_endpoint() {
+  local ep
+  for ep in ${endpoints//,/ }; do
+    if status_json "$ep" | jq -e '.[0].Status | (.header.member_id == .leader)' >/dev/null 2>&1; then echo "$ep"; return 0; fi
+  done
+  return 1
+}
+put_rate() { # endpoint seconds: puts/s of a put load on that endpoint
+  timeout "$STEP_TIMEOUT" "${KV[@]}" bench --target etcd --endpoints "$1" --clients "$LOAD_CLIENTS" --conns 10 --duration "$2s" \
+    --key-space "$KEYS" --warmup 2s --output json | jq -r .throughput
+}
+run_catchup() {
+  start_akkakv
+  local leader follower_id follower_ep pid cmdline keys
+  leader="$(leader_endpoint)" || { log "no leader"; exit 3; }
+  for id in 1 2 3; do
+    if [ "127.0.0.1:$((AKKAKV_CLIENT_PORT + id - 1))" != "$leader" ]; then follower_id=$id; break; fi
+  done
+  follower_ep="127.0.0.1:$((AKKAKV_CLIENT_PORT + follower_id - 1))"
+  pid="$(cat "$AKKA_DATA/n$follower_id.pid")"
+  mapfile -d '' cmdline <"/proc/$pid/cmdline"
+  kill -TERM "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+  keys=$((STATE_MIB * 1024))
+  log "catchup: node $follower_id stopped; writing about $STATE_MIB MiB ($keys keys of 1 KiB, 3 passes) through $leader"
+  timeout "$STEP_TIMEOUT" "${KV[@]}" bench --target etcd --endpoints "$leader" --clients "$LOAD_CLIENTS" --conns 10 \
+    --total $((keys * 3)) --key-space "$keys" --value-size 1024 --warmup 0 --output json >/dev/null || log "kv bench exited $?"
+  local before snapshot_index snapshot_bytes
+  before="$(put_rate "$leader" 10)"
+  snapshot_index="$( (status_json "$leader" || true) | jq -r '.[0].Status.akkakvSnapshotIndex // 0' | head -n 1)"
+  snapshot_bytes="$( (status_json "$leader" || true) | jq -r '.[0].Status.akkakvSnapshotBytes // 0' | head -n 1)"
+  [ "${snapshot_index:-0}" -gt 0 ] || log "the leader reports no snapshot (index 0): the catch-up below is by AppendEntries, not InstallSnapshot"
+  log "leader's snapshot: index $snapshot_index, $snapshot_bytes bytes; put rate before: $before/s; restarting node $follower_id"
+  timeout "$STEP_TIMEOUT" "${KV[@]}" bench --target etcd --endpoints "$leader" --clients "$LOAD_CLIENTS" --conns 10 --duration 600s \
+    --key-space "$KEYS" --warmup 0 --output json >"$workdir/during.json" &
+  loadpid=$!
+  local started=$EPOCHREALTIME applied=0
+  setsid "${cmdline[@]}" >>"$AKKA_DATA/n$follower_id.log" 2>&1 </dev/null &
+  echo "$!" >"$AKKA_DATA/n$follower_id.pid"
+  for _ in $(seq 1 6000); do
+    applied="$( (status_json "$follower_ep" || true) | jq -r '.[0].Status.raftAppliedIndex // 0' 2>/dev/null | head -n 1 || true)"
+    [[ "$applied" =~ ^[0-9]+$ ]] || applied=0
+    [ "$applied" -ge "$snapshot_index" ] && [ "$applied" -gt 0 ] && break
+    sleep 0.1
+  done
+  local took
+  took="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
+  # SIGTERM (a background job ignores SIGINT): kv bench stops and still prints what it measured.
+  kill -TERM "$loadpid"; wait "$loadpid" || true; loadpid=""
+  local during
+  during="$(jq -r .throughput "$workdir/during.json" 2>/dev/null || echo 0)"
+  say "catch-up of node $follower_id through a snapshot of $snapshot_bytes bytes (index $snapshot_index): applied it $took s after restart (applied index $applied)"
+  say "leader put rate: $before/s before, $during/s while the follower caught up ($(awk -v a="$before" -v b="$during" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "n/a" }') of before; the issue asks at least 0.5)"
+  akkakv down >/dev/null 2>&1; akkakv_running=0; rm -rf "$AKKA_DATA"
+}
+
+command -v jq >/dev/null 2>&1 || { log "installing jq (apt-get)"; apt-get install -y -qq jq >/dev/null; }
+if [[ " $TARGETS " == *" etcd "* ]] && [[ "$MODE" == rss || "$MODE" == all ]] && ! command -v etcd >/dev/null 2>&1; then
+  log "installing etcd-server (apt-get)"; apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null
+fi
+case "$MODE" in
+  rss) run_rss ;;
+  restart) run_restart ;;
+  catchup) run_catchup ;;
+  all) run_rss; run_restart; run_catchup ;;
+esac
+
+echo
+echo "snapshot figures ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)):"
+for line in "${summary[@]}"; do echo "  $line"; done
+if [ -n "${OUT:-}" ]; then printf '%s\n' "${summary[@]}" >>"$OUT"; fi
