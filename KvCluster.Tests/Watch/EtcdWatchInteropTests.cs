@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using Akka.Actor;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -43,7 +44,81 @@ public sealed class EtcdWatchInteropTests : IAsyncLifetime
         }
     }
 
-    private static Process StartEtcdctlWatch(string endpoint, params string[] args)
+    /// <summary>etcdctl watch as a child process whose output lines are collected as they come.</summary>
+    private sealed class EtcdctlWatch : IDisposable
+    {
+        private readonly System.Threading.Channels.Channel<string?> _lines = System.Threading.Channels.Channel.CreateUnbounded<string?>();
+        private readonly StringBuilder _errors = new();
+
+        public EtcdctlWatch(ProcessStartInfo info)
+        {
+            Process = new Process { StartInfo = info };
+            Process.OutputDataReceived += (_, e) => _lines.Writer.TryWrite(e.Data);
+            Process.ErrorDataReceived += (_, e) =>
+            {
+                lock (_errors)
+                {
+                    _errors.AppendLine(e.Data);
+                }
+            };
+            if (!Process.Start())
+            {
+                throw new InvalidOperationException("etcdctl did not start (apt-get install etcd-client)");
+            }
+
+            Process.BeginOutputReadLine();
+            Process.BeginErrorReadLine();
+        }
+
+        public Process Process { get; }
+
+        public string Errors
+        {
+            get
+            {
+                lock (_errors)
+                {
+                    return _errors.ToString();
+                }
+            }
+        }
+
+        /// <summary>The next line, or null when etcdctl ended or printed nothing more before <paramref name="deadline"/>.</summary>
+        public async Task<string?> NextLineAsync(DateTime deadline)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                return null;
+            }
+
+            using var timeout = new CancellationTokenSource(left);
+            try
+            {
+                return await _lines.Reader.ReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                Process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // Already gone.
+            }
+
+            Process.Dispose();
+        }
+    }
+
+    private static EtcdctlWatch StartEtcdctlWatch(string endpoint, params string[] args)
     {
         var info = new ProcessStartInfo("etcdctl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.Environment["ETCDCTL_API"] = "3";
@@ -55,11 +130,11 @@ public sealed class EtcdWatchInteropTests : IAsyncLifetime
             info.ArgumentList.Add(arg);
         }
 
-        return Process.Start(info) ?? throw new InvalidOperationException("etcdctl did not start (apt-get install etcd-client)");
+        return new EtcdctlWatch(info);
     }
 
     /// <summary>Reads etcdctl watch's lines (type, key, value per event; a delete's value line is empty) until <paramref name="events"/> events came.</summary>
-    private static async Task<List<(string Type, string Key, string Value)>> ReadEventsAsync(Process etcdctl, int events)
+    private static async Task<List<(string Type, string Key, string Value)>> ReadEventsAsync(EtcdctlWatch etcdctl, int events)
     {
         var seen = new List<(string, string, string)>();
         var deadline = DateTime.UtcNow + s_wait;
@@ -75,19 +150,10 @@ public sealed class EtcdWatchInteropTests : IAsyncLifetime
     }
 
     /// <summary>One line of etcdctl's output, failing the test when it ends or stays silent past <paramref name="deadline"/>.</summary>
-    private static async Task<string> ReadLineAsync(Process etcdctl, DateTime deadline, int seen)
+    private static async Task<string> ReadLineAsync(EtcdctlWatch etcdctl, DateTime deadline, int seen)
     {
-        // A pipe read does not observe a cancellation token: bound the wait instead.
-        var read = etcdctl.StandardOutput.ReadLineAsync();
-        var left = deadline - DateTime.UtcNow;
-        if (left <= TimeSpan.Zero || await Task.WhenAny(read, Task.Delay(left)) != read)
-        {
-            etcdctl.Kill(entireProcessTree: true);
-            Assert.Fail($"etcdctl watch printed nothing more after {seen} events within {s_wait.TotalSeconds} s");
-        }
-
-        var line = await read;
-        Assert.True(line is not null, $"etcdctl watch ended after {seen} events: {await etcdctl.StandardError.ReadToEndAsync()}");
+        var line = await etcdctl.NextLineAsync(deadline);
+        Assert.True(line is not null, $"etcdctl watch printed nothing more after {seen} events/lines within {s_wait.TotalSeconds} s: {etcdctl.Errors}");
         return line!;
     }
 
@@ -133,7 +199,7 @@ public sealed class EtcdWatchInteropTests : IAsyncLifetime
         }
         finally
         {
-            etcdctl.Kill(entireProcessTree: true);
+            etcdctl.Dispose();
         }
     }
 
@@ -152,6 +218,7 @@ public sealed class EtcdWatchInteropTests : IAsyncLifetime
             await AwaitWatchersAsync(2, 1);
             await WithRetryAsync(() => kv.PutAsync(new PutRequest { Key = B("r"), Value = B("3") }).ResponseAsync);
 
+
             // With --prev-kv etcdctl prints the previous pair (key, value) between the type and the new pair.
             var lines = new List<string>();
             var deadline = DateTime.UtcNow + s_wait;
@@ -164,7 +231,7 @@ public sealed class EtcdWatchInteropTests : IAsyncLifetime
         }
         finally
         {
-            etcdctl.Kill(entireProcessTree: true);
+            etcdctl.Dispose();
         }
     }
 

@@ -64,6 +64,23 @@ public sealed class KvEventSpecs
     }
 
     [Fact]
+    public void LeaseRevoke_PublishesTheDeletesOfItsKeysInOneGroup()
+    {
+        var (store, sink) = NewStore();
+        Assert.Equal(KvStatus.Ok, store.Apply(new KvCommand { LeaseGrant = new KvCluster.Client.Etcd.LeaseGrantRequest { ID = 7, TTL = 60 } }).Status);
+        store.Apply(new KvCommand { EtcdPut = new KvCluster.Client.Etcd.PutRequest { Key = B("l/a"), Value = B("1"), Lease = 7 } });
+        store.Apply(new KvCommand { EtcdPut = new KvCluster.Client.Etcd.PutRequest { Key = B("l/b"), Value = B("2"), Lease = 7 } });
+
+        Assert.Equal(KvStatus.Ok, store.Apply(new KvCommand { LeaseRevoke = new KvCluster.Client.Etcd.LeaseRevokeRequest { ID = 7 } }).Status);
+
+        var group = sink.Groups[^1];
+        Assert.Equal(store.Revision, group.Revision);
+        Assert.All(group.Events, e => Assert.True(e.IsDelete));
+        Assert.Equal(["l/a", "l/b"], group.Events.Select(e => e.Key.ToStringUtf8()).Order().ToArray());
+        Assert.All(group.Events, e => Assert.Equal(7, e.Previous!.Value.Lease));
+    }
+
+    [Fact]
     public void ReadEvents_ReturnsWholeRevisionsInOrder_AndSaysWhereToContinue()
     {
         var (store, _) = NewStore();

@@ -12,6 +12,7 @@ internal sealed record ChaosSettings
         "         [--lock-holders N (3; 0: no lock-holder workload)]\n" +
         "         [--serializable-reads true|false (false; true reads any node's own copy, which is NOT\n" +
         "          linearizable: a self-check that the run catches stale reads)]\n" +
+        "         [--watchers N (3; etcd watchers of every key, checked for gaps, duplicates and order; 0: none)]\n" +
         "         [--work-dir DIR (temp)] [--history-out FILE (WORK/chaos-history.json)]\n" +
         "         [--node-dll PATH (KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll)]";
 
@@ -43,6 +44,9 @@ internal sealed record ChaosSettings
 
     public bool SerializableReads { get; init; }
 
+    /// <summary>Etcd watchers of every key (<see cref="ChaosWatcher"/>); 0 turns them off.</summary>
+    public int Watchers { get; init; } = 3;
+
     /// <summary>Holders of the fenced lock workload (<see cref="LockHolder"/>); 0 turns it off.</summary>
     public int LockHolders { get; init; } = 3;
 
@@ -55,7 +59,7 @@ internal sealed record ChaosSettings
     public string NodeDll { get; init; } = Path.GetFullPath("KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll");
 
     public string NodeArgs => string.Create(CultureInfo.InvariantCulture,
-        $"--tick-ms {TickMs} --election-ticks-min {ElectionTicksMin} --election-ticks-max {ElectionTicksMax}");
+        $"--tick-ms {TickMs} --election-ticks-min {ElectionTicksMin} --election-ticks-max {ElectionTicksMax} --watch-progress-interval-ms 500");
 
     /// <exception cref="ArgumentException">A flag is unknown or its value is not valid; the message names it.</exception>
     public static ChaosSettings Parse(string[] args)
@@ -89,6 +93,7 @@ internal sealed record ChaosSettings
                 "--request-timeout-ms" => settings with { RequestTimeout = TimeSpan.FromMilliseconds(Positive(flag, value)) },
                 "--check-seconds" => settings with { CheckBudget = TimeSpan.FromSeconds(Positive(flag, value)) },
                 "--seed" => settings with { Seed = Positive(flag, value) },
+                "--watchers" => settings with { Watchers = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var w) ? w : throw new ArgumentException($"{flag} must be a whole number, not '{value}'") },
                 "--lock-holders" => settings with { LockHolders = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var h) ? h : throw new ArgumentException($"{flag} must be a whole number, not '{value}'") },
                 "--serializable-reads" => settings with { SerializableReads = bool.TryParse(value, out var b) ? b : throw new ArgumentException($"{flag} must be true or false, not '{value}'") },
                 "--work-dir" => settings with { WorkDir = Path.GetFullPath(value) },

@@ -22,6 +22,7 @@ internal sealed partial class NodeProcess
 
     public NodeProcess(int id, int port, int pbmPort, int clientPort, string workDir, string nodeDll, string peers, string extraArgs)
     {
+        ClientPort = clientPort;
         Id = id;
         Port = port;
         PbmPort = pbmPort;

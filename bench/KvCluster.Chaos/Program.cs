@@ -120,6 +120,8 @@ internal static class Program
                     settings.SerializableReads ? ReadConsistency.Serializable : ReadConsistency.Linearizable))
                 .ToArray();
             using var stop = new CancellationTokenSource();
+            using var watchStop = new CancellationTokenSource();
+            var watch = settings.Watchers > 0 ? await WatchWorkload.StartAsync(settings.Watchers, nodes.Select(n => n.ClientPort).ToArray(), settings.Seed, watchStop.Token).ConfigureAwait(false) : null;
             var running = workers.Select(w => Task.Run(() => w.RunAsync(stop.Token))).ToArray();
             var clientPorts = nodes.Select(n => n.ClientPort).ToArray();
             var lockLog = new LockLog();
@@ -167,9 +169,11 @@ internal static class Program
                 Console.WriteLine("lock check:        the guarded writes could not be read back within 30 s");
             }
 
+            var (watchViolations, watchIncomplete) = watch is null ? (0, 0) : await watch.FinishAsync(history, watchStop, TimeSpan.FromSeconds(30), Console.Out).ConfigureAwait(false);
+            violations += watchViolations;
             Console.WriteLine($"unknown (budget exceeded) keys: {unknown}");
             Console.WriteLine($"violations: {violations}");
-            return violations > 0 ? 1 : unknown > 0 || recovered is null || (settings.LockHolders > 0 && locks is null) ? 3 : 0;
+            return violations > 0 ? 1 : unknown > 0 || recovered is null || (settings.LockHolders > 0 && locks is null) || watchIncomplete > 0 ? 3 : 0;
         }
         finally
         {
