@@ -181,6 +181,7 @@ public sealed partial class KvNode : IAsyncDisposable
                 ?? throw new InvalidOperationException("Akka.Hosting did not start an actor system.");
             node = new KvNode(options, host, system, data, log);
             cancellationToken.ThrowIfCancellationRequested();
+            await NodeRestoreSeed.SeedIfPendingAsync(system, options, data.Path, log, cancellationToken).ConfigureAwait(false);
             node.StartActors(members, hooks);
             if (options.PbmPort != 0)
             {
@@ -315,6 +316,7 @@ public sealed partial class KvNode : IAsyncDisposable
             },
             TickInterval = TimeSpan.FromMilliseconds(Options.TickMs),
         });
+        ListenForRaftFailure();
         Raft = System.ActorOf(RaftActor.Props(raftSettings, raftPeers), "raft");
         System.ActorOf(NodeWatcher.Props(Raft, _raftStopped), "raft-watcher");
         var peers = members.ToDictionary(m => m.Key, m => new KvPeer(m.Key, m.Value, Resolve(m.Value, KvWireTypes.RouterPath)));
