@@ -11,7 +11,7 @@ namespace KvCluster.Tests.Snapshots;
 /// longer has catch up through InstallSnapshot (checked with HashKV against the leader), the leader may die during a
 /// transfer, a SIGKILL while snapshots are written loses nothing acknowledged, a corrupted snapshot is refused by name.
 /// Small <c>--snapshot-count</c> / <c>--snapshot-catchup-entries</c> make the log compact quickly; the write counts are
-/// the (50,000 and 100,000 puts, each its own entry, from 64 concurrent callers).
+/// the (50,000 puts, each its own entry, from 64 concurrent callers; 100,000 keys as txns of 10 puts).
 /// </summary>
 [Trait("Category", "Integration")]
 public sealed class SnapshotClusterTests
@@ -57,9 +57,10 @@ public sealed class SnapshotClusterTests
     [Fact]
     public async Task FourthNodeJoiningAfter100000Writes_CatchesUpThroughInstallSnapshot()
     {
+        // 100,000 keys written as txns of 10 puts (10,000 Raft entries, five snapshots' worth) to stay near a minute.
         await using var cluster = SnapshotNodeProcesses.Start(3, s_snapshotEvery2000);
         var leader = await cluster.AwaitLeaderAsync();
-        await cluster.PutManyAsync(leader, "k", 100_000);
+        await cluster.PutManyAsync(leader, "k", 100_000, batch: 10);
         await cluster.AwaitStatusAsync(leader, s => s.AkkakvFirstLogIndex > 2, "log compaction");
 
         var joiner = cluster.StartJoiner();
