@@ -50,6 +50,7 @@ internal static class KvCli
         var session = new CliSession();
         DataCommands.AddTo(root, globals, etcd, console, session);
         root.Subcommands.Add(Etcd.TxnCommand.Create(globals, etcd, console));
+        root.Subcommands.Add(Etcd.WatchCommand.Create(globals, etcd, console));
         Etcd.EtcdAdminCommands.AddTo(root, globals, etcd, console);
         Etcd.LeaseCommands.AddTo(root, globals, etcd, console);
         root.Subcommands.Add(Etcd.SnapshotCommand.Create(globals, etcd, console));

@@ -86,6 +86,7 @@ public sealed class EtcdServer : IAsyncDisposable
         app.MapGrpcService<EtcdMaintenanceService>();
         app.MapGrpcService<EtcdClusterService>();
         app.MapGrpcService<EtcdLeaseService>();
+        app.MapGrpcService<EtcdWatchService>();
         EtcdHttpEndpoints.Map(app, gateway);
         app.MapMetrics("/metrics", metrics.Registry);
 

@@ -86,6 +86,16 @@ public sealed partial class KvNode : IAsyncDisposable
     /// <summary>Where the state machine leaves the captures etcd's Maintenance.Snapshot asks for (<see cref="KvSnapshotExchange"/>).</summary>
     public KvSnapshotExchange SnapshotExchange { get; } = new();
 
+    /// <summary>The watch hub (<c>/user/watch-hub</c>): serves the etcd Watch streams of this node from its applied state.</summary>
+    public IActorRef WatchHub { get; private set; } = ActorRefs.Nobody;
+
+    /// <summary>Gives a new store (the RaftActor creates one at every start) the hub's feed.</summary>
+    private static KvRaftStateMachine WithWatchFeed(KvRaftStateMachine machine, Watch.WatchEventFeed feed)
+    {
+        machine.Store.Events = feed;
+        return machine;
+    }
+
     /// <summary>The router.</summary>
     public IActorRef Router { get; private set; } = ActorRefs.Nobody;
 
@@ -297,6 +307,8 @@ public sealed partial class KvNode : IAsyncDisposable
 
         var limits = new KvLimits { MaxKeyBytes = Options.MaxKeyBytes, MaxValueBytes = Options.MaxValueBytes };
         var leaseFeed = new LeaseFeed();
+        WatchHub = System.ActorOf(Watch.WatchHub.Props(Options.WatchHub()), "watch-hub");
+        var watchFeed = new Watch.WatchEventFeed(WatchHub);
         var raftPeers = members.Where(m => m.Key != Options.Id).ToDictionary(m => m.Key, m => Resolve(m.Value, RaftPath));
         var raftSettings = Options.WithSnapshotSettings(new RaftActorSettings
         {
@@ -310,7 +322,7 @@ public sealed partial class KvNode : IAsyncDisposable
             },
             StateMachineFactory = () =>
             {
-                var machine = new KvRaftStateMachine(limits, SnapshotExchange);
+                var machine = WithWatchFeed(new KvRaftStateMachine(limits, SnapshotExchange), watchFeed);
                 machine.Store.LeaseObserver = leaseFeed.Publish;
                 return machine;
             },
@@ -318,6 +330,7 @@ public sealed partial class KvNode : IAsyncDisposable
         });
         ListenForRaftFailure();
         Raft = System.ActorOf(RaftActor.Props(raftSettings, raftPeers), "raft");
+        WatchHub.Tell(new Watch.SetWatchHistorySource(Raft), ActorRefs.NoSender);
         System.ActorOf(NodeWatcher.Props(Raft, _raftStopped), "raft-watcher");
         var peers = members.ToDictionary(m => m.Key, m => new KvPeer(m.Key, m.Value, Resolve(m.Value, KvWireTypes.RouterPath)));
         var routerSettings = new KvRouterSettings

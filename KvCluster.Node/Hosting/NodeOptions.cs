@@ -96,6 +96,26 @@ public sealed partial record NodeOptions
     /// </summary>
     public int MaxRequestBytes { get; init; } = DefaultMaxRequestBytes;
 
+    /// <summary>
+    /// How often (ms) a watcher created with progress_notify and sent no event meanwhile gets a progress response, as
+    /// etcd's <c>--experimental-watch-progress-notify-interval</c> (10 minutes by default).
+    /// </summary>
+    public int WatchProgressIntervalMs { get; init; } = 600_000;
+
+    /// <summary>
+    /// Responses one Watch stream may have queued for a client that does not read them; a watcher with more to send is
+    /// cancelled with a reason (the client resumes from its last revision + 1).
+    /// </summary>
+    public int WatchMaxPendingResponses { get; init; } = 10_000;
+
+    /// <summary>The watch hub's settings from these options.</summary>
+    public KvCluster.Node.Watch.WatchHubSettings WatchHub() => new()
+    {
+        ProgressInterval = TimeSpan.FromMilliseconds(WatchProgressIntervalMs),
+        MaxPendingResponses = WatchMaxPendingResponses,
+        FragmentBytes = MaxRequestBytes,
+    };
+
     /// <summary>The host of the pbm command listener.</summary>
     public string PbmHost { get; init; } = "127.0.0.1";
 
@@ -204,6 +224,8 @@ public sealed partial record NodeOptions
         Require(MaxRequestBytes is >= 1024 and <= MaxRequestBytesLimit, nameof(MaxRequestBytes), $"must be 1024-{MaxRequestBytesLimit} (a request must fit one 4 MiB remoting frame), was {MaxRequestBytes}");
         _ = AutoCompaction();
         ValidateSnapshots();
+        Require(WatchProgressIntervalMs >= 100, nameof(WatchProgressIntervalMs), $"must be at least 100 ms, was {WatchProgressIntervalMs}");
+        Require(WatchMaxPendingResponses >= 1, nameof(WatchMaxPendingResponses), $"must be at least 1, was {WatchMaxPendingResponses}");
         Require(TickMs >= 1, nameof(TickMs), $"must be at least 1, was {TickMs}");
         Require(ElectionTicksMin >= 2, nameof(ElectionTicksMin), $"must be at least 2 ticks (more than the heartbeat), was {ElectionTicksMin}");
         Require(ElectionTicksMax > ElectionTicksMin, nameof(ElectionTicksMax), $"must exceed ElectionTicksMin ({ElectionTicksMin}), was {ElectionTicksMax}");

@@ -50,6 +50,8 @@ public static class NodeSettingsTable
         new(nameof(NodeOptions.SnapshotBytes), "--snapshot-bytes", null, "log bytes applied that also trigger a snapshot (0: off)"),
         new(nameof(NodeOptions.SnapshotCatchupEntries), "--snapshot-catchup-entries", null, "entries kept behind a snapshot for slow followers"),
         new(nameof(NodeOptions.MaxRequestBytes), "--max-request-bytes", null, "largest etcd request (etcdserver: request is too large)"),
+        new(nameof(NodeOptions.WatchProgressIntervalMs), "--watch-progress-interval-ms", null, "progress response to idle progress_notify watchers (600000 = etcd's 10 min)"),
+        new(nameof(NodeOptions.WatchMaxPendingResponses), "--watch-max-pending", null, "unread responses per Watch stream before a watcher is cancelled as too slow"),
         new(nameof(NodeOptions.BindHost), "--bind-host", null, "IP to bind when Host is a name peers resolve (default then 0.0.0.0)"),
         new(nameof(NodeOptions.DataDir), "--data-dir", null, "directory of the journal (journal.db) and snapshots"),
         new(nameof(NodeOptions.Peers), "--peers", null, "initial Raft group id=host:port,... (empty: this node alone)"),

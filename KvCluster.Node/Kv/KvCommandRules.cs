@@ -26,6 +26,8 @@ internal static class KvCommandRules
             KvCommand.OpOneofCase.LeaseGrant or KvCommand.OpOneofCase.LeaseRevoke or KvCommand.OpOneofCase.LeaseKeepAlive
                 or KvCommand.OpOneofCase.LeaseTimeToLive or KvCommand.OpOneofCase.LeaseLeases or KvCommand.OpOneofCase.LeaseTable
                 => LeaseRules.Check(command),
+            KvCommand.OpOneofCase.WatchHistory => new KvValidationError(
+                KvStatus.InvalidCommand, "A watch history read is a node-local query of the watch hub, not a command."),
             _ => new KvValidationError(
                 KvStatus.InvalidCommand, "The command has no operation set (expected put, get, delete, delete-range, range or an etcd request)."),
         };

@@ -20,6 +20,7 @@ public sealed partial class KvStateMachine
         if (history is null)
         {
             history = new KvKeyHistory(key, new KvVersion(revision, revision, 1, lease, value));
+            RecordEvent(key, history.Latest, null);
             _byKey.Add(key, history);
             _sorted.Add(history);
             _liveCount++;
@@ -29,6 +30,7 @@ public sealed partial class KvStateMachine
 
         var latest = history.Latest;
         MoveLease(key, latest.IsTombstone ? 0 : latest.Lease, lease);
+        KvVersion? previous = latest.IsTombstone ? null : latest;
         if (latest.IsTombstone)
         {
             history.Append(new KvVersion(revision, revision, 1, lease, value));
@@ -39,6 +41,7 @@ public sealed partial class KvStateMachine
             history.Append(new KvVersion(revision, latest.CreateRevision, latest.Version + 1, lease, value));
         }
 
+        RecordEvent(history.Key, history.Latest, previous);
         _compactable.Add(history);
         return history;
     }
@@ -47,6 +50,7 @@ public sealed partial class KvStateMachine
     private void WriteTombstone(KvKeyHistory live, long revision)
     {
         MoveLease(live.Key, live.Latest.Lease, 0);
+        RecordEvent(live.Key, KvVersion.Tombstone(revision), live.Latest);
         live.Append(KvVersion.Tombstone(revision));
         _liveCount--;
         _compactable.Add(live);

@@ -14,6 +14,17 @@ public sealed partial class KvStateMachine
     public KvResult? Query(KvCommand command)
     {
         ArgumentNullException.ThrowIfNull(command);
+        if (command.OpCase == KvCommand.OpOneofCase.WatchHistory)
+        {
+            var history = command.WatchHistory;
+            return new KvResult
+            {
+                Status = KvStatus.Ok,
+                Revision = Revision,
+                WatchHistory = ReadEvents(history.Key, history.RangeEnd, history.StartRevision, history.MaxEvents),
+            };
+        }
+
         if (command.OpCase is not (KvCommand.OpOneofCase.Get or KvCommand.OpOneofCase.Range or KvCommand.OpOneofCase.EtcdRange
             or KvCommand.OpOneofCase.EtcdTxn or KvCommand.OpOneofCase.EtcdHashKv or KvCommand.OpOneofCase.LeaseTimeToLive
             or KvCommand.OpOneofCase.LeaseLeases or KvCommand.OpOneofCase.LeaseTable))

@@ -132,6 +132,7 @@ public sealed partial class KvStateMachine
         InstallLeases(leases);
         AssertInvariants();
         Restored?.Invoke(new KvRestored(AppliedIndex, Revision, CompactRevision));
+        PublishRestored();
     }
 
     /// <summary>Reads one section into its staged part; the switch every new section type joins.</summary>

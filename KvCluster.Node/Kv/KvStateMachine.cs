@@ -152,6 +152,7 @@ public sealed partial class KvStateMachine
             return rejection.ToResult(Revision);
         }
 
+        BeginEvents();
         var result = command.OpCase switch
         {
             KvCommand.OpOneofCase.Put => ApplyPut(command.Put),
@@ -174,6 +175,7 @@ public sealed partial class KvStateMachine
                 KvStatus.InvalidCommand, "A lease keep-alive is served by the leader's lessor, never applied from the log.").ToResult(Revision),
             _ => throw new UnreachableException("KvCommandRules accepts only known operations."),
         };
+        PublishEvents();
         AssertInvariants();
         return result;
     }

@@ -60,6 +60,18 @@ internal sealed partial class RaftActorChaosSimulation : IDisposable
 
     public ulong[] Ids { get; }
 
+    /// <summary>Snapshots restored into state machines (at recovery, or installed from a leader), every incarnation.</summary>
+    public int SnapshotsRestored
+    {
+        get
+        {
+            lock (_allMachines)
+            {
+                return _allMachines.Sum(m => m.Machine.Restored.Count);
+            }
+        }
+    }
+
     /// <summary>Commands proposed so far.</summary>
     public int Proposals { get; private set; }
 
@@ -219,6 +231,13 @@ internal sealed partial class RaftActorChaosSimulation : IDisposable
             },
             TickInterval = TickInterval,
             PersistenceId = PersistenceId(id),
+
+            // Snapshots every few entries and small chunks, so restarts recover from snapshots and lagging nodes catch up
+            // through chunked InstallSnapshot over the lossy network (Raft §7). From the seed, not the random source, so
+            // the fault schedule of a seed is unchanged.
+            SnapshotEntries = 3 + (_seed % 3),
+            CompactionMarginEntries = _seed % 2,
+            SnapshotChunkBytes = 1024,
             StateMachineFactory = () =>
             {
                 var machine = new RecordingStateMachine();

@@ -71,7 +71,7 @@ public sealed class RaftActorSimulationSpecs : RaftActorTestKit
             throw new InvalidOperationException($"The run exercised nothing: {sim.LeaderTerms} leader term(s), {sim.CommittedEntries} committed entr(ies).");
         }
 
-        _output.WriteLine($"  seed {seed}: {sim.LeaderTerms} leader term(s), {sim.CommittedEntries} committed entries, {sim.Proposals} proposals");
+        _output.WriteLine($"  seed {seed}: {sim.LeaderTerms} leader term(s), {sim.CommittedEntries} committed entries, {sim.Proposals} proposals, {sim.SnapshotsRestored} snapshot(s) restored");
     }
 
     /// <summary>The seeds of one batch; a replay (<c>RAFTACTOR_SIM_SEED</c>) runs only that seed, in batch 0 of its size.</summary>

@@ -57,6 +57,14 @@ public sealed class RaftActorSqliteSpecs : RaftActorTestKit
         RaftActorMembershipSpecs.RestartRecoversConfiguration(this, cluster, leader);
     }
 
+    [Fact]
+    public void Restart_AfterSnapshotsWithSqliteStores_RecoversSnapshotThenReplaysOnlyTheTail() =>
+        RaftActorSnapshotSpecs.RestartRecoversSnapshotAndTail(this);
+
+    [Fact]
+    public void CorruptNewestSnapshotRow_SqliteRecoveryFallsBackToThePreviousSnapshotAndTheLog() =>
+        RaftActorSnapshotSpecs.CorruptNewestFallsBack(this);
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);

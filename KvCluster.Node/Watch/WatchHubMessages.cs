@@ -1,0 +1,63 @@
+using Akka.Actor;
+using KvCluster.Client.Etcd;
+using KvCluster.Node.Kv;
+
+namespace KvCluster.Node.Watch;
+
+/// <summary>Opens a watch stream whose responses go to <paramref name="Output"/> (the gRPC Watch call starting). Local only.</summary>
+/// <param name="Output">The stream's response queue; also its identity in the later messages.</param>
+public sealed record OpenWatchStream(WatchStreamOutput Output) : INoSerializationVerificationNeeded;
+
+/// <summary>One WatchRequest of a stream (create, cancel, progress), in the order the client sent them. Local only.</summary>
+/// <param name="Output">The stream.</param>
+/// <param name="Request">The request as received.</param>
+public sealed record WatchStreamRequest(WatchStreamOutput Output, WatchRequest Request) : INoSerializationVerificationNeeded;
+
+/// <summary>The stream ended (client gone, call cancelled): its watchers are dropped and its output completed. Local only.</summary>
+/// <param name="Output">The stream.</param>
+public sealed record CloseWatchStream(WatchStreamOutput Output) : INoSerializationVerificationNeeded;
+
+/// <summary>Where the hub reads history from: the node's RaftActor (answers <c>LocalQuery</c>). Local only.</summary>
+/// <param name="Raft">The RaftActor (or anything answering LocalQuery over the same store).</param>
+public sealed record SetWatchHistorySource(IActorRef Raft) : INoSerializationVerificationNeeded;
+
+/// <summary>Asks for a <see cref="WatchHubStatus"/> (tests, diagnostics).</summary>
+public sealed record GetWatchHubStatus : INoSerializationVerificationNeeded
+{
+    /// <summary>The single instance.</summary>
+    public static GetWatchHubStatus Instance { get; } = new();
+}
+
+/// <summary>The hub's view of itself.</summary>
+/// <param name="Revision">The newest revision whose events it has handled.</param>
+/// <param name="Streams">Open watch streams.</param>
+/// <param name="Synced">Watchers receiving live events.</param>
+/// <param name="CatchingUp">Watchers replaying history.</param>
+public sealed record WatchHubStatus(long Revision, int Streams, int Synced, int CatchingUp) : INoSerializationVerificationNeeded;
+
+/// <summary>
+/// The <see cref="IKvEventSink"/> the node gives its store: every call becomes a message to the hub (a lock-free enqueue
+/// on the RaftActor's turn, nothing else), so the hub sees revisions in apply order.
+/// </summary>
+internal sealed class WatchEventFeed : IKvEventSink
+{
+    private readonly IActorRef _hub;
+
+    /// <summary>Feeds <paramref name="hub"/>.</summary>
+    public WatchEventFeed(IActorRef hub)
+    {
+        _hub = hub;
+    }
+
+    /// <inheritdoc />
+    public void OnRevision(KvEventGroup group) => _hub.Tell(new RevisionApplied(group), ActorRefs.NoSender);
+
+    /// <inheritdoc />
+    public void OnRestored(long revision, long compactRevision) => _hub.Tell(new StoreRestored(revision, compactRevision), ActorRefs.NoSender);
+}
+
+/// <summary>The store was replaced by a snapshot at <paramref name="Revision"/>.</summary>
+internal sealed record StoreRestored(long Revision, long CompactRevision) : INoSerializationVerificationNeeded;
+
+/// <summary>One applied revision's changes, on their way from the store to the hub.</summary>
+internal sealed record RevisionApplied(KvEventGroup Group) : INoSerializationVerificationNeeded;
