@@ -269,8 +269,9 @@ internal sealed class SnapshotNodeProcesses : IAsyncDisposable
         {
             return (await new Maintenance.MaintenanceClient(Channel(index)).HashKVAsync(new HashKVRequest { Revision = revision }, Call(30))).Hash;
         }
-        catch (RpcException)
+        catch (RpcException e)
         {
+            _nodes[index].LastError = $"{e.StatusCode}: {e.Status.Detail}";
             return null;
         }
     }
@@ -292,7 +293,11 @@ internal sealed class SnapshotNodeProcesses : IAsyncDisposable
                 return;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"node {index + 1}: HashKV at revision {revision} is {mine?.ToString(CultureInfo.InvariantCulture) ?? "unavailable"}, node {reference + 1}'s {theirs?.ToString(CultureInfo.InvariantCulture) ?? "unavailable"}, after {Wait.TotalSeconds} s");
+            Assert.True(
+                DateTime.UtcNow < deadline,
+                $"node {index + 1}: HashKV at revision {revision} is {mine?.ToString(CultureInfo.InvariantCulture) ?? $"unavailable ({_nodes[index].LastError})"}, node {reference + 1}'s " +
+                $"{theirs?.ToString(CultureInfo.InvariantCulture) ?? $"unavailable ({_nodes[reference].LastError})"}, after {Wait.TotalSeconds} s; node {index + 1}'s last lines:\n" +
+                string.Join('\n', _nodes[index].Lines.TakeLast(15)));
             await Task.Delay(250);
         }
     }
@@ -354,6 +359,8 @@ internal sealed class SnapshotNodeProcesses : IAsyncDisposable
         public Process? Process { get; set; }
 
         public GrpcChannel? Channel { get; set; }
+
+        public string? LastError { get; set; }
 
         public ConcurrentQueue<string> Lines { get; } = new();
 
