@@ -98,16 +98,15 @@ public sealed class SnapshotClusterTests
         var stoppedAt = (long)(await cluster.AwaitStatusAsync(follower, s => s.RaftAppliedIndex > 0, "applying entries")).RaftAppliedIndex;
         Assert.Equal(0, await cluster.StopNodeAsync(follower));
         await cluster.PutManyAsync(leader, "big", 20_000, writers: 32, valueBytes: 2048);
-        var compacted = await cluster.AwaitStatusAsync(leader, s => s.AkkakvFirstLogIndex > stoppedAt + 1 && s.AkkakvSnapshotIndex > 0, "log compaction past the follower");
+        await cluster.AwaitStatusAsync(leader, s => s.AkkakvFirstLogIndex > stoppedAt + 1 && s.AkkakvSnapshotIndex > 0, "log compaction past the follower");
 
         cluster.StartNode(follower);
-        var behind = await cluster.AwaitStatusAsync(follower, _ => true, "answering");
+        await cluster.AwaitStatusAsync(follower, _ => true, "answering");
         await cluster.KillNodeAsync(leader);
 
         // Whether the kill lands mid-transfer depends on the machine's speed (a test must not time anything): the spec
         // kills as soon as the follower answers, which on a loaded machine is during the transfer, and in every case
         // checks that the follower converges with the new leader.
-        _ = behind.RaftAppliedIndex < (ulong)compacted.AkkakvSnapshotIndex;
         var newLeader = await cluster.AwaitLeaderAsync(leader);
         Assert.Equal(other, newLeader == follower ? other : newLeader);
         var revision = await cluster.PutManyAsync(newLeader, "after-kill-", 10, writers: 1);
