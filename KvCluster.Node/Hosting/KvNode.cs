@@ -191,6 +191,7 @@ public sealed partial class KvNode : IAsyncDisposable
                 ?? throw new InvalidOperationException("Akka.Hosting did not start an actor system.");
             node = new KvNode(options, host, system, data, log);
             cancellationToken.ThrowIfCancellationRequested();
+            await NodeRestoreSeed.SeedIfPendingAsync(system, options, data.Path, log, cancellationToken).ConfigureAwait(false);
             node.StartActors(members, hooks);
             if (options.PbmPort != 0)
             {
@@ -327,6 +328,7 @@ public sealed partial class KvNode : IAsyncDisposable
             },
             TickInterval = TimeSpan.FromMilliseconds(Options.TickMs),
         });
+        ListenForRaftFailure();
         Raft = System.ActorOf(RaftActor.Props(raftSettings, raftPeers), "raft");
         WatchHub.Tell(new Watch.SetWatchHistorySource(Raft), ActorRefs.NoSender);
         System.ActorOf(NodeWatcher.Props(Raft, _raftStopped), "raft-watcher");

@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using KvCluster.Raft.Actor;
+using KvCluster.Raft.Persistence;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -160,6 +162,16 @@ public static class NodeProgram
                     log.LogWarning("Node {NodeId} was downed by the cluster; exiting with code {Code} (restart it with the same data to rejoin).", options.Id, NodeSettingsTable.ExitDowned);
                     return NodeSettingsTable.ExitDowned;
                 default:
+                    // A RaftActor that cannot rebuild its state from the data directory (issue 17: the log was compacted
+                    // and no valid snapshot covers it) is a data-directory failure: exit 3, as at claim time.
+                    if (await node.RaftFailureAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false) is RaftUnrecoverableStateException unrecoverable)
+                    {
+                        log.LogCritical(
+                            "Cannot start: the Raft state in {Journal} cannot be rebuilt: {Reason}",
+                            RaftJournalConfig.DatabasePath(node.DataDirectory, new RaftJournalOptions()), unrecoverable.Message);
+                        return NodeSettingsTable.ExitData;
+                    }
+
                     return NodeSettingsTable.ExitFailed;
             }
         }

@@ -103,7 +103,8 @@ public static class NodeSettingsTable
         text.AppendLine();
         text.AppendLine("Exit codes: 0 stopped in order, 1 failed while running, 2 invalid flag or setting,");
         text.AppendLine("            3 data directory unusable (corrupted, another node's, locked by a running node,");
-        text.AppendLine("              or written by the in-house runtime before Akka.NET), 4 port in use,");
+        text.AppendLine("              written by the in-house runtime before Akka.NET, its compacted log covered by no valid");
+        text.AppendLine("              snapshot, or a restore image beside an existing journal), 4 port in use,");
         text.AppendLine("            5 downed by the cluster with --restart-when-downed false (restart it with the same data).");
         return text.ToString();
     }

@@ -120,7 +120,7 @@ public sealed class SnapshotCommandTests : IAsyncLifetime
         Assert.Contains("snapshot:    ", pbm.Body);
     }
 
-    [Fact(Skip = "waits for raft-snap's snapshot taking (RaftActor.Snapshot): until it lands no snapshot index is reported")]
+    [Fact]
     public async Task EndpointStatus_AfterMoreEntriesThanTheSnapshotCount_ReportsASnapshotAndACompactedLog()
     {
         await PutAsync(200);
@@ -140,6 +140,90 @@ public sealed class SnapshotCommandTests : IAsyncLifetime
         Assert.True(status.AkkakvSnapshotTakenAtUnixMs > 0);
         Assert.True(status.AkkakvFirstLogIndex > 1, $"first log index {status.AkkakvFirstLogIndex}");
         Assert.Contains($"snapshot:    index {status.AkkakvSnapshotIndex}", pbm.Body);
+    }
+
+    [Fact]
+    public async Task SaveThenRestoreThenStart_TheNewOneNodeClusterServesTheKeysRevisionsAndHistory()
+    {
+        using var dir = new TempDirectory();
+        await PutAsync(30);
+        var revision = await PutAsync(10);
+        var source = new Maintenance.MaintenanceClient(_cluster.Channel());
+        var sourceHash = await source.HashKVAsync(new HashKVRequest { Revision = revision }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(20)));
+        var file = dir.File("backup.snap");
+        var data = Path.Combine(dir.Path, "restored");
+
+        var saved = await EtcdCliIntegrationTests.RunAt(Endpoint, null, "snapshot", "save", file);
+        var restored = await EtcdCliIntegrationTests.RunAt(Endpoint, null, "snapshot", "restore", file, "--data-dir", data, "--node-id", "7");
+        var ports = NodeTestSupport.FreePorts(2);
+        var options = new KvCluster.Node.Hosting.NodeOptions { Id = 7, Port = ports[0], ClientPort = ports[1], PbmPort = 0, DataDir = data, TickMs = 20, ShutdownTimeoutMs = 2000 };
+        await using var node = await KvCluster.Node.Hosting.KvNode.StartAsync(options, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, NodeTestSupport.Hooks);
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{ports[1]}");
+        var kv = new KV.KVClient(channel);
+        var range = await ReadWhenServedAsync(kv, new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("s"), RangeEnd = Google.Protobuf.ByteString.CopyFromUtf8("t") });
+        var hash = await new Maintenance.MaintenanceClient(channel).HashKVAsync(new HashKVRequest { Revision = revision }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(20)));
+        var past = await kv.RangeAsync(new RangeRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("s0"), Revision = revision - 5 }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(20)));
+        var put = await kv.PutAsync(new PutRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("after"), Value = Google.Protobuf.ByteString.CopyFromUtf8("restore") }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(20)));
+
+        Assert.True(saved.Code == ExitCodes.Success, saved.Error);
+        Assert.True(restored.Code == ExitCodes.Success, restored.Error);
+        Assert.Contains("--node-id 7", restored.Out);
+        Assert.Equal(30, range.Count);
+        Assert.Equal("v3", range.Kvs.Single(k => k.Key.ToStringUtf8() == "s3").Value.ToStringUtf8());
+        Assert.Equal(sourceHash.Hash, hash.Hash);
+        Assert.Single(past.Kvs);
+        Assert.Equal(revision + 1, put.Header.Revision);
+        Assert.True(File.Exists(Path.Combine(data, "restore.akvs.installed")));
+        Assert.False(File.Exists(Path.Combine(data, "restore.akvs")));
+    }
+
+    [Fact]
+    public async Task Restore_IntoADirectoryThatIsNotEmpty_IsRefusedNamingIt()
+    {
+        using var dir = new TempDirectory();
+        await PutAsync(2);
+        var file = dir.File("backup.snap");
+        await File.WriteAllTextAsync(dir.File("something"), "x");
+        await EtcdCliIntegrationTests.RunAt(Endpoint, null, "snapshot", "save", file);
+
+        var restored = await EtcdCliIntegrationTests.RunAt(Endpoint, null, "snapshot", "restore", file, "--data-dir", dir.Path);
+
+        Assert.Equal(ExitCodes.Rejected, restored.Code);
+        Assert.Contains($"{dir.Path} is not empty", restored.Error);
+    }
+
+    [Fact]
+    public async Task StartOnADirectoryWithAJournalAndARestoreImage_IsRefusedAndChangesNothing()
+    {
+        using var dir = new TempDirectory();
+        await PutAsync(2);
+        var file = dir.File("backup.snap");
+        await EtcdCliIntegrationTests.RunAt(Endpoint, null, "snapshot", "save", file);
+        var data = _cluster.Options[0].DataDir;
+        await _cluster.StopNodeAsync(0);
+        File.Copy(file, Path.Combine(data, "restore.akvs"));
+
+        var error = await Assert.ThrowsAsync<KvCluster.Node.Hosting.NodeDataException>(() => _cluster.StartNodeAsync(0));
+
+        Assert.Contains("restore image", error.Message);
+        Assert.Contains("already holds", error.Message);
+        Assert.True(File.Exists(Path.Combine(data, "restore.akvs")));
+    }
+
+    private static async Task<RangeResponse> ReadWhenServedAsync(KV.KVClient kv, RangeRequest request)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                return await kv.RangeAsync(request, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10)));
+            }
+            catch (RpcException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 
     private static async Task<bool> Delay()

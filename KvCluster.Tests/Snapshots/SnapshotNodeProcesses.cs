@@ -204,7 +204,8 @@ internal sealed class SnapshotNodeProcesses : IAsyncDisposable
     /// <paramref name="stop"/> is cancelled; every acknowledged key goes into <paramref name="acknowledged"/> when given.
     /// Returns the highest revision acknowledged.
     /// </summary>
-    public async Task<long> PutManyAsync(int target, string prefix, int count, int writers = 64, int valueBytes = 64, ConcurrentBag<string>? acknowledged = null, CancellationToken stop = default)
+    /// <param name="batch">Keys per request: above 1, each request is one txn of that many puts (one Raft entry, one revision).</param>
+    public async Task<long> PutManyAsync(int target, string prefix, int count, int writers = 64, int valueBytes = 64, ConcurrentBag<string>? acknowledged = null, CancellationToken stop = default, int batch = 1)
     {
         var kv = new KV.KVClient(Channel(target));
         long revision = 0;
@@ -213,18 +214,34 @@ internal sealed class SnapshotNodeProcesses : IAsyncDisposable
         var tasks = Enumerable.Range(0, writers).Select(async _ =>
         {
             int i;
-            while ((i = Interlocked.Increment(ref next)) < count && !stop.IsCancellationRequested)
+            while ((i = Interlocked.Increment(ref next)) * batch < count && !stop.IsCancellationRequested)
             {
-                var key = $"{prefix}{i}";
+                var keys = Enumerable.Range(i * batch, Math.Min(batch, count - (i * batch))).Select(k => $"{prefix}{k}").ToList();
                 var deadline = DateTime.UtcNow + Wait;
                 while (!stop.IsCancellationRequested)
                 {
                     try
                     {
-                        var put = await kv.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = value }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: stop));
-                        acknowledged?.Add(key);
+                        var options = new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: stop);
+                        long written;
+                        if (keys.Count == 1)
+                        {
+                            written = (await kv.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(keys[0]), Value = value }, options)).Header.Revision;
+                        }
+                        else
+                        {
+                            var txn = new TxnRequest();
+                            txn.Success.AddRange(keys.Select(k => new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(k), Value = value } }));
+                            written = (await kv.TxnAsync(txn, options)).Header.Revision;
+                        }
+
+                        foreach (var key in keys)
+                        {
+                            acknowledged?.Add(key);
+                        }
+
                         long seen;
-                        while ((seen = Interlocked.Read(ref revision)) < put.Header.Revision && Interlocked.CompareExchange(ref revision, put.Header.Revision, seen) != seen)
+                        while ((seen = Interlocked.Read(ref revision)) < written && Interlocked.CompareExchange(ref revision, written, seen) != seen)
                         {
                         }
 
@@ -252,20 +269,35 @@ internal sealed class SnapshotNodeProcesses : IAsyncDisposable
         {
             return (await new Maintenance.MaintenanceClient(Channel(index)).HashKVAsync(new HashKVRequest { Revision = revision }, Call(30))).Hash;
         }
-        catch (RpcException)
+        catch (RpcException e)
         {
+            _nodes[index].LastError = $"{e.StatusCode}: {e.Status.Detail}";
             return null;
         }
     }
 
-    /// <summary>Waits until node <paramref name="index"/>'s HashKV at <paramref name="revision"/> equals <paramref name="expected"/>.</summary>
-    public async Task AwaitHashAsync(int index, long revision, uint expected)
+    /// <summary>
+    /// Waits until node <paramref name="index"/>'s HashKV at <paramref name="revision"/> equals node
+    /// <paramref name="reference"/>'s, both read in the same round (the hash covers the compaction point, which the
+    /// leader's automatic compaction moves, so a value read once goes stale).
+    /// </summary>
+    public async Task AwaitSameHashAsync(int index, int reference, long revision)
     {
         var deadline = DateTime.UtcNow + Wait;
-        uint? last = null;
-        while ((last = await TryHashAsync(index, revision)) != expected)
+        while (true)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"node {index + 1}: HashKV at revision {revision} is {last?.ToString(CultureInfo.InvariantCulture) ?? "unavailable"}, not the leader's {expected}, after {Wait.TotalSeconds} s");
+            var mine = await TryHashAsync(index, revision);
+            var theirs = await TryHashAsync(reference, revision);
+            if (mine is not null && mine == theirs)
+            {
+                return;
+            }
+
+            Assert.True(
+                DateTime.UtcNow < deadline,
+                $"node {index + 1}: HashKV at revision {revision} is {mine?.ToString(CultureInfo.InvariantCulture) ?? $"unavailable ({_nodes[index].LastError})"}, node {reference + 1}'s " +
+                $"{theirs?.ToString(CultureInfo.InvariantCulture) ?? $"unavailable ({_nodes[reference].LastError})"}, after {Wait.TotalSeconds} s; node {index + 1}'s last lines:\n" +
+                string.Join('\n', _nodes[index].Lines.TakeLast(15)));
             await Task.Delay(250);
         }
     }
@@ -327,6 +359,8 @@ internal sealed class SnapshotNodeProcesses : IAsyncDisposable
         public Process? Process { get; set; }
 
         public GrpcChannel? Channel { get; set; }
+
+        public string? LastError { get; set; }
 
         public ConcurrentQueue<string> Lines { get; } = new();
 
