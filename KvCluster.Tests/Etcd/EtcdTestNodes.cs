@@ -41,25 +41,7 @@ internal static class EtcdTestNodes
     /// </summary>
     public static async Task<EtcdctlResult> EtcdctlAsync(string endpoint, string? stdin, TimeSpan limit, params string[] args)
     {
-        var info = new ProcessStartInfo("etcdctl")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment["ETCDCTL_API"] = "3";
-        if (!args.Contains("--endpoints"))
-        {
-            info.ArgumentList.Add("--endpoints");
-            info.ArgumentList.Add(endpoint);
-        }
-
-        info.ArgumentList.Add("--command-timeout=20s");
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
+        var info = KvCluster.Tests.Lease.EtcdctlRunner.StartInfo(endpoint, args);
 
         using var process = Process.Start(info) ?? throw new InvalidOperationException("etcdctl did not start (apt-get install etcd-client)");
         if (stdin is not null)
