@@ -89,6 +89,12 @@ public sealed partial class KvNode : IAsyncDisposable
     /// <summary>The watch hub (<c>/user/watch-hub</c>): serves the etcd Watch streams of this node from its applied state.</summary>
     public IActorRef WatchHub { get; private set; } = ActorRefs.Nobody;
 
+    /// <summary>The store's feed to the watch hub; it also knows the newest applied revision.</summary>
+    private Watch.WatchEventFeed? _watchFeed;
+
+    /// <summary>The newest revision this node's store has applied (etcd's header revision); any thread.</summary>
+    internal long AppliedRevision => _watchFeed?.Revision ?? Kv.KvStateMachine.InitialRevision;
+
     /// <summary>Gives a new store (the RaftActor creates one at every start) the hub's feed.</summary>
     private static KvRaftStateMachine WithWatchFeed(KvRaftStateMachine machine, Watch.WatchEventFeed feed)
     {
@@ -308,7 +314,7 @@ public sealed partial class KvNode : IAsyncDisposable
         var limits = new KvLimits { MaxKeyBytes = Options.MaxKeyBytes, MaxValueBytes = Options.MaxValueBytes };
         var leaseFeed = new LeaseFeed();
         WatchHub = System.ActorOf(Watch.WatchHub.Props(Options.WatchHub()), "watch-hub");
-        var watchFeed = new Watch.WatchEventFeed(WatchHub);
+        var watchFeed = _watchFeed = new Watch.WatchEventFeed(WatchHub);
         var raftPeers = members.Where(m => m.Key != Options.Id).ToDictionary(m => m.Key, m => Resolve(m.Value, RaftPath));
         var raftSettings = Options.WithSnapshotSettings(new RaftActorSettings
         {
