@@ -4,7 +4,11 @@
 #   put 1 client; put 1000 clients / 100 conns; linearizable get 1000 / 100
 # (DURATION each, no warm-up) and prints per workload: throughput, p50, the client's CPU per request,
 # the three nodes' CPU per request (/proc/<pid>/stat before/after) and how many journal rows each
-# node wrote (raft.entries.v1 + raft.hard-state.v1: every fsynced transaction writes at least one).
+# node wrote (raft.entries.v1 + raft.hard-state.v1: every fsynced transaction writes at least one), the Raft
+# snapshots the three nodes saved during it (their logs' "saved" lines) and their gen-2 garbage collections
+# (dotnet_collection_count_total from each node's /metrics).
+# An A/B of node flags is two invocations with NODE_ARGS (passed to every node), e.g. snapshots made rare:
+#   LABEL=A bench/akkakv-node-cpu.sh; LABEL=B NODE_ARGS="--snapshot-count 1000000000 --snapshot-bytes 0" bench/akkakv-node-cpu.sh
 # Environment reaches the nodes, so an A/B of a runtime knob is two invocations, e.g.
 #   bench/akkakv-node-cpu.sh; DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 bench/akkakv-node-cpu.sh
 # Environment: DURATION (10s), PREWARM (5s), BASE_PORT (25054), LABEL (printed first on every line), TARGET (akkakv:
@@ -50,6 +54,18 @@ for n in (1, 2, 3):
 print("/".join(out))
 PY
 }
+snapshots() { # Raft snapshots saved by the three nodes so far
+  cat "$DATA"/n[123].log 2>/dev/null | grep -cE ' saved \([0-9]+ bytes' || true
+}
+gen2() { # gen-2 collections of the three nodes so far (their /metrics)
+  local t=0 id n
+  for id in 1 2 3; do
+    n="$(curl -s --max-time 5 "http://127.0.0.1:$((CLIENT_BASE + id - 1))/metrics" \
+      | awk '/^dotnet_collection_count_total\{generation="2"\}/ { print $2 }')"
+    t=$((t + ${n:-0}))
+  done
+  echo "$t"
+}
 rows_or_unknown() {
   rows 2>/dev/null || echo "?"
 }
@@ -63,6 +79,8 @@ for w in "${workloads[@]}"; do
   read -r clients conns ratio consistency <<<"$w"
   load="$(cut -d' ' -f1-3 /proc/loadavg)"
   before_rows="$(rows_or_unknown)"
+  before_snapshots="$(snapshots)"
+  before_gen2="$(gen2)"
   before="$(cpu)"
   out="$(timeout 120 "${KV[@]}" bench --target "$TARGET" --endpoints "$EP" --clients "$clients" --conns "$conns" \
     --duration "$DURATION" --warmup 0s --key-space 100000 --read-ratio "$ratio" --consistency "$consistency" --output json)"
@@ -71,5 +89,5 @@ for w in "${workloads[@]}"; do
   echo "$LABEL $TARGET clients=$clients conns=$conns read-ratio=$ratio consistency=$consistency: $req requests," \
     "$(field throughput "$out") req/s, p50 $(field p50 "$out") ms, client $(field clientCpuMicrosPerRequest "$out") us/req," \
     "nodes $(awk -v t=$((after - before)) -v r="$req" -v hz="$hz" 'BEGIN { printf "%.0f", t * 1e6 / hz / (r > 0 ? r : 1) }') us/req;" \
-    "journal rows per node $before_rows -> $(rows_or_unknown); load $load"
+    "journal rows per node $before_rows -> $(rows_or_unknown); snapshots $(($(snapshots) - before_snapshots)); gen-2 GCs $(($(gen2) - before_gen2)); load $load"
 done
