@@ -41,118 +41,43 @@ RUN_TIMEOUT=120   # seconds per kv bench run: the run itself is DURATION plus on
 
 log() { echo "[compare-etcd] $*" >&2; }
 
-# --- prerequisites -------------------------------------------------------------------------
-if ! command -v etcd >/dev/null 2>&1; then
-  log "installing etcd-server (apt-get)"
-  apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null
-fi
-log "$(etcd --version | head -n 1)"
-
 TARGETS="${TARGETS:-etcd akkakv}"
 AKKAKV_PORT="${AKKAKV_PORT:-24054}"
 AKKAKV_CLIENT_PORT="${AKKAKV_CLIENT_PORT:-24379}"
+AKKAKV_UP_TIMEOUT=60
 VIA_AKKA="${VIA_AKKA:-0}"
 
-if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f KvCluster.Client/bin/Release/net10.0/kv.dll ] && [ -f KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll ]; then
-  log "SKIP_BUILD=1: using the existing Release builds of kv and the AkkaKv node"
-else
-  log "building kv and the AkkaKv node (Release)"
-  timeout 900 dotnet build KvCluster.Client -c Release -v quiet -nologo >/dev/null
-  if [[ " $TARGETS " == *" akkakv "* ]]; then
-    timeout 900 dotnet build KvCluster.Node -c Release -v quiet -nologo >/dev/null
-  fi
-fi
-KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
-
-# --- etcd cluster --------------------------------------------------------------------------
 workdir="$(mktemp -d -t kv-compare-etcd-XXXXXX)"
-pids=()
-akkakv_running=0
-stop_etcd() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  pids=()
-}
-stop_akkakv() {
-  if [ "$akkakv_running" = 1 ]; then
-    DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" CLIENT_BASE="$AKKAKV_CLIENT_PORT" LIGHTHOUSE=0 scripts/local-cluster.sh down >/dev/null 2>&1 || true
-    akkakv_running=0
-  fi
-}
-cleanup() {
-  stop_etcd
-  stop_akkakv
-  rm -rf "$workdir"
-}
+source bench/lib/clusters.sh
+bench_ensure_etcd
+log "$(etcd --version | head -n 1)"
+if [[ " $TARGETS " == *" akkakv "* ]]; then bench_build KvCluster.Client KvCluster.Node; else bench_build KvCluster.Client; fi
+KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
+cleanup() { bench_clusters_down; rm -rf "$workdir"; }
 trap cleanup EXIT
 
+# --- the clusters ----------------------------------------------------------------------------
+pids=()  # the server processes being measured
 start_etcd() {
-  cluster=""
-  client_urls=()
-  for i in 0 1 2; do
-    cluster+="${cluster:+,}m$i=http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"
-    client_urls+=("127.0.0.1:$((BASE_PORT + i * 10))")
-  done
-  for i in 0 1 2; do
-    client="http://127.0.0.1:$((BASE_PORT + i * 10))"
-    peer="http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"
-    etcd --name "m$i" --data-dir "$workdir/m$i" \
-      --listen-client-urls "$client" --advertise-client-urls "$client" \
-      --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
-      --initial-cluster "$cluster" --initial-cluster-token kv-compare --initial-cluster-state new \
-      --logger zap --log-outputs stderr --log-level warn >"$workdir/m$i.log" 2>&1 &
-    pids+=("$!")
-  done
-  all_endpoints="$(IFS=,; echo "${client_urls[*]}")"
-
-  healthy=0
-  for _ in $(seq 1 120); do
-    healthy=0
-    for url in "${client_urls[@]}"; do
-      health="$(curl -fsS --max-time 2 "http://$url/health" 2>/dev/null || true)"
-      if grep -q '"health":"true"' <<<"$health"; then
-        healthy=$((healthy + 1))
-      fi
-    done
-    [ "$healthy" -eq 3 ] && break
-    sleep 0.5
-  done
-  if [ "$healthy" -ne 3 ]; then
-    log "etcd cluster did not become healthy within 60 s"; tail -n 5 "$workdir"/m*.log >&2; exit 3
-  fi
-
-  leader=""
-  for url in "${client_urls[@]}"; do
-    metrics="$(curl -fsS --max-time 5 "http://$url/metrics" || true)"
-    if grep -q '^etcd_server_is_leader 1' <<<"$metrics"; then leader="$url"; fi
-  done
+  etcd_up "$BASE_PORT" kv-compare
+  pids=("${ETCD_PIDS[@]}")
+  all_endpoints="$ETCD_ENDPOINTS"
+  leader="$(etcd_leader)"
   [ -n "$leader" ] || { log "no etcd leader found"; exit 3; }
-  log "etcd cluster up: $all_endpoints (leader $leader), data in $workdir"
-
+  log "etcd leader: $leader"
 }
+stop_etcd() { etcd_down; pids=(); }
 
 start_akkakv() {
-  local out
-  if ! out="$(DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" CLIENT_BASE="$AKKAKV_CLIENT_PORT" PBM_BASE=0 SKIP_BUILD=1 SYNC=full UP_TIMEOUT=60 \
-      LIGHTHOUSE=0 scripts/local-cluster.sh up 2>"$workdir/akkakv-up.err")"; then
-    log "AkkaKv cluster did not come up: $(tail -n 5 "$workdir/akkakv-up.err")"
-    akkakv_running=1
-    return 3
-  fi
-  akkakv_running=1
-  pids=()
-  local id
-  for id in 1 2 3; do pids+=("$(cat "$workdir/akkakv/n$id.pid")"); done
-  # The Akka.NET ClusterClient endpoints (node ports) and the etcd-API endpoints (client ports); local-cluster.sh
-  # prints the latter as "etcd endpoints (etcdctl --endpoints): ...", else they are CLIENT_BASE + 0/1/2.
-  akka_endpoints="$(sed -n 's/^client endpoints: //p' <<<"$out")"
-  all_endpoints="$(sed -n 's/^etcd endpoints[^:]*: //p' <<<"$out")"
-  if [ -z "$all_endpoints" ]; then
-    all_endpoints="127.0.0.1:$AKKAKV_CLIENT_PORT,127.0.0.1:$((AKKAKV_CLIENT_PORT + 1)),127.0.0.1:$((AKKAKV_CLIENT_PORT + 2))"
-  fi
+  akkakv_up
+  pids=("${AKKAKV_PIDS[@]}")
+  # The Akka.NET ClusterClient endpoints (node ports) as local-cluster.sh prints them.
+  akka_endpoints="$(sed -n 's/^client endpoints: //p' <<<"$AKKAKV_UP_OUT")"
+  all_endpoints="$AKKAKV_ENDPOINTS"
   find_leader
-  log "AkkaKv cluster up: etcd API $all_endpoints (leader $leader), Akka $akka_endpoints (pids ${pids[*]}), data in $workdir/akkakv"
+  log "AkkaKv leader: $leader; Akka endpoints $akka_endpoints"
 }
+stop_akkakv() { akkakv_down; pids=(); }
 
 find_leader() { # sets $leader to the endpoint of $all_endpoints whose member is the Raft leader (kv endpoint status)
   local line ep id leader_id

@@ -29,74 +29,19 @@ TARGETS="${TARGETS:-etcd akkakv}"
 
 log() { echo "[lease-churn] $*" >&2; }
 
-if ! command -v etcd >/dev/null 2>&1 && [[ " $TARGETS " == *" etcd "* ]]; then
-  log "installing etcd-server (apt-get)"
-  apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null
-fi
-
-if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f KvCluster.Client/bin/Release/net10.0/kv.dll ] && [ -f KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll ]; then
-  log "SKIP_BUILD=1: using the existing Release builds"
-else
-  log "building kv and the AkkaKv node (Release)"
-  timeout 900 dotnet build KvCluster.Client -c Release -v quiet -nologo >/dev/null
-  timeout 900 dotnet build KvCluster.Node -c Release -v quiet -nologo >/dev/null
-fi
-KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
-
 workdir="$(mktemp -d -t kv-lease-churn-XXXXXX)"
-pids=()
-akkakv_running=0
-stop_etcd() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  pids=()
-}
-stop_akkakv() {
-  if [ "$akkakv_running" = 1 ]; then
-    DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" CLIENT_BASE="$AKKAKV_CLIENT_PORT" LIGHTHOUSE=0 scripts/local-cluster.sh down >/dev/null 2>&1 || true
-    akkakv_running=0
-  fi
-}
-cleanup() { stop_etcd; stop_akkakv; rm -rf "$workdir"; }
+source bench/lib/clusters.sh
+[[ " $TARGETS " == *" etcd "* ]] && bench_ensure_etcd
+bench_build KvCluster.Client KvCluster.Node
+KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
+cleanup() { bench_clusters_down; rm -rf "$workdir"; }
 trap cleanup EXIT
 
-start_etcd() {
-  local cluster="" i client peer healthy url
-  local -a urls=()
-  for i in 0 1 2; do
-    cluster+="${cluster:+,}m$i=http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"
-    urls+=("127.0.0.1:$((BASE_PORT + i * 10))")
-  done
-  for i in 0 1 2; do
-    client="http://127.0.0.1:$((BASE_PORT + i * 10))"
-    peer="http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"
-    etcd --name "m$i" --data-dir "$workdir/m$i" \
-      --listen-client-urls "$client" --advertise-client-urls "$client" \
-      --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
-      --initial-cluster "$cluster" --initial-cluster-token lease-churn --initial-cluster-state new \
-      --logger zap --log-outputs stderr --log-level warn >"$workdir/m$i.log" 2>&1 &
-    pids+=("$!")
-  done
-  endpoints="$(IFS=,; echo "${urls[*]}")"
-  for _ in $(seq 1 120); do
-    healthy=0
-    for url in "${urls[@]}"; do
-      curl -fsS --max-time 2 "http://$url/health" 2>/dev/null | grep -q '"health":"true"' && healthy=$((healthy + 1))
-    done
-    [ "$healthy" -eq 3 ] && return 0
-    sleep 0.5
-  done
-  log "etcd did not become healthy within 60 s"; tail -n 5 "$workdir"/m*.log >&2; exit 3
-}
+start_etcd() { etcd_up "$BASE_PORT" lease-churn; endpoints="$ETCD_ENDPOINTS"; }
 
 start_akkakv() {
-  if ! DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" CLIENT_BASE="$AKKAKV_CLIENT_PORT" PBM_BASE=0 SKIP_BUILD=1 SYNC=full UP_TIMEOUT=60 \
-      LIGHTHOUSE=0 scripts/local-cluster.sh up >/dev/null 2>"$workdir/akkakv-up.err"; then
-    akkakv_running=1
-    log "AkkaKv did not come up: $(tail -n 5 "$workdir/akkakv-up.err")"; exit 3
-  fi
-  akkakv_running=1
-  endpoints="127.0.0.1:$AKKAKV_CLIENT_PORT,127.0.0.1:$((AKKAKV_CLIENT_PORT + 1)),127.0.0.1:$((AKKAKV_CLIENT_PORT + 2))"
+  akkakv_up
+  endpoints="$AKKAKV_ENDPOINTS"
   # Wait until the cluster grants a lease (a leader exists and the lessor leads).
   for _ in $(seq 1 60); do
     timeout 20 "${KV[@]}" lease grant 5 --endpoints "$endpoints" >/dev/null 2>&1 && return 0
@@ -120,8 +65,8 @@ measure() { # name
 
 for target in $TARGETS; do
   case "$target" in
-    etcd) log "etcd: $(etcd --version | head -n 1)"; start_etcd; measure etcd; stop_etcd ;;
-    akkakv) start_akkakv; measure akkakv; stop_akkakv ;;
+    etcd) log "etcd: $(etcd --version | head -n 1)"; start_etcd; measure etcd; etcd_down ;;
+    akkakv) start_akkakv; measure akkakv; akkakv_down ;;
     *) log "unknown target '$target' (etcd, akkakv)"; exit 2 ;;
   esac
 done

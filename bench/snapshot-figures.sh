@@ -48,71 +48,40 @@ say() { summary+=("$*"); log "$*"; }
 
 case "$MODE" in rss|restart|catchup|all) ;; *) echo "usage: $0 rss|restart|catchup|all" >&2; exit 2 ;; esac
 
-if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f KvCluster.Client/bin/Release/net10.0/kv.dll ] && [ -f KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll ]; then
-  log "SKIP_BUILD=1: using the existing Release builds"
-else
-  log "building kv and the AkkaKv node (Release)"
-  timeout 900 dotnet build KvCluster.Client -c Release -v quiet -nologo >/dev/null
-  timeout 900 dotnet build KvCluster.Node -c Release -v quiet -nologo >/dev/null
-fi
+workdir="$(mktemp -d -t kv-snapshot-figures-XXXXXX)"
+AKKAKV_NODE_ARGS="$SNAPSHOT_ARGS"
+source bench/lib/clusters.sh
+bench_build KvCluster.Client KvCluster.Node
 KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
 
-workdir="$(mktemp -d -t kv-snapshot-figures-XXXXXX)"
-pids=()
-datadirs=()
-akkakv_running=0
+pids=()       # the measured members' processes
+datadirs=()   # and their data directories
 sampler=""
 loadpid=""
-AKKA_DATA="$workdir/akkakv"
+AKKA_DATA="$AKKAKV_DATA"
 
-akkakv() { # local-cluster.sh with this script's ports and the snapshot settings
-  DATA="$AKKA_DATA" BASE_PORT="$AKKAKV_PORT" CLIENT_BASE="$AKKAKV_CLIENT_PORT" PBM_BASE=0 LIGHTHOUSE=0 SKIP_BUILD=1 \
-    SYNC=full UP_TIMEOUT=120 NODE_ARGS="$SNAPSHOT_ARGS" scripts/local-cluster.sh "$@"
-}
 cleanup() {
   [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
   [ -n "$loadpid" ] && kill "$loadpid" 2>/dev/null || true
-  stop_etcd
-  [ "$akkakv_running" = 1 ] && akkakv down >/dev/null 2>&1 || true
+  bench_clusters_down
   rm -rf "$workdir"
 }
 trap cleanup EXIT
 
 # --- the clusters -----------------------------------------------------------------------------
-stop_etcd() {
-  local pid
-  for pid in "${etcd_pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
-  for pid in "${etcd_pids[@]:-}"; do [ -n "$pid" ] && wait "$pid" 2>/dev/null || true; done
-  etcd_pids=()
-}
-etcd_pids=()
+akkakv() { akkakv_cluster "$@"; }
+stop_etcd() { etcd_down; }
 start_etcd() {
-  local cluster="" i client peer urls=()
-  for i in 0 1 2; do cluster+="${cluster:+,}m$i=http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"; done
-  for i in 0 1 2; do
-    client="http://127.0.0.1:$((BASE_PORT + i * 10))"
-    peer="http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"
-    urls+=("127.0.0.1:$((BASE_PORT + i * 10))")
-    etcd --name "m$i" --data-dir "$workdir/etcd/m$i" \
-      --listen-client-urls "$client" --advertise-client-urls "$client" \
-      --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
-      --initial-cluster "$cluster" --initial-cluster-token kv-snapshot --initial-cluster-state new \
-      --logger zap --log-outputs stderr --log-level warn >"$workdir/etcd-m$i.log" 2>&1 &
-    etcd_pids+=("$!")
-  done
-  endpoints="$(IFS=,; echo "${urls[*]}")"
-  pids=("${etcd_pids[@]}")
-  datadirs=("$workdir/etcd/m0" "$workdir/etcd/m1" "$workdir/etcd/m2")
+  etcd_up "$BASE_PORT" kv-snapshot
+  endpoints="$ETCD_ENDPOINTS"; pids=("${ETCD_PIDS[@]}"); datadirs=("${ETCD_DIRS[@]}")
   wait_served "etcd"
 }
 start_akkakv() {
-  akkakv up >"$workdir/akkakv-up.out" 2>"$workdir/akkakv-up.err" || { log "AkkaKv did not come up: $(tail -n 5 "$workdir/akkakv-up.err")"; exit 3; }
-  akkakv_running=1
-  endpoints="127.0.0.1:$AKKAKV_CLIENT_PORT,127.0.0.1:$((AKKAKV_CLIENT_PORT + 1)),127.0.0.1:$((AKKAKV_CLIENT_PORT + 2))"
-  pids=("$(cat "$AKKA_DATA/n1.pid")" "$(cat "$AKKA_DATA/n2.pid")" "$(cat "$AKKA_DATA/n3.pid")")
-  datadirs=("$AKKA_DATA/n1" "$AKKA_DATA/n2" "$AKKA_DATA/n3")
+  akkakv_up
+  endpoints="$AKKAKV_ENDPOINTS"; pids=("${AKKAKV_PIDS[@]}"); datadirs=("${AKKAKV_DIRS[@]}")
   wait_served "AkkaKv"
 }
+stop_akkakv() { akkakv_down; rm -rf "$AKKA_DATA"; }
 wait_served() { # name: waits (bounded) until a linearizable read is served through $endpoints (exit 1: not found, served)
   local _ rc
   for _ in $(seq 1 240); do
@@ -168,7 +137,7 @@ run_rss() {
     stop_sampler
     say "$target: $(jq -r '"\(.requests) puts in \(.elapsedSeconds) s, \(.throughput) puts/s, \(.errors) errors"' "$workdir/$target.bench.json" 2>/dev/null || echo "no bench result")"
     while IFS= read -r line; do say "$line"; done < <(summarize_samples "$target" "$workdir/$target.samples")
-    if [ "$target" = etcd ]; then stop_etcd; else akkakv down >/dev/null 2>&1; akkakv_running=0; rm -rf "$AKKA_DATA"; fi
+    if [ "$target" = etcd ]; then stop_etcd; else stop_akkakv; fi
   done
 }
 
@@ -184,7 +153,7 @@ run_restart() {
   local took
   took="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
   say "restart after $WRITES writes: first linearizable read served $took s after 'local-cluster.sh up' began (three nodes started)"
-  akkakv down >/dev/null 2>&1; akkakv_running=0; rm -rf "$AKKA_DATA"
+  stop_akkakv
 }
 
 status_json() { timeout 20 "${KV[@]}" endpoint status --endpoints "$1" -w json 2>/dev/null; }
@@ -223,7 +192,10 @@ run_catchup() {
   timeout "$STEP_TIMEOUT" "${KV[@]}" bench --target etcd --endpoints "$leader" --clients "$LOAD_CLIENTS" --conns 10 --duration 600s \
     --key-space "$KEYS" --warmup 0 --output json >"$workdir/during.json" &
   loadpid=$!
-  local started=$EPOCHREALTIME applied=0
+  # The put rate during the catch-up is the leader's store revision moved per second over the catch-up window (every
+  # put moves it once), so it does not depend on what the load generator prints when it is stopped.
+  local started=$EPOCHREALTIME applied=0 rev_before rev_after
+  rev_before="$( (status_json "$leader" || true) | jq -r '.[0].Status.header.revision // 0' | head -n 1)"
   setsid "${cmdline[@]}" >>"$AKKA_DATA/n$follower_id.log" 2>&1 </dev/null &
   echo "$!" >"$AKKA_DATA/n$follower_id.pid"
   for _ in $(seq 1 6000); do
@@ -232,21 +204,19 @@ run_catchup() {
     [ "$applied" -ge "$snapshot_index" ] && [ "$applied" -gt 0 ] && break
     sleep 0.1
   done
-  local took
-  took="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
-  # SIGTERM (a background job ignores SIGINT): kv bench stops and still prints what it measured.
-  kill -TERM "$loadpid"; wait "$loadpid" || true; loadpid=""
+  local took ended=$EPOCHREALTIME
+  rev_after="$( (status_json "$leader" || true) | jq -r '.[0].Status.header.revision // 0' | head -n 1)"
+  took="$(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.2f", b - a }')"
+  kill -TERM "$loadpid" 2>/dev/null || true; wait "$loadpid" 2>/dev/null || true; loadpid=""
   local during
-  during="$(jq -r .throughput "$workdir/during.json" 2>/dev/null || echo 0)"
+  during="$(awk -v a="$rev_before" -v b="$rev_after" -v t="$took" 'BEGIN { if (t > 0) printf "%.1f", (b - a) / t; else print 0 }')"
   say "catch-up of node $follower_id through a snapshot of $snapshot_bytes bytes (index $snapshot_index): applied it $took s after restart (applied index $applied)"
-  say "leader put rate: $before/s before, $during/s while the follower caught up ($(awk -v a="$before" -v b="$during" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "n/a" }') of before; the issue asks at least 0.5)"
-  akkakv down >/dev/null 2>&1; akkakv_running=0; rm -rf "$AKKA_DATA"
+  say "leader put rate: $before/s before, $during/s while the follower caught up (revision $rev_before -> $rev_after) ($(awk -v a="$before" -v b="$during" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "n/a" }') of before; the issue asks at least 0.5)"
+  stop_akkakv
 }
 
 command -v jq >/dev/null 2>&1 || { log "installing jq (apt-get)"; apt-get install -y -qq jq >/dev/null; }
-if [[ " $TARGETS " == *" etcd "* ]] && [[ "$MODE" == rss || "$MODE" == all ]] && ! command -v etcd >/dev/null 2>&1; then
-  log "installing etcd-server (apt-get)"; apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null
-fi
+if [[ " $TARGETS " == *" etcd "* ]] && [[ "$MODE" == rss || "$MODE" == all ]]; then bench_ensure_etcd; fi
 case "$MODE" in
   rss) run_rss ;;
   restart) run_restart ;;

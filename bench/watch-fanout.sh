@@ -28,44 +28,12 @@ TOOL=bench/KvCluster.WatchBench/bin/Release/net10.0/KvCluster.WatchBench.dll
 
 log() { echo "[watch-fanout] $*" >&2; }
 
-command -v etcd >/dev/null 2>&1 || { log "installing etcd-server (apt-get)"; apt-get update -qq && apt-get install -y -qq etcd-server >/dev/null; }
-if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f "$TOOL" ] && [ -f KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll ]; then
-  log "SKIP_BUILD=1: using the existing Release builds"
-else
-  log "building the watch bench and the AkkaKv node (Release)"
-  timeout 900 dotnet build bench/KvCluster.WatchBench -c Release -v quiet -nologo >/dev/null
-  timeout 900 dotnet build KvCluster.Node -c Release -v quiet -nologo >/dev/null
-fi
-
 workdir="$(mktemp -d -t kv-watch-fanout-XXXXXX)"
-pids=()
-akkakv_running=0
-stop_etcd() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  pids=()
-}
-stop_akkakv() {
-  if [ "$akkakv_running" = 1 ]; then
-    DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" CLIENT_BASE="$AKKAKV_CLIENT_PORT" LIGHTHOUSE=0 scripts/local-cluster.sh down >/dev/null 2>&1 || true
-    akkakv_running=0
-  fi
-}
-cleanup() { stop_etcd; stop_akkakv; rm -rf "$workdir"; }
+source bench/lib/clusters.sh
+bench_ensure_etcd
+bench_build bench/KvCluster.WatchBench KvCluster.Node
+cleanup() { bench_clusters_down; rm -rf "$workdir"; }
 trap cleanup EXIT
-
-await_health() { # endpoints...: waits until every /health says true
-  local healthy url
-  for _ in $(seq 1 120); do
-    healthy=0
-    for url in "$@"; do
-      if curl -fsS --max-time 2 "http://$url/health" 2>/dev/null | grep -q '"health":"true"'; then healthy=$((healthy + 1)); fi
-    done
-    [ "$healthy" -eq "$#" ] && return 0
-    sleep 0.5
-  done
-  return 1
-}
 
 run_tool() { # name endpoints
   local line
@@ -79,34 +47,15 @@ run_tool() { # name endpoints
 }
 
 if [[ " $TARGETS " == *" etcd "* ]]; then
-  cluster=""; urls=()
-  for i in 0 1 2; do cluster+="${cluster:+,}m$i=http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"; urls+=("127.0.0.1:$((BASE_PORT + i * 10))"); done
-  for i in 0 1 2; do
-    client="http://127.0.0.1:$((BASE_PORT + i * 10))"; peer="http://127.0.0.1:$((BASE_PORT + i * 10 + 1))"
-    etcd --name "m$i" --data-dir "$workdir/m$i" --listen-client-urls "$client" --advertise-client-urls "$client" \
-      --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" --initial-cluster "$cluster" \
-      --initial-cluster-token watch-fanout --initial-cluster-state new --logger zap --log-outputs stderr --log-level warn \
-      >"$workdir/m$i.log" 2>&1 &
-    pids+=("$!")
-  done
-  await_health "${urls[@]}" || { log "etcd did not become healthy within 60 s"; exit 3; }
-  log "etcd up: $(IFS=,; echo "${urls[*]}")"
-  run_tool etcd "$(IFS=,; echo "${urls[*]}")" || true
-  stop_etcd
+  etcd_up "$BASE_PORT" watch-fanout
+  run_tool etcd "$ETCD_ENDPOINTS" || true
+  etcd_down
 fi
 
 if [[ " $TARGETS " == *" akkakv "* ]]; then
-  if ! DATA="$workdir/akkakv" BASE_PORT="$AKKAKV_PORT" CLIENT_BASE="$AKKAKV_CLIENT_PORT" PBM_BASE=0 SKIP_BUILD=1 SYNC=full UP_TIMEOUT=60 \
-      LIGHTHOUSE=0 scripts/local-cluster.sh up >"$workdir/akkakv-up.out" 2>"$workdir/akkakv-up.err"; then
-    akkakv_running=1
-    log "AkkaKv did not come up: $(tail -n 5 "$workdir/akkakv-up.err")"; exit 3
-  fi
-  akkakv_running=1
-  urls=("127.0.0.1:$AKKAKV_CLIENT_PORT" "127.0.0.1:$((AKKAKV_CLIENT_PORT + 1))" "127.0.0.1:$((AKKAKV_CLIENT_PORT + 2))")
-  await_health "${urls[@]}" || { log "AkkaKv did not become healthy within 60 s"; exit 3; }
-  log "AkkaKv up: $(IFS=,; echo "${urls[*]}")"
-  run_tool akkakv "$(IFS=,; echo "${urls[*]}")" || true
-  stop_akkakv
+  akkakv_up
+  run_tool akkakv "$AKKAKV_ENDPOINTS" || true
+  akkakv_down
 fi
 
 if [ -f "$workdir/etcd.json" ] && [ -f "$workdir/akkakv.json" ]; then
