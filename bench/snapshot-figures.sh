@@ -147,12 +147,25 @@ run_restart() {
   timeout "$STEP_TIMEOUT" "${KV[@]}" bench --target etcd --endpoints "$endpoints" --clients "$CLIENTS" --conns "$CONNS" \
     --total "$WRITES" --key-space "$KEYS" --warmup 0 --output json >"$workdir/restart.bench.json" || log "kv bench exited $?"
   akkakv down >/dev/null 2>&1
+  local id
+  declare -A log_mark=()
+  for id in 1 2 3; do log_mark[$id]=$(wc -l <"$AKKA_DATA/n$id.log"); done
   local started=$EPOCHREALTIME
   akkakv up >/dev/null 2>"$workdir/restart-up.err" || { log "up failed: $(tail -n 3 "$workdir/restart-up.err")"; exit 3; }
   wait_served "AkkaKv"
   local took
   took="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
   say "restart after $WRITES writes: first linearizable read served $took s after 'local-cluster.sh up' began (three nodes started)"
+  # Where the time went, from each node's log (its timestamps, after the restart): the first line (the host has
+  # started Akka), the journal recovery done (snapshot loaded, journal after it replayed), the node's Raft role changes.
+  say "  'up' began at $(date -u -d "@${started%.*}" +%T).${started#*.}"
+  for id in 1 2 3; do
+    local first recovered role
+    first="$(tail -n +"$((log_mark[$id] + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -oE '^[0-9:.]{12}' || true)"
+    recovered="$(tail -n +"$((log_mark[$id] + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -E 'recovers from snapshot|recovered [0-9]+ journal events' | cut -c1-12 || true)"
+    role="$(tail -n +"$((log_mark[$id] + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -E -- '-> Leader|-> Follower \(term [1-9]' | sed -E 's/^([0-9:.]{12}).*(-> [A-Za-z]+).*/\1 \2/' || true)"
+    say "  node $id: first log line $first, journal recovery logged $recovered, then $role"
+  done
   stop_akkakv
 }
 
