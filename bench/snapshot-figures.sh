@@ -16,8 +16,8 @@
 #
 # The issue's sizes are the defaults; smoke-test with tiny ones, e.g.
 #   PUTS=20000 CLIENTS=50 CONNS=10 WRITES=5000 STATE_MIB=2 SAMPLE=1 bench/snapshot-figures.sh all
-# The nodes run with SNAPSHOT_ARGS (default: --snapshot-count 10000 --snapshot-catchup-entries 5000; the node's own
-# default count is 100000 since issue 15, so these runs snapshot ten times as often as a default node).
+# The nodes run with SNAPSHOT_ARGS (default: none, the node defaults: --snapshot-count 100000, --snapshot-bytes 64 MiB,
+# --snapshot-catchup-entries 5000; the first recorded run used "--snapshot-count 10000 --snapshot-catchup-entries 5000").
 # Environment: TARGETS ("etcd akkakv"), PUTS (1000000), KEYS (10000), CLIENTS (1000), CONNS (100), SAMPLE (5 s),
 #   WRITES (1000000), STATE_MIB (100), LOAD_CLIENTS (100), BASE_PORT (26379: etcd's ports), AKKAKV_PORT (27054),
 #   AKKAKV_CLIENT_PORT (27379), SKIP_BUILD (1: use the existing Release builds), SNAPSHOT_ARGS, OUT (a file that
@@ -39,7 +39,7 @@ LOAD_CLIENTS="${LOAD_CLIENTS:-100}"
 BASE_PORT="${BASE_PORT:-26379}"
 AKKAKV_PORT="${AKKAKV_PORT:-27054}"
 AKKAKV_CLIENT_PORT="${AKKAKV_CLIENT_PORT:-27379}"
-SNAPSHOT_ARGS="${SNAPSHOT_ARGS:---snapshot-count 10000 --snapshot-catchup-entries 5000}"
+SNAPSHOT_ARGS="${SNAPSHOT_ARGS:-}"
 STEP_TIMEOUT=3600   # seconds for any one load run
 
 log() { echo "[snapshot-figures] $*" >&2; }
