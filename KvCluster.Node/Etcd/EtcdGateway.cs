@@ -37,7 +37,11 @@ internal sealed class EtcdGateway
         Node = node;
         Metrics = metrics;
         ClusterId = ClusterIdOf(node.Options);
+        LeaderMonitor = new EtcdLeaderMonitor(TimeSpan.FromMilliseconds((double)node.Options.TickMs * node.Options.ElectionTicksMin));
     }
+
+    /// <summary>The streams that require a leader, cancelled when the node has been without one too long.</summary>
+    public EtcdLeaderMonitor LeaderMonitor { get; }
 
     /// <summary>The node served.</summary>
     public KvNode Node { get; }
@@ -74,6 +78,7 @@ internal sealed class EtcdGateway
             var previous = _status;
             _status = status;
             Metrics.Observe(status, previous);
+            LeaderMonitor.Observe(status);
         }
     }
 
@@ -100,13 +105,21 @@ internal sealed class EtcdGateway
     /// <summary>A new header with this node's cluster id, member id and raft term.</summary>
     public ResponseHeader NewHeader(long revision = 0) => Fill(new ResponseHeader { Revision = revision });
 
-    /// <summary>Fills cluster id, member id and raft term into <paramref name="header"/> (a new one when null).</summary>
+    /// <summary>
+    /// Fills cluster id, member id and raft term into <paramref name="header"/> (a new one when null), and a revision
+    /// left 0 with this node's applied revision, as etcd's server fills every header.
+    /// </summary>
     public ResponseHeader Fill(ResponseHeader? header)
     {
         header ??= new ResponseHeader();
         header.ClusterId = ClusterId;
         header.MemberId = MemberId;
         header.RaftTerm = (ulong)Math.Max(0, _status?.Term ?? 0);
+        if (header.Revision == 0)
+        {
+            header.Revision = Node.AppliedRevision;
+        }
+
         return header;
     }
 

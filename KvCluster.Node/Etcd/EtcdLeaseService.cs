@@ -6,23 +6,26 @@ namespace KvCluster.Node.Etcd;
 
 /// <summary>
 /// etcd's <c>Lease</c> service. Grant and revoke become <see cref="KvCommand"/>s through the router into the Raft log
-/// (a grant with id 0 gets an id chosen here, its TTL raised to the minimum TTL as etcd's lessor does); keep-alives
+/// (a grant with id 0 gets an id from the node's <see cref="LeaseIdGenerator"/>, derived from its member id as etcd
+/// does; its TTL raised to the minimum TTL as etcd's lessor does); keep-alives
 /// and time-to-live go through the router to the leader's lessor (forwarded when this node does not lead) and never
 /// reach the log; the lease list is a linearizable read. etcd's answers: keep-alive of an unknown lease gives TTL 0,
 /// time-to-live of an unknown lease TTL -1, revoke of one NotFound, a TTL above 9,000,000,000 s OutOfRange.
 /// </summary>
 internal sealed class EtcdLeaseService : Lease.LeaseBase
 {
-    /// <summary>Attempts at a fresh id when a randomly chosen one is taken.</summary>
-    private const int IdAttempts = 3;
+    /// <summary>Attempts at a fresh id when the chosen one is taken (a client granted it by name).</summary>
+    private const int IdAttempts = 5;
 
     private readonly EtcdGateway _gateway;
+    private readonly LeaseIdGenerator _ids;
     private readonly long _minTtl;
 
-    /// <summary>Creates the service over the node's gateway.</summary>
-    public EtcdLeaseService(EtcdGateway gateway)
+    /// <summary>Creates the service over the node's gateway and lease id generator.</summary>
+    public EtcdLeaseService(EtcdGateway gateway, LeaseIdGenerator ids)
     {
         _gateway = gateway;
+        _ids = ids;
         _minTtl = gateway.Node.Options.LeaseSettings().MinTtlSeconds;
     }
 
@@ -47,7 +50,7 @@ internal sealed class EtcdLeaseService : Lease.LeaseBase
         var ttl = Math.Max(request.TTL, _minTtl);
         for (var attempt = 1; ; attempt++)
         {
-            var grant = new LeaseGrantRequest { ID = request.ID != 0 ? request.ID : NewId(), TTL = ttl };
+            var grant = new LeaseGrantRequest { ID = request.ID != 0 ? request.ID : _ids.Next(), TTL = ttl };
             try
             {
                 var result = await _gateway.ExecuteAsync(new KvCommand { LeaseGrant = grant }, serializable: false, isWrite: true, context).ConfigureAwait(false);
@@ -57,7 +60,7 @@ internal sealed class EtcdLeaseService : Lease.LeaseBase
             }
             catch (RpcException e) when (request.ID == 0 && attempt < IdAttempts && e.StatusCode == StatusCode.FailedPrecondition)
             {
-                // The random id was taken: choose another.
+                // The id was taken (granted by name): take the next.
             }
         }
     }
@@ -74,14 +77,20 @@ internal sealed class EtcdLeaseService : Lease.LeaseBase
     /// <inheritdoc />
     public override async Task LeaseKeepAlive(IAsyncStreamReader<LeaseKeepAliveRequest> requestStream, IServerStreamWriter<LeaseKeepAliveResponse> responseStream, ServerCallContext context)
     {
-        // One renewal at a time per stream, in the order sent, as etcd's server loop.
-        while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
+        // One renewal at a time per stream, in the order sent, as etcd's server loop; a stream that asked for a leader
+        // ends when the node has been without one too long.
+        var cancelled = EtcdRequireLeaderInterceptor.CancellationOf(context);
+        while (await requestStream.MoveNext(cancelled).ConfigureAwait(false))
         {
             var request = requestStream.Current;
+
+            // The header is taken before the renewal, as etcd does: its revision is never above the store's at the
+            // renewal, so a client cannot see a keep-alive succeed after a revoke it has seen.
+            var header = _gateway.NewHeader(_gateway.Node.AppliedRevision);
             var result = await _gateway.ExecuteAsync(new KvCommand { LeaseKeepAlive = request }, serializable: false, isWrite: false, context).ConfigureAwait(false);
             var response = result.EtcdLeaseKeepAlive ?? throw Missing("lease keep-alive");
-            _gateway.Fill(response.Header ??= new ResponseHeader());
-            await responseStream.WriteAsync(response, context.CancellationToken).ConfigureAwait(false);
+            response.Header = header;
+            await responseStream.WriteAsync(response, cancelled).ConfigureAwait(false);
         }
     }
 
@@ -102,9 +111,6 @@ internal sealed class EtcdLeaseService : Lease.LeaseBase
         _gateway.Fill(response.Header ??= new ResponseHeader { Revision = result.Revision });
         return response;
     }
-
-    /// <summary>A fresh lease id: positive, 63 random bits (etcd's ids are positive int64 too).</summary>
-    private static long NewId() => Random.Shared.NextInt64(1, long.MaxValue);
 
     private static RpcException Missing(string what) =>
         EtcdErrors.New(StatusCode.Unimplemented, $"etcdserver: this node's state machine answered no {what} response (does it apply lease commands?)");

@@ -71,8 +71,10 @@ public sealed class EtcdServer : IAsyncDisposable
         });
         builder.Services.AddRoutingCore();
         builder.Services.AddSingleton(gateway);
+        builder.Services.AddSingleton(new LeaseIdGenerator(node.NodeId, DateTimeOffset.UtcNow));
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton<EtcdMetricsInterceptor>();
+        builder.Services.AddSingleton<EtcdRequireLeaderInterceptor>();
         builder.Services.AddGrpc(grpc =>
         {
             // etcd's gRPC limit: the request limit plus room for the envelope (embed/config.go: MaxRequestBytes + 512 KiB).
@@ -80,6 +82,7 @@ public sealed class EtcdServer : IAsyncDisposable
             grpc.MaxSendMessageSize = null;
             grpc.EnableDetailedErrors = false;
             grpc.Interceptors.Add<EtcdMetricsInterceptor>();
+            grpc.Interceptors.Add<EtcdRequireLeaderInterceptor>();
         });
         var app = builder.Build();
         app.MapGrpcService<EtcdKvService>();

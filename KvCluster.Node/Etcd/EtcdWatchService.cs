@@ -27,7 +27,7 @@ internal sealed class EtcdWatchService : Client.Etcd.Watch.WatchBase
     {
         var hub = _gateway.Node.WatchHub;
         var output = new WatchStreamOutput();
-        var cancelled = context.CancellationToken;
+        var cancelled = EtcdRequireLeaderInterceptor.CancellationOf(context);
         hub.Tell(new OpenWatchStream(output), ActorRefs.NoSender);
         var writer = WriteAsync(output, responseStream, cancelled);
         try

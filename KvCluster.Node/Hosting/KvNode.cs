@@ -89,6 +89,12 @@ public sealed partial class KvNode : IAsyncDisposable
     /// <summary>The watch hub (<c>/user/watch-hub</c>): serves the etcd Watch streams of this node from its applied state.</summary>
     public IActorRef WatchHub { get; private set; } = ActorRefs.Nobody;
 
+    /// <summary>The store's feed to the watch hub; it also knows the newest applied revision.</summary>
+    private Watch.WatchEventFeed? _watchFeed;
+
+    /// <summary>The newest revision this node's store has applied (etcd's header revision); any thread.</summary>
+    internal long AppliedRevision => _watchFeed?.Revision ?? Kv.KvStateMachine.InitialRevision;
+
     /// <summary>Gives a new store (the RaftActor creates one at every start) the hub's feed.</summary>
     private static KvRaftStateMachine WithWatchFeed(KvRaftStateMachine machine, Watch.WatchEventFeed feed)
     {
@@ -308,7 +314,7 @@ public sealed partial class KvNode : IAsyncDisposable
         var limits = new KvLimits { MaxKeyBytes = Options.MaxKeyBytes, MaxValueBytes = Options.MaxValueBytes };
         var leaseFeed = new LeaseFeed();
         WatchHub = System.ActorOf(Watch.WatchHub.Props(Options.WatchHub()), "watch-hub");
-        var watchFeed = new Watch.WatchEventFeed(WatchHub);
+        var watchFeed = _watchFeed = new Watch.WatchEventFeed(WatchHub);
         var raftPeers = members.Where(m => m.Key != Options.Id).ToDictionary(m => m.Key, m => Resolve(m.Value, RaftPath));
         var raftSettings = Options.WithSnapshotSettings(new RaftActorSettings
         {
@@ -349,33 +355,6 @@ public sealed partial class KvNode : IAsyncDisposable
         AddShutdownSteps();
         WatchTermination();
         FormAloneIfNoPeerAnswers(members, hooks);
-    }
-
-    /// <summary>
-    /// With static peers as seeds (no <see cref="NodeOptions.Seeds"/>), only the lowest id may form the Akka cluster, so a
-    /// node restarted while that one is down would never become a member, and Akka's ClusterClientReceptionist serves
-    /// clients only on members: the node could not answer even serializable reads from its own data. So, when no peer
-    /// answered within <see cref="KvNodeHooks.FormAloneAfter"/>, it joins itself; peers that start later join it (any
-    /// member answers a seed's join). Not for a rejoining incarnation: the cluster that downed it is behind a partition.
-    /// </summary>
-    private void FormAloneIfNoPeerAnswers(IReadOnlyDictionary<ulong, KvEndpoint> members, KvNodeHooks hooks)
-    {
-        if (Options.SeedList().Count > 0 || members.Count < 2 || hooks.Rejoining)
-        {
-            return;
-        }
-
-        var cluster = Akka.Cluster.Cluster.Get(System);
-        System.Scheduler.Advanced.ScheduleOnce(hooks.FormAloneAfter, () =>
-        {
-            if (Volatile.Read(ref _stopping) == 0 && !cluster.IsTerminated && !cluster.State.Members.Any(m => m.Address.Equals(cluster.SelfAddress)))
-            {
-                _log.LogWarning(
-                    "Node {NodeId}: no member of the Raft group answered within {Delay} s; forming an Akka cluster alone so that clients can reach this node (the others join it when they start).",
-                    NodeId, (int)hooks.FormAloneAfter.TotalSeconds);
-                cluster.Join(cluster.SelfAddress);
-            }
-        });
     }
 
     /// <summary>The path of every node's RaftActor.</summary>

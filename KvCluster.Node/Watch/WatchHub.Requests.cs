@@ -259,6 +259,9 @@ public sealed partial class WatchHub
 
         if (response is not null)
         {
+            // etcd stamps a catch-up response with the store revision it read the history at: here the last revision
+            // the slice covered.
+            response.Header.Revision = Math.Max(response.Header.Revision, history.NextRevision - 1);
             Send(watcher, response);
         }
     }

@@ -43,17 +43,43 @@ internal sealed class WatchEventFeed : IKvEventSink
 {
     private readonly IActorRef _hub;
 
+    /// <summary>The newest revision the store applied (or restored), for etcd's response headers.</summary>
+    private long _revision = KvStateMachine.InitialRevision;
+
     /// <summary>Feeds <paramref name="hub"/>.</summary>
     public WatchEventFeed(IActorRef hub)
     {
         _hub = hub;
     }
 
-    /// <inheritdoc />
-    public void OnRevision(KvEventGroup group) => _hub.Tell(new RevisionApplied(group), ActorRefs.NoSender);
+    /// <summary>
+    /// The newest revision this node's store has applied (any thread; a volatile read). It never goes back: the replay
+    /// after a RaftActor restart reaches the same revisions again.
+    /// </summary>
+    public long Revision => Volatile.Read(ref _revision);
 
     /// <inheritdoc />
-    public void OnRestored(long revision, long compactRevision) => _hub.Tell(new StoreRestored(revision, compactRevision), ActorRefs.NoSender);
+    public void OnRevision(KvEventGroup group)
+    {
+        Advance(group.Revision);
+        _hub.Tell(new RevisionApplied(group), ActorRefs.NoSender);
+    }
+
+    /// <inheritdoc />
+    public void OnRestored(long revision, long compactRevision)
+    {
+        Advance(revision);
+        _hub.Tell(new StoreRestored(revision, compactRevision), ActorRefs.NoSender);
+    }
+
+    /// <summary>Raises <see cref="Revision"/> to <paramref name="revision"/> (one writer: the RaftActor's turn).</summary>
+    private void Advance(long revision)
+    {
+        if (revision > Volatile.Read(ref _revision))
+        {
+            Volatile.Write(ref _revision, revision);
+        }
+    }
 }
 
 /// <summary>The store was replaced by a snapshot at <paramref name="Revision"/>.</summary>
