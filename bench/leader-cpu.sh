@@ -18,7 +18,9 @@
 # services and router, the RaftActor, Akka.Remote, the journal).
 # Environment: DURATION (10s), PREWARM (30s), BASE_PORT (27054), CLIENT_BASE (27379), TARGET (akkakv | etcd),
 # WORKLOAD (put | lin | ser: puts, linearizable or serializable gets), CLIENTS (1000), CONNS (100), TOP (25),
-# KEEP (1: keep perf.data and the data).
+# KEEP (1: keep perf.data and the data), NODES (leader | all: the three nodes' samples and CPU together, so followers'
+# work such as their snapshots counts too), NODE_ARGS (flags for every node, e.g. "--snapshot-count 1000000000
+# --snapshot-bytes 0" for an A/B with snapshots made rare), KEY_SPACE (10000; compare-etcd.sh uses 100000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +30,7 @@ TARGET="${TARGET:-akkakv}"
 WORKLOAD="${WORKLOAD:-put}"
 CLIENTS="${CLIENTS:-1000}"
 CONNS="${CONNS:-100}"
+KEY_SPACE="${KEY_SPACE:-10000}"
 TOP="${TOP:-25}"
 export BASE_PORT="${BASE_PORT:-27054}" PBM_BASE="${PBM_BASE:-27111}" CLIENT_BASE="${CLIENT_BASE:-27379}" LIGHTHOUSE=0 SYNC=full
 case "$WORKLOAD" in
@@ -58,7 +61,7 @@ fi
 # read keys the pre-warm wrote (a 50/50 mix).
 prewarm_load=("${LOAD[@]}")
 [ "$WORKLOAD" = put ] || prewarm_load=(--read-ratio 0.5)
-"${KV[@]}" bench --target "$TARGET" --endpoints "$EP" --clients "$CLIENTS" --conns "$CONNS" --duration "$PREWARM" --warmup 0s \
+"${KV[@]}" bench --target "$TARGET" --endpoints "$EP" --clients "$CLIENTS" --conns "$CONNS" --duration "$PREWARM" --warmup 0s --key-space "$KEY_SPACE" \
   "${prewarm_load[@]}" --output json >/dev/null 2>&1 || true
 
 leader=""
@@ -67,10 +70,11 @@ for id in 1 2 3; do
 done
 [ -n "$leader" ] || { echo "no leader found over pbm" >&2; exit 3; }
 pid="$(cat "$DATA/n$leader.pid")"
-ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+[ "${NODES:-leader}" = all ] && pid="$(cat "$DATA/n1.pid")|$(cat "$DATA/n2.pid")|$(cat "$DATA/n3.pid")"
+ticks() { local t=0 one; for one in ${pid//|/ }; do t=$((t + $(awk '{print $14 + $15}' "/proc/$one/stat"))); done; echo "$t"; }
 seconds="$(awk -v d="$DURATION" 'BEGIN { if (d ~ /ms$/) print d / 1000; else print d + 0 }')"
 window=$(( ${seconds%.*} / 2 > 1 ? ${seconds%.*} / 2 : 1 ))
-"${KV[@]}" bench --target "$TARGET" --endpoints "$EP" --clients "$CLIENTS" --conns "$CONNS" --duration "$DURATION" --warmup 0s \
+"${KV[@]}" bench --target "$TARGET" --endpoints "$EP" --clients "$CLIENTS" --conns "$CONNS" --duration "$DURATION" --warmup 0s --key-space "$KEY_SPACE" \
   "${LOAD[@]}" --output json >"$DATA/bench.json" 2>/dev/null &
 bench_pid=$!
 # The load starts only once kv bench has connected its 1000 clients (several seconds): wait until the leader is busy
@@ -93,8 +97,8 @@ throughput="$(grep -o '"throughput":[0-9.e]*' <<<"$json" | head -n 1 | cut -d: -
 # map, "ret [Assembly] Namespace.Type::Method(...)": the assembly before the type is the one that defines the method.
 perf script -i "$DATA/perf.data" -F pid,ip,sym,dso 2>/dev/null >"$DATA/perf.txt" || true
 # The first line of each sample's block is its header (pid), the next its leaf frame, the rest its callers.
-gawk -v p="$pid" '/^[^ \t]/ { keep = ($1 == p); leaf = 1; next } keep && NF && leaf { print p, $0; leaf = 0 }' "$DATA/perf.txt" \
-  | gawk -v tput="$throughput" -v ticks="$((ticks_after - ticks_before))" -v hz="$(getconf CLK_TCK)" -v secs="$window" -v leader="$leader" -v workload="$WORKLOAD" -v target="$TARGET" '
+gawk -v p="$pid" '/^[^ \t]/ { keep = ($1 ~ "^(" p ")$"); leaf = 1; next } keep && NF && leaf { print p, $0; leaf = 0 }' "$DATA/perf.txt" \
+  | gawk -v tput="$throughput" -v ticks="$((ticks_after - ticks_before))" -v hz="$(getconf CLK_TCK)" -v secs="$window" -v leader="$leader" -v who="${NODES:-leader}" -v workload="$WORKLOAD" -v target="$TARGET" '
     {
       pct = 1
       line = $0
@@ -120,7 +124,7 @@ gawk -v p="$pid" '/^[^ \t]/ { keep = ($1 == p); leaf = 1; next } keep && NF && l
     }
     END {
       cpu = ticks / hz
-      printf "leader: node %s; %s %s req/s via %s (the run); leader CPU %.2f s in the %s s sampled = %.0f us per request; %d samples\n", leader, tput, workload, target, cpu, secs, (tput > 0 ? cpu * 1e6 / (tput * secs) : 0), total
+      printf "leader: node %s; %s %s req/s via %s (the run); %s CPU %.2f s in the %s s sampled = %.0f us per request; %d samples\n", leader, tput, workload, target, (who == "all" ? "all nodes" : "leader"), cpu, secs, (tput > 0 ? cpu * 1e6 / (tput * secs) : 0), total
       printf "%-45s %7s %10s\n", "where (leaf frame)", "share", "us/req"
       n = asorti(share, names)
       for (i = 1; i <= n; i++) order[i] = names[i]
@@ -134,15 +138,15 @@ gawk -v p="$pid" '/^[^ \t]/ { keep = ($1 == p); leaf = 1; next } keep && NF && l
 # The hottest leaf methods of the leader (managed names through the perf map).
 echo
 echo "top $TOP leaf frames of the leader:"
-gawk -v p="$pid" '/^[^ \t]/ { keep = ($1 == p); leaf = 1; next } keep && NF && leaf { $1 = ""; sub(/^ +/, ""); sub(/ \(.*$/, ""); n[$0]++; total++; leaf = 0 }
-  END { for (k in n) printf "%6.2f%%  %s\n", n[k] * 100 / total, substr(k, 1, 160) }' "$DATA/perf.txt" | sort -rn | head -n "$TOP"
+gawk -v p="$pid" '/^[^ \t]/ { keep = ($1 ~ "^(" p ")$"); leaf = 1; next } keep && NF && leaf { $1 = ""; sub(/^ +/, ""); sub(/ \(.*$/, ""); n[$0]++; total++; leaf = 0 }
+  END { for (k in n) printf "%6.2f%%  %s\n", n[k] * 100 / total, substr(k, 1, 160) }' "$DATA/perf.txt" | sort -rn | awk -v t="$TOP" 'NR <= t'
 
 # Inclusive: the share of the leader's samples whose stack passes through each layer (a sample can count in several).
 echo
 echo "leader samples whose stack passes through (inclusive):"
 gawk -v p="$pid" '
   function flush() { if (inside) { total++; for (k in seen) n[k]++ } delete seen }
-  /^[^ \t]/ { flush(); inside = ($1 == p); next }
+  /^[^ \t]/ { flush(); inside = ($1 ~ "^(" p ")$"); next }
   inside && NF {
     if ($0 ~ /Microsoft\.AspNetCore\.Server\.Kestrel/) seen["Kestrel (HTTP/2, sockets)"] = 1
     if ($0 ~ /\[Grpc\.AspNetCore|\[Grpc\.Core/) seen["Grpc.AspNetCore"] = 1
@@ -155,5 +159,9 @@ gawk -v p="$pid" '
     if ($0 ~ /Akka\.Actor\.(Futures|PromiseActorRef)|FutureActorRef|AskEx/) seen["Ask (PromiseActorRef)"] = 1
     if ($0 ~ /gc_heap|GCHeap|WKS::|SVR::/) seen["GC"] = 1
     if ($0 ~ /ThreadPoolWorkQueue|PortableThreadPool|WorkerThread/) seen["thread pool"] = 1
+    if ($0 ~ /KvSnapshotCapture|CaptureSnapshot|RaftSnapshotEnvelope/) seen["snapshot: capture, serialize, envelope"] = 1
+    if ($0 ~ /Snapshot\.SqlSnapshotStore|SnapshotStore::|ByteArraySnapshot/) seen["snapshot store (save, delete)"] = 1
+    if ($0 ~ /DeleteMessages|DeleteAsync|\.Delete\(/) seen["journal/snapshot deletes"] = 1
+    if ($0 ~ /libcrypto|libssl|SHA256|HashData/) seen["SHA-256"] = 1
   }
   END { flush(); for (k in n) printf "%6.1f%%  %s\n", n[k] * 100 / total, k }' "$DATA/perf.txt" | sort -rn

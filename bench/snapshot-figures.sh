@@ -16,7 +16,8 @@
 #
 # The issue's sizes are the defaults; smoke-test with tiny ones, e.g.
 #   PUTS=20000 CLIENTS=50 CONNS=10 WRITES=5000 STATE_MIB=2 SAMPLE=1 bench/snapshot-figures.sh all
-# The nodes run with SNAPSHOT_ARGS (default: the node defaults, --snapshot-count 10000 --snapshot-catchup-entries 5000).
+# The nodes run with SNAPSHOT_ARGS (default: none, the node defaults: --snapshot-count 100000, --snapshot-bytes 64 MiB,
+# --snapshot-catchup-entries 5000; the first recorded run used "--snapshot-count 10000 --snapshot-catchup-entries 5000").
 # Environment: TARGETS ("etcd akkakv"), PUTS (1000000), KEYS (10000), CLIENTS (1000), CONNS (100), SAMPLE (5 s),
 #   WRITES (1000000), STATE_MIB (100), LOAD_CLIENTS (100), BASE_PORT (26379: etcd's ports), AKKAKV_PORT (27054),
 #   AKKAKV_CLIENT_PORT (27379), SKIP_BUILD (1: use the existing Release builds), SNAPSHOT_ARGS, OUT (a file that
@@ -38,7 +39,7 @@ LOAD_CLIENTS="${LOAD_CLIENTS:-100}"
 BASE_PORT="${BASE_PORT:-26379}"
 AKKAKV_PORT="${AKKAKV_PORT:-27054}"
 AKKAKV_CLIENT_PORT="${AKKAKV_CLIENT_PORT:-27379}"
-SNAPSHOT_ARGS="${SNAPSHOT_ARGS:---snapshot-count 10000 --snapshot-catchup-entries 5000}"
+SNAPSHOT_ARGS="${SNAPSHOT_ARGS:-}"
 STEP_TIMEOUT=3600   # seconds for any one load run
 
 log() { echo "[snapshot-figures] $*" >&2; }
@@ -146,12 +147,25 @@ run_restart() {
   timeout "$STEP_TIMEOUT" "${KV[@]}" bench --target etcd --endpoints "$endpoints" --clients "$CLIENTS" --conns "$CONNS" \
     --total "$WRITES" --key-space "$KEYS" --warmup 0 --output json >"$workdir/restart.bench.json" || log "kv bench exited $?"
   akkakv down >/dev/null 2>&1
+  local id
+  declare -A log_mark=()
+  for id in 1 2 3; do log_mark[$id]=$(wc -l <"$AKKA_DATA/n$id.log"); done
   local started=$EPOCHREALTIME
   akkakv up >/dev/null 2>"$workdir/restart-up.err" || { log "up failed: $(tail -n 3 "$workdir/restart-up.err")"; exit 3; }
   wait_served "AkkaKv"
   local took
   took="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
   say "restart after $WRITES writes: first linearizable read served $took s after 'local-cluster.sh up' began (three nodes started)"
+  # Where the time went, from each node's log (its timestamps, after the restart): the first line (the host has
+  # started Akka), the journal recovery done (snapshot loaded, journal after it replayed), the node's Raft role changes.
+  say "  'up' began at $(date -u -d "@${started%.*}" +%T).${started#*.}"
+  for id in 1 2 3; do
+    local first recovered role
+    first="$(tail -n +"$((log_mark[$id] + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -oE '^[0-9:.]{12}' || true)"
+    recovered="$(tail -n +"$((log_mark[$id] + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -E 'recovers from snapshot|recovered [0-9]+ journal events' | cut -c1-12 || true)"
+    role="$(tail -n +"$((log_mark[$id] + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -E -- '-> Leader|-> Follower \(term [1-9]' | sed -E 's/^([0-9:.]{12}).*(-> [A-Za-z]+).*/\1 \2/' || true)"
+    say "  node $id: first log line $first, journal recovery logged $recovered, then $role"
+  done
   stop_akkakv
 }
 

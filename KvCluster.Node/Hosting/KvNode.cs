@@ -357,33 +357,6 @@ public sealed partial class KvNode : IAsyncDisposable
         FormAloneIfNoPeerAnswers(members, hooks);
     }
 
-    /// <summary>
-    /// With static peers as seeds (no <see cref="NodeOptions.Seeds"/>), only the lowest id may form the Akka cluster, so a
-    /// node restarted while that one is down would never become a member, and Akka's ClusterClientReceptionist serves
-    /// clients only on members: the node could not answer even serializable reads from its own data. So, when no peer
-    /// answered within <see cref="KvNodeHooks.FormAloneAfter"/>, it joins itself; peers that start later join it (any
-    /// member answers a seed's join). Not for a rejoining incarnation: the cluster that downed it is behind a partition.
-    /// </summary>
-    private void FormAloneIfNoPeerAnswers(IReadOnlyDictionary<ulong, KvEndpoint> members, KvNodeHooks hooks)
-    {
-        if (Options.SeedList().Count > 0 || members.Count < 2 || hooks.Rejoining)
-        {
-            return;
-        }
-
-        var cluster = Akka.Cluster.Cluster.Get(System);
-        System.Scheduler.Advanced.ScheduleOnce(hooks.FormAloneAfter, () =>
-        {
-            if (Volatile.Read(ref _stopping) == 0 && !cluster.IsTerminated && !cluster.State.Members.Any(m => m.Address.Equals(cluster.SelfAddress)))
-            {
-                _log.LogWarning(
-                    "Node {NodeId}: no member of the Raft group answered within {Delay} s; forming an Akka cluster alone so that clients can reach this node (the others join it when they start).",
-                    NodeId, (int)hooks.FormAloneAfter.TotalSeconds);
-                cluster.Join(cluster.SelfAddress);
-            }
-        });
-    }
-
     /// <summary>The path of every node's RaftActor.</summary>
     internal const string RaftPath = "/user/raft";
 

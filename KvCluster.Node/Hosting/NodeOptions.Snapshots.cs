@@ -5,8 +5,12 @@ namespace KvCluster.Node.Hosting;
 /// <summary>The snapshot and log-compaction settings (issue 17), mapped onto the RaftActor's settings.</summary>
 public sealed partial record NodeOptions
 {
-    /// <summary>The default <see cref="SnapshotCount"/>: etcd's 10,000 entries.</summary>
-    public const long DefaultSnapshotCount = 10_000;
+    /// <summary>
+    /// The default <see cref="SnapshotCount"/>: etcd 3.4's 100,000 entries. A snapshot serializes the whole store with its
+    /// history, so its CPU per entry is the store's size over this count: at 10,000 entries, snapshots of a
+    /// 100,000-key store took about a fifth of the servers' CPU per put (issue 15, docs/BENCHMARKS.md).
+    /// </summary>
+    public const long DefaultSnapshotCount = 100_000;
 
     /// <summary>The default <see cref="SnapshotBytes"/>: 64 MiB.</summary>
     public const long DefaultSnapshotBytes = 64L * 1024 * 1024;

@@ -13,16 +13,14 @@ namespace KvCluster.Node.Kv;
 /// struct) and a reference to its list of older versions with that list's length at the time. Keys and values are
 /// immutable <see cref="ByteString"/>s; a key's older-version list is only ever appended to (compaction replaces the
 /// list instead of shrinking it, see <see cref="KvKeyHistory"/>), so the prefix the capture counted never changes.
-/// Cost on the owner's turn: one pass over the hash index and one array of 64 bytes per key (no value is copied);
-/// sorting into key order and encoding happen in <see cref="Serialize"/>.
+/// Cost on the owner's turn: one pass over the sorted index (so the keys are captured in key order) and one array of
+/// 64 bytes per key (no value is copied); encoding happens in <see cref="Serialize"/>.
 /// </para>
 /// </summary>
 public sealed class KvSnapshotCapture : IStateMachineSnapshot
 {
     private readonly KvCapturedKey[] _keys;
     private readonly IReadOnlyList<KvSnapshotSectionCapture> _extraSections;
-    private readonly Lock _gate = new();
-    private bool _sorted;
 
     internal KvSnapshotCapture(long appliedIndex, long revision, long compactRevision, KvCapturedKey[] keys, int liveKeys, IReadOnlyList<KvSnapshotSectionCapture> extraSections)
     {
@@ -57,15 +55,7 @@ public sealed class KvSnapshotCapture : IStateMachineSnapshot
     /// <exception cref="InvalidOperationException">The image would exceed 2 GiB (one array).</exception>
     public byte[] Serialize()
     {
-        lock (_gate)
-        {
-            if (!_sorted)
-            {
-                Array.Sort(_keys, KvCapturedKeyComparer.Instance);
-                _sorted = true;
-            }
-        }
-
+        AssertKeyOrder();
         var head = new System.Buffers.ArrayBufferWriter<byte>(64);
         KvSnapshotEnvelope.WriteHead(head, AppliedIndex, Revision, CompactRevision, 1 + _extraSections.Count);
         var keysLength = KeysSectionLength();
@@ -100,6 +90,17 @@ public sealed class KvSnapshotCapture : IStateMachineSnapshot
 
         SHA256.HashData(image.AsSpan(0, writer.Position), image.AsSpan(writer.Position, KvSnapshotEnvelope.DigestBytes));
         return image;
+    }
+
+    /// <summary>Debug builds: the keys were captured in strictly ascending key order (the image's rule).</summary>
+    [System.Diagnostics.Conditional("DEBUG")]
+    private void AssertKeyOrder()
+    {
+        for (var i = 1; i < _keys.Length; i++)
+        {
+            System.Diagnostics.Debug.Assert(
+                KvKeyOrder.Compare(_keys[i - 1].Key.Span, _keys[i].Key.Span) < 0, "Captured keys are in strictly ascending key order.");
+        }
     }
 
     private static long SectionHeadLength(KvSnapshotSection type, long length) =>
@@ -179,16 +180,6 @@ public sealed class KvSnapshotCapture : IStateMachineSnapshot
 /// list (which is only ever appended to).
 /// </summary>
 internal readonly record struct KvCapturedKey(ByteString Key, List<KvVersion>? Older, int OlderCount, KvVersion Latest);
-
-/// <summary>Orders captured keys as the store does (<see cref="KvKeyOrder"/>).</summary>
-internal sealed class KvCapturedKeyComparer : IComparer<KvCapturedKey>
-{
-    /// <summary>The single instance.</summary>
-    public static readonly KvCapturedKeyComparer Instance = new();
-
-    /// <inheritdoc />
-    public int Compare(KvCapturedKey x, KvCapturedKey y) => KvKeyOrder.Compare(x.Key.Span, y.Key.Span);
-}
 
 /// <summary>
 /// A section other than the keys (the lease table, for instance) as captured on the owner's turn: it knows its exact

@@ -22,6 +22,11 @@ namespace KvCluster.Raft.Actor;
 /// <see cref="InstallSnapshot"/>; the core persists it with its next Ready and the shell restores the state machine
 /// (<c>RaftActor.Snapshot.cs</c>). A new member catching up as a learner takes the same path.</item>
 /// </list>
+/// Why the follower assembles in memory rather than spooling to a file under the data directory: every later step
+/// needs the whole image as one array anyway. Akka.Persistence's snapshot store saves one object per snapshot
+/// (<c>SaveSnapshot(byte[])</c>; Akka.Persistence.Sql writes it as one BLOB row and loads it back whole), and
+/// <see cref="IStateMachine.RestoreSnapshot"/> reads the image from memory. A spool file would only add a copy and a
+/// read-back; the bound is the same (one array: <see cref="Array.MaxLength"/> bytes, refused above it).
 /// </summary>
 public sealed partial class RaftActor
 {

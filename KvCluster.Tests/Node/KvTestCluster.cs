@@ -83,6 +83,9 @@ internal sealed class KvTestCluster : IAsyncDisposable
         return cluster;
     }
 
+    /// <summary>Configures <paramref name="size"/> nodes of one static group without starting any (start them with <see cref="StartNodeAsync"/>).</summary>
+    public static KvTestCluster Configure(int size = 3, KvNodeHooks? hooks = null) => new(size, null, pbm: false, clientPort: false) { Hooks = hooks ?? NodeTestSupport.Hooks };
+
     /// <summary>Starts one more node with --join (not a member until raft add-member); returns its index.</summary>
     public async Task<int> StartJoinerAsync()
     {

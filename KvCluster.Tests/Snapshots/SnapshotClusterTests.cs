@@ -70,10 +70,13 @@ public sealed class SnapshotClusterTests
         Assert.True(joined.AkkakvFirstLogIndex > 2, $"the joiner's log starts at {joined.AkkakvFirstLogIndex}: it replayed from the start instead");
     }
 
-    [Fact(Skip = "fails on 2026-12-06 (twice): after 100,000 keys written as 10,000 txns of 10 puts, the joiner answers HashKV with 'future revision' for 90 s (never reaches the leader's revision); the same with 100,000 single puts passes. Reported to the lead for raft-snap (InstallSnapshot / learner catch-up)")]
+    [Fact]
     public async Task FourthNodeJoiningAfter100000KeysWrittenAsTxns_CatchesUpThroughInstallSnapshot()
     {
         // 100,000 keys written as txns of 10 puts (10,000 Raft entries, five snapshots' worth) to stay near a minute.
+        // Skipped until 2026-12-06 for a joiner that never caught up: not the txns but a split Akka cluster at start-up
+        // (a founding node formed a cluster alone while its lower-id peers formed theirs; the joiner joined the one
+        // without the Raft leader, whose membership follower never saw it). ClusterFormationTests covers that rule.
         await using var cluster = SnapshotNodeProcesses.Start(3, s_snapshotEvery2000);
         var leader = await cluster.AwaitLeaderAsync();
         await cluster.PutManyAsync(leader, "k", 100_000, batch: 10);

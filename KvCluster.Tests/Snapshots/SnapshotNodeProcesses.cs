@@ -305,6 +305,16 @@ internal sealed class SnapshotNodeProcesses : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        // KV_TEST_LOGS_DIR=/some/dir keeps every node's output there (node1.log, ...) for a failure's post-mortem.
+        if (Environment.GetEnvironmentVariable("KV_TEST_LOGS_DIR") is { Length: > 0 } dump)
+        {
+            Directory.CreateDirectory(dump);
+            for (var i = 0; i < _nodes.Count; i++)
+            {
+                File.WriteAllText(Path.Combine(dump, $"node{i + 1}.log"), Output(i));
+            }
+        }
+
         foreach (var node in _nodes)
         {
             node.Channel?.Dispose();

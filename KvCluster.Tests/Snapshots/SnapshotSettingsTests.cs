@@ -11,7 +11,7 @@ public sealed class SnapshotSettingsTests
     {
         var options = new NodeOptions();
 
-        Assert.Equal(10_000, options.SnapshotCount);
+        Assert.Equal(100_000, options.SnapshotCount);
         Assert.Equal(64L * 1024 * 1024, options.SnapshotBytes);
         Assert.Equal(5_000, options.SnapshotCatchupEntries);
         options.Validate();

@@ -7,9 +7,10 @@ namespace KvCluster.Benchmarks.Kv;
 
 /// <summary>
 /// Issue 17's snapshot cost split: what the RaftActor's turn pays (<see cref="KvStateMachine.CaptureSnapshot"/>: one
-/// reference copy per key) against what runs later on another thread (<see cref="KvSnapshotCapture.Serialize"/>: sort,
-/// encode, SHA-256) and against a restore, on a store of <see cref="Keys"/> keys with 256-byte values, each written
-/// twice so every key has a history of two versions.
+/// reference copy per key, in key order from the sorted index) against what runs later on another thread
+/// (<see cref="KvSnapshotCapture.Serialize"/>: encode, SHA-256) and against a restore, on a store of <see cref="Keys"/>
+/// keys with 256-byte values, each written twice (in a shuffled order, as clients write) so every key has a history of
+/// two versions.
 /// <c>dotnet run -c Release --project bench/KvCluster.Benchmarks -- --filter '*KvSnapshotCapture*'</c>
 /// (add <c>--job short</c> for a quick look).
 /// </summary>
@@ -30,9 +31,11 @@ public class KvSnapshotCaptureBenchmarks
         new Random(1).NextBytes(value);
         _store = new KvStateMachine();
         long index = 0;
+        var order = Enumerable.Range(0, Keys).ToArray();
+        new Random(2).Shuffle(order);
         for (var round = 0; round < 2; round++)
         {
-            for (var i = 0; i < Keys; i++)
+            foreach (var i in order)
             {
                 _store.Apply(++index, new KvCommand { EtcdPut = new KvCluster.Client.Etcd.PutRequest { Key = ByteString.CopyFromUtf8($"bench/key/{i:D6}"), Value = ByteString.CopyFrom(value) } });
             }
