@@ -36,6 +36,7 @@ public sealed class LeaseHeaderTests : IAsyncLifetime
         var put = await kv.PutAsync(new PutRequest { Key = B("h/a"), Value = B("1"), Lease = grant.ID }, deadline: DateTime.UtcNow.Add(s_wait));
         await kv.PutAsync(new PutRequest { Key = B("h/b"), Value = B("2") }, deadline: DateTime.UtcNow.Add(s_wait));
         var current = put.Header.Revision + 1;
+        AssertHeader(reference, put.Header.Revision - 1, grant.Header);
 
         using var calls = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         using (var keepAlive = leases.LeaseKeepAlive(cancellationToken: calls.Token))

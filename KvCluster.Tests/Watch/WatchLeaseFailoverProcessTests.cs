@@ -35,15 +35,14 @@ public sealed class WatchLeaseFailoverProcessTests : IAsyncLifetime
     [Fact]
     public async Task LeaderSigkill_EtcdctlWatchResumesOnAnotherNode_EveryRevisionOnce_AndTheKeptAliveLeaseSurvives()
     {
-        var leader = await _cluster.AwaitLeaderAsync();
-        var followers = Enumerable.Range(0, 3).Where(i => i != leader).ToArray();
-        var all = string.Join(',', Enumerable.Range(0, 3).Select(_cluster.ClientEndpoint));
-        var survivors = string.Join(',', followers.Select(_cluster.ClientEndpoint));
-        var etcdctl = new EtcdctlRunner(survivors);
+        await _cluster.AwaitLeaderAsync();
+        var nodes = Enumerable.Range(0, 3).ToArray();
+        var all = string.Join(',', nodes.Select(_cluster.ClientEndpoint));
 
         // A lease kept alive by etcdctl through any of the three nodes, with a key attached.
-        var id = EtcdctlRunner.LeaseIdOf(await etcdctl.OkAsync("lease", "grant", Ttl.ToString(CultureInfo.InvariantCulture)));
-        await etcdctl.OkAsync("put", "--lease=" + id, "owner", "alive");
+        var everywhere = new EtcdctlRunner(all);
+        var id = EtcdctlRunner.LeaseIdOf(await everywhere.OkAsync("lease", "grant", Ttl.ToString(CultureInfo.InvariantCulture)));
+        await everywhere.OkAsync("put", "--lease=" + id, "owner", "alive");
         using var keeper = new EtcdctlLines(all, "lease", "keep-alive", "-w", "json", id);
         var before = await NextKeepAliveAsync(keeper);
         Assert.Equal(Ttl, before.Ttl);
@@ -51,32 +50,49 @@ public sealed class WatchLeaseFailoverProcessTests : IAsyncLifetime
         Assert.NotEqual(0UL, before.ClusterId);
         Assert.NotEqual(0UL, before.MemberId);
 
-        // A concurrent writer through the followers, and an etcdctl watch on the leader from the writer's first revision.
+        // A concurrent writer (through any node), and an etcdctl watch on the leader from the writer's first revision.
         using var stopWriting = new CancellationTokenSource();
         var acknowledged = new ConcurrentQueue<long>();
-        var start = (await new KV.KVClient(_cluster.Channel(followers[0])).PutAsync(
-            new PutRequest { Key = ByteString.CopyFromUtf8("w/start"), Value = ByteString.CopyFromUtf8("0") }, SnapshotNodeProcesses.Call(30))).Header.Revision;
-        var writer = WriteUntilAsync(followers, acknowledged, stopWriting.Token);
+        var start = await FirstPutAsync();
+        var writer = WriteUntilAsync(nodes, acknowledged, stopWriting.Token);
         var seen = new List<long>();
-        using (var first = new EtcdctlLines(_cluster.ClientEndpoint(leader), "watch", "--prefix", "w/", "--rev", start.ToString(CultureInfo.InvariantCulture), "-w", "json"))
+        int leader;
+        ulong killedTerm = 0;
+        while (true)
         {
+            // On a loaded machine leadership may move while the watch runs: then the watch moves to the new leader
+            // (from its last revision + 1, a resume too) until the node it watches on still leads when it is killed.
+            leader = await _cluster.AwaitLeaderAsync();
+            using var watch = new EtcdctlLines(_cluster.ClientEndpoint(leader), "watch", "--prefix", "w/", "--rev", Next(seen, start), "-w", "json");
             var deadline = DateTime.UtcNow + s_wait;
-            while (seen.Count < 30)
+            for (var wanted = seen.Count + 30; seen.Count < wanted;)
             {
-                seen.AddRange(Revisions(await first.NextLineAsync(deadline) ?? throw new IOException($"etcdctl watch ended: {first.Errors}")));
+                seen.AddRange(Revisions(await watch.NextLineAsync(deadline) ?? throw new IOException($"etcdctl watch ended: {watch.Errors}")));
             }
 
-            await _cluster.KillNodeAsync(leader);
+            var status = await _cluster.TryStatusAsync(leader);
+            var leads = status is not null && status.Leader == (ulong)leader + 1;
+            if (leads)
+            {
+                killedTerm = status!.RaftTerm;
+                await _cluster.KillNodeAsync(leader);
+            }
 
-            // Everything the killed node sent was printed; etcdctl (one endpoint) would retry it forever: stop it.
-            await first.StopAsync();
-            seen.AddRange(first.Remaining().SelectMany(Revisions));
+            // Everything the watched node sent is printed; etcdctl (one endpoint) would retry a dead one forever: stop it.
+            await watch.StopAsync();
+            seen.AddRange(watch.Remaining().SelectMany(Revisions));
+            if (leads)
+            {
+                break;
+            }
         }
 
+        var survivors = string.Join(',', nodes.Where(i => i != leader).Select(_cluster.ClientEndpoint));
+        var etcdctl = new EtcdctlRunner(survivors);
         var beforeResume = seen.Count;
         var newLeader = await _cluster.AwaitLeaderAsync(leader);
-        var newTerm = (await _cluster.TryStatusAsync(newLeader))!.RaftTerm;
-        Assert.True(newTerm > before.Term, $"the new leader's term {newTerm} is not above {before.Term}");
+        var newTerm = (await _cluster.AwaitStatusAsync(newLeader, st => st.Leader == (ulong)newLeader + 1, "its status as leader")).RaftTerm;
+        Assert.True(newTerm > killedTerm, $"the new leader's term {newTerm} is not above the killed leader's {killedTerm}");
         await WaitUntilAsync(() => acknowledged.Count >= 80, "the writer to go on after the kill");
 
         // The lease: its keep-alives are answered in the new term, and its key outlives several TTLs after the kill.
@@ -105,7 +121,7 @@ public sealed class WatchLeaseFailoverProcessTests : IAsyncLifetime
         // etcdctl gives up (a node without a leader for a moment), it is started again from where it stopped.
         while (seen[^1] < target)
         {
-            using var resumed = new EtcdctlLines(survivors, "watch", "--prefix", "w/", "--rev", (seen[^1] + 1).ToString(CultureInfo.InvariantCulture), "-w", "json");
+            using var resumed = new EtcdctlLines(survivors, "watch", "--prefix", "w/", "--rev", Next(seen, start), "-w", "json");
             var deadline = DateTime.UtcNow + s_wait;
             while (seen[^1] < target && await resumed.NextLineAsync(deadline) is { } line)
             {
@@ -121,6 +137,27 @@ public sealed class WatchLeaseFailoverProcessTests : IAsyncLifetime
         Assert.Equal(Enumerable.Range(0, seen.Count).Select(i => start + i), seen);
         Assert.Superset(acknowledged.ToHashSet(), seen.ToHashSet());
         Assert.Equal("owner\nalive\n", await etcdctl.OkAsync("get", "owner"));
+    }
+
+    /// <summary>The revision a watch resumes from: the last one seen + 1 (<paramref name="start"/> before any).</summary>
+    private static string Next(List<long> seen, long start) => (seen.Count == 0 ? start : seen[^1] + 1).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The writer's first put (its revision), tried again while the cluster answers Unavailable.</summary>
+    private async Task<long> FirstPutAsync()
+    {
+        var deadline = DateTime.UtcNow + s_wait;
+        for (var node = 0; ; node = (node + 1) % 3)
+        {
+            try
+            {
+                return (await new KV.KVClient(_cluster.Channel(node)).PutAsync(
+                    new PutRequest { Key = ByteString.CopyFromUtf8("w/start"), Value = ByteString.CopyFromUtf8("0") }, SnapshotNodeProcesses.Call(30))).Header.Revision;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 
     /// <summary>The mod revisions of the events in one line of <c>etcdctl watch -w json</c>.</summary>
