@@ -52,6 +52,7 @@ public sealed partial class RaftActor
         SnapshotBytes = _snapshot.Bytes,
         SnapshotTakenAt = _snapshot.TakenAt,
         FirstLogIndex = _storage?.FirstIndex ?? 1,
+        AppendsHeldForSnapshot = _appendsHeldForSnapshot,
     };
 
     private static string Describe(RaftMessage? message) => message is null ? "-" : $"{message.GetType().Name} {message.From}->{message.To} t{message.Term}";
@@ -124,11 +125,14 @@ internal sealed record RaftDiagnostics(
     /// <summary>Index of the first entry still in the log.</summary>
     public long FirstLogIndex { get; init; } = 1;
 
+    /// <summary>Appends dropped because they followed a received snapshot still being verified.</summary>
+    public long AppendsHeldForSnapshot { get; init; }
+
     /// <inheritdoc />
     public override string ToString() =>
         $"node {NodeId}: {(Recovering ? "recovering" : $"{Role} t{Term} vote {Vote} last {LastIndex} durable {DurableLastIndex}/t{DurableLastTerm}")}, " +
         $"journal {(Persisting ? "WRITING" : FlushingHardState ? "FLUSHING" : "idle")}{(Deferred ? "+deferred" : "")} ({WritesConfirmed}/{WritesRequested} confirmed), " +
-        $"snapshot {SnapshotIndex}/t{SnapshotTerm} ({SnapshotBytes} B), first index {FirstLogIndex}, " +
+        $"snapshot {SnapshotIndex}/t{SnapshotTerm} ({SnapshotBytes} B), first index {FirstLogIndex}, {AppendsHeldForSnapshot} appends held for a snapshot, " +
         $"ticks {Ticks}, in {PeerMessagesIn} (+{PeerMessagesWhileRecovering} while recovering), out {PeerMessagesOut} (+{Unroutable} unroutable), " +
         $"last in [{LastIn}], last out [{LastOut}], peers {Peers}";
 }

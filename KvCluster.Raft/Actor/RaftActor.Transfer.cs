@@ -42,6 +42,9 @@ public sealed partial class RaftActor
     /// <summary>Follower: the snapshot being received, or null.</summary>
     private IncomingSnapshot? _incoming;
 
+    /// <summary>Follower: appends dropped because they follow a snapshot still being verified (see StepPeerMessage).</summary>
+    private long _appendsHeldForSnapshot;
+
     /// <summary>Leader: the core asks for its snapshot to be sent to a follower; start (or resume) the transfer.</summary>
     private void StartSnapshotTransfer(InstallSnapshot request, IActorRef peer)
     {

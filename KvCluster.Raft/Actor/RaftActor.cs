@@ -306,6 +306,15 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             return;
         }
 
+        if (message is AppendEntries append && _incoming is { Verifying: true } checking && append.From == checking.From && append.PrevLogIndex >= checking.Index)
+        {
+            // The leader heard that the whole snapshot arrived and continues after it, but the snapshot is still being
+            // verified: a rejection now would make it send the whole snapshot again. Its next heartbeat's answer brings
+            // the append back once the snapshot is installed (RaftActor.Transfer.cs).
+            _appendsHeldForSnapshot++;
+            return;
+        }
+
         if (message is AppendEntriesResult { Success: true } ack && _node.Role == RaftRole.Leader && ack.Term == _node.Term)
         {
             _match[ack.From] = Math.Max(_match.GetValueOrDefault(ack.From), ack.Index);

@@ -68,6 +68,33 @@ public sealed class RaftActorTransferSpecs : RaftActorTestKit
         Assert.Single(cluster.Machines[3].Restored);
     }
 
+    [Fact]
+    public void RestartedFollower_BehindTheCompactedLog_ReceivesTheSnapshotOnce()
+    {
+        var cluster = new RaftActorCluster(
+            this, 3, network: Props.Create(() => new StallingNetwork()), configureActor: RaftActorSnapshotSpecs.Snapshots(every: 8, margin: 0, chunk: 1024));
+        cluster.Stop(3);
+        var leader = cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5, among: [1, 2]).NodeId;
+        var commands = RaftActorSnapshotSpecs.Commands(40, padding: 200);
+        RaftActorSnapshotSpecs.Commit(this, cluster, leader, commands);
+        AwaitAssert(() => Assert.True(cluster.Status(leader).FirstLogIndex > 2), s_wait);
+        var snapshot = cluster.Status(leader);
+
+        // Node 3 comes back behind the compacted log. The leader hears that the whole snapshot arrived while node 3 is
+        // still verifying it, and continues with an append after the snapshot: that append must not be refused (a refusal
+        // sends the whole snapshot again).
+        cluster.Start(3);
+        for (var i = 0; i < 300 && !cluster.Machines[3].Commands.SequenceEqual(commands); i++)
+        {
+            cluster.Tick(1);
+        }
+
+        Assert.Equal(commands, cluster.Machines[3].Commands);
+        Assert.Single(cluster.Machines[3].Restored);
+        Assert.Equal(snapshot.SnapshotIndex, cluster.Status(leader).SnapshotIndex); // no newer snapshot was sent meanwhile
+        Assert.Equal((snapshot.SnapshotBytes + 1023) / 1024, Stats(cluster).ChunksTo3);
+    }
+
     private StallingNetwork.Stats Stats(RaftActorCluster cluster)
     {
         cluster.Network.Tell(StallingNetwork.GetStats.Instance, TestActor);
