@@ -22,7 +22,7 @@ public sealed class LeaseCoordinationTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
-    [RequiresWatchFact]
+    [Fact]
     public async Task Lock_TwoContenders_NeverBothHoldIt_AndAKilledHoldersLeaseReleasesIt()
     {
         using var first = _etcdctl.Start("lock", "--ttl=2", "door");
@@ -49,7 +49,7 @@ public sealed class LeaseCoordinationTests : IAsyncLifetime
         Assert.Equal(string.Empty, await _etcdctl.OkAsync("get", "door/", "--prefix"));
     }
 
-    [RequiresWatchFact]
+    [Fact]
     public async Task Elect_OneLeaderAtATime_TheNextCampaignerWinsWhenTheLeaderResigns()
     {
         using var alpha = _etcdctl.Start("elect", "council", "alpha");
@@ -94,22 +94,6 @@ public sealed class LeaseCoordinationTests : IAsyncLifetime
         {
             Assert.True(DateTime.UtcNow < deadline, "the condition did not hold within 30 s");
             await Task.Delay(100);
-        }
-    }
-}
-
-/// <summary>
-/// A fact that runs only when the node serves etcd's Watch (etcdctl lock and elect wait on watches): skipped, with the
-/// reason, in a build without <c>KvCluster.Node.Etcd.EtcdWatchService</c> (issue 16's watch half lands separately).
-/// </summary>
-public sealed class RequiresWatchFactAttribute : FactAttribute
-{
-    /// <summary>Sets <see cref="FactAttribute.Skip"/> when the node has no Watch service.</summary>
-    public RequiresWatchFactAttribute()
-    {
-        if (typeof(KvCluster.Node.Etcd.EtcdServer).Assembly.GetType("KvCluster.Node.Etcd.EtcdWatchService") is null)
-        {
-            Skip = "needs the node's Watch service (KvCluster.Node.Etcd.EtcdWatchService, the watch half of issue 16)";
         }
     }
 }
