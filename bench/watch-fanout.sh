@@ -9,7 +9,9 @@
 #   vs etcd: events/s xR, p99 put-to-event A ms vs B ms
 # One system at a time, on loopback; the whole script is bounded (timeouts on every step).
 #
-# Environment: WATCHERS (1000), CONNS (30), DURATION (10), RATE (200 puts/s, the same offered load for both; 0: one
+# Each system first gets one discarded run of WARMUP seconds with the same watchers and writer (the .NET nodes' JIT
+# tiering otherwise lands in the measurement: measured 12 puts/s over a cold 10 s against 31.5/s over 25 s).
+# Environment: WATCHERS (1000), CONNS (30), DURATION (10), WARMUP (10; 0: none), RATE (200 puts/s, the same offered load for both; 0: one
 #              closed-loop writer, whose rate then follows each system's put latency), BASE_PORT (25379; etcd members
 #              BASE+0/1, +10/11, +20/21), AKKAKV_PORT (26054), AKKAKV_CLIENT_PORT (26379), SKIP_BUILD (1: use the
 #              existing Release builds), TARGETS ("etcd akkakv"), OUT (a file that receives the JSON lines; optional).
@@ -19,6 +21,7 @@ cd "$(dirname "$0")/.."
 WATCHERS="${WATCHERS:-1000}"
 CONNS="${CONNS:-30}"
 DURATION="${DURATION:-10}"
+WARMUP="${WARMUP:-10}"
 RATE="${RATE:-200}"
 BASE_PORT="${BASE_PORT:-25379}"
 AKKAKV_PORT="${AKKAKV_PORT:-26054}"
@@ -35,6 +38,13 @@ bench_build bench/KvCluster.WatchBench KvCluster.Node
 cleanup() { bench_clusters_down; rm -rf "$workdir"; }
 trap cleanup EXIT
 
+warm_up() { # name endpoints: the same run for WARMUP seconds, its output discarded
+  [ "$WARMUP" -gt 0 ] || return 0
+  log "$1: warm-up run of ${WARMUP} s (discarded)"
+  timeout $((WARMUP + 180)) dotnet "$TOOL" --name "$1-warmup" --endpoints "$2" --watchers "$WATCHERS" --conns "$CONNS" \
+    --duration "$WARMUP" --rate "$RATE" >/dev/null 2>&1 || true
+}
+
 run_tool() { # name endpoints
   local line
   line="$(timeout $((DURATION + 180)) dotnet "$TOOL" --name "$1" --endpoints "$2" --watchers "$WATCHERS" --conns "$CONNS" \
@@ -48,12 +58,14 @@ run_tool() { # name endpoints
 
 if [[ " $TARGETS " == *" etcd "* ]]; then
   etcd_up "$BASE_PORT" watch-fanout
+  warm_up etcd "$ETCD_ENDPOINTS"
   run_tool etcd "$ETCD_ENDPOINTS" || true
   etcd_down
 fi
 
 if [[ " $TARGETS " == *" akkakv "* ]]; then
   akkakv_up
+  warm_up akkakv "$AKKAKV_ENDPOINTS"
   run_tool akkakv "$AKKAKV_ENDPOINTS" || true
   akkakv_down
 fi
