@@ -224,7 +224,7 @@ run_catchup() {
   local during
   during="$(awk -v a="$rev_before" -v b="$rev_after" -v t="$took" 'BEGIN { if (t > 0) printf "%.1f", (b - a) / t; else print 0 }')"
   say "catch-up of node $follower_id through a snapshot of $snapshot_bytes bytes (index $snapshot_index): applied it $took s after restart (applied index $applied)"
-  say "leader put rate: $before/s before, $during/s while the follower caught up (revision $rev_before -> $rev_after) ($(awk -v a="$before" -v b="$during" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "n/a" }') of before; the issue asks at least 0.5)"
+  say "leader put rate: $before/s before, $during/s while the follower caught up (revision $rev_before -> $rev_after) ($(awk -v a="$before" -v b="$during" 'BEGIN { if (a > 0) printf "%.3f", b / a; else print "n/a" }') of before; the issue asks at least 0.5)"
   stop_akkakv
 }
 
