@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using Akka.Actor;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -44,97 +42,10 @@ public sealed class EtcdWatchInteropTests : IAsyncLifetime
         }
     }
 
-    /// <summary>etcdctl watch as a child process whose output lines are collected as they come.</summary>
-    private sealed class EtcdctlWatch : IDisposable
-    {
-        private readonly System.Threading.Channels.Channel<string?> _lines = System.Threading.Channels.Channel.CreateUnbounded<string?>();
-        private readonly StringBuilder _errors = new();
-
-        public EtcdctlWatch(ProcessStartInfo info)
-        {
-            Process = new Process { StartInfo = info };
-            Process.OutputDataReceived += (_, e) => _lines.Writer.TryWrite(e.Data);
-            Process.ErrorDataReceived += (_, e) =>
-            {
-                lock (_errors)
-                {
-                    _errors.AppendLine(e.Data);
-                }
-            };
-            if (!Process.Start())
-            {
-                throw new InvalidOperationException("etcdctl did not start (apt-get install etcd-client)");
-            }
-
-            Process.BeginOutputReadLine();
-            Process.BeginErrorReadLine();
-        }
-
-        public Process Process { get; }
-
-        public string Errors
-        {
-            get
-            {
-                lock (_errors)
-                {
-                    return _errors.ToString();
-                }
-            }
-        }
-
-        /// <summary>The next line, or null when etcdctl ended or printed nothing more before <paramref name="deadline"/>.</summary>
-        public async Task<string?> NextLineAsync(DateTime deadline)
-        {
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero)
-            {
-                return null;
-            }
-
-            using var timeout = new CancellationTokenSource(left);
-            try
-            {
-                return await _lines.Reader.ReadAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return null;
-            }
-        }
-
-        public void Dispose()
-        {
-            try
-            {
-                Process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
-
-            Process.Dispose();
-        }
-    }
-
-    private static EtcdctlWatch StartEtcdctlWatch(string endpoint, params string[] args)
-    {
-        var info = new ProcessStartInfo("etcdctl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.Environment["ETCDCTL_API"] = "3";
-        info.ArgumentList.Add("--endpoints");
-        info.ArgumentList.Add(endpoint);
-        info.ArgumentList.Add("watch");
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return new EtcdctlWatch(info);
-    }
+    private static EtcdctlLines StartEtcdctlWatch(string endpoint, params string[] args) => new(endpoint, ["watch", .. args]);
 
     /// <summary>Reads etcdctl watch's lines (type, key, value per event; a delete's value line is empty) until <paramref name="events"/> events came.</summary>
-    private static async Task<List<(string Type, string Key, string Value)>> ReadEventsAsync(EtcdctlWatch etcdctl, int events)
+    private static async Task<List<(string Type, string Key, string Value)>> ReadEventsAsync(EtcdctlLines etcdctl, int events)
     {
         var seen = new List<(string, string, string)>();
         var deadline = DateTime.UtcNow + s_wait;
@@ -150,7 +61,7 @@ public sealed class EtcdWatchInteropTests : IAsyncLifetime
     }
 
     /// <summary>One line of etcdctl's output, failing the test when it ends or stays silent past <paramref name="deadline"/>.</summary>
-    private static async Task<string> ReadLineAsync(EtcdctlWatch etcdctl, DateTime deadline, int seen)
+    private static async Task<string> ReadLineAsync(EtcdctlLines etcdctl, DateTime deadline, int seen)
     {
         var line = await etcdctl.NextLineAsync(deadline);
         Assert.True(line is not null, $"etcdctl watch printed nothing more after {seen} events/lines within {s_wait.TotalSeconds} s: {etcdctl.Errors}");
