@@ -126,11 +126,20 @@ public sealed class EtcdctlInteropTests : IAsyncLifetime
     [Fact]
     public async Task MoveLeader_ToAFollower_MakesItTheLeader()
     {
+        // etcdctl move-leader must be pointed at the leader; when leadership moves between finding it and the call
+        // (an election in this class's shared cluster), etcdctl says "no leader endpoint given": find it again.
         var leader = await _cluster.AwaitLeaderAsync();
         var target = Enumerable.Range(0, 3).First(i => i != leader);
         var targetId = _cluster.Options[target].Id.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-
         var moved = await RunAsync(null, "move-leader", targetId, "--endpoints", HostPort(leader));
+        for (var attempt = 1; attempt < 5 && moved.ExitCode != 0 && moved.Error.Contains("no leader endpoint given", StringComparison.Ordinal); attempt++)
+        {
+            leader = await _cluster.AwaitLeaderAsync();
+            target = Enumerable.Range(0, 3).First(i => i != leader);
+            targetId = _cluster.Options[target].Id.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+            moved = await RunAsync(null, "move-leader", targetId, "--endpoints", HostPort(leader));
+        }
+
         Assert.True(moved.ExitCode == 0, moved.Error);
         Assert.Contains("Leadership transferred", moved.Output);
 
