@@ -51,7 +51,7 @@ public sealed partial class KvRouter
             var leader = (ulong)Interlocked.Read(ref _leader);
             if ((isWrite || toLessor) && leader != 0 && leader != _selfId && request.Hops < MaxHops)
             {
-                var forwarded = await ForwardAsync(request, leader, remaining).ConfigureAwait(false);
+                var forwarded = await ForwardAsync(request, leader, remaining, abandonWhenTheLeaderMoves: toLessor).ConfigureAwait(false);
                 if (forwarded is null)
                 {
                     return TimedOut(isWrite, proposed: true, $"the leader (node {leader}) did not answer");
@@ -63,7 +63,11 @@ public sealed partial class KvRouter
                 }
 
                 // The leader moved on: drop the hint (the refresh or the next NotLeader brings the new one).
-                Interlocked.CompareExchange(ref _leader, 0, (long)leader);
+                if (Interlocked.CompareExchange(ref _leader, 0, (long)leader) == (long)leader)
+                {
+                    SignalLeaderMoved();
+                }
+
                 lastWait = forwarded.Error;
                 continue;
             }
@@ -122,21 +126,44 @@ public sealed partial class KvRouter
         }
     }
 
-    /// <summary>Asks the leader's router; null when it did not answer in time.</summary>
-    private async Task<KvResponse?> ForwardAsync(KvRequest request, ulong leader, TimeSpan remaining)
+    /// <summary>
+    /// Asks the leader's router; null when it did not answer in time. With <paramref name="abandonWhenTheLeaderMoves"/>
+    /// the wait ends as soon as this node believes another leader (or none): the answer is then a retryable NOT_LEADER
+    /// and the request goes to the next leader; a crashed leader would otherwise hold it to its deadline.
+    /// </summary>
+    private async Task<KvResponse?> ForwardAsync(KvRequest request, ulong leader, TimeSpan remaining, bool abandonWhenTheLeaderMoves)
     {
         var forwarded = request.Clone();
         forwarded.Hops = request.Hops + 1;
         forwarded.TimeoutMs = Math.Max(1, (long)remaining.TotalMilliseconds);
+
+        // The signal is taken before the leader is read again, so a change between the two is never missed.
+        var moved = Volatile.Read(ref _leaderMoved).Task;
+        if (abandonWhenTheLeaderMoves && Interlocked.Read(ref _leader) != (long)leader)
+        {
+            return LeaderMoved(leader);
+        }
+
+        var answer = _peers[leader].Router.Ask<KvResponse>(forwarded, remaining);
+        if (abandonWhenTheLeaderMoves && await Task.WhenAny(answer, moved).ConfigureAwait(false) != answer)
+        {
+            // The abandoned Ask ends by its own timeout; observe it so its fault is not reported as unobserved.
+            _ = answer.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+            return LeaderMoved(leader);
+        }
+
         try
         {
-            return await _peers[leader].Router.Ask<KvResponse>(forwarded, remaining).ConfigureAwait(false);
+            return await answer.ConfigureAwait(false);
         }
         catch (AskTimeoutException)
         {
             return null;
         }
     }
+
+    private KvResponse LeaderMoved(ulong leader) =>
+        Error(ResponseCode.NotLeader, $"node {leader} stopped leading (in node {_selfId}'s view) before it answered; sent to the next leader");
 
     /// <summary>Waits on the system scheduler (virtual time in tests).</summary>
     private Task DelayAsync(TimeSpan delay)

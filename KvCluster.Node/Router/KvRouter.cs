@@ -18,6 +18,9 @@ namespace KvCluster.Node.Router;
 /// without one (an election) the request waits <see cref="KvRouterSettings.LeaderWaitInterval"/> and asks again.</item>
 /// <item>Every request has a deadline (its <c>timeout_ms</c>, else <see cref="KvRouterSettings.DefaultTimeout"/>):
 /// past it the answer is TIMEOUT, indeterminate for writes.</item>
+/// <item>A lease keep-alive or time-to-live forwarded to a leader that stops leading in this node's view (it crashed:
+/// a dead node never answers) is sent again to the next leader instead of waiting out its deadline; renewing a lease
+/// twice is harmless. A forwarded write still waits for its answer (the old leader may have committed it).</item>
 /// <item><see cref="StopAccepting"/> (graceful shutdown): refuse new requests, answer <see cref="Drained"/> once the
 /// requests in flight are answered.</item>
 /// <item><see cref="GetContacts"/>: answers <see cref="Contacts"/> (every member's endpoint, this node first; the leader's
@@ -59,6 +62,9 @@ public sealed partial class KvRouter : ReceiveActor, IWithTimers
 
     /// <summary>The member believed to lead, or 0; written by request tasks and the refresh (atomically).</summary>
     private long _leader;
+
+    /// <summary>Completed, and replaced, whenever <see cref="_leader"/> changes: forwards waiting on the old leader see it.</summary>
+    private TaskCompletionSource _leaderMoved = NewLeaderSignal();
 
     /// <summary>Requests admitted and not yet answered (actor-owned).</summary>
     private int _inFlight;
@@ -191,11 +197,16 @@ public sealed partial class KvRouter : ReceiveActor, IWithTimers
 
     private void NoteLeader(ulong leader)
     {
-        if (leader == 0 || _peers.ContainsKey(leader))
+        if ((leader == 0 || _peers.ContainsKey(leader)) && Interlocked.Exchange(ref _leader, (long)leader) != (long)leader)
         {
-            Interlocked.Exchange(ref _leader, (long)leader);
+            SignalLeaderMoved();
         }
     }
+
+    /// <summary>Wakes the forwards waiting on the leader believed so far (called after <see cref="_leader"/> changed).</summary>
+    private void SignalLeaderMoved() => Interlocked.Exchange(ref _leaderMoved, NewLeaderSignal()).TrySetResult();
+
+    private static TaskCompletionSource NewLeaderSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private void AnswerContacts()
     {

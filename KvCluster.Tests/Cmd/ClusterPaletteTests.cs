@@ -152,6 +152,9 @@ public sealed class ClusterPaletteTests
         Assert.EndsWith("3 members, 3 up, 1 unreachable", before.Body);
         Assert.Equal(("ok", $"{crashed} marked Down; the leader removes it"), down);
         await AkkaClusterNode.AwaitAsync(() => new[] { seed, b }.All(n => n.HasEvent<ClusterEvent.MemberRemoved>(e => e.Member.Address.Equals(crashed) && e.PreviousStatus == MemberStatus.Down)), "c Removed on the survivors", null, seed, b);
+
+        // `cluster show` reads the seed's Cluster.State, which its own subscriber updates after this spec's saw the event.
+        await AkkaClusterNode.AwaitAsync(() => seed.Cluster.State.Members.All(m => !m.Address.Equals(crashed)), "c gone from the seed's cluster state", null, seed);
         var after = await client.AskAsync("cluster show");
         Assert.DoesNotContain(crashed.ToString(), after.Body);
         Assert.EndsWith("2 members, 2 up, 0 unreachable", after.Body);
