@@ -26,6 +26,9 @@ namespace KvCluster.Node.Membership;
 /// its id leave the configuration without a leave and remembers that incarnation. A new incarnation (a restart) is
 /// added again.</item>
 /// </list>
+/// Every node also answers its RaftActor's <see cref="PeerUnroutable"/> (a member of the configuration it has no ref
+/// for: one added while another node led): it asks the Up members' routers for their Raft ids and registers the one
+/// found, whatever the round interval.
 /// The work of a round runs as a task piped back as a message; rounds never overlap (the Reconciling behaviour).
 /// Raft's safety never depends on this actor: it only proposes configuration changes, which Raft commits or refuses.
 /// </summary>
@@ -53,6 +56,9 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
     /// <summary>The Raft configuration (voters and learners) the last round saw, or null before the first.</summary>
     private IReadOnlySet<ulong>? _lastConfig;
 
+    /// <summary>Raft ids whose address is being looked up for the RaftActor (<see cref="PeerUnroutable"/>).</summary>
+    private readonly HashSet<ulong> _resolving = new();
+
     /// <summary>Creates the follower; use <see cref="Props"/>.</summary>
     public RaftMembershipFollower(KvNode node, RaftMembershipFollowerSettings settings)
     {
@@ -72,11 +78,16 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IMemberEvent));
+        Context.System.EventStream.Subscribe(Self, typeof(PeerUnroutable));
         Timers.StartPeriodicTimer(TimerKey, Reconcile.Instance, _settings.Interval);
     }
 
     /// <inheritdoc />
-    protected override void PostStop() => _cluster.Unsubscribe(Self);
+    protected override void PostStop()
+    {
+        _cluster.Unsubscribe(Self);
+        Context.System.EventStream.Unsubscribe(Self);
+    }
 
     private void Idle()
     {
@@ -125,6 +136,21 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
 
     private void FollowEvents()
     {
+        Receive<PeerUnroutable>(m =>
+        {
+            if (m.NodeId == _node.NodeId && _resolving.Add(m.PeerId))
+            {
+                ResolveAsync(m.PeerId, [.. _up.Values], new Dictionary<Address, (ulong, KvEndpoint)>(_ids)).PipeTo(Self);
+            }
+        });
+        Receive<PeerResolved>(resolved =>
+        {
+            _resolving.Remove(resolved.PeerId);
+            foreach (var (address, id) in resolved.Learned)
+            {
+                _ids[address] = id;
+            }
+        });
         Receive<ClusterEvent.MemberUp>(e =>
         {
             if (e.Member.HasRole(KvNode.KvRole))
@@ -247,6 +273,33 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
         return Done();
     }
 
+    /// <summary>
+    /// Finds the Up member whose Raft id is <paramref name="peerId"/> and registers it as a peer of this node (its
+    /// RaftActor and router then reach it). Off the actor's thread; never throws.
+    /// </summary>
+    private async Task<PeerResolved> ResolveAsync(ulong peerId, IReadOnlyList<Member> up, IReadOnlyDictionary<Address, (ulong Id, KvEndpoint Endpoint)> cache)
+    {
+        var learned = new Dictionary<Address, (ulong Id, KvEndpoint Endpoint)>();
+        try
+        {
+            foreach (var member in up)
+            {
+                if (await IdOfAsync(member.Address, cache, learned).ConfigureAwait(false) is { } known && known.Id == peerId)
+                {
+                    _log.Info("Raft node {Id} is in the configuration without a route here: found it at {Address}; registered as a peer.", peerId, member.Address);
+                    _node.RegisterPeer(known.Id, known.Endpoint);
+                    break;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            _log.Info("Looking up Raft node {Id} among the cluster's members failed: {Reason}; tried again when its messages are dropped again.", peerId, e.Message);
+        }
+
+        return new PeerResolved(peerId, learned);
+    }
+
     /// <summary>The Raft id of the member at <paramref name="address"/>: cached, this node, a configured peer, or asked.</summary>
     private async Task<(ulong Id, KvEndpoint Endpoint)?> IdOfAsync(Address address, IReadOnlyDictionary<Address, (ulong Id, KvEndpoint Endpoint)> cache, Dictionary<Address, (ulong Id, KvEndpoint Endpoint)> learned)
     {
@@ -297,6 +350,9 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
     {
         public static Reconcile Instance { get; } = new();
     }
+
+    /// <summary>A lookup for <see cref="PeerUnroutable"/> ended (found or not), with the ids it learned. Local only.</summary>
+    private sealed record PeerResolved(ulong PeerId, IReadOnlyDictionary<Address, (ulong Id, KvEndpoint Endpoint)> Learned) : INoSerializationVerificationNeeded;
 
     /// <summary>What a round reads: copies of the actor's state when it began.</summary>
     private sealed record RoundInput(

@@ -219,6 +219,13 @@ public sealed partial class RaftActor
                 {
                     Log.Warning("Raft node {NodeId} has no ref for node {To}; {Count} messages dropped so far.", NodeId, message.To, _unroutable);
                 }
+
+                if (_ticks - _unroutablePublishedTick >= 10)
+                {
+                    // The node host finds the member's address and sends SetPeers.
+                    _unroutablePublishedTick = _ticks;
+                    Context.System.EventStream.Publish(new PeerUnroutable(NodeId, message.To));
+                }
             }
         }
     }

@@ -82,6 +82,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     /// <summary>Peer messages dropped because the peer map had no ref for their destination.</summary>
     private long _unroutable;
 
+    /// <summary>The tick of the last <see cref="PeerUnroutable"/> published (at most one per 10 ticks).</summary>
+    private long _unroutablePublishedTick = -10;
+
     /// <summary>True while a <see cref="SettleRequests"/> is in this actor's mailbox (requests wait for it to batch).</summary>
     private bool _settleQueued;
 

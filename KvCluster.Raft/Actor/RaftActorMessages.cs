@@ -152,6 +152,16 @@ public sealed record RaftStatus(
 public sealed record SetPeers(IReadOnlyDictionary<ulong, IActorRef> Peers) : INoSerializationVerificationNeeded;
 
 /// <summary>
+/// Published on the actor system's event stream when a RaftActor dropped messages to a member of its configuration for
+/// want of a ref (at most once a second): a member added while another node led (a learner never campaigns, so its
+/// messages do not bring its ref either). The node host resolves the member's address and answers with
+/// <see cref="SetPeers"/>. Local only.
+/// </summary>
+/// <param name="NodeId">The node whose RaftActor has no ref.</param>
+/// <param name="PeerId">The member it cannot reach.</param>
+public sealed record PeerUnroutable(ulong NodeId, ulong PeerId) : INoSerializationVerificationNeeded;
+
+/// <summary>
 /// Published on the actor system's event stream when a RaftActor stops for good (a failed journal write, a failed
 /// recovery). A node host subscribes to learn why: a <see cref="RaftUnrecoverableStateException"/> cause means the
 /// durable state cannot be rebuilt (exit code 3); anything else is a storage failure.

@@ -94,6 +94,51 @@ public sealed class EtcdClusterServiceTests
         Assert.Empty(raftMembers.Learners);
     }
 
+    [Fact]
+    public async Task ALearnerAddedUnderOneLeader_GetsTheLogFromTheNextLeader()
+    {
+        // Only the leader that served MemberAdd knows the learner's address, and a learner never campaigns: the next
+        // leader finds it among the cluster's members when its appends to it have nowhere to go.
+        await using var cluster = await KvTestCluster.StartAsync(3, hooks: KvTestCluster.ManualMembership, clientPort: true);
+        var leader = await cluster.AwaitLeaderAsync();
+        var joiner = await cluster.StartJoinerAsync();
+        using var channel = cluster.Channel(leader);
+        var members = new Cluster.ClusterClient(channel);
+        await AwaitClientUrlsAsync(members);
+        var added = await RetryOnLeaderChangeAsync(() => members.MemberAddAsync(new MemberAddRequest { PeerURLs = { $"http://127.0.0.1:{cluster.Options[joiner].Port}" }, IsLearner = true }, Bounded).ResponseAsync);
+        var learnerEndpoint = $"127.0.0.1:{cluster.Options[joiner].ClientPort}";
+        Assert.Equal((ulong)joiner + 1, added.Member.ID);
+        Assert.True(added.Member.IsLearner);
+
+        var next = await MoveLeadershipAsync(cluster, leader);
+        using var nextChannel = cluster.Channel(next);
+        await new KV.KVClient(nextChannel).PutAsync(new PutRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("after-move"), Value = Google.Protobuf.ByteString.CopyFromUtf8("seen") }, Bounded);
+
+        Assert.Equal("after-move\nseen\n", await AwaitSerializableGetAsync(learnerEndpoint, "after-move"));
+        var raftMembers = await cluster.Nodes[next]!.Raft.Ask<KvCluster.Raft.Actor.Members>(KvCluster.Raft.Actor.GetMembers.Instance, KvTestCluster.Wait);
+        Assert.Contains((ulong)joiner + 1, raftMembers.Learners);
+    }
+
+    /// <summary>Moves leadership from <paramref name="leader"/> to another of the first three nodes; returns the new leader.</summary>
+    private static async Task<int> MoveLeadershipAsync(KvTestCluster cluster, int leader)
+    {
+        var deadline = DateTime.UtcNow + KvTestCluster.Wait;
+        while (true)
+        {
+            var target = Enumerable.Range(0, 3).First(i => i != leader);
+            cluster.Nodes[leader]!.Raft.Tell(new KvCluster.Raft.Actor.TransferLeadership((ulong)target + 1));
+            await Task.Delay(500);
+            var now = await cluster.AwaitLeaderAsync();
+            if (now != leader && now < 3)
+            {
+                return now;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"leadership stayed on node {leader + 1}");
+            leader = now;
+        }
+    }
+
     [Fact(Skip = "Flaky (2026-12-06): MoveLeader answered 'etcdserver: request timed out, leader transfer took too long' right after the cluster's first election, in CI at 14:08 UTC on a lightly loaded machine (load 1-7) and under load before; it passed in the three CI runs before. Not diagnosed: the transfer is started, the target never leads within the deadline. MoveLeader stays covered by EtcdctlInteropTests.MoveLeader_ToAFollower_MakesItTheLeader.")]
     public async Task MoveLeader_OnTheLeader_HandsLeadershipToTheTarget_AndOnAFollowerIsNotLeader()
     {
