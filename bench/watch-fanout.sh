@@ -10,8 +10,9 @@
 # One system at a time, on loopback; the whole script is bounded (timeouts on every step).
 #
 # Each system first gets one discarded run of WARMUP seconds with the same watchers and writer (the .NET nodes' JIT
-# tiering otherwise lands in the measurement: measured 12 puts/s over a cold 10 s against 31.5/s over 25 s).
-# Environment: WATCHERS (1000), CONNS (30), DURATION (10), WARMUP (10; 0: none), RATE (200 puts/s, the same offered load for both; 0: one
+# tiering otherwise lands in the measurement: measured 12 puts/s over a cold 10 s against 31.5/s over 25 s; after a
+# 10 s warm-up the JIT still took 12.6% of the nodes' CPU samples in the measured window, after 30 s 2.1%).
+# Environment: WATCHERS (1000), CONNS (30), DURATION (10), WARMUP (30; 0: none), RATE (200 puts/s, the same offered load for both; 0: one
 #              closed-loop writer, whose rate then follows each system's put latency), BASE_PORT (25379; etcd members
 #              BASE+0/1, +10/11, +20/21), AKKAKV_PORT (26054), AKKAKV_CLIENT_PORT (26379), SKIP_BUILD (1: use the
 #              existing Release builds), TARGETS ("etcd akkakv"), OUT (a file that receives the JSON lines; optional).
@@ -21,7 +22,7 @@ cd "$(dirname "$0")/.."
 WATCHERS="${WATCHERS:-1000}"
 CONNS="${CONNS:-30}"
 DURATION="${DURATION:-10}"
-WARMUP="${WARMUP:-10}"
+WARMUP="${WARMUP:-30}"
 RATE="${RATE:-200}"
 BASE_PORT="${BASE_PORT:-25379}"
 AKKAKV_PORT="${AKKAKV_PORT:-26054}"

@@ -63,12 +63,24 @@ internal sealed class EtcdWatchService : Client.Etcd.Watch.WatchBase
         }
     }
 
+    /// <summary>Buffers a response in the connection's output without flushing it (a later write of the batch flushes).</summary>
+    private static readonly WriteOptions s_buffered = new(WriteFlags.BufferHint);
+
+    /// <summary>
+    /// Writes what the hub queued, a batch at a time: every response of a batch but the last is only buffered, so a
+    /// batch costs one flush (one HTTP/2 write) rather than one per response; a client that falls behind gets its
+    /// consecutive events merged into fewer responses (<see cref="WatchStreamOutput.ReadBatchesAsync"/>).
+    /// </summary>
     private async Task WriteAsync(WatchStreamOutput output, IServerStreamWriter<WatchResponse> responses, CancellationToken cancelled)
     {
-        await foreach (var response in output.ReadAllAsync(cancelled).ConfigureAwait(false))
+        await foreach (var batch in output.ReadBatchesAsync(cancelled).ConfigureAwait(false))
         {
-            _gateway.Fill(response.Header);
-            await responses.WriteAsync(response, cancelled).ConfigureAwait(false);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                _gateway.Fill(batch[i].Header);
+                responses.WriteOptions = i < batch.Count - 1 ? s_buffered : null;
+                await responses.WriteAsync(batch[i], cancelled).ConfigureAwait(false);
+            }
         }
     }
 }

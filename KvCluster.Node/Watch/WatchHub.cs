@@ -233,7 +233,7 @@ public sealed partial class WatchHub : ReceiveActor, IWithTimers
             return;
         }
 
-        output.Enqueue(response);
+        output.Enqueue(response, mergeable: !watcher.Fragment);
     }
 
     /// <summary>The start of the cancel reason of a watcher cancelled for slowness.</summary>

@@ -11,7 +11,13 @@ namespace KvCluster.Node.Watch;
 /// </summary>
 public sealed class WatchStreamOutput
 {
-    private readonly Channel<WatchResponse> _queue = Channel.CreateUnbounded<WatchResponse>(
+    /// <summary>Responses one batch takes at most (one flush of the stream).</summary>
+    public const int MaxBatchResponses = 256;
+
+    /// <summary>Events a merged response holds at most (etcd sends up to 1,000 revisions in one catch-up response).</summary>
+    public const int MaxMergedEvents = 1_000;
+
+    private readonly Channel<Queued> _queue = Channel.CreateUnbounded<Queued>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = false });
 
     private int _pending;
@@ -19,10 +25,14 @@ public sealed class WatchStreamOutput
     /// <summary>Responses queued and not yet taken by the writer.</summary>
     public int Pending => Volatile.Read(ref _pending);
 
-    /// <summary>Queues one response (the hub calls it); false once the stream is closed.</summary>
-    public bool Enqueue(WatchResponse response)
+    /// <summary>
+    /// Queues one response (the hub calls it); false once the stream is closed. A <paramref name="mergeable"/> response
+    /// holds only events (whole revisions) of a watcher that did not ask for fragments: when the writer finds it right
+    /// behind another mergeable one of the same watcher, both go out as one response.
+    /// </summary>
+    public bool Enqueue(WatchResponse response, bool mergeable = false)
     {
-        if (!_queue.Writer.TryWrite(response))
+        if (!_queue.Writer.TryWrite(new Queued(response, mergeable)))
         {
             return false;
         }
@@ -34,13 +44,51 @@ public sealed class WatchStreamOutput
     /// <summary>Ends the stream: the writer stops after the queued responses.</summary>
     public void Complete() => _queue.Writer.TryComplete();
 
-    /// <summary>The responses in queue order, until <see cref="Complete"/> (the writer loop reads it).</summary>
+    /// <summary>The responses one by one in queue order, until <see cref="Complete"/>.</summary>
     public async IAsyncEnumerable<WatchResponse> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await foreach (var response in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var queued in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             Interlocked.Decrement(ref _pending);
-            yield return response;
+            yield return queued.Response;
         }
     }
+
+    /// <summary>
+    /// The writer loop's reading: each time responses are queued, everything queued then (at most
+    /// <see cref="MaxBatchResponses"/>) in queue order, to be written with one flush. Consecutive mergeable responses of
+    /// one watcher become one response (their events in order, up to <see cref="MaxMergedEvents"/>, with the later
+    /// header), so a client that falls behind gets fewer, bigger responses; the events, their order and each revision's
+    /// grouping are unchanged. Each batch is a new list, never empty.
+    /// </summary>
+    public async IAsyncEnumerable<List<WatchResponse>> ReadBatchesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var batch = new List<WatchResponse>();
+            var lastMergeable = false;
+            while (batch.Count < MaxBatchResponses && _queue.Reader.TryRead(out var queued))
+            {
+                Interlocked.Decrement(ref _pending);
+                var response = queued.Response;
+                if (lastMergeable && queued.Mergeable && batch[^1] is var last && last.WatchId == response.WatchId
+                    && last.Events.Count + response.Events.Count <= MaxMergedEvents)
+                {
+                    last.Events.Add(response.Events);
+                    last.Header = response.Header;
+                    continue;
+                }
+
+                batch.Add(response);
+                lastMergeable = queued.Mergeable;
+            }
+
+            if (batch.Count > 0)
+            {
+                yield return batch;
+            }
+        }
+    }
+
+    private readonly record struct Queued(WatchResponse Response, bool Mergeable);
 }
