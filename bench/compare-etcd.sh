@@ -97,13 +97,7 @@ find_leader() { # sets $leader to the endpoint of $all_endpoints whose member is
 }
 
 # --- measurement helpers -----------------------------------------------------------------------
-server_cpu() { # total user+system CPU seconds of the server processes ($pids) so far
-  local ticks=0 pid
-  for pid in "${pids[@]}"; do
-    ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
-  done
-  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
-}
+server_cpu() { bench_cpu_seconds "${pids[@]}"; } # CPU seconds of the server processes ($pids) so far
 
 rss_sampler() { # writes "max-RSS-MiB ..." of each server process to $1 every second until killed
   local file="$1" pid i

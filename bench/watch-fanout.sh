@@ -5,8 +5,9 @@
 # each driven by bench/KvCluster.WatchBench: WATCHERS watchers of one prefix (one Watch stream each, spread over the
 # three members and CONNS connections), one writer putting 256 B values under the prefix for DURATION seconds (closed
 # loop, or RATE puts/s), each value carrying its send time. Per system it prints events delivered per second and the
-# put-to-event latency p50/p99/max, then one JSON line; the last line compares them:
-#   vs etcd: events/s xR, p99 put-to-event A ms vs B ms
+# put-to-event latency p50/p99/max, then one JSON line, then the servers' CPU (all three members, from /proc) per
+# delivered event; the last line compares them:
+#   vs etcd: events/s xR, p99 put-to-event A ms vs B ms, servers' CPU per event C us vs D us
 # One system at a time, on loopback; the whole script is bounded (timeouts on every step).
 #
 # Each system first gets one discarded run of WARMUP seconds with the same watchers and writer (the .NET nodes' JIT
@@ -46,28 +47,40 @@ warm_up() { # name endpoints: the same run for WARMUP seconds, its output discar
     --duration "$WARMUP" --rate "$RATE" >/dev/null 2>&1 || true
 }
 
-run_tool() { # name endpoints
-  local line
-  line="$(timeout $((DURATION + 180)) dotnet "$TOOL" --name "$1" --endpoints "$2" --watchers "$WATCHERS" --conns "$CONNS" \
-    --duration "$DURATION" --rate "$RATE" 2>"$workdir/$1.err" || true)"
-  [ -n "$line" ] || { log "$1: the watch bench printed nothing: $(tail -n 3 "$workdir/$1.err")"; return 1; }
+run_tool() { # name endpoints server-pid...: the run, then the servers' CPU per delivered event over it
+  local line name="$1" endpoints="$2" before after
+  shift 2
+  before="$(bench_cpu_seconds "$@")"
+  line="$(timeout $((DURATION + 180)) dotnet "$TOOL" --name "$name" --endpoints "$endpoints" --watchers "$WATCHERS" --conns "$CONNS" \
+    --duration "$DURATION" --rate "$RATE" 2>"$workdir/$name.err" || true)"
+  after="$(bench_cpu_seconds "$@")"
+  [ -n "$line" ] || { log "$name: the watch bench printed nothing: $(tail -n 3 "$workdir/$name.err")"; return 1; }
   echo "$line" | head -n 1
-  echo "$line" | tail -n 1 >"$workdir/$1.json"
+  echo "$line" | tail -n 1 >"$workdir/$name.json"
   [ -n "${OUT:-}" ] && tail -n 1 <<<"$line" >>"$OUT"
+  # The run's whole server CPU (watch set-up included) over the events it delivered.
+  python3 - "$workdir/$name.json" "$before" "$after" <<'PY'
+import json, sys
+path = sys.argv[1]; r = json.load(open(path)); cpu = float(sys.argv[3]) - float(sys.argv[2])
+r["serverCpuSeconds"] = round(cpu, 2)
+r["serverUsPerEvent"] = round(cpu * 1e6 / r["eventsDelivered"], 2) if r["eventsDelivered"] else None
+json.dump(r, open(path, "w"))
+print(f"{r['name']}: servers' CPU {cpu:.2f} s over the run (watch set-up included), {r['serverUsPerEvent']} us per delivered event")
+PY
   return 0
 }
 
 if [[ " $TARGETS " == *" etcd "* ]]; then
   etcd_up "$BASE_PORT" watch-fanout
   warm_up etcd "$ETCD_ENDPOINTS"
-  run_tool etcd "$ETCD_ENDPOINTS" || true
+  run_tool etcd "$ETCD_ENDPOINTS" "${ETCD_PIDS[@]}" || true
   etcd_down
 fi
 
 if [[ " $TARGETS " == *" akkakv "* ]]; then
   akkakv_up
   warm_up akkakv "$AKKAKV_ENDPOINTS"
-  run_tool akkakv "$AKKAKV_ENDPOINTS" || true
+  run_tool akkakv "$AKKAKV_ENDPOINTS" "${AKKAKV_PIDS[@]}" || true
   akkakv_down
 fi
 
@@ -76,6 +89,6 @@ if [ -f "$workdir/etcd.json" ] && [ -f "$workdir/akkakv.json" ]; then
 import json, sys
 a = json.load(open(sys.argv[1])); e = json.load(open(sys.argv[2]))
 ratio = a["eventsPerSecond"] / e["eventsPerSecond"] if e["eventsPerSecond"] else float("nan")
-print(f"vs etcd: events/s x{ratio:.2f}, p99 put-to-event {a['p99Ms']} ms vs {e['p99Ms']} ms")
+print(f"vs etcd: events/s x{ratio:.2f}, p99 put-to-event {a['p99Ms']} ms vs {e['p99Ms']} ms, servers' CPU per event {a['serverUsPerEvent']} us vs {e['serverUsPerEvent']} us")
 PY
 fi

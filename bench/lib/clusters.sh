@@ -21,6 +21,7 @@
 #                                      if it fails. Sets AKKAKV_PIDS, AKKAKV_URLS, AKKAKV_ENDPOINTS, AKKAKV_DIRS
 #   akkakv_down                        `akkakv_cluster down` if up (the data stays in $AKKAKV_DATA)
 #   bench_clusters_down                both downs: call it from the script's EXIT trap
+#   bench_cpu_seconds PID...           user+system CPU seconds the processes used so far (/proc/PID/stat)
 
 AKKAKV_PORT="${AKKAKV_PORT:?set AKKAKV_PORT before sourcing bench/lib/clusters.sh}"
 AKKAKV_CLIENT_PORT="${AKKAKV_CLIENT_PORT:?set AKKAKV_CLIENT_PORT before sourcing bench/lib/clusters.sh}"
@@ -137,3 +138,11 @@ akkakv_down() {
 }
 
 bench_clusters_down() { etcd_down; akkakv_down; }
+
+bench_cpu_seconds() {
+  local ticks=0 pid
+  for pid in "$@"; do
+    ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
