@@ -21,10 +21,10 @@ namespace KvCluster.Node.Etcd;
 internal sealed class EtcdRequireLeaderInterceptor : Interceptor
 {
     /// <summary>clientv3's metadata key (rpctypes.MetadataRequireLeaderKey).</summary>
-    public const string MetadataKey = "hasleader";
+    public const string MetadataKey = KvCluster.Client.EtcdRequireLeader.MetadataKey;
 
     /// <summary>clientv3's value (rpctypes.MetadataHasLeader).</summary>
-    public const string MetadataValue = "true";
+    public const string MetadataValue = KvCluster.Client.EtcdRequireLeader.MetadataValue;
 
     /// <summary>The key of the leader-bound token source in the call's user state.</summary>
     private static readonly object BoundKey = new();

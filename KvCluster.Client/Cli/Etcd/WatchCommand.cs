@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Grpc.Core;
 using KvCluster.Client.Bench.Etcd;
@@ -54,25 +55,27 @@ internal static class WatchCommand
     /// <summary>Runs the watch until cancelled or refused; resumes on the next endpoint when a member goes away.</summary>
     internal static async Task<int> WatchAsync(EtcdSession session, WatchCreateRequest create, CancellationToken token)
     {
-        var next = create.StartRevision;
+        // The next revision to print, kept across streams (a stream that fails has moved it for what it printed).
+        var next = new StrongBox<long>(create.StartRevision);
         var failures = 0;
         for (var endpoint = 0; ; endpoint = (endpoint + 1) % session.Endpoints.Count)
         {
+            var before = next.Value;
             try
             {
-                var outcome = await WatchOnceAsync(session.Channel(endpoint), session, create, next, token).ConfigureAwait(false);
-                if (outcome.Code is { } code)
+                if (await WatchOnceAsync(session.Channel(endpoint), session, create, next, token).ConfigureAwait(false) is { } code)
                 {
                     return code;
                 }
 
-                next = outcome.Next;
                 failures = 0;
             }
             catch (RpcException e) when (!token.IsCancellationRequested && e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown)
             {
-                // The member went away (or could not be reached): go on at the next one from where this one stopped.
-                if (++failures >= 3 * session.Endpoints.Count)
+                // The member went away, could not be reached, or has no leader: go on at the next one from where this
+                // one stopped (a stream that delivered something counts as a success).
+                failures = next.Value != before ? 1 : failures + 1;
+                if (failures >= 3 * session.Endpoints.Count)
                 {
                     throw;
                 }
@@ -82,27 +85,31 @@ internal static class WatchCommand
         }
     }
 
-    /// <summary>One stream to one member: returns an exit code when the watch is over, else the revision to resume from.</summary>
-    private static async Task<(int? Code, long Next)> WatchOnceAsync(EtcdChannel channel, EtcdSession session, WatchCreateRequest create, long next, CancellationToken token)
+    /// <summary>
+    /// One stream to one member: returns an exit code when the watch is over; throws when the stream fails or ends, with
+    /// <paramref name="next"/> moved past everything printed, so the next stream resumes there.
+    /// </summary>
+    private static async Task<int?> WatchOnceAsync(EtcdChannel channel, EtcdSession session, WatchCreateRequest create, StrongBox<long> next, CancellationToken token)
     {
         var request = create.Clone();
-        request.StartRevision = next;
-        using var call = channel.Watch.Watch(new CallOptions(cancellationToken: token));
+        request.StartRevision = next.Value;
+        // As etcdctl: the member ends the stream when it has no leader, and the watch resumes on another member.
+        using var call = channel.Watch.Watch(new CallOptions(EtcdRequireLeader.Headers(), cancellationToken: token));
         await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = request }, token).ConfigureAwait(false);
         var output = session.Console.Out;
         var json = session.Format == "json";
         while (await call.ResponseStream.MoveNext(token).ConfigureAwait(false))
         {
             var response = call.ResponseStream.Current;
-            if (response.Created && next == 0)
+            if (response.Created && next.Value == 0)
             {
                 // "From now" means after the revision the member reported: a resume elsewhere must not skip or repeat.
-                next = response.Header.Revision + 1;
+                next.Value = response.Header.Revision + 1;
             }
 
             if (response.Events.Count > 0)
             {
-                next = response.Events[^1].Kv.ModRevision + 1;
+                next.Value = response.Events[^1].Kv.ModRevision + 1;
             }
 
             if (json)
@@ -121,7 +128,7 @@ internal static class WatchCommand
                     ? $"etcdserver: mvcc: required revision has been compacted (compact revision {response.CompactRevision})"
                     : response.CancelReason;
                 session.Console.Error.WriteLine($"watch was canceled ({reason})");
-                return (response.CompactRevision != 0 ? ExitCodes.Rejected : ExitCodes.Unavailable, next);
+                return response.CompactRevision != 0 ? ExitCodes.Rejected : ExitCodes.Unavailable;
             }
         }
 
