@@ -16,7 +16,7 @@
 # Environment reaches the nodes, so an A/B of a runtime knob is two invocations, e.g.
 #   bench/akkakv-node-cpu.sh; DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 bench/akkakv-node-cpu.sh
 # Environment: DURATION (10s), PREWARM (5s), BASE_PORT (25054), LABEL (printed first on every line), TARGET (akkakv:
-# the ClusterClient path on the node ports; etcd: the etcd v3 API on the client ports, CLIENT_BASE 25379),
+# the ClusterClient path on the node ports; etcd: the etcd v3 API on the client ports, CLIENT_BASE 25479),
 # WORKLOADS ("clients conns read-ratio consistency" per workload, ';'-separated; default the three above; "0 0 0 l" is
 # DURATION of no load: the idle nodes' CPU and context switches per second), THREADS (1: also the voluntary context
 # switches per request by thread name, e.g. ".NET_TP_Worker", so a request's hops can be placed).
@@ -28,7 +28,7 @@ PREWARM="${PREWARM:-5s}"
 LABEL="${LABEL:-run}"
 TARGET="${TARGET:-akkakv}"
 WORKLOADS="${WORKLOADS:-1 1 0 l;1000 100 0 l;1000 100 1 l}"
-export BASE_PORT="${BASE_PORT:-25054}" PBM_BASE=0 CLIENT_BASE="${CLIENT_BASE:-25379}"
+export BASE_PORT="${BASE_PORT:-25054}" PBM_BASE=0 CLIENT_BASE="${CLIENT_BASE:-25479}"
 DATA="$(mktemp -d -t akkakv-node-cpu-XXXXXX)"
 export DATA
 trap 'LIGHTHOUSE=0 scripts/local-cluster.sh down >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT

@@ -19,8 +19,8 @@
 # The nodes run with SNAPSHOT_ARGS (default: none, the node defaults: --snapshot-count 100000, --snapshot-bytes 64 MiB,
 # --snapshot-catchup-entries 5000; the first recorded run used "--snapshot-count 10000 --snapshot-catchup-entries 5000").
 # Environment: TARGETS ("etcd akkakv"), PUTS (1000000), KEYS (10000), CLIENTS (1000), CONNS (100), SAMPLE (5 s),
-#   WRITES (1000000), STATE_MIB (100), LOAD_CLIENTS (100), BASE_PORT (26379: etcd's ports), AKKAKV_PORT (27054),
-#   AKKAKV_CLIENT_PORT (27379), SKIP_BUILD (1: use the existing Release builds), SNAPSHOT_ARGS, OUT (a file that
+#   WRITES (1000000), STATE_MIB (100), LOAD_CLIENTS (100), BASE_PORT (28979: etcd's ports), AKKAKV_PORT (28654),
+#   AKKAKV_CLIENT_PORT (28779), SKIP_BUILD (1: use the existing Release builds), SNAPSHOT_ARGS, OUT (a file that
 #   receives the summary lines too).
 # The last lines are the summary; run it on a quiet machine (it measures whatever else runs too).
 set -euo pipefail
@@ -36,9 +36,9 @@ SAMPLE="${SAMPLE:-5}"
 WRITES="${WRITES:-1000000}"
 STATE_MIB="${STATE_MIB:-100}"
 LOAD_CLIENTS="${LOAD_CLIENTS:-100}"
-BASE_PORT="${BASE_PORT:-26379}"
-AKKAKV_PORT="${AKKAKV_PORT:-27054}"
-AKKAKV_CLIENT_PORT="${AKKAKV_CLIENT_PORT:-27379}"
+BASE_PORT="${BASE_PORT:-28979}"
+AKKAKV_PORT="${AKKAKV_PORT:-28654}"
+AKKAKV_CLIENT_PORT="${AKKAKV_CLIENT_PORT:-28779}"
 SNAPSHOT_ARGS="${SNAPSHOT_ARGS:-}"
 STEP_TIMEOUT=3600   # seconds for any one load run
 
