@@ -7,7 +7,10 @@
 #                                       three-node AkkaKv one after the other (TARGETS); per member: first, max and
 #                                       last RSS and data size, and the growth over the second half of the run.
 #   bench/snapshot-figures.sh restart   AkkaKv alone: WRITES puts, `local-cluster.sh down` (SIGTERM), then the time
-#                                       from `up` to the first served linearizable read (`kv get`).
+#                                       from `up` to the first served linearizable read (etcdctl, sent as soon as a
+#                                       node accepts connections), once with the Release build's node (JIT) and once
+#                                       with the published one (ReadyToRun); then one follower alone restarted while
+#                                       the other two serve: the time until it serves a linearizable read itself.
 #   bench/snapshot-figures.sh catchup   AkkaKv alone: a follower stopped while about STATE_MIB MiB of state is
 #                                       written (1 KiB values), then restarted under a put load on the leader: the
 #                                       time until it applied the leader's snapshot index, and the leader's put
@@ -21,7 +24,8 @@
 # Environment: TARGETS ("etcd akkakv"), PUTS (1000000), KEYS (10000), CLIENTS (1000), CONNS (100), SAMPLE (5 s),
 #   WRITES (1000000), STATE_MIB (100), LOAD_CLIENTS (100), BASE_PORT (28979: etcd's ports), AKKAKV_PORT (28654),
 #   AKKAKV_CLIENT_PORT (28779), SKIP_BUILD (1: use the existing Release builds), SNAPSHOT_ARGS, OUT (a file that
-#   receives the summary lines too).
+#   receives the summary lines too), NODE (published: the node published with ReadyToRun, as the Dockerfile ships it;
+#   build: the Release build's KvCluster.Node.dll) for rss and catchup.
 # The last lines are the summary; run it on a quiet machine (it measures whatever else runs too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +44,7 @@ BASE_PORT="${BASE_PORT:-28979}"
 AKKAKV_PORT="${AKKAKV_PORT:-28654}"
 AKKAKV_CLIENT_PORT="${AKKAKV_CLIENT_PORT:-28779}"
 SNAPSHOT_ARGS="${SNAPSHOT_ARGS:-}"
+NODE="${NODE:-published}"
 STEP_TIMEOUT=3600   # seconds for any one load run
 
 log() { echo "[snapshot-figures] $*" >&2; }
@@ -53,6 +58,11 @@ AKKAKV_NODE_ARGS="$SNAPSHOT_ARGS"
 source bench/lib/clusters.sh
 bench_build KvCluster.Client KvCluster.Node
 KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
+BUILD_NODE_DLL="$AKKAKV_NODE_DLL"
+PUBLISHED_NODE_DLL="$workdir/node/KvCluster.Node.dll"
+case "$NODE" in published|build) ;; *) echo "NODE must be published or build, not '$NODE'" >&2; exit 2 ;; esac
+if [ "$NODE" = published ] || [[ "$MODE" == restart || "$MODE" == all ]]; then bench_publish_node "$workdir/node"; fi
+[ "$NODE" = published ] && AKKAKV_NODE_DLL="$PUBLISHED_NODE_DLL"
 
 pids=()       # the measured members' processes
 datadirs=()   # and their data directories
@@ -141,32 +151,76 @@ run_rss() {
   done
 }
 
+first_read() { # endpoints: waits until one of them accepts HTTP, then sends one linearizable read (etcdctl, an etcd
+  # client that starts in milliseconds) that waits up to 60 s for the cluster to serve it; exits 3 if it is not served
+  local ep deadline=$((SECONDS + 120)) listening=""
+  while [ -z "$listening" ] && [ "$SECONDS" -lt "$deadline" ]; do
+    for ep in ${1//,/ }; do
+      if curl -s -o /dev/null --max-time 1 "http://$ep/version"; then listening="$ep"; break; fi
+    done
+    [ -n "$listening" ] || sleep 0.02
+  done
+  [ -n "$listening" ] || { log "no endpoint of $1 accepted a connection within 120 s"; exit 3; }
+  timeout 70 etcdctl --endpoints "$1" --dial-timeout 5s --command-timeout 60s get restart-probe >/dev/null 2>"$workdir/first-read.err" \
+    || { log "the first read was not served: $(tail -n 2 "$workdir/first-read.err")"; exit 3; }
+}
+
+node_timeline() { # id mark: the node's log after line mark: its first line, the recovery done, its first Raft role
+  local id="$1" mark="$2" first recovered role
+  first="$(tail -n +"$((mark + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -oE '^[0-9:.]{12}' || true)"
+  recovered="$(tail -n +"$((mark + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -E 'recovers from snapshot|recovered [0-9]+ journal events' | cut -c1-12 || true)"
+  role="$(tail -n +"$((mark + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -E -- '-> Leader|-> Follower \(term [1-9]' | sed -E 's/^([0-9:.]{12}).*(-> [A-Za-z]+).*/\1 \2/' || true)"
+  say "  node $id: first log line $first, journal recovery logged $recovered, then $role"
+}
+
+restart_cluster() { # variant dll: `up` with that node, time to the first served linearizable read, then `down`
+  local variant="$1" id took started
+  declare -A log_mark=()
+  for id in 1 2 3; do log_mark[$id]=$(wc -l <"$AKKA_DATA/n$id.log"); done
+  started=$EPOCHREALTIME
+  AKKAKV_NODE_DLL="$2" AKKAKV_UP_WAIT=0 akkakv up >/dev/null 2>"$workdir/restart-up.err" || { log "up failed: $(tail -n 3 "$workdir/restart-up.err")"; exit 3; }
+  first_read "$endpoints"
+  took="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
+  say "restart ($variant) after $WRITES writes: first linearizable read served $took s after 'local-cluster.sh up' began (three nodes started)"
+  say "  'up' began at $(date -u -d "@${started%.*}" +%T).${started#*.}"
+  for id in 1 2 3; do node_timeline "$id" "${log_mark[$id]}"; done
+  akkakv down >/dev/null 2>&1
+}
+
+restart_member() { # one follower stopped (SIGTERM) and started again while the other two serve
+  local leader follower_id follower_ep pid cmdline mark started took
+  leader="$(leader_endpoint)" || { log "no leader"; exit 3; }
+  for id in 1 2 3; do
+    if [ "127.0.0.1:$((AKKAKV_CLIENT_PORT + id - 1))" != "$leader" ]; then follower_id=$id; break; fi
+  done
+  follower_ep="127.0.0.1:$((AKKAKV_CLIENT_PORT + follower_id - 1))"
+  pid="$(cat "$AKKA_DATA/n$follower_id.pid")"
+  mapfile -d '' cmdline <"/proc/$pid/cmdline"
+  kill -TERM "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  mark=$(wc -l <"$AKKA_DATA/n$follower_id.log")
+  started=$EPOCHREALTIME
+  setsid "${cmdline[@]}" >>"$AKKA_DATA/n$follower_id.log" 2>&1 </dev/null &
+  echo "$!" >"$AKKA_DATA/n$follower_id.pid"
+  first_read "$follower_ep"
+  took="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
+  say "restart of one member (node $follower_id, published) while the others serve: it served a linearizable read $took s after its start"
+  node_timeline "$follower_id" "$mark"
+}
+
 run_restart() {
+  command -v etcdctl >/dev/null 2>&1 || { log "installing etcd-client (apt-get)"; apt-get update -qq && apt-get install -y -qq etcd-client >/dev/null; }
+  AKKAKV_NODE_DLL="$PUBLISHED_NODE_DLL"
   start_akkakv
-  log "restart: $WRITES puts, then down and up"
+  log "restart: $WRITES puts, then down and up (the Release build's node, then the published one)"
   timeout "$STEP_TIMEOUT" "${KV[@]}" bench --target etcd --endpoints "$endpoints" --clients "$CLIENTS" --conns "$CONNS" \
     --total "$WRITES" --key-space "$KEYS" --warmup 0 --output json >"$workdir/restart.bench.json" || log "kv bench exited $?"
   akkakv down >/dev/null 2>&1
-  local id
-  declare -A log_mark=()
-  for id in 1 2 3; do log_mark[$id]=$(wc -l <"$AKKA_DATA/n$id.log"); done
-  local started=$EPOCHREALTIME
-  akkakv up >/dev/null 2>"$workdir/restart-up.err" || { log "up failed: $(tail -n 3 "$workdir/restart-up.err")"; exit 3; }
-  wait_served "AkkaKv"
-  local took
-  took="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
-  say "restart after $WRITES writes: first linearizable read served $took s after 'local-cluster.sh up' began (three nodes started)"
-  # Where the time went, from each node's log (its timestamps, after the restart): the first line (the host has
-  # started Akka), the journal recovery done (snapshot loaded, journal after it replayed), the node's Raft role changes.
-  say "  'up' began at $(date -u -d "@${started%.*}" +%T).${started#*.}"
-  for id in 1 2 3; do
-    local first recovered role
-    first="$(tail -n +"$((log_mark[$id] + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -oE '^[0-9:.]{12}' || true)"
-    recovered="$(tail -n +"$((log_mark[$id] + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -E 'recovers from snapshot|recovered [0-9]+ journal events' | cut -c1-12 || true)"
-    role="$(tail -n +"$((log_mark[$id] + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -E -- '-> Leader|-> Follower \(term [1-9]' | sed -E 's/^([0-9:.]{12}).*(-> [A-Za-z]+).*/\1 \2/' || true)"
-    say "  node $id: first log line $first, journal recovery logged $recovered, then $role"
-  done
+  restart_cluster "Release build, JIT" "$BUILD_NODE_DLL"
+  restart_cluster "published, ReadyToRun" "$PUBLISHED_NODE_DLL"
+  akkakv up >/dev/null 2>&1
+  restart_member
   stop_akkakv
+  [ "$NODE" = published ] || AKKAKV_NODE_DLL="$BUILD_NODE_DLL"
 }
 
 status_json() { timeout 20 "${KV[@]}" endpoint status --endpoints "$1" -w json 2>/dev/null; }

@@ -23,7 +23,8 @@
 # etcd client ports 2379/2380/2381; 0 turns them off), PBM_BASE (9111: pbm
 # 9111/9112/9113; 0 turns pbm off), SYNC (full: fsync every journal commit), UP_TIMEOUT (60 s to elect a leader),
 # DOWN_TIMEOUT (15 s before SIGKILL), SKIP_BUILD (1: use the existing Release build),
-# NODE_ARGS (extra flags for every node, e.g. "--tick-ms 50"), LIGHTHOUSE (1: start it; 0: nodes seed
+# NODE_ARGS (extra flags for every node, e.g. "--tick-ms 50"), NODE_DLL (the node to run: the Release build's
+# KvCluster.Node.dll, or a published one), UP_WAIT (1: `up` waits for a leader; 0: it returns once the processes start), LIGHTHOUSE (1: start it; 0: nodes seed
 # their own cluster from --peers), LIGHTHOUSE_PORT (4053), LIGHTHOUSE_PBM (9110).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +44,8 @@ LIGHTHOUSE_DLL=lighthouse/bin/Release/net10.0/lighthouse.dll
 NODES=(1 2 3)
 PROBE_KEY="local-cluster-probe"
 
-NODE_DLL=KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll
+NODE_DLL="${NODE_DLL:-KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll}"
+UP_WAIT="${UP_WAIT:-1}"
 KV=(dotnet KvCluster.Client/bin/Release/net10.0/kv.dll)
 
 log() { echo "[local-cluster] $*" >&2; }
@@ -204,6 +206,10 @@ cmd_up() {
   netns_up
   start_lighthouse
   for id in "${NODES[@]}"; do start_node "$id"; done
+  if [ "$UP_WAIT" = 0 ]; then
+    echo "AkkaKv cluster starting: 3 nodes, sync=$SYNC, data under $DATA/n1..n3 (UP_WAIT=0: not waiting for a leader)"
+    return 0
+  fi
 
   log "waiting up to ${UP_TIMEOUT}s for a leader (kv put $PROBE_KEY)"
   local deadline=$((SECONDS + UP_TIMEOUT)) answer=""

@@ -246,7 +246,7 @@ public sealed partial class RaftActor
         }
 
         _staged = (metadata, received.Envelope, received.Decoded);
-        StepPeerMessage(new InstallSnapshot(incoming.From, NodeId, incoming.Term, metadata));
+        StepPeerMessage(new InstallSnapshot(incoming.From, NodeId, incoming.Term, metadata), Sender);
         if (!ReferenceEquals(_node.LogSnapshot, metadata))
         {
             _staged = null; // stale, or the log already held it: the core answered without installing

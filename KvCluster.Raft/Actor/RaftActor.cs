@@ -85,6 +85,12 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     /// <summary>The tick of the last <see cref="PeerUnroutable"/> published (at most one per 10 ticks).</summary>
     private long _unroutablePublishedTick = -10;
 
+    /// <summary>How many peer messages are held while the journal recovers (<see cref="StepPeerMessage"/>).</summary>
+    private const int MaxHeldWhileRecovering = 64;
+
+    /// <summary>Peer messages that arrived while the journal recovered, with their senders; null once recovered.</summary>
+    private Queue<(RaftMessage Message, IActorRef Sender)>? _heldWhileRecovering;
+
     /// <summary>True while a <see cref="SettleRequests"/> is in this actor's mailbox (requests wait for it to batch).</summary>
     private bool _settleQueued;
 
@@ -165,7 +171,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 AnswerHardStateWaiters();
                 break;
             case RaftMessage message:
-                StepPeerMessage(message);
+                StepPeerMessage(message, Sender);
                 break;
             case Propose propose:
                 HandlePropose(propose);
@@ -206,6 +212,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                     return Fail(unrecoverable, "snapshot recovery failed");
                 }
 
+                StepHeldPeerMessages();
                 break;
             case SnapshotSerialized serialized:
                 OnSnapshotSerialized(serialized);
@@ -291,16 +298,66 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
         Log.Info(
             "Raft node {NodeId} recovered {Events} journal events: {HardState}, snapshot {Snapshot}, log {FirstIndex}..{LastIndex}.",
             NodeId, recovered.EventCount, recovered.HardState, _snapshot.Index, _storage.FirstIndex, _storage.LastIndex);
+        AdvanceFirstElection();
         SetTimer(TickTimer, Tick.Instance, _settings.TickInterval, repeat: true);
         return null;
     }
 
-    private void StepPeerMessage(RaftMessage message)
+    /// <summary>
+    /// Shortens the first election timeout after a start (etcd's <c>adjustTicks</c>): this node heard from no leader
+    /// before it started, so a whole timeout only delays the first election after a cluster restart. A sole voter
+    /// campaigns at once (its own vote elects it). Others advance all but two ticks of the minimum timeout when
+    /// PreVote is on: a running leader's heartbeat (every tick) still arrives first, and a premature pre-vote changes
+    /// no term and is refused by followers that hear from a leader, so it disrupts nothing (thesis §9.6).
+    /// </summary>
+    private void AdvanceFirstElection()
+    {
+        if (!_settings.AdvanceFirstElection)
+        {
+            return;
+        }
+
+        if (_node!.IsSoleVoter)
+        {
+            _node.Campaign();
+        }
+        else if (_settings.Raft.PreVote)
+        {
+            _node.AdvanceTicks(_settings.Raft.ElectionTimeoutMinTicks - 2);
+        }
+    }
+
+    /// <summary>Steps the peer messages held while the journal was recovering, in arrival order.</summary>
+    private void StepHeldPeerMessages()
+    {
+        if (_heldWhileRecovering is not { } held)
+        {
+            return;
+        }
+
+        _heldWhileRecovering = null;
+        foreach (var (message, sender) in held)
+        {
+            StepPeerMessage(message, sender);
+        }
+    }
+
+    private void StepPeerMessage(RaftMessage message, IActorRef sender)
     {
         if (_node is null)
         {
+            // Still recovering: the latest few are held and stepped once the core exists, so a peer's pre-vote or vote
+            // request sent while this node replayed its journal is answered in that round instead of the next election
+            // timeout (older ones are dropped: Raft tolerates a lost message).
             _peerMessagesWhileRecovering++;
-            return; // still recovering: Raft tolerates a lost message
+            var held = _heldWhileRecovering ??= new Queue<(RaftMessage, IActorRef)>();
+            if (held.Count == MaxHeldWhileRecovering)
+            {
+                held.Dequeue();
+            }
+
+            held.Enqueue((message, sender));
+            return;
         }
 
         if (message.To != NodeId)
@@ -325,10 +382,10 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
 
         // A member added at run time (raft add-member) may be unknown to this node's peer map: its messages carry
         // the way back, so answer through the sender rather than dropping the reply.
-        if (message.From != NodeId && !_peers.ContainsKey(message.From) && Sender.Path.Address.HasGlobalScope)
+        if (message.From != NodeId && !_peers.ContainsKey(message.From) && sender.Path.Address.HasGlobalScope)
         {
-            _peers[message.From] = Sender;
-            Log.Info("Raft node {NodeId} learned peer {Peer} at {Ref} from its messages.", NodeId, message.From, Sender.Path);
+            _peers[message.From] = sender;
+            Log.Info("Raft node {NodeId} learned peer {Peer} at {Ref} from its messages.", NodeId, message.From, sender.Path);
         }
 
         _peerMessagesIn++;

@@ -40,6 +40,13 @@ public sealed record RaftActorSettings
     public Func<IRaftRandom>? RandomFactory { get; init; }
 
     /// <summary>
+    /// Whether the first election timeout after a start is shortened (etcd's <c>adjustTicks</c>): a sole voter
+    /// campaigns at once, others (with PreVote) advance all but two ticks of the minimum timeout. Off only for specs
+    /// that script elections tick by tick.
+    /// </summary>
+    public bool AdvanceFirstElection { get; init; } = true;
+
+    /// <summary>
     /// <see cref="AddMember"/>: a learner counts as caught up when, at the end of a catch-up round, its match index is
     /// at most this many entries behind the leader's last index (thesis §4.2.1). Non-negative; default 16.
     /// </summary>

@@ -36,6 +36,19 @@ public sealed class RaftActorPersistenceSpecs : RaftActorTestKit
     /// <summary>Node 2 of {1, 2, 3} whose peer 1 is a probe; nodes 1 and 3 exist only as ids.</summary>
     internal static (IActorRef Node, TestProbe Peer) StartVoter(RaftActorTestKit kit)
     {
+        var (node, peer) = StartVoterRecovering(kit);
+        kit.AwaitCondition(() =>
+        {
+            peer.Send(node, GetRaftStatus.Instance);
+            return !peer.ExpectMsg<RaftStatus>().Recovering;
+        }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(5));
+        return (node, peer);
+    }
+
+    /// <summary><see cref="StartVoter(RaftActorTestKit)"/> without waiting for its recovery; its election timer is not
+    /// shortened after the start, so it stays quiet for 19 ticks of 100 ms.</summary>
+    private static (IActorRef Node, TestProbe Peer) StartVoterRecovering(RaftActorTestKit kit)
+    {
         var peer = kit.CreateTestProbe();
         var settings = new RaftActorSettings
         {
@@ -43,14 +56,30 @@ public sealed class RaftActorPersistenceSpecs : RaftActorTestKit
             StateMachineFactory = () => new RecordingStateMachine(),
             TickInterval = TimeSpan.FromMilliseconds(100),
             RandomFactory = () => new FixedRaftRandom(19),
+            AdvanceFirstElection = false,
         };
-        var node = kit.Sys.ActorOf(KvCluster.Raft.Actor.RaftActor.Props(settings, new Dictionary<ulong, IActorRef> { [1] = peer.Ref }));
-        kit.AwaitCondition(() =>
+        return (kit.Sys.ActorOf(KvCluster.Raft.Actor.RaftActor.Props(settings, new Dictionary<ulong, IActorRef> { [1] = peer.Ref })), peer);
+    }
+
+    [Fact]
+    public void Recovery_APeerAsksForAPreVoteMeanwhile_AnsweredOnceRecovered()
+    {
+        var journal = UseGatedJournal();
+        journal.HoldRecovery();
+        var (node, peer) = StartVoterRecovering(this);
+        AwaitCondition(() =>
         {
             peer.Send(node, GetRaftStatus.Instance);
-            return !peer.ExpectMsg<RaftStatus>().Recovering;
+            return peer.ExpectMsg<RaftStatus>().Recovering;
         }, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(5));
-        return (node, peer);
+
+        // A peer that restarted first campaigns while this node still replays its journal (a cluster restart).
+        peer.Send(node, new RequestVote(1, 2, Term: 1, LastLogIndex: 0, LastLogTerm: 0, PreVote: true, LeadershipTransfer: false));
+        journal.ReleaseRecovery();
+
+        // Held, not dropped: answered in this round rather than after the candidate's next election timeout.
+        var answer = peer.ExpectMsg<RequestVoteResult>(TimeSpan.FromSeconds(10));
+        Assert.Equal((true, true, 1L), (answer.PreVote, answer.Granted, answer.Term));
     }
 
     [Fact]

@@ -191,6 +191,38 @@ internal sealed class JournalGate
         gate?.SetResult();
     }
 
+    private TaskCompletionSource? _recoveryGate;
+
+    /// <summary>Holds every recovery (the journal's highest-sequence-number query) until <see cref="ReleaseRecovery"/>.</summary>
+    public void HoldRecovery()
+    {
+        lock (_lock)
+        {
+            _recoveryGate ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    public void ReleaseRecovery()
+    {
+        TaskCompletionSource? gate;
+        lock (_lock)
+        {
+            gate = _recoveryGate;
+            _recoveryGate = null;
+        }
+
+        gate?.SetResult();
+    }
+
+    /// <summary>Waits while recovery is held.</summary>
+    public Task PassRecoveryAsync()
+    {
+        lock (_lock)
+        {
+            return _recoveryGate?.Task ?? Task.CompletedTask;
+        }
+    }
+
     /// <summary>Waits while held, then throws <see cref="FailWith"/> if set.</summary>
     public async Task PassAsync()
     {
@@ -244,6 +276,12 @@ internal sealed class GatedJournal : MemoryJournal
           gate-id = "{{gateId}}"
         }
         """);
+
+    public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
+    {
+        await _gate.PassRecoveryAsync().ConfigureAwait(false);
+        return await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken).ConfigureAwait(false);
+    }
 
     protected override async Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {

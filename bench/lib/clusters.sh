@@ -16,7 +16,11 @@
 #   etcd_down                          SIGTERM to the members, then waits for them
 #   akkakv_cluster up|down|status      scripts/local-cluster.sh with AKKAKV_PORT / AKKAKV_CLIENT_PORT (node and
 #                                      etcd-API ports +0/+1/+2), data in $AKKAKV_DATA ($workdir/akkakv), no
-#                                      lighthouse, no pbm, fsync on, AKKAKV_NODE_ARGS for every node
+#                                      lighthouse, no pbm, fsync on, AKKAKV_NODE_ARGS for every node, the node
+#                                      AKKAKV_NODE_DLL (default: the Release build), AKKAKV_UP_WAIT (0: `up` does
+#                                      not wait for a leader)
+#   bench_publish_node DIR             publishes KvCluster.Node (Release, ReadyToRun as its project says: the way the
+#                                      Dockerfile ships it) to DIR; set AKKAKV_NODE_DLL=DIR/KvCluster.Node.dll to run it
 #   akkakv_up                          `akkakv_cluster up` (its stdout in $AKKAKV_UP_OUT), then await_health; exits 3
 #                                      if it fails. Sets AKKAKV_PIDS, AKKAKV_URLS, AKKAKV_ENDPOINTS, AKKAKV_DIRS
 #   akkakv_down                        `akkakv_cluster down` if up (the data stays in $AKKAKV_DATA)
@@ -28,6 +32,8 @@ AKKAKV_CLIENT_PORT="${AKKAKV_CLIENT_PORT:?set AKKAKV_CLIENT_PORT before sourcing
 AKKAKV_DATA="${AKKAKV_DATA:-$workdir/akkakv}"
 AKKAKV_NODE_ARGS="${AKKAKV_NODE_ARGS:-}"
 AKKAKV_UP_TIMEOUT="${AKKAKV_UP_TIMEOUT:-120}"
+AKKAKV_NODE_DLL="${AKKAKV_NODE_DLL:-KvCluster.Node/bin/Release/net10.0/KvCluster.Node.dll}"
+AKKAKV_UP_WAIT="${AKKAKV_UP_WAIT:-1}"
 ETCD_PIDS=()
 AKKAKV_PIDS=()
 _akkakv_running=0
@@ -52,6 +58,12 @@ bench_build() {
     log "building $project (Release)"
     timeout 900 dotnet build "$project" -c Release -v quiet -nologo >/dev/null
   done
+}
+
+bench_publish_node() {
+  log "publishing KvCluster.Node (Release, ReadyToRun) to $1"
+  timeout 1800 dotnet publish KvCluster.Node -c Release -o "$1" -v quiet -nologo >"$1.publish.log" 2>&1 \
+    || { log "publishing the node failed; see $1.publish.log"; tail -n 5 "$1.publish.log" >&2; exit 3; }
 }
 
 await_health() {
@@ -111,7 +123,8 @@ etcd_down() {
 
 akkakv_cluster() {
   DATA="$AKKAKV_DATA" BASE_PORT="$AKKAKV_PORT" CLIENT_BASE="$AKKAKV_CLIENT_PORT" PBM_BASE=0 LIGHTHOUSE=0 SKIP_BUILD=1 \
-    SYNC=full UP_TIMEOUT="$AKKAKV_UP_TIMEOUT" NODE_ARGS="$AKKAKV_NODE_ARGS" scripts/local-cluster.sh "$@"
+    SYNC=full UP_TIMEOUT="$AKKAKV_UP_TIMEOUT" NODE_ARGS="$AKKAKV_NODE_ARGS" NODE_DLL="$AKKAKV_NODE_DLL" UP_WAIT="$AKKAKV_UP_WAIT" \
+    scripts/local-cluster.sh "$@"
 }
 
 akkakv_up() {
