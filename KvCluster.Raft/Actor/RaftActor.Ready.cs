@@ -43,6 +43,13 @@ public sealed partial class RaftActor
             }
 
             Finish(ready);
+            if (ready.CommittedEntries.Count >= _settings.Raft.MaxCommittedEntriesPerReady && _node.HasReady)
+            {
+                // A full batch of committed entries (a restart replaying what followed its snapshot): let the mailbox
+                // in, so votes and ticks are stepped between batches instead of after all of them.
+                ContinueSoon();
+                return;
+            }
         }
     }
 
@@ -128,6 +135,13 @@ public sealed partial class RaftActor
         foreach (var read in ready.ReadStates)
         {
             ServeRead(read);
+        }
+
+        if (_replayingSince is { } since && _lastApplied >= _node!.CommitIndex)
+        {
+            _replayingSince = null;
+            Log.Info("Raft node {NodeId}: applied the {Entries} committed entries after its snapshot in {ApplyMs} ms (applied index {Applied}).",
+                NodeId, _lastApplied - since.AppliedBefore, (int)System.Diagnostics.Stopwatch.GetElapsedTime(since.At).TotalMilliseconds, _lastApplied);
         }
 
         _node!.Advance(ready);

@@ -85,6 +85,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     /// <summary>The tick of the last <see cref="PeerUnroutable"/> published (at most one per 10 ticks).</summary>
     private long _unroutablePublishedTick = -10;
 
+    /// <summary>Set from recovery until the committed entries after the snapshot are applied again (for the log line).</summary>
+    private (long At, long AppliedBefore)? _replayingSince;
+
     /// <summary>How many peer messages are held while the journal recovers (<see cref="StepPeerMessage"/>).</summary>
     private const int MaxHeldWhileRecovering = 64;
 
@@ -268,6 +271,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             return null;
         }
 
+        var restoreStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         var snapshot = recovered.Snapshot;
         _storage = new JournaledRaftStorage(recovered.HardState, recovered.Log, snapshot?.Decoded.Metadata ?? SnapshotMetadata.None);
         _journalCompactedTo = recovered.Log.Offset;
@@ -296,9 +300,15 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
 
         _node = new RaftNode(_settings.Raft, _storage, random, _lastApplied);
         Log.Info(
-            "Raft node {NodeId} recovered {Events} journal events: {HardState}, snapshot {Snapshot}, log {FirstIndex}..{LastIndex}.",
-            NodeId, recovered.EventCount, recovered.HardState, _snapshot.Index, _storage.FirstIndex, _storage.LastIndex);
+            "Raft node {NodeId} recovered {Events} journal events: {HardState}, snapshot {Snapshot} (state machine restored in {RestoreMs} ms), log {Log}.",
+            NodeId, recovered.EventCount, recovered.HardState, _snapshot.Index,
+            (int)System.Diagnostics.Stopwatch.GetElapsedTime(restoreStarted).TotalMilliseconds, $"{_storage.FirstIndex}..{_storage.LastIndex}");
         AdvanceFirstElection();
+        if (_node.CommitIndex > _lastApplied)
+        {
+            _replayingSince = (System.Diagnostics.Stopwatch.GetTimestamp(), _lastApplied);
+        }
+
         SetTimer(TickTimer, Tick.Instance, _settings.TickInterval, repeat: true);
         return null;
     }
@@ -437,13 +447,18 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     /// </summary>
     private State<RaftRole, RaftActorData> SettleSoon()
     {
+        ContinueSoon();
+        return Stay();
+    }
+
+    /// <summary>Queues one <see cref="SettleRequests"/> behind the messages already in the mailbox, unless one is queued.</summary>
+    private void ContinueSoon()
+    {
         if (!_settleQueued)
         {
             _settleQueued = true;
             Self.Tell(SettleRequests.Instance, Self);
         }
-
-        return Stay();
     }
 
     private void ReplacePeers(IReadOnlyDictionary<ulong, IActorRef>? peers)

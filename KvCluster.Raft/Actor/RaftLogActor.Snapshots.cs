@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -26,6 +27,7 @@ internal sealed partial class RaftLogActor
     /// <summary>The journal was read: rebuild the log, then load the latest snapshot to go with it.</summary>
     private void OnJournalReplayed()
     {
+        _replayedAt = Stopwatch.GetTimestamp();
         var events = _events;
         _events = new List<(long, object)>();
         try
@@ -138,6 +140,10 @@ internal sealed partial class RaftLogActor
             return;
         }
 
+        Log.Info(
+            "Raft {PersistenceId}: recovery read {Events} journal events in {ReplayMs} ms, then the snapshot store in {SnapshotMs} ms.",
+            _persistenceId, _replayed, (int)Stopwatch.GetElapsedTime(_startedAt, _replayedAt).TotalMilliseconds,
+            (int)Stopwatch.GetElapsedTime(_replayedAt).TotalMilliseconds);
         Context.Parent.Tell(new RaftLogRecovered(_hardState, _log, snapshot, _replayed), Self);
         _log = new StoredLog();
     }

@@ -60,6 +60,10 @@ internal sealed partial class RaftLogActor : ReceivePersistentActor
     /// <summary>Highest log index written by any event so far.</summary>
     private long _highestIndex;
 
+    /// <summary>When this incarnation started (recovery with it), and when the journal's replay ended.</summary>
+    private readonly long _startedAt = Stopwatch.GetTimestamp();
+    private long _replayedAt;
+
     /// <summary>Creates the actor; Akka.Persistence starts recovery.</summary>
     /// <param name="persistenceId">The node's stream.</param>
     /// <param name="journalPluginId">Journal plugin id, or null/empty for the default journal.</param>

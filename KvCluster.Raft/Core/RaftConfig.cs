@@ -62,6 +62,13 @@ public sealed record RaftConfig
     /// </summary>
     public long MaxUncommittedBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Maximum committed entries one <see cref="Ready"/> hands out to apply (etcd's <c>MaxCommittedSizePerReady</c>, in
+    /// entries). A node restarted with many committed entries after its snapshot applies them over several Readies, so
+    /// its driver can step votes and ticks in between. At least 1.
+    /// </summary>
+    public int MaxCommittedEntriesPerReady { get; init; } = 4096;
+
     /// <summary>Checks every setting; throws naming the first bad one.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; <see cref="ArgumentException.ParamName"/> names it.</exception>
     public void Validate()
@@ -121,6 +128,7 @@ public sealed record RaftConfig
         RequirePositive(MaxEntriesPerMessage, nameof(MaxEntriesPerMessage));
         RequirePositive(MaxBytesPerMessage, nameof(MaxBytesPerMessage));
         RequirePositive(MaxUncommittedBytes, nameof(MaxUncommittedBytes));
+        RequirePositive(MaxCommittedEntriesPerReady, nameof(MaxCommittedEntriesPerReady));
     }
 
     private static void RequirePositive(long value, string name)

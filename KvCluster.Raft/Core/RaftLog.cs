@@ -287,9 +287,9 @@ internal sealed class RaftLog
         return result;
     }
 
-    /// <summary>Committed entries not yet applied, in order.</summary>
-    public List<Entry> NextCommittedEntries() =>
-        Committed > Applied && _unstable.Snapshot is null ? Entries(Applied + 1, long.MaxValue, (int)Math.Min(int.MaxValue, Committed - Applied)) : new List<Entry>();
+    /// <summary>Committed entries not yet applied, in order: at most <paramref name="max"/>.</summary>
+    public List<Entry> NextCommittedEntries(int max = int.MaxValue) =>
+        Committed > Applied && _unstable.Snapshot is null ? Entries(Applied + 1, long.MaxValue, (int)Math.Min(max, Committed - Applied)) : new List<Entry>();
 
     /// <summary>First index of the run of entries sharing the term of the entry at <paramref name="index"/>.</summary>
     public long FirstIndexOfTermAt(long index)

@@ -135,7 +135,7 @@ public sealed partial class RaftNode
         long? truncateFrom = snapshot is null && entries.Length > 0 && entries[0].Index <= _log.Storage.LastIndex ? entries[0].Index : null;
         var hs = CurrentHardState;
         HardState? hardState = hs != _lastHardState ? hs : null;
-        var committed = _log.NextCommittedEntries();
+        var committed = _log.NextCommittedEntries(_config.MaxCommittedEntriesPerReady);
         var appliedAfter = committed.Count > 0 ? committed[^1].Index : _log.Applied;
         var reads = new List<ReadState>();
         _readStates.RemoveAll(r =>

@@ -76,6 +76,36 @@ public sealed class RaftReadyTests
     }
 
     [Fact]
+    public void Ready_ARestartWithManyCommittedEntries_HandsThemOutInBatchesOfTheConfiguredSize()
+    {
+        var h = new RaftHarness(3, c => c with { MaxCommittedEntriesPerReady = 3 });
+        h.Elect(1);
+        for (var i = 0; i < 7; i++)
+        {
+            h[1].Propose(RaftHarness.Cmd($"c{i}"));
+        }
+
+        h.DeliverAll();
+        h.TickAll(3);
+        h.DeliverAll();
+        Assert.Equal(8, h[2].CommitIndex); // the leader's empty entry and the seven commands
+
+        // Restarted from its storage with nothing applied: the eight committed entries come 3, 3, 2.
+        var node = h.Restart(2);
+        var batches = new List<long[]>();
+        while (node.HasReady)
+        {
+            var ready = node.GetReady();
+            h.Storage[2].Persist(ready);
+            batches.Add(ready.CommittedEntries.Select(e => e.Index).ToArray());
+            node.Advance(ready);
+        }
+
+        Assert.Equal(new[] { new long[] { 1, 2, 3 }, new long[] { 4, 5, 6 }, new long[] { 7, 8 } }, batches);
+        // etcd's MaxCommittedSizePerReady: the driver may step votes and ticks between the batches
+    }
+
+    [Fact]
     public void GetReady_PreviousNotAdvanced_Throws()
     {
         var h = new RaftHarness(3);
