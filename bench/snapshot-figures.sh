@@ -224,6 +224,8 @@ run_restart() {
 }
 
 status_json() { timeout 20 "${KV[@]}" endpoint status --endpoints "$1" -w json 2>/dev/null; }
+etcd_status() { timeout 5 etcdctl --endpoints "$1" --dial-timeout 2s --command-timeout 3s endpoint status -w json 2>/dev/null; }
+etcd_revision() { (etcd_status "$1" || true) | jq -r '.[0].Status.header.revision // 0' 2>/dev/null | head -n 1; }
 leader_endpoint() {
   local ep
   for ep in ${endpoints//,/ }; do
@@ -236,6 +238,7 @@ put_rate() { # endpoint seconds: puts/s of a put load on that endpoint
     --key-space "$KEYS" --warmup 2s --output json | jq -r .throughput
 }
 run_catchup() {
+  command -v etcdctl >/dev/null 2>&1 || { log "installing etcd-client (apt-get)"; apt-get update -qq && apt-get install -y -qq etcd-client >/dev/null; }
   start_akkakv
   local leader follower_id follower_ep pid cmdline keys
   leader="$(leader_endpoint)" || { log "no leader"; exit 3; }
@@ -261,24 +264,55 @@ run_catchup() {
   loadpid=$!
   # The put rate during the catch-up is the leader's store revision moved per second over the catch-up window (every
   # put moves it once), so it does not depend on what the load generator prints when it is stopped.
-  local started=$EPOCHREALTIME applied=0 rev_before rev_after
-  rev_before="$( (status_json "$leader" || true) | jq -r '.[0].Status.header.revision // 0' | head -n 1)"
+  # Polled with etcdctl (a Go binary: milliseconds of CPU per call; `kv endpoint status` starts a .NET process each
+  # time, which took CPU from the measured leader on this two-core machine before 19:05 UTC 2026-12-06). The leader's
+  # revision is also sampled every 0.2 s, for its rate while the snapshot streams (from the leader's log below).
+  local started=$EPOCHREALTIME applied=0 rev_before rev_after leader_id log_mark revsampler
+  leader_id=$(( ${leader##*:} - AKKAKV_CLIENT_PORT + 1 ))
+  log_mark=$(wc -l <"$AKKA_DATA/n$leader_id.log")
+  rev_before="$(etcd_revision "$leader")"
+  ( while :; do echo "$EPOCHREALTIME $(etcd_revision "$leader")"; sleep 0.2; done ) >"$workdir/revisions" 2>/dev/null &
+  revsampler=$!
   setsid "${cmdline[@]}" >>"$AKKA_DATA/n$follower_id.log" 2>&1 </dev/null &
   echo "$!" >"$AKKA_DATA/n$follower_id.pid"
   for _ in $(seq 1 6000); do
-    applied="$( (status_json "$follower_ep" || true) | jq -r '.[0].Status.raftAppliedIndex // 0' 2>/dev/null | head -n 1 || true)"
+    applied="$( (etcd_status "$follower_ep" || true) | jq -r '.[0].Status.raftAppliedIndex // 0' 2>/dev/null | head -n 1 || true)"
     [[ "$applied" =~ ^[0-9]+$ ]] || applied=0
     [ "$applied" -ge "$snapshot_index" ] && [ "$applied" -gt 0 ] && break
     sleep 0.1
   done
   local took ended=$EPOCHREALTIME
-  rev_after="$( (status_json "$leader" || true) | jq -r '.[0].Status.header.revision // 0' | head -n 1)"
+  rev_after="$(etcd_revision "$leader")"
+  kill "$revsampler" 2>/dev/null; wait "$revsampler" 2>/dev/null || true
   took="$(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.2f", b - a }')"
   kill -TERM "$loadpid" 2>/dev/null || true; wait "$loadpid" 2>/dev/null || true; loadpid=""
   local during
   during="$(awk -v a="$rev_before" -v b="$rev_after" -v t="$took" 'BEGIN { if (t > 0) printf "%.1f", (b - a) / t; else print 0 }')"
   say "catch-up of node $follower_id through a snapshot of $snapshot_bytes bytes (index $snapshot_index): applied it $took s after restart (applied index $applied)"
   say "leader put rate: $before/s before, $during/s while the follower caught up (revision $rev_before -> $rev_after) ($(awk -v a="$before" -v b="$during" 'BEGIN { if (a > 0) printf "%.3f", b / a; else print "n/a" }') of before; the issue asks at least 0.5)"
+  # While the snapshot streamed: from the leader's "sends snapshot" log line to its "received snapshot ... whole".
+  local sent whole
+  sent="$(tail -n +"$((log_mark + 1))" "$AKKA_DATA/n$leader_id.log" | grep -m1 -E 'sends snapshot [0-9]+' | grep -oE '^[0-9:.]{12}' || true)"
+  whole="$(tail -n +"$((log_mark + 1))" "$AKKA_DATA/n$leader_id.log" | grep -m1 -E 'received snapshot [0-9]+ whole' | grep -oE '^[0-9:.]{12}' || true)"
+  if [ -n "$sent" ] && [ -n "$whole" ]; then
+    local t0 t1 streaming
+    t0="$(date -d "today $sent" +%s.%N)"; t1="$(date -d "today $whole" +%s.%N)"
+    streaming="$(awk -v a="$t0" -v b="$t1" '
+      $2 ~ /^[0-9]+$/ { t[n] = $1; r[n] = $2; n++ }
+      END {
+        # the samples nearest before the start and after the end bound the window from outside
+        for (i = 0; i < n; i++) { if (t[i] <= a) i0 = i; if (t[i] >= b && i1 == "") i1 = i }
+        if (i0 == "" || i1 == "" || t[i1] <= t[i0]) { print "n/a"; exit }
+        printf "%.1f %.2f", (r[i1] - r[i0]) / (t[i1] - t[i0]), t[i1] - t[i0]
+      }' "$workdir/revisions")"
+    if [ "$streaming" != n/a ]; then
+      say "leader put rate while the snapshot streamed ($sent -> $whole, sampled over ${streaming#* } s): ${streaming% *}/s ($(awk -v a="$before" -v b="${streaming% *}" 'BEGIN { if (a > 0) printf "%.3f", b / a; else print "n/a" }') of before)"
+    else
+      say "leader put rate while the snapshot streamed ($sent -> $whole): too few revision samples"
+    fi
+  else
+    say "the leader logged no snapshot transfer (sent: '${sent}', whole: '${whole}')"
+  fi
   stop_akkakv
 }
 
