@@ -314,26 +314,16 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     }
 
     /// <summary>
-    /// Shortens the first election timeout after a start (etcd's <c>adjustTicks</c>): this node heard from no leader
-    /// before it started, so a whole timeout only delays the first election after a cluster restart. A sole voter
-    /// campaigns at once (its own vote elects it). Others advance all but two ticks of the minimum timeout when
-    /// PreVote is on: a running leader's heartbeat (every tick) still arrives first, and a premature pre-vote changes
-    /// no term and is refused by followers that hear from a leader, so it disrupts nothing (thesis §9.6).
+    /// A sole voter (a one-node store) campaigns as soon as its journal has recovered (etcd's <c>adjustTicks</c> for a
+    /// single-node cluster): its own vote elects it, so waiting out a timeout only delays it. A node with peers waits its
+    /// whole first timeout: advancing it at recovery (etcd advances it only once peer connections report) made it
+    /// message peers that were not listening yet, which Akka.Remote then gates for 5 s.
     /// </summary>
     private void AdvanceFirstElection()
     {
-        if (!_settings.AdvanceFirstElection)
-        {
-            return;
-        }
-
-        if (_node!.IsSoleVoter)
+        if (_settings.AdvanceFirstElection && _node!.IsSoleVoter)
         {
             _node.Campaign();
-        }
-        else if (_settings.Raft.PreVote)
-        {
-            _node.AdvanceTicks(_settings.Raft.ElectionTimeoutMinTicks - 2);
         }
     }
 

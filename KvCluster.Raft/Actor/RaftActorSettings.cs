@@ -40,9 +40,8 @@ public sealed record RaftActorSettings
     public Func<IRaftRandom>? RandomFactory { get; init; }
 
     /// <summary>
-    /// Whether the first election timeout after a start is shortened (etcd's <c>adjustTicks</c>): a sole voter
-    /// campaigns at once, others (with PreVote) advance all but two ticks of the minimum timeout. Off only for specs
-    /// that script elections tick by tick.
+    /// Whether a sole voter campaigns as soon as it has recovered instead of after an election timeout (etcd's
+    /// <c>adjustTicks</c> for a single-node cluster). Off only for specs that script elections tick by tick.
     /// </summary>
     public bool AdvanceFirstElection { get; init; } = true;
 

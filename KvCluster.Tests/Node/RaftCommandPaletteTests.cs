@@ -58,8 +58,9 @@ public sealed class RaftCommandPaletteTests
         for (var attempt = 0; attempt < 5 && added.Status != CommandStatus.Ok && added.Body.Contains("not the leader", StringComparison.Ordinal); attempt++)
         {
             // Leadership moved between finding the leader and the command (an election on a loaded machine): the
-            // command names the problem and changed nothing, so the operator runs it on the new leader.
-            leader = await cluster.AwaitLeaderAsync();
+            // command names the problem and changed nothing, so the operator runs it on the new leader (among the
+            // three members: the joiner is not one yet, so it knows no leader).
+            leader = await LeaderAmongAsync(cluster, 3);
             commands = cluster.Nodes[leader]!.Commands!;
             added = await commands.ExecuteAsync($"raft add-member 127.0.0.1:{cluster.Options[joiner].Port}");
         }

@@ -29,23 +29,6 @@ public sealed class RaftActorElectionSpecs : RaftActorTestKit
     }
 
     [Fact]
-    public void Election_AfterAStart_AllButTwoTicksOfTheMinimumTimeoutAreSkipped()
-    {
-        var cluster = new RaftActorCluster(this, 3, configureActor: s => s with { AdvanceFirstElection = true });
-
-        // etcd's adjustTicks: each node advanced MinTimeout - 2 ticks when it recovered, so node 1 (timeout 10) has two
-        // ticks left instead of ten.
-        cluster.Tick();
-        Assert.All(cluster.Statuses(), s => Assert.Equal((RaftRole.Follower, 0L), (s.Role, s.Term)));
-
-        cluster.Tick();
-        var leader = cluster.AwaitStableLeader(cluster.Ids, TimeSpan.FromSeconds(10));
-
-        Assert.NotNull(leader);
-        Assert.Equal((1UL, 1L), (leader.NodeId, leader.Term));
-    }
-
-    [Fact]
     public void Election_ASoleVoterStarts_LeadsWithoutWaitingForATimeout()
     {
         var cluster = new RaftActorCluster(this, 1, configureActor: s => s with { AdvanceFirstElection = true });

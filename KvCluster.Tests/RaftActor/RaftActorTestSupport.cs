@@ -171,48 +171,16 @@ internal sealed class JournalGate
     /// <summary>When set, every write fails with this exception (a storage failure).</summary>
     public Exception? FailWith { get; set; }
 
-    public void Hold()
-    {
-        lock (_lock)
-        {
-            _gate ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-    }
+    public void Hold() => Close(ref _gate);
 
-    public void Release()
-    {
-        TaskCompletionSource? gate;
-        lock (_lock)
-        {
-            gate = _gate;
-            _gate = null;
-        }
-
-        gate?.SetResult();
-    }
+    public void Release() => Open(ref _gate);
 
     private TaskCompletionSource? _recoveryGate;
 
     /// <summary>Holds every recovery (the journal's highest-sequence-number query) until <see cref="ReleaseRecovery"/>.</summary>
-    public void HoldRecovery()
-    {
-        lock (_lock)
-        {
-            _recoveryGate ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-    }
+    public void HoldRecovery() => Close(ref _recoveryGate);
 
-    public void ReleaseRecovery()
-    {
-        TaskCompletionSource? gate;
-        lock (_lock)
-        {
-            gate = _recoveryGate;
-            _recoveryGate = null;
-        }
-
-        gate?.SetResult();
-    }
+    public void ReleaseRecovery() => Open(ref _recoveryGate);
 
     /// <summary>Waits while recovery is held.</summary>
     public Task PassRecoveryAsync()
@@ -221,6 +189,26 @@ internal sealed class JournalGate
         {
             return _recoveryGate?.Task ?? Task.CompletedTask;
         }
+    }
+
+    private void Close(ref TaskCompletionSource? gate)
+    {
+        lock (_lock)
+        {
+            gate ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    private void Open(ref TaskCompletionSource? gate)
+    {
+        TaskCompletionSource? opened;
+        lock (_lock)
+        {
+            opened = gate;
+            gate = null;
+        }
+
+        opened?.SetResult();
     }
 
     /// <summary>Waits while held, then throws <see cref="FailWith"/> if set.</summary>
