@@ -213,21 +213,6 @@ public sealed partial class RaftNode
         }
     }
 
-    /// <summary>
-    /// Advances logical time by <paramref name="ticks"/> ticks at once (etcd's <c>advanceTicks</c>): a node that has just
-    /// started uses it to shorten its first election timeout (etcd's <c>adjustTicks</c>), since it heard from no leader
-    /// before it started and waiting a whole timeout only delays the first election. What is left of the randomized
-    /// timeout still separates the candidates (Raft §5.2).
-    /// </summary>
-    /// <param name="ticks">Ticks to advance; 0 or less does nothing.</param>
-    public void AdvanceTicks(int ticks)
-    {
-        for (var i = 0; i < ticks; i++)
-        {
-            Tick();
-        }
-    }
-
     /// <summary>Whether this node is the only voter of its configuration (a one-node store), so its own vote elects it.</summary>
     public bool IsSoleVoter => _voters.Ids.Count == 1 && _voters.Contains(Id);
 
