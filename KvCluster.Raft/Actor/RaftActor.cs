@@ -303,7 +303,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             "Raft node {NodeId} recovered {Events} journal events: {HardState}, snapshot {Snapshot} (state machine restored in {RestoreMs} ms), log {Log}.",
             NodeId, recovered.EventCount, recovered.HardState, _snapshot.Index,
             (int)System.Diagnostics.Stopwatch.GetElapsedTime(restoreStarted).TotalMilliseconds, $"{_storage.FirstIndex}..{_storage.LastIndex}");
-        AdvanceFirstElection();
+        CampaignIfSoleVoter();
         if (_node.CommitIndex > _lastApplied)
         {
             _replayingSince = (System.Diagnostics.Stopwatch.GetTimestamp(), _lastApplied);
@@ -319,9 +319,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     /// whole first timeout: advancing it at recovery (etcd advances it only once peer connections report) made it
     /// message peers that were not listening yet, which Akka.Remote then gates for 5 s.
     /// </summary>
-    private void AdvanceFirstElection()
+    private void CampaignIfSoleVoter()
     {
-        if (_settings.AdvanceFirstElection && _node!.IsSoleVoter)
+        if (_settings.SoleVoterCampaignsAtStart && _node!.IsSoleVoter)
         {
             _node.Campaign();
         }

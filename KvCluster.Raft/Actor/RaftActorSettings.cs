@@ -43,7 +43,7 @@ public sealed record RaftActorSettings
     /// Whether a sole voter campaigns as soon as it has recovered instead of after an election timeout (etcd's
     /// <c>adjustTicks</c> for a single-node cluster). Off only for specs that script elections tick by tick.
     /// </summary>
-    public bool AdvanceFirstElection { get; init; } = true;
+    public bool SoleVoterCampaignsAtStart { get; init; } = true;
 
     /// <summary>
     /// <see cref="AddMember"/>: a learner counts as caught up when, at the end of a catch-up round, its match index is

@@ -86,7 +86,7 @@ internal sealed class RaftActorCluster
             return machine;
         },
         RandomFactory = () => new FixedRaftRandom((int)Math.Min(10 + (4 * ((long)id - 1)), MaxTimeout - 1)),
-        AdvanceFirstElection = false, // elections here are scripted tick by tick; specs that test the shortcut turn it on
+        SoleVoterCampaignsAtStart = false, // elections here are scripted tick by tick; specs that test the shortcut turn it on
     });
 
     public IActorRef Start(ulong id)

@@ -31,7 +31,7 @@ public sealed class RaftActorElectionSpecs : RaftActorTestKit
     [Fact]
     public void Election_ASoleVoterStarts_LeadsWithoutWaitingForATimeout()
     {
-        var cluster = new RaftActorCluster(this, 1, configureActor: s => s with { AdvanceFirstElection = true });
+        var cluster = new RaftActorCluster(this, 1, configureActor: s => s with { SoleVoterCampaignsAtStart = true });
 
         // No tick at all: its own vote is a majority, so waiting out a timeout would only delay a one-node store.
         var leader = cluster.AwaitStableLeader(cluster.Ids, TimeSpan.FromSeconds(10));

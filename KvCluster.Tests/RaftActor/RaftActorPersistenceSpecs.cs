@@ -56,7 +56,7 @@ public sealed class RaftActorPersistenceSpecs : RaftActorTestKit
             StateMachineFactory = () => new RecordingStateMachine(),
             TickInterval = TimeSpan.FromMilliseconds(100),
             RandomFactory = () => new FixedRaftRandom(19),
-            AdvanceFirstElection = false,
+            SoleVoterCampaignsAtStart = false,
         };
         return (kit.Sys.ActorOf(KvCluster.Raft.Actor.RaftActor.Props(settings, new Dictionary<ulong, IActorRef> { [1] = peer.Ref })), peer);
     }
