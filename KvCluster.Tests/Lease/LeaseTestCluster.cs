@@ -8,10 +8,16 @@ namespace KvCluster.Tests.Lease;
 /// </summary>
 internal static class LeaseTestCluster
 {
+    private const int TickMs = 50;
+    private const int ElectionTicksMax = 20;
+
+    /// <summary>How long a new leader extends every lease before it expires any: one longest election timeout.</summary>
+    public static TimeSpan PromotionExtension { get; } = TimeSpan.FromMilliseconds(TickMs * ElectionTicksMax);
+
     /// <summary>Starts the nodes and waits for a leader.</summary>
     public static async Task<KvTestCluster> StartAsync()
     {
-        var cluster = await KvTestCluster.StartAsync(3, clientPort: true, tune: o => o with { TickMs = 50, ElectionTicksMin = 10, ElectionTicksMax = 20 });
+        var cluster = await KvTestCluster.StartAsync(3, clientPort: true, tune: o => o with { TickMs = TickMs, ElectionTicksMin = 10, ElectionTicksMax = ElectionTicksMax });
         try
         {
             await cluster.AwaitLeaderAsync();
