@@ -152,8 +152,9 @@ public sealed partial class KvClient
     /// Before a write or a linearizable read: when the leader is unknown right after a node's connection failed, or
     /// the believed leader is that dead node, asks the live nodes who leads (every <see cref="s_leaderPoll"/>) and holds
     /// the request while they all still name the dead node: a router would only forward it there, where it would be
-    /// lost with an unknown outcome. Returns as soon as a live leader is named or no node names any (an election is
-    /// under way: a router waits it out), or when <paramref name="deadline"/> comes.
+    /// lost with an unknown outcome. Returns as soon as a live leader is named or the nodes that answer name none (an
+    /// election is under way: a router waits it out), or when <paramref name="deadline"/> comes; a round in which no
+    /// node answered in time changes nothing.
     /// </summary>
     /// <returns>The dead node still named as leader when the deadline came; null otherwise.</returns>
     private async ValueTask<KvEndpoint?> AwaitLiveLeaderAsync(DateTime deadline, CancellationToken cancellationToken)
@@ -189,7 +190,16 @@ public sealed partial class KvClient
                 return null;
             }
 
-            if (hints.Length == 0 || hints.All(h => h is null))
+            if (hints.Length == 0)
+            {
+                // No live node answered within the budget. That says nothing about who leads (a slow node is not an
+                // election): keep holding and ask again, so a write is neither sent towards the dead node nor, at the
+                // deadline, reported as a timeout with an unknown outcome instead of not-leader.
+                await Task.Delay(s_leaderPoll, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (hints.All(h => h is null))
             {
                 // Nobody names a leader: an election is under way, and a router waits it out.
                 Volatile.Write(ref _leader, null);
