@@ -14,11 +14,16 @@ internal static class RemotingBuffers
     public const string AllocatorTypeVariable = "io.netty.allocator.type";
 
     /// <summary>Makes the accepted sockets use unpooled buffers too, unless the environment already chose.</summary>
-    public static void Configure()
+    public static void Configure() => Configure(Environment.GetEnvironmentVariable, Environment.SetEnvironmentVariable);
+
+    /// <summary><see cref="Configure()"/> over a given environment.</summary>
+    /// <param name="get">Reads a variable.</param>
+    /// <param name="set">Sets a variable.</param>
+    internal static void Configure(Func<string, string?> get, Action<string, string> set)
     {
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(AllocatorTypeVariable)))
+        if (string.IsNullOrEmpty(get(AllocatorTypeVariable)))
         {
-            Environment.SetEnvironmentVariable(AllocatorTypeVariable, "unpooled");
+            set(AllocatorTypeVariable, "unpooled");
         }
     }
 }
