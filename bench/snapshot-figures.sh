@@ -14,7 +14,9 @@
 #   bench/snapshot-figures.sh catchup   AkkaKv alone: a follower stopped while about STATE_MIB MiB of state is
 #                                       written (1 KiB values), then restarted under a put load on the leader: the
 #                                       time until it applied the leader's snapshot index, and the leader's put
-#                                       throughput during the catch-up against before it (the issue: at least half).
+#                                       throughput during the catch-up and while the snapshot streamed, against
+#                                       before it (one member down) and after it (all three up: the cluster's normal
+#                                       rate; the issue: at least half of it).
 #   bench/snapshot-figures.sh all       the three in that order.
 #
 # The issue's sizes are the defaults; smoke-test with tiny ones, e.g.
