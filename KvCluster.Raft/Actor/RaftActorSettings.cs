@@ -85,9 +85,10 @@ public sealed record RaftActorSettings
 
     /// <summary>
     /// Bytes of snapshot image per InstallSnapshot chunk sent to a follower; keep it well under Akka.Remote's
-    /// <c>maximum-frame-size</c>. Between 1 KiB and 16 MiB; default 256 KiB.
+    /// <c>maximum-frame-size</c>. Between 1 KiB and 16 MiB; default 64 KiB, so that neither side's buffers of a chunk
+    /// reach the large object heap (85,000 bytes), which only a full collection frees.
     /// </summary>
-    public int SnapshotChunkBytes { get; init; } = 256 * 1024;
+    public int SnapshotChunkBytes { get; init; } = 64 * 1024;
 
     /// <summary>The persistence id actually used: <see cref="PersistenceId"/> or <c>raft-&lt;NodeId&gt;</c>.</summary>
     public string EffectivePersistenceId => PersistenceId ?? $"raft-{Raft.NodeId}";
