@@ -190,23 +190,17 @@ public sealed partial class KvClient
                 return null;
             }
 
-            if (hints.Length == 0)
-            {
-                // No live node answered within the budget. That says nothing about who leads (a slow node is not an
-                // election): keep holding and ask again, so a write is neither sent towards the dead node nor, at the
-                // deadline, reported as a timeout with an unknown outcome instead of not-leader.
-                await Task.Delay(s_leaderPoll, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            if (hints.All(h => h is null))
+            // A round in which no live node answered within the budget says nothing about who leads (a slow node is
+            // not an election): it falls through to holding and asking again, so a write is neither sent towards the
+            // dead node nor, at the deadline, reported as a timeout with an unknown outcome instead of not-leader.
+            if (hints.Length > 0 && hints.All(h => h is null))
             {
                 // Nobody names a leader: an election is under way, and a router waits it out.
                 Volatile.Write(ref _leader, null);
                 return null;
             }
 
-            named = Array.Find(hints, h => h is not null);
+            named = Array.Find(hints, h => h is not null) ?? named;
 
             await Task.Delay(s_leaderPoll, cancellationToken).ConfigureAwait(false);
         }
