@@ -16,7 +16,10 @@ namespace KvCluster.Node.Membership;
 /// <list type="number">
 /// <item>A member with role <c>kv</c> that is Up and not in the configuration (a node started with <c>--join</c>, or one
 /// that left and came back): its router names its Raft id (<see cref="GetContacts"/>); it becomes known as a peer, then
-/// <see cref="AddMember"/> adds it as a learner and promotes it to voter once it has caught up (§4.2.1).</item>
+/// <see cref="AddMember"/> adds it as a learner and promotes it to voter once it has caught up (§4.2.1). A learner
+/// that the log marks as to be promoted (<see cref="Members.Promoting"/>) and is still a learner, because the leader that
+/// added it lost leadership or its catch-up ran out of time, is resumed the same way by whichever node leads now. A
+/// learner added to stay one (etcd's <c>member add --learner</c>) is left alone.</item>
 /// <item>A member that leaves gracefully (<c>cluster leave</c>: Leaving, Exiting, then Removed) and is in the
 /// configuration: <see cref="RemoveMember"/> takes it out (§4.2.2; a leader that leaves removes itself and steps down).
 /// An orderly stop (SIGTERM) is not a leave: the node marks itself Down and stays in the configuration.</item>
@@ -227,15 +230,26 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
                 return Done();
             }
 
+            var promoting = members.Promoting ?? [];
             foreach (var member in round.Up.Where(m => !removedByOperator.Contains(m.UniqueAddress)).OrderBy(m => m.Address.ToString(), StringComparer.Ordinal))
             {
                 var found = await IdOfAsync(member.Address, round.Ids, learned).ConfigureAwait(false);
-                if (found is not { } known || inConfig.Contains(known.Id))
+                if (found is not { } known || (inConfig.Contains(known.Id) && !promoting.Contains(known.Id)))
                 {
                     continue;
                 }
 
-                _log.Info("Cluster member {Address} (Raft node {Id}) is Up but not in the Raft configuration: adding it as a learner, then a voter.", member.Address, known.Id);
+                if (inConfig.Contains(known.Id))
+                {
+                    // Added to become a voter, still a learner: the leader that added it lost leadership during its
+                    // catch-up, or the catch-up ran out of rounds or time. The log says it is to be promoted: resume.
+                    _log.Info("Cluster member {Address} (Raft node {Id}) is a learner whose promotion to voter did not finish: resuming its catch-up.", member.Address, known.Id);
+                }
+                else
+                {
+                    _log.Info("Cluster member {Address} (Raft node {Id}) is Up but not in the Raft configuration: adding it as a learner, then a voter.", member.Address, known.Id);
+                }
+
                 _node.RegisterPeer(known.Id, known.Endpoint);
                 Report(await _node.Raft.Ask<object>(new AddMember(known.Id), _settings.ChangeTimeout).ConfigureAwait(false), "add", known.Id);
                 inConfig = null; // changed meanwhile: the next round reads it again

@@ -34,7 +34,8 @@ public sealed partial class RaftActor
         }
         else
         {
-            ProposeMembershipEntry(op, ConfigChange.AddLearner(add.NodeId), MembershipPhase.AddingLearner);
+            // The entry says whether the learner is to be promoted, so a leader elected during its catch-up finishes it.
+            ProposeMembershipEntry(op, ConfigChange.AddLearner(add.NodeId, promoteWhenCaughtUp: !add.StayLearner), MembershipPhase.AddingLearner);
         }
     }
 
@@ -59,7 +60,7 @@ public sealed partial class RaftActor
     private Members BuildMembers() => _node is null
         ? new Members(_settings.Raft.Voters, Array.Empty<ulong>(), 0, false, 0, Recovering: true)
         : new Members(_node.Membership.Voters, _node.Membership.Learners, _node.MembershipIndex,
-            _node.MembershipIndex <= _node.CommitIndex, _node.Leader, Recovering: false);
+            _node.MembershipIndex <= _node.CommitIndex, _node.Leader, Recovering: false, _node.Membership.Promoting);
 
     /// <summary>Checks what every membership request needs (leader, nothing pending); answers the sender when not.</summary>
     private bool CanStartMembershipChange(ulong nodeId)

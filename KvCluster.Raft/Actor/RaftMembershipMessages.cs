@@ -45,13 +45,16 @@ public sealed record GetMembers
 /// <param name="Committed">Whether that entry is known committed on this node.</param>
 /// <param name="Leader">The leader this node knows of, or 0.</param>
 /// <param name="Recovering">True while the journal is being replayed; the lists are then the bootstrap configuration.</param>
+/// <param name="Promoting">The learners added to become voters once caught up (<see cref="Core.Membership.Promoting"/>);
+/// null reads as none.</param>
 public sealed record Members(
     IReadOnlyList<ulong> Voters,
     IReadOnlyList<ulong> Learners,
     long Index,
     bool Committed,
     ulong Leader,
-    bool Recovering);
+    bool Recovering,
+    IReadOnlyList<ulong>? Promoting = null);
 
 /// <summary>
 /// The reply to a successful <see cref="AddMember"/> or <see cref="RemoveMember"/>: the configuration entry at

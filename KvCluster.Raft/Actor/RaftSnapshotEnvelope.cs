@@ -45,6 +45,7 @@ internal static class RaftSnapshotEnvelope
             Term = metadata.Term,
             Voters = { metadata.Membership.Voters },
             Learners = { metadata.Membership.Learners },
+            Promoting = { metadata.Membership.Promoting },
             MembershipIndex = metadata.MembershipIndex,
             DataLength = data.Length,
             DataSha256 = ByteString.CopyFrom(SHA256.HashData(data)),
@@ -99,7 +100,7 @@ internal static class RaftSnapshotEnvelope
         Membership membership;
         try
         {
-            membership = new Membership(header.Voters, header.Learners);
+            membership = new Membership(header.Voters, header.Learners, header.Promoting);
         }
         catch (ArgumentException e)
         {

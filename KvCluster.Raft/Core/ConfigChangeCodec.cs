@@ -15,6 +15,8 @@ public static class ConfigChangeCodec
     private const int NodeIdField = 2;
     private const int VotersField = 3;
     private const int LearnersField = 4;
+    private const int PromoteField = 5;
+    private const int PromotingField = 6;
 
     /// <summary>Encodes a change and the configuration it produces.</summary>
     /// <param name="change">The change.</param>
@@ -32,6 +34,13 @@ public static class ConfigChangeCodec
         output.WriteUInt64(change.NodeId);
         WritePacked(output, VotersField, result.Voters);
         WritePacked(output, LearnersField, result.Learners);
+        if (change.PromoteWhenCaughtUp)
+        {
+            output.WriteTag(PromoteField, WireFormat.WireType.Varint);
+            output.WriteBool(true);
+        }
+
+        WritePacked(output, PromotingField, result.Promoting);
         output.Flush();
         return buffer.ToArray();
     }
@@ -47,6 +56,8 @@ public static class ConfigChangeCodec
         ulong nodeId = 0;
         var voters = new List<ulong>();
         var learners = new List<ulong>();
+        var promoting = new List<ulong>();
+        var promote = false;
         try
         {
             var input = new CodedInputStream(data.ToArray());
@@ -68,6 +79,12 @@ public static class ConfigChangeCodec
                         break;
                     case LearnersField:
                         ReadRepeated(input, wireType, learners);
+                        break;
+                    case PromoteField when wireType == WireFormat.WireType.Varint:
+                        promote = input.ReadBool();
+                        break;
+                    case PromotingField:
+                        ReadRepeated(input, wireType, promoting);
                         break;
                     default:
                         input.SkipLastField();
@@ -93,14 +110,14 @@ public static class ConfigChangeCodec
         Membership result;
         try
         {
-            result = new Membership(voters, learners);
+            result = new Membership(voters, learners, promoting);
         }
         catch (ArgumentException ex)
         {
             throw new InvalidDataException($"A configuration change entry carries an invalid configuration: {ex.Message}", ex);
         }
 
-        return (new ConfigChange((ConfigChangeType)type, nodeId), result);
+        return (new ConfigChange((ConfigChangeType)type, nodeId, promote), result);
     }
 
     private static void WritePacked(CodedOutputStream output, int field, IReadOnlyList<ulong> ids)

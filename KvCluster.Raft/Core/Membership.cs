@@ -4,6 +4,9 @@ namespace KvCluster.Raft.Core;
 /// One cluster configuration: the voters, whose majorities decide elections, commit, ReadIndex and CheckQuorum, and
 /// the learners (non-voting members, thesis §4.2.1 / etcd's learners), which receive replication and heartbeats but
 /// never count for any quorum. A node id is in at most one of the two lists. Immutable.
+/// <para>Some learners are <see cref="Promoting"/>: added to become voters once caught up (thesis §4.2.1), as opposed to
+/// learners meant to stay learners (etcd's <c>member add --learner</c>). The log carries that intent, so a leader elected
+/// while such a learner catches up knows to finish the promotion its predecessor began.</para>
 /// </summary>
 public sealed class Membership
 {
@@ -13,13 +16,24 @@ public sealed class Membership
     /// <summary>Creates a configuration.</summary>
     /// <param name="voters">The voters, in configuration order; no 0, no duplicates.</param>
     /// <param name="learners">The learners, in configuration order; no 0, no duplicates, none of them a voter.</param>
-    /// <exception cref="ArgumentException">An id is 0, repeated, or both a voter and a learner.</exception>
-    public Membership(IEnumerable<ulong> voters, IEnumerable<ulong> learners)
+    /// <param name="promoting">The learners added to be promoted once caught up (none when null); each a learner.</param>
+    /// <exception cref="ArgumentException">An id is 0, repeated, or both a voter and a learner; a promoting id is not a
+    /// learner.</exception>
+    public Membership(IEnumerable<ulong> voters, IEnumerable<ulong> learners, IEnumerable<ulong>? promoting = null)
     {
         ArgumentNullException.ThrowIfNull(voters);
         ArgumentNullException.ThrowIfNull(learners);
         Voters = voters.ToArray();
         Learners = learners.ToArray();
+        Promoting = promoting?.Distinct().ToArray() ?? [];
+        foreach (var id in Promoting)
+        {
+            if (!Learners.Contains(id))
+            {
+                throw new ArgumentException($"Node {id} is marked for promotion but is not a learner ({this}).", nameof(promoting));
+            }
+        }
+
         var seen = new HashSet<ulong>();
         foreach (var id in Voters.Concat(Learners))
         {
@@ -40,6 +54,9 @@ public sealed class Membership
 
     /// <summary>The learners, in configuration order.</summary>
     public IReadOnlyList<ulong> Learners { get; }
+
+    /// <summary>The learners added to become voters once caught up (thesis §4.2.1), in the order they were added.</summary>
+    public IReadOnlyList<ulong> Promoting { get; }
 
     /// <summary>Whether <paramref name="id"/> is a voter.</summary>
     /// <param name="id">A node id.</param>
@@ -81,7 +98,7 @@ public sealed class Membership
                     return $"node {id} is already a {(IsVoter(id) ? "voter" : "learner")} ({this})";
                 }
 
-                result = new Membership(Voters, Learners.Append(id));
+                result = new Membership(Voters, Learners.Append(id), change.PromoteWhenCaughtUp ? Promoting.Append(id) : Promoting);
                 return null;
             case ConfigChangeType.PromoteLearner:
                 if (!IsLearner(id))
@@ -89,7 +106,7 @@ public sealed class Membership
                     return IsVoter(id) ? $"node {id} is already a voter ({this})" : $"node {id} is not a learner; add it as a learner first ({this})";
                 }
 
-                result = new Membership(Voters.Append(id), Learners.Where(l => l != id));
+                result = new Membership(Voters.Append(id), Learners.Where(l => l != id), Promoting.Where(l => l != id));
                 return null;
             case ConfigChangeType.RemoveServer:
                 if (!Contains(id))
@@ -102,16 +119,21 @@ public sealed class Membership
                     return $"node {id} is the only voter; a cluster without voters can never commit again";
                 }
 
-                result = new Membership(Voters.Where(v => v != id), Learners.Where(l => l != id));
+                result = new Membership(Voters.Where(v => v != id), Learners.Where(l => l != id), Promoting.Where(l => l != id));
                 return null;
             default:
                 return $"unknown configuration change type {(int)change.Type}";
         }
     }
 
-    /// <summary>Both lists, for logs and error messages: <c>voters [1, 2, 3], learners [4]</c>.</summary>
+    /// <summary>
+    /// Both lists, for logs and error messages: <c>voters [1, 2, 3], learners [4]</c>, and the learners being promoted
+    /// when there are any: <c>voters [1, 2, 3], learners [4] (4 to be promoted)</c>.
+    /// </summary>
     /// <returns>The text.</returns>
-    public override string ToString() => $"voters [{string.Join(", ", Voters)}], learners [{string.Join(", ", Learners)}]";
+    public override string ToString() =>
+        $"voters [{string.Join(", ", Voters)}], learners [{string.Join(", ", Learners)}]" +
+        (Promoting.Count == 0 ? string.Empty : $" ({string.Join(", ", Promoting)} to be promoted)");
 }
 
 /// <summary>The kind of a single-server configuration change (thesis §4.1); values match the wire enum.</summary>
@@ -130,12 +152,15 @@ public enum ConfigChangeType
 /// <summary>A single-server configuration change (thesis §4.1), proposed with <see cref="RaftNode.ProposeConfigChange"/>.</summary>
 /// <param name="Type">What to do.</param>
 /// <param name="NodeId">The node it is done to; non-zero.</param>
-public sealed record ConfigChange(ConfigChangeType Type, ulong NodeId)
+/// <param name="PromoteWhenCaughtUp">For <see cref="ConfigChangeType.AddLearner"/>: the learner is to become a voter once
+/// caught up (<see cref="Membership.Promoting"/>); false for a learner that stays one.</param>
+public sealed record ConfigChange(ConfigChangeType Type, ulong NodeId, bool PromoteWhenCaughtUp = false)
 {
     /// <summary>Adds <paramref name="id"/> as a learner.</summary>
     /// <param name="id">The new member.</param>
+    /// <param name="promoteWhenCaughtUp">Whether it is added to become a voter once caught up.</param>
     /// <returns>The change.</returns>
-    public static ConfigChange AddLearner(ulong id) => new(ConfigChangeType.AddLearner, id);
+    public static ConfigChange AddLearner(ulong id, bool promoteWhenCaughtUp = false) => new(ConfigChangeType.AddLearner, id, promoteWhenCaughtUp);
 
     /// <summary>Promotes learner <paramref name="id"/> to voter.</summary>
     /// <param name="id">The learner.</param>

@@ -122,6 +122,7 @@ public sealed partial class RaftWireSerializer
         Members m => new W.Members
         {
             Voters = { m.Voters }, Learners = { m.Learners }, Index = m.Index, Committed = m.Committed, Leader = m.Leader, Recovering = m.Recovering,
+            Promoting = { m.Promoting ?? [] },
         }.ToByteArray(),
         MembershipChanged m => new W.MembershipChanged { Index = m.Index, Voters = { m.Voters }, Learners = { m.Learners } }.ToByteArray(),
         MembershipChangeFailed m => new W.MembershipChangeFailed
@@ -178,7 +179,7 @@ public sealed partial class RaftWireSerializer
                 return new RemoveMember(W.RemoveMember.Parser.ParseFrom(bytes).NodeId);
             case MembersManifest:
                 var members = W.Members.Parser.ParseFrom(bytes);
-                return new Members(members.Voters.ToArray(), members.Learners.ToArray(), members.Index, members.Committed, members.Leader, members.Recovering);
+                return new Members(members.Voters.ToArray(), members.Learners.ToArray(), members.Index, members.Committed, members.Leader, members.Recovering, members.Promoting.ToArray());
             case MembershipChangedManifest:
                 var changed = W.MembershipChanged.Parser.ParseFrom(bytes);
                 return new MembershipChanged(changed.Index, changed.Voters.ToArray(), changed.Learners.ToArray());

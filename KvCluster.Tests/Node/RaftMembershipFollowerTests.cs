@@ -10,7 +10,7 @@ namespace KvCluster.Tests.Node;
 [Trait("Category", "Integration")]
 public sealed class RaftMembershipFollowerTests
 {
-    [Fact(Skip = "Flaky (2026-12-06): the joiner sometimes stays a learner for good (CI at 16:26 UTC; 1 of about 12 local runs still a learner after 90 s). On a quiet machine it is a voter after 12-13 s in about half the runs and 24-26 s in the others, the same before and after that day's membership changes. Suspected, not proven: an election during the learner's catch-up ends the old leader's AddMember, and the new leader's membership follower adds only members missing from the configuration, so nothing resumes the promotion; resuming it needs the add's intent (learner for good, or voter) carried in the configuration entry.")]
+    [Fact]
     public async Task FourthKvNode_JoiningTheCluster_BecomesAVoterWithoutAnOperator()
     {
         await using var cluster = await KvTestCluster.StartAsync(pbm: true);
@@ -22,6 +22,51 @@ public sealed class RaftMembershipFollowerTests
 
         var members = await AwaitMembersAsync(cluster, leader, m => m.Voters.Count == 4 && m.Committed);
         Assert.Contains(4UL, members.Voters);
+        await using var viaJoiner = await cluster.ClientAsync(joiner);
+        Assert.Equal(KvCluster.Client.Protocol.KvStatus.Ok, (await viaJoiner.PutAsync(Encoding.UTF8.GetBytes("k"), Encoding.UTF8.GetBytes("v"))).Status);
+    }
+
+    [Fact]
+    public async Task ALearnerWhosePromotionALeaderChangeCutShort_IsPromotedByTheNextLeaderOnceItRuns()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(pbm: true);
+        var leader = await cluster.AwaitLeaderAsync();
+
+        // Node 4 enters the configuration as a learner to be promoted while it does not run yet, so its catch-up
+        // cannot end; then leadership moves, which ends the old leader's attempt (thesis §4.2.1 leaves it a learner).
+        var adding = cluster.Nodes[leader]!.Raft.Ask<object>(new AddMember(4), TimeSpan.FromSeconds(60));
+        for (var attempt = 0; attempt < 50 && await Task.WhenAny(adding, Task.Delay(TimeSpan.FromSeconds(2))) == adding; attempt++)
+        {
+            // Refused at once until the leader committed an entry of its term: asked again. Accepted, it stays
+            // unanswered while the learner cannot catch up.
+            Assert.Equal(MembershipChangeFailure.Unavailable, Assert.IsType<MembershipChangeFailed>(await adding).Failure);
+            await Task.Delay(100);
+            adding = cluster.Nodes[leader]!.Raft.Ask<object>(new AddMember(4), TimeSpan.FromSeconds(60));
+        }
+
+        var members = await AwaitMembersAsync(cluster, leader, m => m.Learners.Contains(4UL) && m.Committed);
+        Assert.Equal(new ulong[] { 4 }, members.Promoting);
+        var target = Enumerable.Range(0, 3).First(i => i != leader);
+        var newLeader = leader;
+        for (var attempt = 0; attempt < 5 && newLeader == leader; attempt++)
+        {
+            await cluster.Nodes[leader]!.Raft.Ask<object>(new TransferLeadership((ulong)target + 1), KvTestCluster.Wait);
+            newLeader = await AwaitLeaderOtherThanAsync(cluster, leader);
+        }
+
+        Assert.NotEqual(leader, newLeader);
+        var failed = Assert.IsType<MembershipChangeFailed>(await adding);
+        Assert.Equal(MembershipChangeFailure.NotLeader, failed.Failure);
+        members = await cluster.Nodes[newLeader]!.Raft.Ask<Members>(GetMembers.Instance, KvTestCluster.Wait);
+        Assert.Contains(4UL, members.Learners);
+        Assert.Contains(4UL, members.Promoting!);
+
+        // Node 4 starts and joins: the new leader finishes the promotion the log asks for.
+        var joiner = await cluster.StartJoinerAsync();
+        members = await AwaitMembersAsync(cluster, newLeader, m => m.Voters.Count == 4 && m.Committed);
+        Assert.Contains(4UL, members.Voters);
+        Assert.Empty(members.Learners);
+        Assert.Empty(members.Promoting!);
         await using var viaJoiner = await cluster.ClientAsync(joiner);
         Assert.Equal(KvCluster.Client.Protocol.KvStatus.Ok, (await viaJoiner.PutAsync(Encoding.UTF8.GetBytes("k"), Encoding.UTF8.GetBytes("v"))).Status);
     }
@@ -92,6 +137,22 @@ public sealed class RaftMembershipFollowerTests
         while (Cluster.Get(cluster.Nodes[node]!.System).State.Members.Count(m => m.Status == MemberStatus.Up) < 3)
         {
             Assert.True(DateTime.UtcNow < deadline, "the three nodes did not form one cluster");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The index of the leader all running nodes agree on, once it is not <paramref name="old"/> (or the deadline).</summary>
+    private static async Task<int> AwaitLeaderOtherThanAsync(KvTestCluster cluster, int old)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var leader = await cluster.AwaitLeaderAsync();
+            if (leader != old || DateTime.UtcNow >= deadline)
+            {
+                return leader;
+            }
+
             await Task.Delay(50);
         }
     }

@@ -119,4 +119,72 @@ public sealed class ConfigChangeFormatTests
         Assert.Equal(new ulong[] { 1, 2, 3, 4 }, next!.Voters);
         Assert.Equal(new ulong[] { 300 }, next.Learners);
     }
+
+    [Fact]
+    public void AddLearnerToPromote_IsCarriedByTheEntryAndEndsWithPromotionOrRemoval()
+    {
+        var added = Apply(new Membership([1, 2, 3], []), ConfigChange.AddLearner(4, promoteWhenCaughtUp: true));
+        Assert.Equal(new ulong[] { 4 }, added.Learners);
+        Assert.Equal(new ulong[] { 4 }, added.Promoting);
+        Assert.Contains("4 to be promoted", added.ToString(), StringComparison.Ordinal);
+
+        var staying = Apply(added, ConfigChange.AddLearner(5));
+        Assert.Equal(new ulong[] { 4, 5 }, staying.Learners);
+        Assert.Equal(new ulong[] { 4 }, staying.Promoting);
+
+        var bytes = ConfigChangeCodec.Encode(ConfigChange.AddLearner(4, promoteWhenCaughtUp: true), added);
+        var wire = W.ConfigChangeEntry.Parser.ParseFrom(bytes);
+        Assert.True(wire.PromoteWhenCaughtUp);
+        Assert.Equal(new ulong[] { 4 }, wire.Promoting);
+        var (change, decoded) = ConfigChangeCodec.Decode(bytes);
+        Assert.Equal(ConfigChange.AddLearner(4, promoteWhenCaughtUp: true), change);
+        Assert.Equal(new ulong[] { 4 }, decoded.Promoting);
+
+        Assert.Empty(Apply(staying, ConfigChange.PromoteLearner(4)).Promoting);
+        Assert.Empty(Apply(staying, ConfigChange.RemoveServer(4)).Promoting);
+    }
+
+    [Fact]
+    public void Decode_AnEntryWrittenBeforePromotingExisted_HasNoPromotingLearner()
+    {
+        var wire = new W.ConfigChangeEntry { Type = W.ConfigChangeType.AddLearner, NodeId = 4 };
+        wire.Voters.Add([1, 2, 3]);
+        wire.Learners.Add(4);
+
+        var (change, result) = ConfigChangeCodec.Decode(wire.ToByteArray());
+
+        Assert.False(change.PromoteWhenCaughtUp);
+        Assert.Equal(new ulong[] { 4 }, result.Learners);
+        Assert.Empty(result.Promoting);
+    }
+
+    [Fact]
+    public void Decode_APromotingIdThatIsNotALearner_ThrowsInvalidDataException()
+    {
+        var wire = new W.ConfigChangeEntry { Type = W.ConfigChangeType.AddLearner, NodeId = 4 };
+        wire.Voters.Add([1, 2, 3]);
+        wire.Learners.Add(4);
+        wire.Promoting.Add(2);
+
+        var error = Assert.Throws<InvalidDataException>(() => ConfigChangeCodec.Decode(wire.ToByteArray()));
+        Assert.Contains("Node 2 is marked for promotion but is not a learner", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SnapshotEnvelope_KeepsThePromotingLearners()
+    {
+        var membership = new Membership([1, 2, 3], [4, 5], [5]);
+        var envelope = RaftSnapshotEnvelope.Encode(new SnapshotMetadata(10, 2, membership, 9), DateTime.UtcNow, [1, 2, 3]);
+
+        var decoded = RaftSnapshotEnvelope.Decode(envelope).Metadata.Membership;
+
+        Assert.Equal(new ulong[] { 4, 5 }, decoded.Learners);
+        Assert.Equal(new ulong[] { 5 }, decoded.Promoting);
+    }
+
+    private static Membership Apply(Membership from, ConfigChange change)
+    {
+        Assert.Null(from.TryApply(change, out var next));
+        return next!;
+    }
 }

@@ -68,6 +68,43 @@ public sealed class RaftActorMembershipSpecs : RaftActorTestKit
     }
 
     [Fact]
+    public void AddMember_LearnerInItsCatchUp_IsListedAsPromotingByEveryNode()
+    {
+        var (cluster, leader) = StartWithLeader();
+        cluster.AddJoiner(4, reachable: false);
+
+        cluster.Nodes[leader].Tell(new AddMember(4), CreateTestProbe());
+
+        // The AddLearner entry says the learner is to be promoted: any node that leads next can finish the change.
+        var follower = cluster.Ids.First(id => id != leader);
+        AwaitAssert(() =>
+        {
+            cluster.Tick(1);
+            foreach (var id in new[] { leader, follower })
+            {
+                var members = MembersOf(cluster, id);
+                Assert.Equal(new ulong[] { 4 }, members.Learners);
+                Assert.Equal(new ulong[] { 4 }, members.Promoting);
+            }
+        });
+    }
+
+    [Fact]
+    public void AddMember_StayLearner_IsALearnerThatIsNotPromoting()
+    {
+        var (cluster, leader) = StartWithLeader();
+        cluster.AddJoiner(4, reachable: false);
+
+        cluster.Nodes[leader].Tell(new AddMember(4, StayLearner: true), TestActor);
+        cluster.Tick(2);
+
+        Assert.Equal(new ulong[] { 4 }, ExpectMsg<MembershipChanged>().Learners);
+        var members = MembersOf(cluster, leader);
+        Assert.Equal(new ulong[] { 4 }, members.Learners);
+        Assert.Empty(members.Promoting!);
+    }
+
+    [Fact]
     public void AddMember_NewVoter_CountsForQuorumAfterPromotion()
     {
         var (cluster, leader) = StartWithLeader();
