@@ -219,7 +219,10 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
             foreach (var member in round.Up.Where(m => !departing.Contains(m.Address)))
             {
                 // In the configuration last round, out of it now, still Up and not leaving: an operator removed it.
-                if (round.LastConfig is { } last && round.Ids.TryGetValue(member.Address, out var id) && last.Contains(id.Id) && !inConfig.Contains(id.Id))
+                // Every node watches for this, not only the leader (which learned the ids when it added members), so
+                // a node that leads later does not add the member back: the ids are looked up here too.
+                if (round.LastConfig is { } last && await IdOfAsync(member.Address, round.Ids, learned).ConfigureAwait(false) is { } id
+                    && last.Contains(id.Id) && !inConfig.Contains(id.Id))
                 {
                     removedByOperator.Add(member.UniqueAddress);
                 }

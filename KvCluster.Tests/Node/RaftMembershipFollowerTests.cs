@@ -105,14 +105,14 @@ public sealed class RaftMembershipFollowerTests
         Assert.Equal(KvCluster.Client.Protocol.KvStatus.Ok, (await client.PutAsync(Encoding.UTF8.GetBytes("back"), Encoding.UTF8.GetBytes("again"))).Status);
     }
 
-    [Fact(Skip = "Flaky (2026-12-06): when leadership moves after the removal, the new leader's membership follower does not know the operator removed the member and adds it back; the follower must learn operator removals from the Raft log. See the issue 14 closing note.")]
-    public async Task MemberRemovedByAnOperatorWhileUp_IsNotAddedBackByTheFollower()
+    [Fact]
+    public async Task MemberRemovedByAnOperatorWhileUp_IsNotAddedBackByTheFollower_NorByTheNextLeader()
     {
         await using var cluster = await KvTestCluster.StartAsync(pbm: true);
         var leader = await cluster.AwaitLeaderAsync();
         var removed = Enumerable.Range(0, 3).First(i => i != leader);
         await AwaitAllUpAsync(cluster, leader);
-        await Task.Delay(TimeSpan.FromSeconds(2)); // a few follower rounds: it knows every member's id
+        await Task.Delay(TimeSpan.FromSeconds(2)); // a few follower rounds: every node has seen the configuration
 
         var response = await cluster.Nodes[leader]!.Commands!.ExecuteAsync($"raft remove-member {removed + 1}");
         for (var attempt = 0; attempt < 5 && response.Status != CommandStatus.Ok && response.Body.Contains("not the leader", StringComparison.Ordinal); attempt++)
@@ -125,10 +125,36 @@ public sealed class RaftMembershipFollowerTests
         }
 
         Assert.True(response.Status == CommandStatus.Ok, response.Body);
-        await Task.Delay(TimeSpan.FromSeconds(4));
-
+        await Task.Delay(TimeSpan.FromSeconds(4)); // four rounds of the leader's follower
         var members = await cluster.Nodes[leader]!.Raft.Ask<Members>(GetMembers.Instance, KvTestCluster.Wait);
         Assert.DoesNotContain((ulong)(removed + 1), members.Voters.Concat(members.Learners));
+
+        // Leadership moves to the third node, whose follower never added or removed anything: it learned of the
+        // removal from the configuration it watched, and does not add the member back either.
+        var third = Enumerable.Range(0, 3).First(i => i != leader && i != removed);
+        var voters = new[] { leader, third };
+        for (var attempt = 0; attempt < 5 && await LeaderAmongAsync(cluster, voters) != third; attempt++)
+        {
+            await cluster.Nodes[leader]!.Raft.Ask<object>(new TransferLeadership((ulong)third + 1), KvTestCluster.Wait);
+            for (var wait = 0; wait < 50 && await LeaderAmongAsync(cluster, voters) != third; wait++)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.Equal(third, await LeaderAmongAsync(cluster, voters));
+        await Task.Delay(TimeSpan.FromSeconds(4)); // four rounds of the new leader's follower
+        members = await cluster.Nodes[third]!.Raft.Ask<Members>(GetMembers.Instance, KvTestCluster.Wait);
+        Assert.Equal((ulong)third + 1, members.Leader);
+        Assert.DoesNotContain((ulong)(removed + 1), members.Voters.Concat(members.Learners));
+    }
+
+    /// <summary>The index of the node that leads with the agreement of all of <paramref name="nodes"/>, or -1.</summary>
+    private static async Task<int> LeaderAmongAsync(KvTestCluster cluster, IReadOnlyList<int> nodes)
+    {
+        var statuses = await Task.WhenAll(nodes.Select(i => cluster.Nodes[i]!.Raft.Ask<RaftStatus>(GetRaftStatus.Instance, KvTestCluster.Wait)));
+        var leaders = statuses.Where(s => s.Role == KvCluster.Raft.Core.RaftRole.Leader).ToArray();
+        return leaders.Length == 1 && statuses.All(s => s.Leader == leaders[0].NodeId && s.Term == leaders[0].Term) ? (int)leaders[0].NodeId - 1 : -1;
     }
 
     private static async Task AwaitAllUpAsync(KvTestCluster cluster, int node)
