@@ -266,13 +266,14 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
         await WaitUntil(() => client.Leader is null);
 
         // Held until the call's own deadline (the client's default is far beyond the cap) while the survivor, asked
-        // again and again, kept naming the dead node; then reported as not-leader (nothing sent, safe to retry), not
-        // as a timeout (outcome unknown).
+        // who leads, kept naming the dead node; then reported as not-leader (nothing sent, safe to retry), not as a
+        // timeout (outcome unknown). How many times it is asked within the 800 ms depends on the machine's load (once
+        // in CI at 00:44 UTC on 2026-12-07), so the spec asks for one question, not a count.
         var asked = other.ContactRequests;
         var e = await Assert.ThrowsAsync<KvNotLeaderException>(() => Within(client.ExecuteAsync(Put("b", "2"), timeout: TimeSpan.FromMilliseconds(800))));
         Assert.Contains(_node.Endpoint.ToString(), e.Message);
         Assert.Contains("whose connection failed", e.Message);
-        Assert.True(other.ContactRequests >= asked + 2, $"the survivor was asked who leads {other.ContactRequests - asked} time(s) while the write was held");
+        Assert.True(other.ContactRequests >= asked + 1, "the survivor was never asked who leads while the write was held");
         Assert.Equal(before, other.Requests.Count);
         _node = await FakeKvNode.StartAsync();
     }

@@ -28,6 +28,19 @@ public sealed class RaftActorMembershipSpecs : RaftActorTestKit
 
     private Members MembersOf(RaftActorCluster cluster, ulong id) => MembersOf(this, cluster, id);
 
+    /// <summary>
+    /// Ticks until the test actor holds an answer (at most 100 ticks). A fixed number of ticks would not do: the
+    /// catch-up deadline counts from the commit of the AddLearner entry, and how many ticks pass before that commit
+    /// depends on how the replication messages interleave with the ticks on a loaded machine.
+    /// </summary>
+    private void TickUntilAnswered(RaftActorCluster cluster)
+    {
+        for (var i = 0; i < 100 && !HasMessages; i++)
+        {
+            cluster.Tick(1);
+        }
+    }
+
     private static Members MembersOf(RaftActorTestKit kit, RaftActorCluster cluster, ulong id)
     {
         var probe = kit.CreateTestProbe();
@@ -126,14 +139,14 @@ public sealed class RaftActorMembershipSpecs : RaftActorTestKit
         // Raft thesis §4.2.1: once promoted, the new server counts in every majority
     }
 
-    [Fact(Skip = "Flaky (2026-12-06): the same undiagnosed symptom as AddMember_AfterTimeout below, no MembershipChangeFailed within 10 s; failed once in CI at 08:20 UTC on a commit that does not touch the RaftActor (7e4a621) and passed in the runs before it. Diagnose the catch-up timeout under virtual time before re-enabling both.")]
+    [Fact]
     public void AddMember_LearnerNeverCatchesUp_FailsCatchUpTimedOutAndStaysLearner()
     {
         var (cluster, leader) = StartWithLeader(configureActor: s => s with { CatchUpTimeout = TimeSpan.FromSeconds(2) });
         cluster.AddJoiner(4, reachable: false);
 
         cluster.Nodes[leader].Tell(new AddMember(4), TestActor);
-        cluster.Tick(25);
+        TickUntilAnswered(cluster);
 
         var failed = ExpectMsg<MembershipChangeFailed>();
         Assert.Equal((4UL, MembershipChangeFailure.CatchUpTimedOut), (failed.NodeId, failed.Failure));
@@ -143,13 +156,13 @@ public sealed class RaftActorMembershipSpecs : RaftActorTestKit
         Assert.Equal(new ulong[] { 1, 2, 3 }, members.Voters);
     }
 
-    [Fact(Skip = "Flaky (2026-12-06): times out waiting for MembershipChangeFailed in about 1 run in 4 of the RaftActor specs under load (seen before and after the simulation fix 7110be4); not diagnosed yet. See the issue 14 closing note.")]
+    [Fact]
     public void AddMember_AfterTimeout_ResumesCatchUpAndPromotes()
     {
         var (cluster, leader) = StartWithLeader(configureActor: s => s with { CatchUpTimeout = TimeSpan.FromSeconds(2) });
         cluster.AddJoiner(4, reachable: false);
         cluster.Nodes[leader].Tell(new AddMember(4), TestActor);
-        cluster.Tick(25);
+        TickUntilAnswered(cluster);
         ExpectMsg<MembershipChangeFailed>();
 
         cluster.ConnectAll();

@@ -93,7 +93,7 @@ public sealed class SnapshotClusterTests
     [Fact]
     public async Task LeaderKilledMidTransfer_TheFollowerStillConverges()
     {
-        // 20,000 keys of 2 KiB: a state of about 40 MiB, 160 chunks of the default 256 KiB, so the transfer takes a while.
+        // 20,000 keys of 2 KiB: a state of about 40 MiB, about 600 chunks of the default 64 KiB, so the transfer takes a while.
         await using var cluster = SnapshotNodeProcesses.Start(3, "--snapshot-count", "1000", "--snapshot-catchup-entries", "200");
         var leader = await cluster.AwaitLeaderAsync();
         var follower = (leader + 1) % 3;
