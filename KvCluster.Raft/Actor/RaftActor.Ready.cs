@@ -14,8 +14,17 @@ public sealed partial class RaftActor
     /// </summary>
     private void Drive()
     {
-        if (_node is null || _persisting is not null || _flushingHardState)
+        if (_node is null)
         {
+            return;
+        }
+
+        if (_persisting is not null || _flushingHardState)
+        {
+            // The next Ready waits for the write, but heartbeat answers need not (RaftNode.TakeHeartbeatResults): a
+            // follower writing a received snapshot would otherwise go silent, and a leader with no other live
+            // follower would step down by CheckQuorum meanwhile.
+            SendAll(_node.TakeHeartbeatResults());
             return;
         }
 

@@ -389,6 +389,26 @@ public sealed partial class RaftNode
     /// <summary>The leader's progress for a follower (tests).</summary>
     internal Progress? ProgressOf(ulong id) => _progress.TryGetValue(id, out var p) ? p : null;
 
+    /// <summary>
+    /// Takes the <see cref="HeartbeatResult"/>s queued since the last <see cref="GetReady"/>, for a driver whose last
+    /// Ready is still being made durable (a follower writing a received snapshot can take seconds). A heartbeat's answer
+    /// promises nothing about the log (it echoes the term and the read round: "I follow you now"), so it may leave
+    /// before any write, like every message of <see cref="Ready.Messages"/>; sent at once, it keeps the leader's
+    /// CheckQuorum and ReadIndex rounds going instead of waiting for the write. Everything else stays queued.
+    /// </summary>
+    /// <returns>The answers, in the order they were queued; empty when there are none.</returns>
+    public IReadOnlyList<RaftMessage> TakeHeartbeatResults()
+    {
+        if (!_messages.Exists(m => m is HeartbeatResult))
+        {
+            return Array.Empty<RaftMessage>();
+        }
+
+        var taken = _messages.FindAll(m => m is HeartbeatResult);
+        _messages.RemoveAll(m => m is HeartbeatResult);
+        return taken;
+    }
+
     /// <summary>Queues a message: votes and append results after the persist, everything else before.</summary>
     private void Send(RaftMessage message)
     {

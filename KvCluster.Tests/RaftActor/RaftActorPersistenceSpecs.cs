@@ -102,6 +102,31 @@ public sealed class RaftActorPersistenceSpecs : RaftActorTestKit
     }
 
     [Fact]
+    public void Heartbeat_WhileAnAppendIsBeingWritten_IsAnsweredAtOnce_TheAppendOnlyOnceDurable()
+    {
+        var journal = UseGatedJournal();
+        var (node, peer) = StartVoter();
+        journal.Hold();
+
+        // Leader 1 (term 1) appends an entry: the follower acknowledges it only once it is durable (Raft Figure 2).
+        peer.Send(node, new AppendEntries(1, 2, Term: 1, PrevLogIndex: 0, PrevLogTerm: 0, [new Entry(1, 1, EntryType.Normal, new byte[] { 1 })], LeaderCommit: 0));
+        AwaitCondition(() => journal.PendingWrites == 1, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(5), "the entry was not written");
+
+        // A heartbeat meanwhile is answered at once: its answer promises nothing about the log, and a follower that
+        // stays silent through a long write (a received snapshot) would make a leader with no other live follower
+        // step down by CheckQuorum.
+        peer.Send(node, new Heartbeat(1, 2, Term: 1, Commit: 0, ReadRound: 7));
+        var answer = peer.ExpectMsg<HeartbeatResult>();
+        Assert.Equal((1L, 7UL), (answer.Term, answer.ReadRound));
+        peer.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        journal.Release();
+        var appended = peer.ExpectMsg<AppendEntriesResult>();
+        Assert.True(appended.Success);
+        Assert.Equal(1L, appended.Index);
+    }
+
+    [Fact]
     public void Restart_AfterVote_RecoversTermAndVoteAndRefusesSecondCandidate()
     {
         var journal = UseGatedJournal();
