@@ -94,6 +94,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
     /// <summary>Peer messages that arrived while the journal recovered, with their senders; null once recovered.</summary>
     private Queue<(RaftMessage Message, IActorRef Sender)>? _heldWhileRecovering;
 
+    /// <summary>The core's term right after recovery (<see cref="MaybeAdvanceFirstElection"/>: a later term means an election already ran).</summary>
+    private long _recoveredTerm;
+
     /// <summary>True while a <see cref="SettleRequests"/> is in this actor's mailbox (requests wait for it to batch).</summary>
     private bool _settleQueued;
 
@@ -146,6 +149,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             Akka.Actor.Props.Create(() => new RaftLogActor(_settings.EffectivePersistenceId, _settings.JournalPluginId, _settings.SnapshotPluginId)),
             "log");
         Context.Watch(_logActor);
+        WatchAssociationsForFirstElection();
     }
 
     /// <inheritdoc />
@@ -159,6 +163,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             case Tick:
                 _ticks++;
                 _node?.Tick();
+                MaybeAdvanceFirstElection();
                 TickMembershipOp();
                 TickSnapshotTransfers();
                 if (!_syncedSinceTick)
@@ -175,6 +180,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 break;
             case RaftMessage message:
                 StepPeerMessage(message, Sender);
+                break;
+            case Akka.Remote.AssociationEvent association:
+                OnAssociation(association);
                 break;
             case Propose propose:
                 HandlePropose(propose);
@@ -303,7 +311,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             "Raft node {NodeId} recovered {Events} journal events: {HardState}, snapshot {Snapshot} (state machine restored in {RestoreMs} ms), log {Log}.",
             NodeId, recovered.EventCount, recovered.HardState, _snapshot.Index,
             (int)System.Diagnostics.Stopwatch.GetElapsedTime(restoreStarted).TotalMilliseconds, $"{_storage.FirstIndex}..{_storage.LastIndex}");
+        _recoveredTerm = _node.Term;
         CampaignIfSoleVoter();
+        MaybeAdvanceFirstElection();
         if (_node.CommitIndex > _lastApplied)
         {
             _replayingSince = (System.Diagnostics.Stopwatch.GetTimestamp(), _lastApplied);
@@ -344,6 +354,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
 
     private void StepPeerMessage(RaftMessage message, IActorRef sender)
     {
+        NotePeerReached(sender);
         if (_node is null)
         {
             // Still recovering: the latest few are held and stepped once the core exists, so a peer's pre-vote or vote

@@ -46,6 +46,13 @@ public sealed record RaftActorSettings
     public bool SoleVoterCampaignsAtStart { get; init; } = true;
 
     /// <summary>
+    /// Whether a voter with peers fast-forwards its first election timeout once Akka.Remote reports associations with
+    /// enough voters for a quorum and no leader was heard (etcd's <c>adjustTicks</c>; see RaftActor.FirstElection.cs).
+    /// Off only for specs that script elections tick by tick.
+    /// </summary>
+    public bool AdvanceFirstElectionOncePeersConnect { get; init; } = true;
+
+    /// <summary>
     /// <see cref="AddMember"/>: a learner counts as caught up when, at the end of a catch-up round, its match index is
     /// at most this many entries behind the leader's last index (thesis §4.2.1). Non-negative; default 16.
     /// </summary>

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Remote;
 using Akka.TestKit;
 using KvCluster.Raft.Core;
 
@@ -39,6 +40,63 @@ public sealed class RaftActorElectionSpecs : RaftActorTestKit
         Assert.NotNull(leader);
         Assert.Equal((1UL, 1L), (leader.NodeId, leader.Term));
     }
+
+    [Fact]
+    public void Election_PeersReportedConnectedAfterRecovery_FirstTimeoutIsAdvancedByMinimumMinusTwoTicks()
+    {
+        var cluster = new RaftActorCluster(this, 3);
+
+        // Every peer of the harness is reached through the simulated network's ref: one association covers them all.
+        ReportAssociation(cluster.Network.Path.Address);
+        cluster.Statuses(); // every node has handled the event
+
+        // Node 1's timeout is 10 ticks; advanced by 10 - 2, it pre-votes on the second tick instead of the tenth.
+        cluster.Tick();
+        Assert.All(cluster.Statuses(), s => Assert.Equal((RaftRole.Follower, 0L), (s.Role, s.Term)));
+        cluster.Tick();
+        var leader = cluster.AwaitStableLeader(cluster.Ids, TimeSpan.FromSeconds(10));
+
+        Assert.NotNull(leader);
+        Assert.Equal((1UL, 1L), (leader.NodeId, leader.Term));
+    }
+
+    [Fact]
+    public void Election_AssociationWithAnAddressThatIsNoPeer_AdvancesNothing()
+    {
+        var cluster = new RaftActorCluster(this, 3);
+
+        ReportAssociation(new Address("akka.tcp", "elsewhere", "127.0.0.1", 1));
+        cluster.Tick(RaftActorCluster.MinTimeout - 1);
+
+        Assert.All(cluster.Statuses(), s => Assert.Equal((RaftRole.Follower, 0L), (s.Role, s.Term)));
+    }
+
+    [Fact]
+    public void Election_PeersReportedConnectedOnceALeaderIsKnown_NoElectionFollows()
+    {
+        var cluster = new RaftActorCluster(this, 3);
+        var leader = cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5);
+
+        ReportAssociation(cluster.Network.Path.Address);
+        cluster.Tick(3);
+
+        Assert.All(cluster.Statuses(), s => Assert.Equal((leader.NodeId, leader.Term), (s.Leader, s.Term)));
+    }
+
+    [Fact]
+    public void Election_AdvanceTurnedOff_PeersReportedConnected_NodesWaitTheirWholeTimeout()
+    {
+        var cluster = new RaftActorCluster(this, 3, configureActor: s => s with { AdvanceFirstElectionOncePeersConnect = false });
+
+        ReportAssociation(cluster.Network.Path.Address);
+        cluster.Tick(RaftActorCluster.MinTimeout - 1);
+
+        Assert.All(cluster.Statuses(), s => Assert.Equal((RaftRole.Follower, 0L), (s.Role, s.Term)));
+    }
+
+    /// <summary>What Akka.Remote publishes when a connection to <paramref name="remote"/> is established.</summary>
+    private void ReportAssociation(Address remote) =>
+        Sys.EventStream.Publish(new AssociatedEvent(((ExtendedActorSystem)Sys).Provider.DefaultAddress, remote, inbound: true));
 
     [Fact]
     public void Election_LeaderIsolated_RemainingMajorityElectsNewLeaderInHigherTerm()
