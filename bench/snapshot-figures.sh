@@ -27,7 +27,8 @@
 #   WRITES (1000000), STATE_MIB (100), LOAD_CLIENTS (100), BASE_PORT (28979: etcd's ports), AKKAKV_PORT (28654),
 #   AKKAKV_CLIENT_PORT (28779), SKIP_BUILD (1: use the existing Release builds), SNAPSHOT_ARGS, OUT (a file that
 #   receives the summary lines too), NODE (published: the node published with ReadyToRun, as the Dockerfile ships it;
-#   build: the Release build's KvCluster.Node.dll) for rss and catchup.
+#   build: the Release build's KvCluster.Node.dll) for rss and catchup, RESTARTS (1: how many times restart restarts the
+#   published node's cluster on the same data; its median is the steadier figure).
 # The last lines are the summary; run it on a quiet machine (it measures whatever else runs too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,7 @@ AKKAKV_PORT="${AKKAKV_PORT:-28654}"
 AKKAKV_CLIENT_PORT="${AKKAKV_CLIENT_PORT:-28779}"
 SNAPSHOT_ARGS="${SNAPSHOT_ARGS:-}"
 NODE="${NODE:-published}"
+RESTARTS="${RESTARTS:-1}"
 STEP_TIMEOUT=3600   # seconds for any one load run
 
 log() { echo "[snapshot-figures] $*" >&2; }
@@ -183,6 +185,7 @@ restart_cluster() { # variant dll: `up` with that node, time to the first served
   AKKAKV_NODE_DLL="$2" AKKAKV_UP_WAIT=0 akkakv up >/dev/null 2>"$workdir/restart-up.err" || { log "up failed: $(tail -n 3 "$workdir/restart-up.err")"; exit 3; }
   first_read "$endpoints"
   took="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
+  restart_times+=("$took")
   say "restart ($variant) after $WRITES writes: first linearizable read served $took s after 'local-cluster.sh up' began (three nodes started)"
   say "  'up' began at $(date -u -d "@${started%.*}" +%T).${started#*.}"
   for id in 1 2 3; do node_timeline "$id" "${log_mark[$id]}"; done
@@ -218,7 +221,14 @@ run_restart() {
     --total "$WRITES" --key-space "$KEYS" --warmup 0 --output json >"$workdir/restart.bench.json" || log "kv bench exited $?"
   akkakv down >/dev/null 2>&1
   restart_cluster "Release build, JIT" "$BUILD_NODE_DLL"
-  restart_cluster "published, ReadyToRun" "$PUBLISHED_NODE_DLL"
+  local run
+  restart_times=()
+  for run in $(seq 1 "$RESTARTS"); do
+    restart_cluster "published, ReadyToRun$([ "$RESTARTS" = 1 ] || echo ", $run of $RESTARTS")" "$PUBLISHED_NODE_DLL"
+  done
+  if [ "$RESTARTS" -gt 1 ]; then
+    say "restart (published, ReadyToRun): median $(printf '%s\n' "${restart_times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }') s over $RESTARTS restarts (${restart_times[*]} s)"
+  fi
   akkakv up >/dev/null 2>&1
   restart_member
   stop_akkakv

@@ -15,6 +15,9 @@ public sealed partial record NodeOptions
     /// <summary>The default <see cref="SnapshotBytes"/>: 64 MiB.</summary>
     public const long DefaultSnapshotBytes = 64L * 1024 * 1024;
 
+    /// <summary>The default <see cref="SnapshotLogRatio"/>: a snapshot once the log after the last one is as big as it.</summary>
+    public const double DefaultSnapshotLogRatio = 1.0;
+
     /// <summary>The default <see cref="SnapshotCatchupEntries"/>: etcd's 5,000 entries.</summary>
     public const long DefaultSnapshotCatchupEntries = 5_000;
 
@@ -31,6 +34,13 @@ public sealed partial record NodeOptions
     public long SnapshotBytes { get; init; } = DefaultSnapshotBytes;
 
     /// <summary>
+    /// Also take a snapshot once the log bytes applied since the last one reach this multiple of its size (after at
+    /// least 10,000 entries, etcd 3.6's snapshot count): a restart replays that log, so it bounds the replay by the
+    /// store's size; a big store still waits for <see cref="SnapshotCount"/>. 0 turns this trigger off.
+    /// </summary>
+    public double SnapshotLogRatio { get; init; } = DefaultSnapshotLogRatio;
+
+    /// <summary>
     /// Entries kept in the log behind the latest snapshot, so a follower that lags by fewer catches up by AppendEntries
     /// rather than a snapshot transfer (etcd's catch-up entries). 0 or more.
     /// </summary>
@@ -45,6 +55,7 @@ public sealed partial record NodeOptions
         {
             SnapshotEntries = SnapshotCount,
             SnapshotBytes = SnapshotBytes,
+            SnapshotLogRatio = SnapshotLogRatio,
             CompactionMarginEntries = SnapshotCatchupEntries,
         };
     }
@@ -55,6 +66,7 @@ public sealed partial record NodeOptions
     {
         Require(SnapshotCount >= 1, nameof(SnapshotCount), $"must be at least 1 entry, was {SnapshotCount}");
         Require(SnapshotBytes >= 0, nameof(SnapshotBytes), $"must be 0 (off) or more bytes, was {SnapshotBytes}");
+        Require(SnapshotLogRatio >= 0 && double.IsFinite(SnapshotLogRatio), nameof(SnapshotLogRatio), $"must be 0 (off) or a positive number, was {SnapshotLogRatio}");
         Require(SnapshotCatchupEntries >= 0, nameof(SnapshotCatchupEntries), $"must be 0 or more entries, was {SnapshotCatchupEntries}");
     }
 }

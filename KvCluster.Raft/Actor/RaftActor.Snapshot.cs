@@ -8,7 +8,9 @@ namespace KvCluster.Raft.Actor;
 /// Snapshots and log compaction (Raft §7, thesis ch. 5) in the shell:
 /// <list type="number">
 /// <item>Trigger: after a Ready's entries were applied, when <see cref="RaftActorSettings.SnapshotEntries"/> entries or
-/// <see cref="RaftActorSettings.SnapshotBytes"/> log bytes were applied since the last snapshot, the state machine is
+/// <see cref="RaftActorSettings.SnapshotBytes"/> log bytes were applied since the last snapshot, or (after at least
+/// <see cref="RaftActorSettings.SnapshotMinEntries"/>) log bytes as many as the last snapshot's size times
+/// <see cref="RaftActorSettings.SnapshotLogRatio"/>, the state machine is
 /// captured on this turn (<see cref="IStateMachine.CaptureSnapshot"/>); serializing it and building the envelope
 /// (SHA-256) run on the thread pool and come back as <see cref="SnapshotSerialized"/>. One snapshot at a time.</item>
 /// <item>Save: the log child writes the envelope to the snapshot store; once it is durable the storage records it
@@ -61,8 +63,7 @@ public sealed partial class RaftActor
         }
 
         var entries = _lastApplied - _snapshot.Index;
-        var bytesDue = _settings.SnapshotBytes > 0 && _appliedBytesSinceSnapshot >= _settings.SnapshotBytes;
-        if (entries <= 0 || (entries < _settings.SnapshotEntries && !bytesDue))
+        if (entries <= 0 || (entries < _settings.SnapshotEntries && !SnapshotBytesDue() && !LogOutgrewSnapshot(entries)))
         {
             return;
         }
@@ -75,6 +76,14 @@ public sealed partial class RaftActor
         Task.Run(() => new SnapshotSerialized(metadata, takenAt, RaftSnapshotEnvelope.Encode(metadata, takenAt, capture.Serialize())))
             .PipeTo(Self, failure: e => new SnapshotSerializeFailed(metadata, e));
     }
+
+    private bool SnapshotBytesDue() => _settings.SnapshotBytes > 0 && _appliedBytesSinceSnapshot >= _settings.SnapshotBytes;
+
+    /// <summary><see cref="RaftActorSettings.SnapshotLogRatio"/>: the log since the last snapshot is as big as that snapshot (times the ratio).</summary>
+    private bool LogOutgrewSnapshot(long entries) =>
+        _settings.SnapshotLogRatio > 0
+        && entries >= _settings.SnapshotMinEntries
+        && _appliedBytesSinceSnapshot >= _snapshot.Bytes * _settings.SnapshotLogRatio;
 
     private void OnSnapshotSerialized(SnapshotSerialized serialized)
     {

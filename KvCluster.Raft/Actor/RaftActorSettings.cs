@@ -85,6 +85,21 @@ public sealed record RaftActorSettings
     public long SnapshotBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>
+    /// A third trigger: a snapshot is also taken once the log bytes applied since the last snapshot reach this multiple of
+    /// that snapshot's size, after at least <see cref="SnapshotMinEntries"/> entries. A snapshot costs about its size to
+    /// write; a restart replays the log after it: with 1, neither costs more than the other, so a small store compacts
+    /// often (short restarts, little log in memory) and a big one no more often than <see cref="SnapshotEntries"/>.
+    /// Non-negative and finite; 0 turns this trigger off; default 1.
+    /// </summary>
+    public double SnapshotLogRatio { get; init; } = 1.0;
+
+    /// <summary>
+    /// The fewest entries applied since the last snapshot before <see cref="SnapshotLogRatio"/> may trigger one (never
+    /// more than <see cref="SnapshotEntries"/> applies anyway). At least 1; default 10,000 (etcd 3.6's snapshot count).
+    /// </summary>
+    public long SnapshotMinEntries { get; init; } = 10_000;
+
+    /// <summary>
     /// Entries kept in the log behind a durable snapshot, so a follower that lags by fewer still catches up by
     /// AppendEntries instead of a snapshot transfer (etcd's catch-up entries). Non-negative; default 5,000.
     /// </summary>
@@ -138,6 +153,16 @@ public sealed record RaftActorSettings
         if (SnapshotEntries < 1)
         {
             throw new ArgumentException($"SnapshotEntries must be at least 1, was {SnapshotEntries}.", nameof(SnapshotEntries));
+        }
+
+        if (SnapshotLogRatio < 0 || !double.IsFinite(SnapshotLogRatio))
+        {
+            throw new ArgumentException($"SnapshotLogRatio must be 0 (off) or a positive finite number, was {SnapshotLogRatio}.", nameof(SnapshotLogRatio));
+        }
+
+        if (SnapshotMinEntries < 1)
+        {
+            throw new ArgumentException($"SnapshotMinEntries must be at least 1, was {SnapshotMinEntries}.", nameof(SnapshotMinEntries));
         }
 
         if (SnapshotBytes < 0)

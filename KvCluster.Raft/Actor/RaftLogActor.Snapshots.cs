@@ -40,6 +40,23 @@ internal sealed partial class RaftLogActor
             return;
         }
 
+        if (!_newestSnapshotRequested)
+        {
+            LoadSnapshotAtOrBefore(long.MaxValue);
+        }
+    }
+
+    /// <summary>Whether the newest snapshot was asked for before the replay (<see cref="RequestNewestSnapshotEarly"/>).</summary>
+    private bool _newestSnapshotRequested;
+
+    /// <summary>
+    /// Asks the snapshot store for the newest snapshot while the journal replays, so that the two reads (and the two
+    /// plugins' first use) overlap instead of following each other; nothing is written during recovery, so the answer
+    /// is the one a load after the replay would get. The answer waits in Akka's recovery stash until the replay is done.
+    /// </summary>
+    private void RequestNewestSnapshotEarly()
+    {
+        _newestSnapshotRequested = true;
         LoadSnapshotAtOrBefore(long.MaxValue);
     }
 
@@ -141,7 +158,7 @@ internal sealed partial class RaftLogActor
         }
 
         Log.Info(
-            "Raft {PersistenceId}: recovery read {Events} journal events in {ReplayMs} ms, then the snapshot store in {SnapshotMs} ms.",
+            "Raft {PersistenceId}: recovery read {Events} journal events in {ReplayMs} ms; the snapshot store (asked meanwhile) was done {SnapshotMs} ms after that.",
             _persistenceId, _replayed, (int)Stopwatch.GetElapsedTime(_startedAt, _replayedAt).TotalMilliseconds,
             (int)Stopwatch.GetElapsedTime(_replayedAt).TotalMilliseconds);
         Context.Parent.Tell(new RaftLogRecovered(_hardState, _log, snapshot, _replayed), Self);

@@ -12,8 +12,8 @@ namespace KvCluster.Raft.Actor;
 /// <see cref="ReceivePersistentActor"/>. Scenarios:
 /// <list type="number">
 /// <item>Start: the journal replays every event of the stream (Akka's own snapshot offer is turned off) into a hard
-/// state and a log after its compaction point; then the latest snapshot is loaded from the snapshot store and
-/// verified (<see cref="RaftSnapshotEnvelope"/>). A damaged one is reported (persistence id, sequence number, index)
+/// state and a log after its compaction point; meanwhile the latest snapshot is loaded from the snapshot store, and
+/// once both are read it is verified (<see cref="RaftSnapshotEnvelope"/>). A damaged one is reported (persistence id, sequence number, index)
 /// and the previous one is tried. The result goes to the parent as <see cref="RaftLogRecovered"/>; if the journal was
 /// compacted and no valid snapshot covers it, as <see cref="RaftLogRecoveryFailed"/> with a
 /// <see cref="RaftUnrecoverableStateException"/>.</item>
@@ -111,6 +111,13 @@ internal sealed partial class RaftLogActor : ReceivePersistentActor
     /// <summary>Akka's snapshot offer is off: this actor loads and verifies snapshots itself, so a damaged one can fall
     /// back to the previous one, and replays the whole (compacted) journal.</summary>
     public override Recovery Recovery => new(SnapshotSelectionCriteria.None);
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        base.PreStart(); // starts the journal's replay
+        RequestNewestSnapshotEarly();
+    }
 
     private void Mark(long sequenceNr, long highest)
     {

@@ -56,6 +56,9 @@ public sealed class RaftActorSettingsSpecs
         { nameof(RaftActorSettings.CatchUpMaxLag), s => s with { CatchUpMaxLag = -1 } },
         { nameof(RaftActorSettings.CatchUpMaxRounds), s => s with { CatchUpMaxRounds = 0 } },
         { nameof(RaftActorSettings.CatchUpTimeout), s => s with { CatchUpTimeout = TimeSpan.FromMilliseconds(10) } },
+        { nameof(RaftActorSettings.SnapshotLogRatio), s => s with { SnapshotLogRatio = -1 } },
+        { nameof(RaftActorSettings.SnapshotLogRatio), s => s with { SnapshotLogRatio = double.NaN } },
+        { nameof(RaftActorSettings.SnapshotMinEntries), s => s with { SnapshotMinEntries = 0 } },
     };
 
     [Theory]

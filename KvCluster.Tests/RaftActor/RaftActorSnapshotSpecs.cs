@@ -54,6 +54,43 @@ public sealed class RaftActorSnapshotSpecs : RaftActorTestKit
     }
 
     [Fact]
+    public void Snapshot_LogOutgrowsTheLastSnapshot_NextOneIsTaken_WithTheEntryAndByteTriggersOff()
+    {
+        // The recording state machine's image holds every applied command, so each snapshot is bigger than the last and
+        // the log after it must grow as big before the next (5, then about 12, 25, 50...).
+        var cluster = new RaftActorCluster(this, 3, configureActor: s => s with
+        {
+            SnapshotEntries = 1_000_000, SnapshotBytes = 0, SnapshotMinEntries = 5, SnapshotLogRatio = 1.0, CompactionMarginEntries = 2,
+        });
+        var leader = cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5).NodeId;
+
+        Commit(cluster, leader, Commands(3, padding: 40));
+        Assert.Equal(0, cluster.Status(leader).SnapshotIndex); // 4 entries with the leader's no-op: fewer than SnapshotMinEntries
+
+        Commit(cluster, leader, Commands(40, "d", padding: 40));
+        AwaitAssert(() =>
+        {
+            var status = cluster.Status(leader);
+            Assert.InRange(status.SnapshotIndex, 10, status.Applied - 1); // a second snapshot, and not one per entry
+            Assert.True(status.SnapshotBytes > 0);
+        }, s_wait);
+    }
+
+    [Fact]
+    public void Snapshot_LogRatioOff_EntryAndByteTriggersOff_NoSnapshot()
+    {
+        var cluster = new RaftActorCluster(this, 3, configureActor: s => s with
+        {
+            SnapshotEntries = 1_000_000, SnapshotBytes = 0, SnapshotMinEntries = 5, SnapshotLogRatio = 0,
+        });
+        var leader = cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5).NodeId;
+
+        Commit(cluster, leader, Commands(44, padding: 40));
+
+        Assert.All(cluster.Statuses(), s => Assert.Equal(0, s.SnapshotIndex));
+    }
+
+    [Fact]
     public void Restart_AfterSnapshots_RecoversSnapshotThenReplaysOnlyTheTail() => RestartRecoversSnapshotAndTail(this);
 
     /// <summary>A follower with snapshots restarts: the state machine is restored from the newest snapshot, the

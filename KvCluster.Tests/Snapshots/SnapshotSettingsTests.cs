@@ -14,6 +14,7 @@ public sealed class SnapshotSettingsTests
         Assert.Equal(100_000, options.SnapshotCount);
         Assert.Equal(64L * 1024 * 1024, options.SnapshotBytes);
         Assert.Equal(5_000, options.SnapshotCatchupEntries);
+        Assert.Equal(1.0, options.SnapshotLogRatio);
         options.Validate();
     }
 
@@ -22,6 +23,8 @@ public sealed class SnapshotSettingsTests
     [InlineData("--snapshot-count", "-5", "Node:SnapshotCount")]
     [InlineData("--snapshot-bytes", "-1", "Node:SnapshotBytes")]
     [InlineData("--snapshot-catchup-entries", "-1", "Node:SnapshotCatchupEntries")]
+    [InlineData("--snapshot-log-ratio", "-0.5", "Node:SnapshotLogRatio")]
+    [InlineData("--snapshot-log-ratio", "Infinity", "Node:SnapshotLogRatio")]
     public void Validate_BadValue_NamesTheSetting(string flag, string value, string setting)
     {
         var error = Assert.Throws<NodeConfigurationException>(() => Build([flag, value]).Validate());
@@ -73,6 +76,7 @@ public sealed class SnapshotSettingsTests
         Assert.Contains("--snapshot-count", help);
         Assert.Contains("--snapshot-bytes", help);
         Assert.Contains("--snapshot-catchup-entries", help);
+        Assert.Contains("--snapshot-log-ratio", help);
         Assert.Contains("67108864", help);
     }
 
