@@ -7,7 +7,7 @@ namespace KvCluster.Raft.Actor;
 
 /// <summary>
 /// etcd's <c>adjustTicks</c> for a node with peers: once its journal has recovered and Akka.Remote reports associations
-/// with enough voters to make a quorum with itself, a follower that has heard no leader fast-forwards its first election
+/// with at least two voters and a quorum with itself (every peer of a three-member cluster), a follower that has heard no leader fast-forwards its first election
 /// timeout by <see cref="RaftConfig.ElectionTimeoutMinTicks"/> − 2 ticks, so a cluster restarted as a whole elects a
 /// leader after 0.2–1.2 s (default ticks) instead of 1–2 s. Waiting for the associations is what makes this safe to do
 /// at start: a pre-vote sent before a peer listens would fail to connect, and Akka.Remote then gates the address (drops
@@ -64,7 +64,7 @@ public sealed partial class RaftActor
 
     /// <summary>
     /// Advances the first election timeout once, when: the core exists, it is a follower that knows no leader and may
-    /// campaign, and this node plus the voters it is associated with make a quorum. Stops watching associations after
+    /// campaign, and it is associated with at least two voters (every peer when it has fewer) and a quorum with itself. Stops watching associations after
     /// that, or as soon as the node hears a leader or becomes anything but a follower (the timeout has then done its work).
     /// </summary>
     private void MaybeAdvanceFirstElection()
@@ -86,19 +86,24 @@ public sealed partial class RaftActor
             return;
         }
 
-        var reachable = 1;
+        var connected = 0;
         foreach (var voter in membership.Voters)
         {
             if (voter != NodeId && _peers.TryGetValue(voter, out var peer) && associated.Contains(peer.Path.Address))
             {
-                reachable++;
+                connected++;
             }
         }
 
-        if (reachable < membership.Voters.Count / 2 + 1)
+        // etcd waits for at least two active peers: all of them in a three-member cluster (a late starter is not left
+        // to disturb a leader elected without it), a quorum with itself in a five-member one.
+        var peers = membership.Voters.Count - 1;
+        if (connected < Math.Max(membership.Voters.Count / 2, Math.Min(2, peers)))
         {
             return;
         }
+
+        var reachable = connected + 1;
 
         var ticks = Math.Max(0, _settings.Raft.ElectionTimeoutMinTicks - 2);
         StopWatchingAssociations();

@@ -224,6 +224,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
                 }
 
                 StepHeldPeerMessages();
+                MaybeAdvanceFirstElection(); // after the held messages: a leader's among them makes it unnecessary
                 break;
             case SnapshotSerialized serialized:
                 OnSnapshotSerialized(serialized);
@@ -313,7 +314,6 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             (int)System.Diagnostics.Stopwatch.GetElapsedTime(restoreStarted).TotalMilliseconds, $"{_storage.FirstIndex}..{_storage.LastIndex}");
         _recoveredTerm = _node.Term;
         CampaignIfSoleVoter();
-        MaybeAdvanceFirstElection();
         if (_node.CommitIndex > _lastApplied)
         {
             _replayingSince = (System.Diagnostics.Stopwatch.GetTimestamp(), _lastApplied);

@@ -47,7 +47,7 @@ public sealed record RaftActorSettings
 
     /// <summary>
     /// Whether a voter with peers fast-forwards its first election timeout once Akka.Remote reports associations with
-    /// enough voters for a quorum and no leader was heard (etcd's <c>adjustTicks</c>; see RaftActor.FirstElection.cs).
+    /// at least two voters (every peer of a three-member cluster) and a quorum, and no leader was heard (etcd's <c>adjustTicks</c>; see RaftActor.FirstElection.cs).
     /// Off only for specs that script elections tick by tick.
     /// </summary>
     public bool AdvanceFirstElectionOncePeersConnect { get; init; } = true;

@@ -15,7 +15,7 @@ namespace KvCluster.Raft.Persistence;
 /// SQLITE_DEFAULT_SYNCHRONOUS=2 and SQLITE_DEFAULT_WAL_SYNCHRONOUS left at it), and nothing here lowers it. The journal
 /// conformance spec reads it back on a connection opened with <see cref="ConnectionString"/>, as the plugin opens
 /// them. In WAL mode FULL syncs the WAL at every commit: an acknowledged write survives power loss.</item>
-/// <item>Tables created on first use (<c>auto-initialize = on</c>); a busy timeout (<see cref="RaftJournalOptions.BusyTimeout"/>).</item>
+/// <item>Tables created on first use (<c>auto-initialize = on</c> while the file lacks them; off once it has them); a busy timeout (<see cref="RaftJournalOptions.BusyTimeout"/>).</item>
 /// </list>
 /// Two ways in, with the same values: <see cref="WithRaftJournal"/> for an Akka.Hosting builder (the node), and
 /// <see cref="Build"/> for a plain <see cref="Config"/> (Akka.TestKit specs).
@@ -58,7 +58,8 @@ public static class RaftJournalConfig
         var path = DatabasePath(dataDirectory, options);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var connectionString = ConnectionString(path, options);
-        EnableWal(connectionString);
+        var tablesExist = EnableWal(connectionString);
+        var autoInitialize = tablesExist ? "off" : "on";
         var id = options.PluginIdentifier;
         var cs = Quote(connectionString);
         var hocon = $$"""
@@ -70,7 +71,7 @@ public static class RaftJournalConfig
                 plugin-id = "akka.persistence.journal.{{id}}"
                 connection-string = {{cs}}
                 provider-name = "{{ProviderName}}"
-                auto-initialize = on
+                auto-initialize = {{autoInitialize}}
                 parallelism = {{options.Parallelism}}
                 batch-size = {{options.BatchSize}}
                 replay-batch-size = {{options.ReplayBatchSize}}
@@ -82,7 +83,7 @@ public static class RaftJournalConfig
                 plugin-id = "akka.persistence.snapshot-store.{{id}}"
                 connection-string = {{cs}}
                 provider-name = "{{ProviderName}}"
-                auto-initialize = on
+                auto-initialize = {{autoInitialize}}
               }
             }
             """;
@@ -113,8 +114,13 @@ public static class RaftJournalConfig
         }.ToString();
     }
 
-    /// <summary>Switches the file to WAL mode (persistent in the file) and checks that it took.</summary>
-    private static void EnableWal(string connectionString)
+    /// <summary>
+    /// Switches the file to WAL mode (persistent in the file) and checks that it took; returns whether the plugin's
+    /// tables (<see cref="PluginTables"/>) exist already, in which case the plugins' <c>auto-initialize</c> is left off:
+    /// creating tables "if not exists" only repeats what the first start did, and costs each start linq2db's DDL path
+    /// (its first use, mostly JIT) on the way to the first journal read.
+    /// </summary>
+    private static bool EnableWal(string connectionString)
     {
         using var connection = new SqliteConnection(connectionString);
         connection.Open();
@@ -125,7 +131,14 @@ public static class RaftJournalConfig
         {
             throw new InvalidOperationException($"SQLite refused WAL mode for '{connection.DataSource}' (journal_mode is '{mode}').");
         }
+
+        command.CommandText = $"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({string.Join(", ", PluginTables.Select(t => $"'{t}'"))});";
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == PluginTables.Length;
     }
+
+    /// <summary>The tables Akka.Persistence.Sql creates on a SQLite file with this configuration (default table
+    /// mapping, tags in a CSV column): the journal's and the snapshot store's.</summary>
+    internal static readonly string[] PluginTables = ["journal", "snapshot"];
 
     private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }

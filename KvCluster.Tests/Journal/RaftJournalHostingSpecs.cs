@@ -35,4 +35,28 @@ public sealed class RaftJournalHostingSpecs : IDisposable
         Assert.True(config.GetBoolean("akka.persistence.journal.sql.auto-initialize"));
         Assert.Equal(RaftWireSerializer.SerializerName, config.GetString($"akka.actor.serialization-bindings.\"{typeof(KvCluster.Raft.Core.RaftMessage).FullName}, KvCluster.Raft\""));
     }
+
+    [Fact]
+    public void Build_FileWithThePluginsTables_LeavesAutoInitializeOff_OtherwiseOn()
+    {
+        var fresh = RaftJournalConfig.Build(_directory.Path);
+        Assert.True(fresh.GetBoolean("akka.persistence.journal.sql.auto-initialize"));
+        Assert.True(fresh.GetBoolean("akka.persistence.snapshot-store.sql.auto-initialize"));
+
+        using (var connection = new SqliteConnection(RaftJournalConfig.ConnectionString(RaftJournalConfig.DatabasePath(_directory.Path))))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE journal (ordering INTEGER PRIMARY KEY);";
+            command.ExecuteNonQuery();
+            Assert.True(RaftJournalConfig.Build(_directory.Path).GetBoolean("akka.persistence.journal.sql.auto-initialize")); // the snapshot table is missing
+
+            command.CommandText = "CREATE TABLE snapshot (persistence_id TEXT);";
+            command.ExecuteNonQuery();
+        }
+
+        var existing = RaftJournalConfig.Build(_directory.Path);
+        Assert.False(existing.GetBoolean("akka.persistence.journal.sql.auto-initialize"));
+        Assert.False(existing.GetBoolean("akka.persistence.snapshot-store.sql.auto-initialize"));
+    }
 }
