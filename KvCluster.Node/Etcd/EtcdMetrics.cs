@@ -30,6 +30,7 @@ internal sealed class EtcdMetrics : IDisposable
         Registry = Prometheus.Metrics.NewCustomRegistry();
         DotNetStats.Register(Registry);
         var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
+        RegisterRuntimeExtras(factory);
         HasLeader = factory.CreateGauge("etcd_server_has_leader", "1 when this node knows a Raft leader, else 0.");
         IsLeader = factory.CreateGauge("etcd_server_is_leader", "1 when this node is the Raft leader, else 0.");
         IsLearner = factory.CreateGauge("etcd_server_is_learner", "1 when this node is a learner (non-voting member catching up), else 0.");
@@ -66,6 +67,23 @@ internal sealed class EtcdMetrics : IDisposable
         _journal.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument, value, tags));
         _journal.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument, value, tags));
         _journal.Start();
+    }
+
+    /// <summary>
+    /// What DotNetStats leaves out and a latency tail needs (etcd's <c>go_gc_duration_seconds</c> has the same use):
+    /// the time the GC paused the process, and the thread pool's threads and queued work items. Read at each scrape.
+    /// </summary>
+    private void RegisterRuntimeExtras(MetricFactory factory)
+    {
+        var gcPause = factory.CreateCounter("dotnet_gc_pause_seconds_total", "Total time the garbage collector paused the process (GC.GetTotalPauseDuration), in seconds.");
+        var threads = factory.CreateGauge("dotnet_threadpool_threads", "Threads in the .NET thread pool (ThreadPool.ThreadCount).");
+        var queued = factory.CreateGauge("dotnet_threadpool_queue_length", "Work items queued to the .NET thread pool and not started (ThreadPool.PendingWorkItemCount).");
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            gcPause.IncTo(GC.GetTotalPauseDuration().TotalSeconds);
+            threads.Set(ThreadPool.ThreadCount);
+            queued.Set(ThreadPool.PendingWorkItemCount);
+        });
     }
 
     /// <summary>The registry <c>/metrics</c> exposes.</summary>

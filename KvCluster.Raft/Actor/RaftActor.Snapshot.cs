@@ -73,7 +73,8 @@ public sealed partial class RaftActor
         var takenAt = DateTime.UtcNow;
         _snapshotting = true;
         _appliedBytesSinceSnapshot = 0;
-        Task.Run(() => new SnapshotSerialized(metadata, takenAt, RaftSnapshotEnvelope.Encode(metadata, takenAt, capture.Serialize())))
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        Task.Run(() => new SnapshotSerialized(metadata, takenAt, RaftSnapshotEnvelope.Encode(metadata, takenAt, capture.Serialize()), System.Diagnostics.Stopwatch.GetElapsedTime(started)))
             .PipeTo(Self, failure: e => new SnapshotSerializeFailed(metadata, e));
     }
 
@@ -93,8 +94,12 @@ public sealed partial class RaftActor
             return;
         }
 
+        _serializedIn = serialized.Took;
         _logActor.Tell(new SaveRaftSnapshot(serialized.Metadata, serialized.Envelope, serialized.TakenAt), Self);
     }
+
+    /// <summary>How long the snapshot being saved took to serialize (for its log line).</summary>
+    private TimeSpan _serializedIn;
 
     private void OnSnapshotSaved(RaftSnapshotSaved saved)
     {
@@ -128,8 +133,9 @@ public sealed partial class RaftActor
 
         _storage.Compact(keepFrom);
         Log.Info(
-            "Raft node {NodeId}: {Snapshot} saved ({Bytes} bytes, sequence number {SequenceNr}); log now starts at {FirstIndex}, journal compacted to {JournalTo}.",
-            NodeId, $"snapshot {metadata.Index}/t{metadata.Term}", saved.Request.Envelope.Length, saved.SequenceNr, _storage.FirstIndex, _journalCompactedTo);
+            "Raft node {NodeId}: {Snapshot} saved ({Bytes} bytes, sequence number {SequenceNr}; {Took}); log now starts at {FirstIndex}.",
+            NodeId, $"snapshot {metadata.Index}/t{metadata.Term}", saved.Request.Envelope.Length, saved.SequenceNr,
+            $"serialized in {(long)_serializedIn.TotalMilliseconds} ms, stored in {(long)saved.Stored.TotalMilliseconds} ms", $"{_storage.FirstIndex}, journal compacted to {_journalCompactedTo}");
     }
 
     /// <summary>The newest snapshot was read back from the store for a transfer.</summary>
@@ -204,7 +210,7 @@ public sealed partial class RaftActor
     }
 
     /// <summary>A capture serialized into its envelope, back on the actor's turn.</summary>
-    private sealed record SnapshotSerialized(SnapshotMetadata Metadata, DateTime TakenAt, byte[] Envelope) : INoSerializationVerificationNeeded;
+    private sealed record SnapshotSerialized(SnapshotMetadata Metadata, DateTime TakenAt, byte[] Envelope, TimeSpan Took) : INoSerializationVerificationNeeded;
 
     /// <summary>Serializing a capture failed.</summary>
     private sealed record SnapshotSerializeFailed(SnapshotMetadata Metadata, Exception Cause) : INoSerializationVerificationNeeded;

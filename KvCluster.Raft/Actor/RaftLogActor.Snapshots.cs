@@ -232,7 +232,7 @@ internal sealed partial class RaftLogActor
         }
         else
         {
-            Context.Parent.Tell(new RaftSnapshotSaved(saving.Request, sequenceNr), Self);
+            Context.Parent.Tell(new RaftSnapshotSaved(saving.Request, sequenceNr, System.Diagnostics.Stopwatch.GetElapsedTime(_saveStarted)), Self);
         }
 
         Stash.UnstashAll();

@@ -22,8 +22,8 @@ namespace KvCluster.Raft.Actor;
 /// confirmed the write), reply <see cref="ReadyPersisted"/>. A Ready that installs a leader's snapshot first saves the
 /// snapshot to the store, then persists the event that resets the log to it.</item>
 /// <item>Snapshot: on <see cref="SaveRaftSnapshot"/>, save it to the snapshot store (one save at a time; later requests
-/// wait), reply <see cref="RaftSnapshotSaved"/>, then delete every snapshot older than the previous one (two are kept so
-/// a damaged newest one can fall back).</item>
+/// wait, journal writes do not), reply <see cref="RaftSnapshotSaved"/>, then delete every snapshot older than the previous
+/// one (two are kept so a damaged newest one can fall back).</item>
 /// <item>Compaction: on <see cref="CompactJournal"/>, persist a <see cref="LogCompacted"/> event (compaction point and
 /// current hard state), then DeleteMessagesTo the last event whose entries (and those of every event before it) are
 /// all at or below the compaction point.</item>
@@ -127,8 +127,12 @@ internal sealed partial class RaftLogActor : ReceivePersistentActor
 
     private void Write(PersistReady request)
     {
-        if (_savingFor is not null)
+        if (_savingFor is { } saving && (saving.Install is not null || request.Snapshot is not null))
         {
+            // After a leader's snapshot whose save is in progress, every write waits for it (its reset event comes
+            // first); so does a second snapshot save. A snapshot this node took of its own state does not hold up the
+            // log: its image covers entries already durable, and the writes after it are ordered by the journal alone
+            // (an 8 MB save took 80-120 ms, and every write of the cluster waited for it; docs/BENCHMARKS.md).
             Stash.Stash();
             return;
         }

@@ -54,7 +54,8 @@ internal sealed record SaveRaftSnapshot(SnapshotMetadata Metadata, byte[] Envelo
 /// <summary>RaftLogActor → parent: a <see cref="SaveRaftSnapshot"/> is durable; older snapshots but the previous one were deleted.</summary>
 /// <param name="Request">The request.</param>
 /// <param name="SequenceNr">The snapshot's sequence number in the store.</param>
-internal sealed record RaftSnapshotSaved(SaveRaftSnapshot Request, long SequenceNr) : INoSerializationVerificationNeeded;
+/// <param name="Stored">How long the snapshot store took to make it durable.</param>
+internal sealed record RaftSnapshotSaved(SaveRaftSnapshot Request, long SequenceNr, TimeSpan Stored) : INoSerializationVerificationNeeded;
 
 /// <summary>RaftLogActor → parent: a <see cref="SaveRaftSnapshot"/> failed or was refused (not newer than the latest);
 /// nothing changed, the parent may try again later.</summary>

@@ -125,6 +125,9 @@ public sealed partial class EtcdHttpEndpointTests
         Assert.Equal(1, after["etcd_server_is_leader"]);
         Assert.True(after["grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"etcdserverpb.KV\",grpc_method=\"Put\",grpc_code=\"OK\"}"] >= 5);
         Assert.Contains("process_cpu_seconds_total", after.Keys);
+        Assert.True(after["dotnet_gc_pause_seconds_total"] >= 0);
+        Assert.True(after["dotnet_threadpool_threads"] >= 1);
+        Assert.Contains("dotnet_threadpool_queue_length", after.Keys);
         Assert.True(after["etcd_mvcc_db_total_size_in_bytes"] > 0);
 
         // The journal: every put is a log entry written by the leader's journal, in at most 5 more writes, each timed.

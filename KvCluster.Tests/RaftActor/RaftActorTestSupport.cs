@@ -278,3 +278,33 @@ internal sealed class GatedJournal : MemoryJournal
         return await base.WriteMessagesAsync(writes, cancellationToken).ConfigureAwait(false);
     }
 }
+
+/// <summary>
+/// Akka's in-memory snapshot store with a <see cref="JournalGate"/> in front of its saves (found by the plugin config's
+/// <c>gate-id</c>), so a spec can hold a snapshot save in progress.
+/// </summary>
+internal sealed class GatedSnapshotStore : Akka.Persistence.Snapshot.MemorySnapshotStore
+{
+    private readonly JournalGate _gate;
+
+    public GatedSnapshotStore(Config config)
+    {
+        _gate = GatedJournal.Gates.GetOrAdd(config.GetString("gate-id"), _ => new JournalGate());
+    }
+
+    /// <summary>HOCON making a gated snapshot store the default one; <paramref name="gateId"/> names its gate.</summary>
+    public static Config Hocon(string gateId) => ConfigurationFactory.ParseString($$"""
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.gated"
+        akka.persistence.snapshot-store.gated {
+          class = "{{typeof(GatedSnapshotStore).FullName}}, {{typeof(GatedSnapshotStore).Assembly.GetName().Name}}"
+          plugin-dispatcher = "akka.actor.default-dispatcher"
+          gate-id = "{{gateId}}"
+        }
+        """);
+
+    protected override async Task SaveAsync(Akka.Persistence.SnapshotMetadata metadata, object snapshot, CancellationToken cancellationToken)
+    {
+        await _gate.PassAsync().ConfigureAwait(false);
+        await base.SaveAsync(metadata, snapshot, cancellationToken).ConfigureAwait(false);
+    }
+}

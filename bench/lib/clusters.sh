@@ -9,7 +9,8 @@
 #   bench_build PROJECT...             builds the projects (Release) unless SKIP_BUILD=1 and their DLLs exist
 #   await_health HOST:PORT...          waits (60 s) until every endpoint's GET /health says "true"
 #   etcd_up BASE_PORT TOKEN            three etcd members: client BASE+0/+10/+20, peer one above; data in
-#                                      $workdir/etcd/m0..m2, logs $workdir/etcd-m0..2.log; exits 3 if not healthy.
+#                                      $workdir/etcd/m0..m2, logs $workdir/etcd-m0..2.log, ETCD_ARGS (extra flags
+#                                      for every member, e.g. "--snapshot-count 2000"); exits 3 if not healthy.
 #                                      Sets ETCD_PIDS, ETCD_URLS (host:port), ETCD_ENDPOINTS (comma-separated),
 #                                      ETCD_DIRS
 #   etcd_leader                        prints the client endpoint of etcd's leader (from /metrics), or nothing
@@ -95,7 +96,7 @@ etcd_up() {
       --listen-client-urls "$client" --advertise-client-urls "$client" \
       --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
       --initial-cluster "$cluster" --initial-cluster-token "$token" --initial-cluster-state new \
-      --logger zap --log-outputs stderr --log-level warn >"$workdir/etcd-m$i.log" 2>&1 &
+      --logger zap --log-outputs stderr --log-level warn ${ETCD_ARGS:-} >"$workdir/etcd-m$i.log" 2>&1 &
     ETCD_PIDS+=("$!")
   done
   ETCD_ENDPOINTS="$(IFS=,; echo "${ETCD_URLS[*]}")"
