@@ -32,7 +32,7 @@ public sealed partial class KvNode
     /// keep-majority), pub-sub, the cluster client receptionist, both serializers, the Raft journal and Akka's log routed
     /// into <paramref name="loggerFactory"/>. The host has no console lifetime: <see cref="NodeProgram"/> owns the signals.
     /// </summary>
-    private static IHost BuildHost(NodeOptions options, IReadOnlyDictionary<ulong, KvEndpoint> members, Config journal, ILoggerFactory loggerFactory, KvNodeHooks hooks)
+    private static IHost BuildHost(NodeOptions options, IReadOnlyDictionary<ulong, KvEndpoint> members, NodeJournal journal, ILoggerFactory loggerFactory, KvNodeHooks hooks)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -47,7 +47,7 @@ public sealed partial class KvNode
     }
 
     /// <summary>The node's Akka configuration, in code; HOCON only for what the hosting packages do not cover.</summary>
-    internal static void ConfigureAkka(AkkaConfigurationBuilder akka, NodeOptions options, IReadOnlyDictionary<ulong, KvEndpoint> members, Config journal, ILoggerFactory loggerFactory, KvNodeHooks hooks)
+    internal static void ConfigureAkka(AkkaConfigurationBuilder akka, NodeOptions options, IReadOnlyDictionary<ulong, KvEndpoint> members, NodeJournal journal, ILoggerFactory loggerFactory, KvNodeHooks hooks)
     {
         // Akka's log goes into Microsoft.Extensions.Logging through NodeAkkaLogger (Akka.Hosting's LoggerFactoryLogger
         // with a category per class, and a client's departure at Debug).
@@ -79,7 +79,8 @@ public sealed partial class KvNode
         akka.WithClusterClientReceptionist("receptionist", KvRole);
         akka.WithCustomSerializer(RaftWireSerializer.SerializerName, RaftWireSerializer.BoundTypes, system => new RaftWireSerializer(system));
         akka.WithCustomSerializer(KvProtocolSerializer.Name, KvProtocolSerializer.BoundTypes, system => new KvProtocolSerializer(system));
-        akka.AddHocon(journal, HoconAddMode.Prepend);
+        akka.AddHocon(journal.Hocon, HoconAddMode.Prepend);
+        akka.AddSetup(journal.DataOptions);
         akka.AddHocon(NodeHocon(options), HoconAddMode.Prepend);
         if (!string.IsNullOrWhiteSpace(hooks.ExtraHocon))
         {
@@ -146,14 +147,18 @@ public sealed partial class KvNode
         return ConfigurationFactory.ParseString(hocon);
     }
 
+    /// <summary>The Raft journal's configuration: the plugins' HOCON and linq2db's options for their connections
+    /// (<see cref="RaftJournalConfig.DataOptionsSetup"/>).</summary>
+    internal sealed record NodeJournal(Config Hocon, Akka.Actor.Setup.Setup DataOptions);
+
     /// <summary>The Raft journal's configuration; opening the file here turns a corrupted one into a named data error.</summary>
-    private static Config JournalConfig(NodeOptions options, string dataDir)
+    private static NodeJournal JournalConfig(NodeOptions options, string dataDir)
     {
         var journalOptions = new RaftJournalOptions();
         var file = RaftJournalConfig.DatabasePath(dataDir, journalOptions);
         try
         {
-            return RaftJournalConfig.Build(dataDir, journalOptions);
+            return new NodeJournal(RaftJournalConfig.Build(dataDir, journalOptions), RaftJournalConfig.DataOptionsSetup(dataDir, journalOptions));
         }
         catch (Exception e) when (e is SqliteException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {

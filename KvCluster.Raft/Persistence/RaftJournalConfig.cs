@@ -1,5 +1,7 @@
 using Akka.Configuration;
 using Akka.Hosting;
+using Akka.Persistence.Sql.Config;
+using LinqToDB;
 using Microsoft.Data.Sqlite;
 
 namespace KvCluster.Raft.Persistence;
@@ -15,7 +17,9 @@ namespace KvCluster.Raft.Persistence;
 /// SQLITE_DEFAULT_SYNCHRONOUS=2 and SQLITE_DEFAULT_WAL_SYNCHRONOUS left at it), and nothing here lowers it. The journal
 /// conformance spec reads it back on a connection opened with <see cref="ConnectionString"/>, as the plugin opens
 /// them. In WAL mode FULL syncs the WAL at every commit: an acknowledged write survives power loss.</item>
-/// <item>Tables created on first use (<c>auto-initialize = on</c> while the file lacks them; off once it has them); a busy timeout (<see cref="RaftJournalOptions.BusyTimeout"/>).</item>
+/// <item>Tables created on first use (<c>auto-initialize = on</c> while the file lacks them; off once it has them); a busy
+/// timeout (<see cref="RaftJournalOptions.BusyTimeout"/>), SQLite's own on every plugin connection when configured through
+/// <see cref="WithRaftJournal"/> (<see cref="SqliteBusyTimeout"/>), else Microsoft.Data.Sqlite's retry every 150 ms.</item>
 /// </list>
 /// Two ways in, with the same values: <see cref="WithRaftJournal"/> for an Akka.Hosting builder (the node), and
 /// <see cref="Build"/> for a plain <see cref="Config"/> (Akka.TestKit specs).
@@ -38,7 +42,27 @@ public static class RaftJournalConfig
     public static AkkaConfigurationBuilder WithRaftJournal(this AkkaConfigurationBuilder builder, string dataDirectory, RaftJournalOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddHocon(Build(dataDirectory, options), HoconAddMode.Prepend);
+        options ??= new RaftJournalOptions();
+        builder.AddHocon(Build(dataDirectory, options), HoconAddMode.Prepend);
+        return builder.AddSetup(DataOptionsSetup(dataDirectory, options));
+    }
+
+    /// <summary>
+    /// linq2db's options for both plugins, read by them from the actor system's setup: the same connection string as the
+    /// HOCON, and <see cref="SqliteBusyTimeout"/> on every connection they open.
+    /// </summary>
+    /// <param name="dataDirectory">The node's data directory.</param>
+    /// <param name="options">Settings.</param>
+    /// <returns>The setup, keyed by the two plugins' ids.</returns>
+    public static MultiDataOptionsSetup DataOptionsSetup(string dataDirectory, RaftJournalOptions options)
+    {
+        var data = new DataOptions()
+            .UseConnectionString(ProviderName, ConnectionString(DatabasePath(dataDirectory, options), options))
+            .UseInterceptor(new SqliteBusyTimeout(options.BusyTimeout));
+        var setup = new MultiDataOptionsSetup();
+        setup.AddDataOptions($"akka.persistence.journal.{options.PluginIdentifier}", data);
+        setup.AddDataOptions($"akka.persistence.snapshot-store.{options.PluginIdentifier}", data);
+        return setup;
     }
 
     /// <summary>

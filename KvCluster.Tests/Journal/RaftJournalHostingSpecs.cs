@@ -37,6 +37,41 @@ public sealed class RaftJournalHostingSpecs : IDisposable
     }
 
     [Fact]
+    public void DataOptionsSetup_BothPlugins_UseTheJournalFile_AndSetSqlitesBusyTimeoutOnEveryConnection()
+    {
+        var options = new RaftJournalOptions();
+        var setup = RaftJournalConfig.DataOptionsSetup(_directory.Path, options);
+
+        foreach (var plugin in new[] { "akka.persistence.journal.sql", "akka.persistence.snapshot-store.sql" })
+        {
+            Assert.True(setup.TryGetDataOptionsFor(plugin, out var data), plugin);
+            Assert.Equal(RaftJournalConfig.ConnectionString(RaftJournalConfig.DatabasePath(_directory.Path), options), data!.ConnectionOptions.ConnectionString);
+            Assert.Equal(RaftJournalConfig.ProviderName, data.ConnectionOptions.ProviderName);
+            Assert.Contains(data.DataContextOptions.Interceptors ?? [], i => i is SqliteBusyTimeout);
+        }
+    }
+
+    [Fact]
+    public void SqliteBusyTimeout_OnAnOpenedConnection_SetsSqlitesOwnBusyTimeout()
+    {
+        // Without it Microsoft.Data.Sqlite retries a busy database itself, sleeping 150 ms between tries.
+        using var connection = new SqliteConnection(RaftJournalConfig.ConnectionString(Path.Combine(_directory.Path, "busy.db")));
+        connection.Open();
+        Assert.Equal(0L, BusyTimeout(connection));
+
+        new SqliteBusyTimeout(TimeSpan.FromSeconds(30)).Apply(connection);
+
+        Assert.Equal(30_000L, BusyTimeout(connection));
+    }
+
+    private static long BusyTimeout(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA busy_timeout;";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    [Fact]
     public void Build_FileWithThePluginsTables_LeavesAutoInitializeOff_OtherwiseOn()
     {
         var fresh = RaftJournalConfig.Build(_directory.Path);
