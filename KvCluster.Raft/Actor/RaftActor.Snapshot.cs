@@ -133,9 +133,10 @@ public sealed partial class RaftActor
 
         _storage.Compact(keepFrom);
         Log.Info(
-            "Raft node {NodeId}: {Snapshot} saved ({Bytes} bytes, sequence number {SequenceNr}; {Took}); log now starts at {FirstIndex}.",
-            NodeId, $"snapshot {metadata.Index}/t{metadata.Term}", saved.Request.Envelope.Length, saved.SequenceNr,
-            $"serialized in {(long)_serializedIn.TotalMilliseconds} ms, stored in {(long)saved.Stored.TotalMilliseconds} ms", $"{_storage.FirstIndex}, journal compacted to {_journalCompactedTo}");
+            "Raft node {NodeId}: {Snapshot} saved ({Bytes} bytes, {Details}); log now starts at {FirstIndex}, journal compacted to {JournalTo}.",
+            NodeId, $"snapshot {metadata.Index}/t{metadata.Term}", saved.Request.Envelope.Length,
+            $"sequence number {saved.SequenceNr}; serialized in {(long)_serializedIn.TotalMilliseconds} ms, stored in {(long)saved.Stored.TotalMilliseconds} ms",
+            _storage.FirstIndex, _journalCompactedTo);
     }
 
     /// <summary>The newest snapshot was read back from the store for a transfer.</summary>
