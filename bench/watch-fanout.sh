@@ -4,8 +4,9 @@
 #   2. a three-node AkkaKv cluster (scripts/local-cluster.sh, --sync full, etcd API on the client ports),
 # each driven by bench/KvCluster.WatchBench: WATCHERS watchers of one prefix (one Watch stream each, spread over the
 # three members and CONNS connections), one writer putting 256 B values under the prefix for DURATION seconds (closed
-# loop, or RATE puts/s), each value carrying its send time. Per system it prints events delivered per second and the
-# put-to-event latency p50/p99/max, then one JSON line, then the servers' CPU (all three members, from /proc) per
+# loop, or RATE puts/s), each value carrying its send time. Per system it prints events delivered per second, the
+# put-to-event latency p50/p99/max (and the second of the run the slowest event's put was sent in) and the writer's put
+# round trip p50/p99/max (a slow commit and a slow fan-out look alike in put-to-event), then one JSON line, then the servers' CPU (all three members, from /proc) per
 # delivered event; the last line compares them:
 #   vs etcd: events/s xR, p99 put-to-event A ms vs B ms, servers' CPU per event C us vs D us
 # One system at a time, on loopback; the whole script is bounded (timeouts on every step).

@@ -13,7 +13,9 @@ namespace KvCluster.WatchBench;
 /// stream each, spread round-robin over the endpoints and over C connections), one writer putting under the prefix
 /// (closed loop, or paced at --rate), each value carrying its send time. Reports events delivered per second (all
 /// watchers together, from the first put to the last event of the last put) and put-to-event latency p50/p99/max
-/// (send of the put to arrival of its event at a watcher), as one text line and one JSON line.
+/// (send of the put to arrival of its event at a watcher), the writer's put round trip p50/p99/max (so a slow event can be
+/// told apart from a slow commit) and the second of the run the slowest event was sent in, as one text line and one JSON
+/// line.
 /// </summary>
 internal static class Program
 {
@@ -56,6 +58,7 @@ internal static class Program
         var received = new long[watchers];
         var latencies = new List<long>[watchers];
         var lastArrival = new long[watchers];
+        var slowest = new (long Latency, long SentAt)[watchers];
         var created = 0;
         var prefixBytes = ByteString.CopyFromUtf8(prefix);
         var rangeEnd = PrefixEnd(prefixBytes);
@@ -83,7 +86,13 @@ internal static class Program
                     var now = Stopwatch.GetTimestamp();
                     foreach (var e in response.Events)
                     {
-                        latencies[w].Add(now - BitConverter.ToInt64(e.Kv.Value.Span[..8]));
+                        var sentAt = BitConverter.ToInt64(e.Kv.Value.Span[..8]);
+                        latencies[w].Add(now - sentAt);
+                        if (now - sentAt > slowest[w].Latency)
+                        {
+                            slowest[w] = (now - sentAt, sentAt);
+                        }
+
                         received[w]++;
                     }
 
@@ -114,6 +123,7 @@ internal static class Program
         var kv = new KV.KVClient(writerChannel);
         var value = new byte[valueSize];
         long puts = 0, putErrors = 0;
+        var putTimes = new List<long>();
         var start = Stopwatch.GetTimestamp();
         var end = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         while (Stopwatch.GetTimestamp() < end)
@@ -128,10 +138,12 @@ internal static class Program
                 }
             }
 
-            BitConverter.TryWriteBytes(value, Stopwatch.GetTimestamp());
+            var sent = Stopwatch.GetTimestamp();
+            BitConverter.TryWriteBytes(value, sent);
             try
             {
                 await kv.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(prefix + (puts % 100).ToString(CultureInfo.InvariantCulture)), Value = ByteString.CopyFrom(value) }, deadline: DateTime.UtcNow.AddSeconds(5));
+                putTimes.Add(Stopwatch.GetTimestamp() - sent);
                 puts++;
             }
             catch (RpcException)
@@ -160,7 +172,12 @@ internal static class Program
         var seconds = (Math.Max(lastEvent, writerDone) - start) / (double)Stopwatch.Frequency;
         var all = latencies.SelectMany(l => l).ToArray();
         Array.Sort(all);
-        double Ms(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(q * all.Length))] * 1000.0 / Stopwatch.Frequency;
+        var putAll = putTimes.ToArray();
+        Array.Sort(putAll);
+        static double Quantile(long[] sorted, double q) =>
+            sorted.Length == 0 ? double.NaN : Math.Round(sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))] * 1000.0 / Stopwatch.Frequency, 2);
+        double Ms(double q) => Quantile(all, q);
+        var worst = slowest.MaxBy(s => s.Latency);
         var result = new
         {
             name,
@@ -175,9 +192,13 @@ internal static class Program
             p50Ms = Math.Round(Ms(0.50), 2),
             p99Ms = Math.Round(Ms(0.99), 2),
             maxMs = Math.Round(all.Length == 0 ? double.NaN : all[^1] * 1000.0 / Stopwatch.Frequency, 2),
+            maxSentAtSecond = all.Length == 0 ? double.NaN : Math.Round((worst.SentAt - start) / (double)Stopwatch.Frequency, 2),
+            putP50Ms = Quantile(putAll, 0.50),
+            putP99Ms = Quantile(putAll, 0.99),
+            putMaxMs = Quantile(putAll, 1.0),
         };
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{name}: {watchers} watchers, {puts} puts ({result.putsPerSecond}/s, {putErrors} errors), {delivered}/{expected} events delivered, {result.eventsPerSecond} events/s, put-to-event p50 {result.p50Ms} ms p99 {result.p99Ms} ms max {result.maxMs} ms"));
+            $"{name}: {watchers} watchers, {puts} puts ({result.putsPerSecond}/s, {putErrors} errors), {delivered}/{expected} events delivered, {result.eventsPerSecond} events/s, put-to-event p50 {result.p50Ms} ms p99 {result.p99Ms} ms max {result.maxMs} ms (sent at {result.maxSentAtSecond} s), put round trip p50 {result.putP50Ms} ms p99 {result.putP99Ms} ms max {result.putMaxMs} ms"));
         Console.WriteLine(JsonSerializer.Serialize(result));
         return delivered == expected ? 0 : 1;
     }
