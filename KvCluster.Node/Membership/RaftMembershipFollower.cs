@@ -29,7 +29,8 @@ namespace KvCluster.Node.Membership;
 /// its id leave the configuration without a leave and remembers that incarnation. A new incarnation (a restart) is
 /// added again.</item>
 /// </list>
-/// Every node also answers its RaftActor's <see cref="PeerUnroutable"/> (a member of the configuration it has no ref
+/// Every node also tells its RaftActor which kv members joined the cluster (<see cref="PeerListening"/>: their systems
+/// listen, which a restarted node's first election waits for), and answers its RaftActor's <see cref="PeerUnroutable"/> (a member of the configuration it has no ref
 /// for: one added while another node led): it asks the Up members' routers for their Raft ids and registers the one
 /// found, whatever the round interval.
 /// The work of a round runs as a task piped back as a message; rounds never overlap (the Reconciling behaviour).
@@ -161,7 +162,11 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
                 _up[e.Member.Address] = e.Member;
                 _departing.Remove(e.Member.Address);
             }
+
+            TellListening(e.Member);
         });
+        Receive<ClusterEvent.MemberJoined>(e => TellListening(e.Member));
+        Receive<ClusterEvent.MemberWeaklyUp>(e => TellListening(e.Member));
         Receive<ClusterEvent.MemberLeft>(e => Depart(e.Member));
         Receive<ClusterEvent.MemberExited>(e => Depart(e.Member));
         Receive<ClusterEvent.MemberRemoved>(e =>
@@ -178,6 +183,18 @@ public sealed class RaftMembershipFollower : ReceiveActor, IWithTimers
             }
         });
         Receive<ClusterEvent.IMemberEvent>(_ => { });
+    }
+
+    /// <summary>
+    /// Tells the RaftActor that another kv member's system listens (it joined the cluster), so that a restarted node's
+    /// first election need not wait for Akka.Cluster's heartbeats to associate the nodes (<see cref="PeerListening"/>).
+    /// </summary>
+    private void TellListening(Member member)
+    {
+        if (member.HasRole(KvNode.KvRole) && !member.Address.Equals(_cluster.SelfAddress))
+        {
+            _node.Raft.Tell(new PeerListening(member.Address));
+        }
     }
 
     private void Depart(Member member)

@@ -184,6 +184,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             case Akka.Remote.AssociationEvent association:
                 OnAssociation(association);
                 break;
+            case PeerListening listening:
+                OnPeerListening(listening.Address);
+                break;
             case Propose propose:
                 HandlePropose(propose);
                 return SettleSoon();

@@ -60,6 +60,16 @@ public sealed record LocalQuery(ReadOnlyMemory<byte> Query);
 /// <param name="Target">A voter other than the leader.</param>
 public sealed record TransferLeadership(ulong Target);
 
+/// <summary>
+/// The node host's word that the system at <paramref name="Address"/> listens: it is a member of the Akka.Cluster this
+/// node joined, so it accepted connections when it joined. For the first election's advance it counts as an
+/// association with the peer there (<c>RaftActor.FirstElection</c>): Akka.Remote associates the nodes only once
+/// Akka.Cluster heartbeats them, up to a heartbeat interval (1 s) after they see each other in gossip, which for a
+/// restarted cluster comes after the journals have recovered. Local only, exempt from <c>serialize-messages</c>.
+/// </summary>
+/// <param name="Address">The member's address (a peer's is its Raft ref's address).</param>
+public sealed record PeerListening(Address Address) : INoSerializationVerificationNeeded;
+
 /// <summary>The transfer began; watch <see cref="RaftStatus.Leader"/> for its end (abandoned after an election timeout).</summary>
 /// <param name="From">The leader handing over.</param>
 /// <param name="Target">The voter it hands over to.</param>

@@ -383,8 +383,11 @@ public sealed partial class RaftNode
         pr.ProbeSent = true; // wait for a heartbeat answer before probing (etcd pauses the same way)
     }
 
-    /// <summary>The randomized election timeout currently in force (tests).</summary>
+    /// <summary>The randomized election timeout currently in force (tests; the RaftActor's first-election advance).</summary>
     internal int RandomizedElectionTimeout => _randomizedElectionTimeout;
+
+    /// <summary>Ticks elapsed towards it (the RaftActor's first-election advance).</summary>
+    internal int ElectionElapsed => _electionElapsed;
 
     /// <summary>The leader's progress for a follower (tests).</summary>
     internal Progress? ProgressOf(ulong id) => _progress.TryGetValue(id, out var p) ? p : null;

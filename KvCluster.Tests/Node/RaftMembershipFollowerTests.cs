@@ -38,9 +38,21 @@ public sealed class RaftMembershipFollowerTests
         for (var attempt = 0; attempt < 50 && await Task.WhenAny(adding, Task.Delay(TimeSpan.FromSeconds(2))) == adding; attempt++)
         {
             // Refused at once until the leader committed an entry of its term: asked again. Accepted, it stays
-            // unanswered while the learner cannot catch up.
-            Assert.Equal(MembershipChangeFailure.Unavailable, Assert.IsType<MembershipChangeFailed>(await adding).Failure);
+            // unanswered while the learner cannot catch up. A leader change this early (the specs' 20 ms ticks on a
+            // loaded machine: CI 3f2b5a7) answers NotLeader: asked again at the new leader.
+            var refusal = Assert.IsType<MembershipChangeFailed>(await adding).Failure;
+            Assert.True(refusal is MembershipChangeFailure.Unavailable or MembershipChangeFailure.NotLeader, $"AddMember refused with {refusal}");
             await Task.Delay(100);
+            if (refusal == MembershipChangeFailure.NotLeader)
+            {
+                leader = await cluster.AwaitLeaderAsync();
+                var now = await cluster.Nodes[leader]!.Raft.Ask<Members>(GetMembers.Instance, KvTestCluster.Wait);
+                if (now.Learners.Contains(4UL))
+                {
+                    break; // the old leader had proposed it before it lost leadership: the learner is there
+                }
+            }
+
             adding = cluster.Nodes[leader]!.Raft.Ask<object>(new AddMember(4), TimeSpan.FromSeconds(60));
         }
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Remote;
 using Akka.TestKit;
+using KvCluster.Raft.Actor;
 using KvCluster.Raft.Core;
 
 namespace KvCluster.Tests.RaftActor;
@@ -58,6 +59,76 @@ public sealed class RaftActorElectionSpecs : RaftActorTestKit
 
         Assert.NotNull(leader);
         Assert.Equal((1UL, 1L), (leader.NodeId, leader.Term));
+    }
+
+    [Fact]
+    public void Election_AfterAWholeClusterRestart_TheNodeThatLedCampaignsOnTheFirstTickOnceItsPeersAreReportedListening()
+    {
+        var cluster = new RaftActorCluster(this, 3);
+        cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5);
+
+        // Node 3 (the longest timeout here, 18 ticks) leads before the restart; it voted for itself in that term.
+        cluster.Nodes[1].Tell(new TransferLeadership(3));
+        var before = cluster.AwaitStableLeader(cluster.Ids, TimeSpan.FromSeconds(10));
+        Assert.Equal(3UL, before?.NodeId);
+        foreach (var id in cluster.Ids)
+        {
+            cluster.Stop(id);
+        }
+
+        foreach (var id in cluster.Ids)
+        {
+            cluster.Start(id);
+        }
+
+        // The node host reports the peers' systems in the cluster before Akka.Remote associates them.
+        foreach (var id in cluster.Ids)
+        {
+            cluster.Nodes[id].Tell(new PeerListening(cluster.Network.Path.Address));
+        }
+
+        cluster.Statuses();
+
+        // The others keep two ticks at least (node 1's 10 advanced by 8); node 3 stood last, so it goes on the first.
+        cluster.Tick();
+        var leader = cluster.AwaitStableLeader(cluster.Ids, TimeSpan.FromSeconds(10));
+
+        Assert.NotNull(leader);
+        Assert.Equal((3UL, before!.Term + 1), (leader.NodeId, leader.Term));
+    }
+
+    [Fact]
+    public void Election_PeersReportedListeningByTheNodeHost_AdvanceTheFirstTimeoutAsAnAssociationDoes()
+    {
+        var cluster = new RaftActorCluster(this, 3);
+
+        foreach (var id in cluster.Ids)
+        {
+            cluster.Nodes[id].Tell(new PeerListening(cluster.Network.Path.Address));
+        }
+
+        cluster.Statuses();
+        cluster.Tick(2);
+        var leader = cluster.AwaitStableLeader(cluster.Ids, TimeSpan.FromSeconds(10));
+
+        // Node 1's timeout is 10 ticks; advanced by 8, it leads after the second (no node has stood in a term yet).
+        Assert.NotNull(leader);
+        Assert.Equal((1UL, 1L), (leader.NodeId, leader.Term));
+    }
+
+    [Fact]
+    public void Election_ANodeReportedListeningThatIsNoPeer_AdvancesNothing()
+    {
+        var cluster = new RaftActorCluster(this, 3);
+
+        foreach (var id in cluster.Ids)
+        {
+            cluster.Nodes[id].Tell(new PeerListening(new Address("akka.tcp", "elsewhere", "127.0.0.1", 1)));
+        }
+
+        cluster.Tick(RaftActorCluster.MinTimeout - 1);
+
+        Assert.All(cluster.Statuses(), s => Assert.Equal((RaftRole.Follower, 0L), (s.Role, s.Term)));
     }
 
     [Fact]
