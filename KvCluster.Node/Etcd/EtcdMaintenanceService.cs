@@ -28,7 +28,8 @@ namespace KvCluster.Node.Etcd;
 /// <item><c>Alarm</c>: AkkaKv raises no alarms; GET and DEACTIVATE answer an empty list, ACTIVATE is refused.</item>
 /// <item><c>HashKV</c>: the state machine's hash of its key-value history up to a revision, as a local query (it
 /// describes the node asked); <c>Hash</c>: the same at the newest revision.</item>
-/// <item><c>MoveLeader</c>: Raft leadership transfer (thesis §3.10) on the leader; waits until the target leads.</item>
+/// <item><c>MoveLeader</c>: Raft leadership transfer (thesis §3.10) on the leader; waits until the target leads, and
+/// starts the transfer again when the leader abandoned it (after an election timeout) while the deadline allows.</item>
 /// <item><c>Defragment</c>: a SQLite WAL checkpoint (TRUNCATE) of the journal: the WAL's pages go into raft.db and the
 /// WAL file is emptied. Nothing else to reclaim.</item>
 /// <item><c>Snapshot</c>: this node's state-machine snapshot (the KV store with its history, at its applied index),
@@ -163,7 +164,12 @@ internal sealed class EtcdMaintenanceService : Maintenance.MaintenanceBase
                 throw EtcdErrors.New(StatusCode.Unknown, $"etcdserver: the Raft node answered {reply.GetType().Name}");
         }
 
-        // etcd's MoveLeader returns once the target leads (or fails after a timeout): poll this node's view.
+        // etcd's MoveLeader returns once the target leads (or fails after a timeout): poll this node's view. The leader
+        // abandons a transfer that has not ended within an election timeout (thesis §3.10: so that proposals resume),
+        // and one whose TimeoutNow or catch-up was lost ends that way; while this node still leads and time remains,
+        // the transfer is started again (a transfer still in progress ignores the repeat).
+        var retryEvery = TimeSpan.FromMilliseconds(Node.Options.TickMs * (long)Node.Options.ElectionTicksMin);
+        var retryAt = DateTime.UtcNow + retryEvery;
         while (DateTime.UtcNow < deadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(10, Node.Options.TickMs)), context.CancellationToken).ConfigureAwait(false);
@@ -171,6 +177,12 @@ internal sealed class EtcdMaintenanceService : Maintenance.MaintenanceBase
             if (status.Leader == request.TargetID)
             {
                 return new MoveLeaderResponse { Header = _gateway.NewHeader() };
+            }
+
+            if (DateTime.UtcNow >= retryAt && status.Role == RaftRole.Leader)
+            {
+                retryAt = DateTime.UtcNow + retryEvery;
+                await Node.Raft.Ask<object>(new TransferLeadership(request.TargetID), TimeSpan.FromSeconds(5), context.CancellationToken).ConfigureAwait(false);
             }
         }
 

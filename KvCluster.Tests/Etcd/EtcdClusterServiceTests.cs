@@ -158,6 +158,32 @@ public sealed class EtcdClusterServiceTests
     }
 
     [Fact]
+    public async Task MoveLeader_WhoseTransferTheLeaderAbandoned_IsStartedAgain_AndTheTargetLeads()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(3, pbm: true, tune: o => o with { FaultInjection = true }, clientPort: true);
+        var leader = await cluster.AwaitLeaderAsync();
+        var target = Enumerable.Range(0, 3).First(i => i != leader);
+        var commands = cluster.Nodes[leader]!.Commands!;
+        using var leaderChannel = cluster.Channel(leader);
+        using var targetChannel = cluster.Channel(target);
+
+        // Nothing the leader sends reaches the target (its appends, the TimeoutNow), so the transfer cannot end; the
+        // leader abandons it after an election timeout (10-20 ticks of 20 ms here). The link comes back well after that.
+        var cut = await commands.ExecuteAsync($"fault blackhole {cluster.Options[target].Endpoint} out");
+        Assert.True(cut.Status == KvCluster.Pbm.CommandStatus.Ok, cut.Body);
+        var moving = new Maintenance.MaintenanceClient(leaderChannel).MoveLeaderAsync(new MoveLeaderRequest { TargetID = (ulong)target + 1 }, Bounded).ResponseAsync;
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.False(moving.IsCompleted, "MoveLeader ended while the target could not be reached");
+        var healed = await commands.ExecuteAsync("fault heal");
+        Assert.True(healed.Status == KvCluster.Pbm.CommandStatus.Ok, healed.Body);
+
+        await moving;
+        var status = await new Maintenance.MaintenanceClient(targetChannel).StatusAsync(new StatusRequest(), Bounded);
+
+        Assert.Equal((ulong)target + 1, status.Leader);
+    }
+
+    [Fact]
     public async Task HashKV_AfterAWorkload_IsEqualOnEveryNode()
     {
         await using var cluster = await KvTestCluster.StartAsync(3, clientPort: true);
