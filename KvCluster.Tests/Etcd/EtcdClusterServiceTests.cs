@@ -139,7 +139,10 @@ public sealed class EtcdClusterServiceTests
         }
     }
 
-    [Fact(Skip = "Flaky (2026-12-06): MoveLeader answered 'etcdserver: request timed out, leader transfer took too long' right after the cluster's first election, in CI at 14:08 UTC on a lightly loaded machine (load 1-7) and under load before; it passed in the three CI runs before. Not diagnosed: the transfer is started, the target never leads within the deadline. MoveLeader stays covered by EtcdctlInteropTests.MoveLeader_ToAFollower_MakesItTheLeader.")]
+    // Skipped from 2026-12-06 to 12-07: in CI it answered "leader transfer took too long" right after the first election.
+    // The transfer had been abandoned (Raft gives it one election timeout, 200-400 ms at the specs' 20 ms ticks) and
+    // MoveLeader never started it again; it now does (spec MoveLeader_WhoseTransferTheLeaderAbandoned_...).
+    [Fact]
     public async Task MoveLeader_OnTheLeader_HandsLeadershipToTheTarget_AndOnAFollowerIsNotLeader()
     {
         await using var cluster = await KvTestCluster.StartAsync(3, clientPort: true);
