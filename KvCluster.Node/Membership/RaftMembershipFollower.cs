@@ -30,8 +30,8 @@ namespace KvCluster.Node.Membership;
 /// added again.</item>
 /// </list>
 /// Every node also tells its RaftActor which kv members joined the cluster (<see cref="PeerListening"/>: their systems
-/// listen, which a restarted node's first election waits for), and answers its RaftActor's <see cref="PeerUnroutable"/> (a member of the configuration it has no ref
-/// for: one added while another node led): it asks the Up members' routers for their Raft ids and registers the one
+/// listen, which a restarted node's first election waits for), and answers its RaftActor's <see cref="PeerUnroutable"/>
+/// (a member of the configuration it has no ref for: one added while another node led): it asks the Up members' routers for their Raft ids and registers the one
 /// found, whatever the round interval.
 /// The work of a round runs as a task piped back as a message; rounds never overlap (the Reconciling behaviour).
 /// Raft's safety never depends on this actor: it only proposes configuration changes, which Raft commits or refuses.

@@ -82,10 +82,7 @@ public sealed class RaftActorElectionSpecs : RaftActorTestKit
         }
 
         // The node host reports the peers' systems in the cluster before Akka.Remote associates them.
-        foreach (var id in cluster.Ids)
-        {
-            cluster.Nodes[id].Tell(new PeerListening(cluster.Network.Path.Address));
-        }
+        ReportListening(cluster, cluster.Network.Path.Address);
 
         cluster.Statuses();
 
@@ -102,10 +99,7 @@ public sealed class RaftActorElectionSpecs : RaftActorTestKit
     {
         var cluster = new RaftActorCluster(this, 3);
 
-        foreach (var id in cluster.Ids)
-        {
-            cluster.Nodes[id].Tell(new PeerListening(cluster.Network.Path.Address));
-        }
+        ReportListening(cluster, cluster.Network.Path.Address);
 
         cluster.Statuses();
         cluster.Tick(2);
@@ -121,10 +115,7 @@ public sealed class RaftActorElectionSpecs : RaftActorTestKit
     {
         var cluster = new RaftActorCluster(this, 3);
 
-        foreach (var id in cluster.Ids)
-        {
-            cluster.Nodes[id].Tell(new PeerListening(new Address("akka.tcp", "elsewhere", "127.0.0.1", 1)));
-        }
+        ReportListening(cluster, new Address("akka.tcp", "elsewhere", "127.0.0.1", 1));
 
         cluster.Tick(RaftActorCluster.MinTimeout - 1);
 
@@ -163,6 +154,15 @@ public sealed class RaftActorElectionSpecs : RaftActorTestKit
         cluster.Tick(RaftActorCluster.MinTimeout - 1);
 
         Assert.All(cluster.Statuses(), s => Assert.Equal((RaftRole.Follower, 0L), (s.Role, s.Term)));
+    }
+
+    /// <summary>What the node host's membership follower tells every node when the system at <paramref name="remote"/> joined the cluster.</summary>
+    private static void ReportListening(RaftActorCluster cluster, Address remote)
+    {
+        foreach (var id in cluster.Ids)
+        {
+            cluster.Nodes[id].Tell(new PeerListening(remote));
+        }
     }
 
     /// <summary>What Akka.Remote publishes when a connection to <paramref name="remote"/> is established.</summary>
