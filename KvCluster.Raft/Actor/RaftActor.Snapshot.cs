@@ -7,11 +7,11 @@ namespace KvCluster.Raft.Actor;
 /// <summary>
 /// Snapshots and log compaction (Raft §7, thesis ch. 5) in the shell:
 /// <list type="number">
-/// <item>Trigger: after a Ready's entries were applied, when <see cref="RaftActorSettings.SnapshotEntries"/> entries or
-/// <see cref="RaftActorSettings.SnapshotBytes"/> log bytes were applied since the last snapshot, or (after at least
-/// <see cref="RaftActorSettings.SnapshotMinEntries"/>) log bytes as many as the last snapshot's size times
-/// <see cref="RaftActorSettings.SnapshotLogRatio"/>, the state machine is
-/// captured on this turn (<see cref="IStateMachine.CaptureSnapshot"/>); serializing it and building the envelope
+/// <item>Trigger: after a Ready's entries were applied, or the previous snapshot was saved, when
+/// <see cref="RaftActorSettings.SnapshotEntries"/> entries or <see cref="RaftActorSettings.SnapshotBytes"/> log bytes
+/// were applied since the last snapshot, or (after at least <see cref="RaftActorSettings.SnapshotMinEntries"/>) log
+/// bytes as many as the last snapshot's size times <see cref="RaftActorSettings.SnapshotLogRatio"/>, the state machine
+/// is captured on this turn (<see cref="IStateMachine.CaptureSnapshot"/>); serializing it and building the envelope
 /// (SHA-256) run on the thread pool and come back as <see cref="SnapshotSerialized"/>. One snapshot at a time.</item>
 /// <item>Save: the log child writes the envelope to the snapshot store; once it is durable the storage records it
 /// (leaders send it to followers that need compacted entries), entries up to its index minus
@@ -91,6 +91,7 @@ public sealed partial class RaftActor
         if (serialized.Metadata.Index <= _snapshot.Index)
         {
             _snapshotting = false; // a newer snapshot (installed from the leader) arrived meanwhile
+            MaybeStartSnapshot();
             return;
         }
 
@@ -104,6 +105,15 @@ public sealed partial class RaftActor
     private void OnSnapshotSaved(RaftSnapshotSaved saved)
     {
         _snapshotting = false;
+        RecordSnapshotSaved(saved);
+
+        // Entries applied while this one was being saved may already make the next one due: take it now rather than on
+        // the next write, which an idle node may never get (its log and journal would stay longer than the settings say).
+        MaybeStartSnapshot();
+    }
+
+    private void RecordSnapshotSaved(RaftSnapshotSaved saved)
+    {
         var metadata = saved.Request.Metadata;
         if (_storage is null || metadata.Index <= _snapshot.Index)
         {

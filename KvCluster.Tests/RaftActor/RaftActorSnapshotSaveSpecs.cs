@@ -52,4 +52,24 @@ public sealed class RaftActorSnapshotSaveSpecs : RaftActorTestKit
 
         Assert.Equal(0, _saves.PendingWrites);
     }
+
+    [Fact]
+    public void ASnapshotThatFellDueWhileThePreviousWasSaving_IsTakenOnceThatSaveCompletes_WithoutAnotherWrite()
+    {
+        var cluster = new RaftActorCluster(this, 1, configureActor: RaftActorSnapshotSpecs.Snapshots(every: 5, margin: 0));
+        cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5);
+        _saves.Hold();
+
+        // The first snapshot (at 5) is held in the store while 12 entries more are applied: the next one is due already.
+        RaftActorSnapshotSpecs.Commit(this, cluster, 1, RaftActorSnapshotSpecs.Commands(4, "a"));
+        AwaitCondition(() => _saves.PendingWrites == 1, s_wait, "the first snapshot's save reached the store and is held there");
+        RaftActorSnapshotSpecs.Commit(this, cluster, 1, RaftActorSnapshotSpecs.Commands(12, "b"));
+        var applied = cluster.Status(1).Applied;
+        Assert.Equal(0, cluster.Status(1).SnapshotIndex);
+
+        // Released with no write after it: the due snapshot is taken at once, at everything applied, not at the next write.
+        _saves.Release();
+        AwaitAssert(() => Assert.Equal(applied, cluster.Status(1).SnapshotIndex), s_wait);
+        Assert.Equal(applied, cluster.Status(1).FirstLogIndex - 1);
+    }
 }
