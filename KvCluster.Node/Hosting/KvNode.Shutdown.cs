@@ -66,6 +66,7 @@ public sealed partial class KvNode
         {
             if (!Aborting)
             {
+                await SnapshotBeforeStopAsync(timeout / 2).ConfigureAwait(false);
                 try
                 {
                     // A batch that only moved the commit index is not synced on the answer's path: write it now, so the
@@ -90,6 +91,31 @@ public sealed partial class KvNode
             return Done.Instance;
         });
         shutdown.AddTask(CoordinatedShutdown.PhaseBeforeClusterShutdown, "kv-down-self", DownSelfAsync);
+    }
+
+    /// <summary>
+    /// Before the Raft node stops: a snapshot at everything it applied, when the log its next start would replay is worth
+    /// one (<see cref="NodeOptions.SnapshotOnStopRatio"/>), so that start restores the snapshot and applies nothing after
+    /// it. Bounded by <paramref name="wait"/>; stopping without it loses nothing (the journal has every entry).
+    /// </summary>
+    private async Task SnapshotBeforeStopAsync(TimeSpan wait)
+    {
+        try
+        {
+            var done = await Raft.Ask<SnapshotBeforeStopDone>(SnapshotBeforeStop.Instance, wait).ConfigureAwait(false);
+            if (done.Taken)
+            {
+                _log.LogInformation("Node {NodeId}: snapshot {Index} taken before stopping; the next start replays no log after it.", NodeId, done.SnapshotIndex);
+            }
+            else
+            {
+                _log.LogDebug("Node {NodeId}: no snapshot before stopping ({Reason}).", NodeId, done.Reason);
+            }
+        }
+        catch (AskTimeoutException)
+        {
+            _log.LogInformation("Node {NodeId}: the snapshot before stopping was not durable within {Wait} ms; stopping without it (the next start replays the log after the previous one).", NodeId, (long)wait.TotalMilliseconds);
+        }
     }
 
     /// <summary>

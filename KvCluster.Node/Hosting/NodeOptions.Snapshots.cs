@@ -18,6 +18,9 @@ public sealed partial record NodeOptions
     /// <summary>The default <see cref="SnapshotLogRatio"/>: a snapshot once the log after the last one is as big as it.</summary>
     public const double DefaultSnapshotLogRatio = 1.0;
 
+    /// <summary>The default <see cref="SnapshotOnStopRatio"/>.</summary>
+    public const double DefaultSnapshotOnStopRatio = 0.1;
+
     /// <summary>The default <see cref="SnapshotCatchupEntries"/>: etcd's 5,000 entries.</summary>
     public const long DefaultSnapshotCatchupEntries = 5_000;
 
@@ -41,6 +44,13 @@ public sealed partial record NodeOptions
     public double SnapshotLogRatio { get; init; } = DefaultSnapshotLogRatio;
 
     /// <summary>
+    /// An orderly stop (SIGTERM) first takes a snapshot when the log bytes applied since the last one reach this fraction
+    /// of its size (and at least 1,000 entries), so the next start applies no log after its snapshot; a big store with a
+    /// short log is not written again. Waited for up to half of <see cref="ShutdownTimeoutMs"/>. 0 turns it off.
+    /// </summary>
+    public double SnapshotOnStopRatio { get; init; } = DefaultSnapshotOnStopRatio;
+
+    /// <summary>
     /// Entries kept in the log behind the latest snapshot, so a follower that lags by fewer catches up by AppendEntries
     /// rather than a snapshot transfer (etcd's catch-up entries). 0 or more.
     /// </summary>
@@ -56,6 +66,7 @@ public sealed partial record NodeOptions
             SnapshotEntries = SnapshotCount,
             SnapshotBytes = SnapshotBytes,
             SnapshotLogRatio = SnapshotLogRatio,
+            SnapshotOnStopRatio = SnapshotOnStopRatio,
             CompactionMarginEntries = SnapshotCatchupEntries,
         };
     }
@@ -67,6 +78,7 @@ public sealed partial record NodeOptions
         Require(SnapshotCount >= 1, nameof(SnapshotCount), $"must be at least 1 entry, was {SnapshotCount}");
         Require(SnapshotBytes >= 0, nameof(SnapshotBytes), $"must be 0 (off) or more bytes, was {SnapshotBytes}");
         Require(SnapshotLogRatio >= 0 && double.IsFinite(SnapshotLogRatio), nameof(SnapshotLogRatio), $"must be 0 (off) or a positive number, was {SnapshotLogRatio}");
+        Require(SnapshotOnStopRatio >= 0 && double.IsFinite(SnapshotOnStopRatio), nameof(SnapshotOnStopRatio), $"must be 0 (off) or a positive number, was {SnapshotOnStopRatio}");
         Require(SnapshotCatchupEntries >= 0, nameof(SnapshotCatchupEntries), $"must be 0 or more entries, was {SnapshotCatchupEntries}");
     }
 }

@@ -49,6 +49,7 @@ public static class NodeSettingsTable
         new(nameof(NodeOptions.SnapshotCount), "--snapshot-count", null, "entries applied between snapshots (the log before one is then compacted)"),
         new(nameof(NodeOptions.SnapshotBytes), "--snapshot-bytes", null, "log bytes applied that also trigger a snapshot (0: off)"),
         new(nameof(NodeOptions.SnapshotLogRatio), "--snapshot-log-ratio", null, "also snapshot once the log since the last snapshot is this many times its size (0: off)"),
+        new(nameof(NodeOptions.SnapshotOnStopRatio), "--snapshot-on-stop-ratio", null, "an orderly stop snapshots first when the log since the last snapshot is this fraction of its size (0: off)"),
         new(nameof(NodeOptions.SnapshotCatchupEntries), "--snapshot-catchup-entries", null, "entries kept behind a snapshot for slow followers"),
         new(nameof(NodeOptions.MaxRequestBytes), "--max-request-bytes", null, "largest etcd request (etcdserver: request is too large)"),
         new(nameof(NodeOptions.WatchProgressIntervalMs), "--watch-progress-interval-ms", null, "progress response to idle progress_notify watchers (600000 = etcd's 10 min)"),

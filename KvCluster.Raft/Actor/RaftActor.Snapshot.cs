@@ -53,19 +53,24 @@ public sealed partial class RaftActor
     /// <summary>A snapshot received whole from the leader, verified, waiting for the core to install it.</summary>
     private (SnapshotMetadata Metadata, byte[] Envelope, DecodedSnapshot Decoded)? _staged;
 
-    /// <summary>Takes a snapshot when the triggers say so; called after a Ready was applied and advanced.</summary>
-    private void MaybeStartSnapshot()
+    /// <summary>Who asked for <see cref="SnapshotBeforeStop"/> and waits for the snapshot it started (or the one in progress).</summary>
+    private List<IActorRef>? _stopSnapshotWaiters;
+
+    /// <summary>Takes a snapshot when the triggers say so; called after a Ready was applied and advanced, and after a
+    /// snapshot was saved. With <paramref name="force"/> (<see cref="SnapshotBeforeStop"/>), whenever anything was
+    /// applied since the last one. Returns whether one was started.</summary>
+    private bool MaybeStartSnapshot(bool force = false)
     {
         if (_snapshotting || _node is null || _lastApplied != _node.AppliedIndex || _lastApplied < _node.FirstIndex - 1)
         {
             // (Below the first index: a leader's snapshot is being installed; it replaces the state anyway.)
-            return;
+            return false;
         }
 
         var entries = _lastApplied - _snapshot.Index;
-        if (entries <= 0 || (entries < _settings.SnapshotEntries && !SnapshotBytesDue() && !LogOutgrewSnapshot(entries)))
+        if (entries <= 0 || (!force && entries < _settings.SnapshotEntries && !SnapshotBytesDue() && !LogOutgrewSnapshot(entries)))
         {
-            return;
+            return false;
         }
 
         var metadata = _node.CreateSnapshotMetadata(_lastApplied);
@@ -76,6 +81,71 @@ public sealed partial class RaftActor
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         Task.Run(() => new SnapshotSerialized(metadata, takenAt, RaftSnapshotEnvelope.Encode(metadata, takenAt, capture.Serialize()), System.Diagnostics.Stopwatch.GetElapsedTime(started)))
             .PipeTo(Self, failure: e => new SnapshotSerializeFailed(metadata, e));
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="SnapshotBeforeStop"/>: a snapshot at everything applied when the log a restart would replay is worth
+    /// it (<see cref="RaftActorSettings.SnapshotOnStopRatio"/>); the asker is answered once it is durable. A snapshot in
+    /// progress is waited for, then the rule is applied again.
+    /// </summary>
+    private void OnSnapshotBeforeStop(IActorRef asker)
+    {
+        if (_snapshotting)
+        {
+            (_stopSnapshotWaiters ??= new()).Add(asker);
+            return;
+        }
+
+        var entries = _node is null ? 0 : _lastApplied - _snapshot.Index;
+        var due = _settings.SnapshotOnStopRatio > 0
+            && entries >= _settings.SnapshotOnStopMinEntries
+            && _appliedBytesSinceSnapshot >= _snapshot.Bytes * _settings.SnapshotOnStopRatio;
+        if (!due)
+        {
+            var reason = _settings.SnapshotOnStopRatio <= 0
+                ? "snapshots on stop are off"
+                : $"{entries} entries ({_appliedBytesSinceSnapshot} bytes) applied since snapshot {_snapshot.Index} ({_snapshot.Bytes} bytes): not worth one";
+            asker.Tell(new SnapshotBeforeStopDone(_snapshot.Index, Taken: false, reason), Self);
+            return;
+        }
+
+        if (!MaybeStartSnapshot(force: true))
+        {
+            asker.Tell(new SnapshotBeforeStopDone(_snapshot.Index, Taken: false, "the node is installing the leader's snapshot"), Self);
+            return;
+        }
+
+        Log.Info("Raft node {NodeId}: stopping; taking a snapshot of the {Entries} entries applied since snapshot {Index}, so the next start replays none.", NodeId, entries, _snapshot.Index);
+        (_stopSnapshotWaiters ??= new()).Add(asker);
+    }
+
+    /// <summary>A snapshot finished (saved or failed): answers the <see cref="SnapshotBeforeStop"/> askers, or takes
+    /// the stop's snapshot now if the finished one was not it.</summary>
+    private void AnswerStopSnapshotWaiters(bool saved)
+    {
+        if (_stopSnapshotWaiters is not { Count: > 0 } waiters || _snapshotting)
+        {
+            return;
+        }
+
+        var askers = waiters.ToArray();
+        waiters.Clear();
+        if (saved && _lastApplied > _snapshot.Index)
+        {
+            // The one that finished started before the stop was asked for (or entries were applied meanwhile).
+            foreach (var asker in askers)
+            {
+                OnSnapshotBeforeStop(asker);
+            }
+
+            return;
+        }
+
+        foreach (var asker in askers)
+        {
+            asker.Tell(new SnapshotBeforeStopDone(_snapshot.Index, Taken: saved, saved ? $"snapshot {_snapshot.Index} saved" : "the snapshot failed (see the log)"), Self);
+        }
     }
 
     private bool SnapshotBytesDue() => _settings.SnapshotBytes > 0 && _appliedBytesSinceSnapshot >= _settings.SnapshotBytes;
@@ -91,7 +161,11 @@ public sealed partial class RaftActor
         if (serialized.Metadata.Index <= _snapshot.Index)
         {
             _snapshotting = false; // a newer snapshot (installed from the leader) arrived meanwhile
-            MaybeStartSnapshot();
+            if (!MaybeStartSnapshot())
+            {
+                AnswerStopSnapshotWaiters(saved: true);
+            }
+
             return;
         }
 
@@ -109,7 +183,10 @@ public sealed partial class RaftActor
 
         // Entries applied while this one was being saved may already make the next one due: take it now rather than on
         // the next write, which an idle node may never get (its log and journal would stay longer than the settings say).
-        MaybeStartSnapshot();
+        if (!MaybeStartSnapshot())
+        {
+            AnswerStopSnapshotWaiters(saved: true);
+        }
     }
 
     private void RecordSnapshotSaved(RaftSnapshotSaved saved)

@@ -173,6 +173,9 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
 
                 _syncedSinceTick = false;
                 break;
+            case SnapshotBeforeStop:
+                OnSnapshotBeforeStop(Sender);
+                break;
             case SyncHardState:
                 (_hardStateWaiters ??= new()).Add(Sender);
                 FlushDeferredHardState();
@@ -235,6 +238,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             case SnapshotSerializeFailed failed:
                 _snapshotting = false;
                 Log.Error(failed.Cause, "Raft node {NodeId}: serializing snapshot {Index} failed; the next trigger tries again.", NodeId, failed.Metadata.Index);
+                AnswerStopSnapshotWaiters(saved: false);
                 break;
             case RaftSnapshotSaved saved:
                 OnSnapshotSaved(saved);
@@ -242,6 +246,7 @@ public sealed partial class RaftActor : FSM<RaftRole, RaftActorData>
             case RaftSnapshotSaveFailed failed:
                 _snapshotting = false;
                 Log.Warning("Raft node {NodeId}: snapshot {Index} was not saved ({Cause}); the next trigger tries again.", NodeId, failed.Request.Metadata.Index, failed.Cause.Message);
+                AnswerStopSnapshotWaiters(saved: false);
                 break;
             case LatestRaftSnapshotLoaded loaded:
                 OnLatestSnapshotLoaded(loaded);

@@ -92,6 +92,25 @@ public sealed record SyncHardState
     public static SyncHardState Instance { get; } = new();
 }
 
+/// <summary>
+/// Asks the node, before an orderly stop, for a snapshot at everything it applied, when the log it would replay at its
+/// next start is worth it (<see cref="RaftActorSettings.SnapshotOnStopRatio"/>): a restart then restores that snapshot
+/// and applies nothing after it. Answered with <see cref="SnapshotBeforeStopDone"/> once the snapshot is durable, or
+/// at once when none is taken. The caller bounds the wait; stopping before the answer loses nothing (the journal holds
+/// every entry the snapshot would cover).
+/// </summary>
+public sealed record SnapshotBeforeStop
+{
+    /// <summary>The single instance.</summary>
+    public static SnapshotBeforeStop Instance { get; } = new();
+}
+
+/// <summary>The answer to <see cref="SnapshotBeforeStop"/>.</summary>
+/// <param name="SnapshotIndex">The node's latest durable snapshot index after the request (0: none).</param>
+/// <param name="Taken">Whether a snapshot was taken for the request.</param>
+/// <param name="Reason">Why: the entries it covers, or why none was taken.</param>
+public sealed record SnapshotBeforeStopDone(long SnapshotIndex, bool Taken, string Reason);
+
 /// <summary>The answer to <see cref="SyncHardState"/>: term, vote, log and commit index are all durable.</summary>
 public sealed record HardStateSynced
 {

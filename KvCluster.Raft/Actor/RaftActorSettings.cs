@@ -100,6 +100,19 @@ public sealed record RaftActorSettings
     public long SnapshotMinEntries { get; init; } = 10_000;
 
     /// <summary>
+    /// Before an orderly stop (<see cref="SnapshotBeforeStop"/>) a snapshot is taken when the log bytes applied since the
+    /// last one reach this fraction of that snapshot's size, and at least <see cref="SnapshotOnStopMinEntries"/> entries:
+    /// the next start then applies nothing after its snapshot (the restart of a cluster after 1,000,000 writes applied
+    /// about 40,000 entries per node). A big store with a short log is not snapshotted (writing it would cost more than
+    /// the replay it saves). Non-negative and finite; 0 turns it off; default 0.1.
+    /// </summary>
+    public double SnapshotOnStopRatio { get; init; } = 0.1;
+
+    /// <summary>The fewest entries applied since the last snapshot for <see cref="SnapshotOnStopRatio"/> to take one at
+    /// a stop. At least 1; default 1,000.</summary>
+    public long SnapshotOnStopMinEntries { get; init; } = 1_000;
+
+    /// <summary>
     /// Entries kept in the log behind a durable snapshot, so a follower that lags by fewer still catches up by
     /// AppendEntries instead of a snapshot transfer (etcd's catch-up entries). Non-negative; default 5,000.
     /// </summary>
@@ -158,6 +171,16 @@ public sealed record RaftActorSettings
         if (SnapshotLogRatio < 0 || !double.IsFinite(SnapshotLogRatio))
         {
             throw new ArgumentException($"SnapshotLogRatio must be 0 (off) or a positive finite number, was {SnapshotLogRatio}.", nameof(SnapshotLogRatio));
+        }
+
+        if (SnapshotOnStopRatio < 0 || !double.IsFinite(SnapshotOnStopRatio))
+        {
+            throw new ArgumentException($"SnapshotOnStopRatio must be 0 (off) or a positive finite number, was {SnapshotOnStopRatio}.", nameof(SnapshotOnStopRatio));
+        }
+
+        if (SnapshotOnStopMinEntries < 1)
+        {
+            throw new ArgumentException($"SnapshotOnStopMinEntries must be at least 1, was {SnapshotOnStopMinEntries}.", nameof(SnapshotOnStopMinEntries));
         }
 
         if (SnapshotMinEntries < 1)

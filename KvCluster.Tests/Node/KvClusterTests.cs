@@ -1,6 +1,8 @@
 using System.Text;
+using Akka.Actor;
 using KvCluster.Client;
 using KvCluster.Client.Protocol;
+using KvCluster.Raft.Actor;
 
 namespace KvCluster.Tests.Node;
 
@@ -131,6 +133,35 @@ public sealed class KvClusterTests
         Assert.Equal(19, range.Count);
         Assert.DoesNotContain(range.Kvs, kv => Text(kv.Key) == "key-07");
         Assert.Equal("value-19", Text(range.Kvs.Single(kv => Text(kv.Key) == "key-19").Value));
+    }
+
+    [Fact]
+    public async Task OrderlyStop_AfterALongLog_SnapshotsEverythingApplied_AndTheRestartServesItFromThatSnapshot()
+    {
+        await using var cluster = await KvTestCluster.StartAsync(size: 1);
+        await cluster.AwaitLeaderAsync();
+        await using (var client = await cluster.ClientAsync())
+        {
+            // More entries than a stop snapshots for (1,000), fewer than any snapshot trigger of the node (10,000).
+            for (var batch = 0; batch < 12; batch++)
+            {
+                await Task.WhenAll(Enumerable.Range(0, 100).Select(i => client.PutAsync(Bytes($"k-{batch:D2}-{i:D3}"), Bytes($"v{batch}.{i}"))));
+            }
+        }
+
+        var before = await cluster.Nodes[0]!.Raft.Ask<RaftStatus>(GetRaftStatus.Instance, KvTestCluster.Wait);
+        Assert.Equal(0, before.SnapshotIndex);
+
+        await cluster.StopNodeAsync(0);
+        await cluster.StartNodeAsync(0);
+
+        await cluster.AwaitLeaderAsync(); // recovered
+        var after = await cluster.Nodes[0]!.Raft.Ask<RaftStatus>(GetRaftStatus.Instance, KvTestCluster.Wait);
+        Assert.True(after.SnapshotIndex >= before.Applied, $"snapshot {after.SnapshotIndex} after the restart; {before.Applied} applied before the stop");
+        await using var reader = await cluster.ClientAsync();
+        var range = await reader.RangeAsync(new RangeRequest { Prefix = Google.Protobuf.ByteString.CopyFromUtf8("k-") });
+        Assert.Equal(1_200, range.Count);
+        Assert.Equal("v11.99", Text(range.Kvs.Single(kv => Text(kv.Key) == "k-11-099").Value));
     }
 
     [Fact]

@@ -59,6 +59,9 @@ public sealed class RaftActorSettingsSpecs
         { nameof(RaftActorSettings.SnapshotLogRatio), s => s with { SnapshotLogRatio = -1 } },
         { nameof(RaftActorSettings.SnapshotLogRatio), s => s with { SnapshotLogRatio = double.NaN } },
         { nameof(RaftActorSettings.SnapshotMinEntries), s => s with { SnapshotMinEntries = 0 } },
+        { nameof(RaftActorSettings.SnapshotOnStopRatio), s => s with { SnapshotOnStopRatio = -0.1 } },
+        { nameof(RaftActorSettings.SnapshotOnStopRatio), s => s with { SnapshotOnStopRatio = double.PositiveInfinity } },
+        { nameof(RaftActorSettings.SnapshotOnStopMinEntries), s => s with { SnapshotOnStopMinEntries = 0 } },
     };
 
     [Theory]

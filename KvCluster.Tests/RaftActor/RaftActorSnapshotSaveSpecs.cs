@@ -1,3 +1,5 @@
+using KvCluster.Raft.Actor;
+
 namespace KvCluster.Tests.RaftActor;
 
 /// <summary>
@@ -71,5 +73,74 @@ public sealed class RaftActorSnapshotSaveSpecs : RaftActorTestKit
         _saves.Release();
         AwaitAssert(() => Assert.Equal(applied, cluster.Status(1).SnapshotIndex), s_wait);
         Assert.Equal(applied, cluster.Status(1).FirstLogIndex - 1);
+    }
+
+    private static Func<RaftActorSettings, RaftActorSettings> OnStop(long every, long minEntries, double ratio = 0.1) =>
+        s => RaftActorSnapshotSpecs.Snapshots(every, margin: 0)(s) with { SnapshotOnStopMinEntries = minEntries, SnapshotOnStopRatio = ratio };
+
+    private SnapshotBeforeStopDone AskSnapshotBeforeStop(RaftActorCluster cluster)
+    {
+        cluster.Nodes[1].Tell(SnapshotBeforeStop.Instance, TestActor);
+        return ExpectMsg<SnapshotBeforeStopDone>(s_wait);
+    }
+
+    [Fact]
+    public void SnapshotBeforeStop_WithALogWorthIt_SnapshotsEverythingApplied_AndTheRestartAppliesNothingAfterIt()
+    {
+        var cluster = new RaftActorCluster(this, 1, configureActor: OnStop(every: 1_000, minEntries: 5));
+        cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5);
+        var commands = RaftActorSnapshotSpecs.Commands(12);
+        RaftActorSnapshotSpecs.Commit(this, cluster, 1, commands);
+        var applied = cluster.Status(1).Applied;
+        Assert.Equal(0, cluster.Status(1).SnapshotIndex); // no trigger of its own before 1,000 entries
+
+        var done = AskSnapshotBeforeStop(cluster);
+
+        Assert.True(done.Taken, done.Reason);
+        Assert.Equal(applied, done.SnapshotIndex);
+        Assert.Equal(applied, cluster.Status(1).SnapshotIndex);
+        cluster.Stop(1);
+        cluster.Start(1);
+        var machine = cluster.Machines[1];
+        Assert.Equal((applied, commands.Length), Assert.Single(machine.Restored));
+        Assert.Equal(commands, machine.Commands);
+        Assert.DoesNotContain(machine.Applied, a => a.Index <= applied && machine.Restored[0].Index < a.Index);
+    }
+
+    [Theory]
+    [InlineData(4, 0.1, "not worth one")] // fewer entries than SnapshotOnStopMinEntries (5 with the leader's no-op)
+    [InlineData(12, 0, "off")]
+    public void SnapshotBeforeStop_NotWorthIt_OrOff_AnswersAtOnceWithoutASnapshot(int commands, double ratio, string reason)
+    {
+        var cluster = new RaftActorCluster(this, 1, configureActor: OnStop(every: 1_000, minEntries: 6, ratio));
+        cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5);
+        RaftActorSnapshotSpecs.Commit(this, cluster, 1, RaftActorSnapshotSpecs.Commands(commands));
+
+        var done = AskSnapshotBeforeStop(cluster);
+
+        Assert.False(done.Taken);
+        Assert.Contains(reason, done.Reason);
+        Assert.Equal(0, done.SnapshotIndex);
+        Assert.Equal(0, cluster.Status(1).SnapshotIndex);
+    }
+
+    [Fact]
+    public void SnapshotBeforeStop_WhileASnapshotIsBeingSaved_IsAnsweredOnlyOnceEverythingAppliedIsInADurableSnapshot()
+    {
+        var cluster = new RaftActorCluster(this, 1, configureActor: OnStop(every: 5, minEntries: 1));
+        cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5);
+        _saves.Hold();
+        RaftActorSnapshotSpecs.Commit(this, cluster, 1, RaftActorSnapshotSpecs.Commands(4, "a"));
+        AwaitCondition(() => _saves.PendingWrites == 1, s_wait, "the snapshot at 5 reached the store and is held there");
+        RaftActorSnapshotSpecs.Commit(this, cluster, 1, RaftActorSnapshotSpecs.Commands(3, "b"));
+        var applied = cluster.Status(1).Applied;
+
+        cluster.Nodes[1].Tell(SnapshotBeforeStop.Instance, TestActor);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // the held save has not completed: no answer yet
+        _saves.Release();
+
+        var done = ExpectMsg<SnapshotBeforeStopDone>(s_wait);
+        Assert.Equal(applied, done.SnapshotIndex);
+        Assert.Equal(applied, cluster.Status(1).SnapshotIndex);
     }
 }

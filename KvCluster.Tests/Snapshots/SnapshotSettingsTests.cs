@@ -15,6 +15,7 @@ public sealed class SnapshotSettingsTests
         Assert.Equal(64L * 1024 * 1024, options.SnapshotBytes);
         Assert.Equal(5_000, options.SnapshotCatchupEntries);
         Assert.Equal(1.0, options.SnapshotLogRatio);
+        Assert.Equal(0.1, options.SnapshotOnStopRatio);
         options.Validate();
     }
 
@@ -25,6 +26,8 @@ public sealed class SnapshotSettingsTests
     [InlineData("--snapshot-catchup-entries", "-1", "Node:SnapshotCatchupEntries")]
     [InlineData("--snapshot-log-ratio", "-0.5", "Node:SnapshotLogRatio")]
     [InlineData("--snapshot-log-ratio", "Infinity", "Node:SnapshotLogRatio")]
+    [InlineData("--snapshot-on-stop-ratio", "-1", "Node:SnapshotOnStopRatio")]
+    [InlineData("--snapshot-on-stop-ratio", "NaN", "Node:SnapshotOnStopRatio")]
     public void Validate_BadValue_NamesTheSetting(string flag, string value, string setting)
     {
         var error = Assert.Throws<NodeConfigurationException>(() => Build([flag, value]).Validate());
