@@ -28,7 +28,9 @@
 #   AKKAKV_CLIENT_PORT (28779), SKIP_BUILD (1: use the existing Release builds), SNAPSHOT_ARGS, OUT (a file that
 #   receives the summary lines too), NODE (published: the node published with ReadyToRun, as the Dockerfile ships it;
 #   build: the Release build's KvCluster.Node.dll) for rss and catchup, RESTARTS (1: how many times restart restarts the
-#   published node's cluster on the same data; its median is the steadier figure).
+#   published node's cluster on the same data; its median is the steadier figure), STOP (down: restart stops the
+#   cluster with `local-cluster.sh down`, SIGTERM, an orderly stop that snapshots first; kill: SIGKILL, a crash, so
+#   every restart applies the log after the last periodic snapshot).
 # The last lines are the summary; run it on a quiet machine (it measures whatever else runs too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +45,8 @@ SAMPLE="${SAMPLE:-5}"
 WRITES="${WRITES:-1000000}"
 STATE_MIB="${STATE_MIB:-100}"
 LOAD_CLIENTS="${LOAD_CLIENTS:-100}"
+STOP="${STOP:-down}"
+case "$STOP" in down|kill) ;; *) echo "STOP must be down or kill, not '$STOP'" >&2; exit 2 ;; esac
 BASE_PORT="${BASE_PORT:-28979}"
 AKKAKV_PORT="${AKKAKV_PORT:-28654}"
 AKKAKV_CLIENT_PORT="${AKKAKV_CLIENT_PORT:-28779}"
@@ -169,12 +173,26 @@ first_read() { # endpoints: waits until one of them accepts HTTP, then sends one
     || { log "the first read was not served: $(tail -n 2 "$workdir/first-read.err")"; exit 3; }
 }
 
-node_timeline() { # id mark: the node's log after line mark: its first line, the recovery done, its first Raft role
-  local id="$1" mark="$2" first recovered role
+node_timeline() { # id mark: the node's log after line mark: its first line, the recovery done, its first Raft role, and
+  # how many committed entries it applied after its snapshot (none once an orderly stop snapshotted everything applied)
+  local id="$1" mark="$2" first recovered role replayed
   first="$(tail -n +"$((mark + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -oE '^[0-9:.]{12}' || true)"
   recovered="$(tail -n +"$((mark + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -E 'recovers from snapshot|recovered [0-9]+ journal events' | cut -c1-12 || true)"
   role="$(tail -n +"$((mark + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -E -- '-> Leader|-> Follower \(term [1-9]' | sed -E 's/^([0-9:.]{12}).*(-> [A-Za-z]+).*/\1 \2/' || true)"
-  say "  node $id: first log line $first, journal recovery logged $recovered, then $role"
+  replayed="$(tail -n +"$((mark + 1))" "$AKKA_DATA/n$id.log" | grep -m1 -oE 'applied the [0-9]+ committed entries after its snapshot' | grep -oE '[0-9]+' || true)"
+  say "  node $id: first log line $first, journal recovery logged $recovered, then $role; entries applied after its snapshot: ${replayed:-none}"
+}
+
+stop_for_restart() { # STOP=down: an orderly stop; STOP=kill: SIGKILL every node (a crash), then `down` tidies up
+  local id pid
+  if [ "$STOP" = kill ]; then
+    for id in 1 2 3; do
+      pid="$(cat "$AKKA_DATA/n$id.pid" 2>/dev/null || true)"
+      [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+    done
+    sleep 0.5
+  fi
+  akkakv down >/dev/null 2>&1
 }
 
 restart_cluster() { # variant dll: `up` with that node, time to the first served linearizable read, then `down`
@@ -186,10 +204,10 @@ restart_cluster() { # variant dll: `up` with that node, time to the first served
   first_read "$endpoints"
   took="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
   restart_times+=("$took")
-  say "restart ($variant) after $WRITES writes: first linearizable read served $took s after 'local-cluster.sh up' began (three nodes started)"
+  say "restart ($variant) after $WRITES writes, stopped by $([ "$STOP" = kill ] && echo SIGKILL || echo 'an orderly stop'): first linearizable read served $took s after 'local-cluster.sh up' began (three nodes started)"
   say "  'up' began at $(date -u -d "@${started%.*}" +%T).${started#*.}"
   for id in 1 2 3; do node_timeline "$id" "${log_mark[$id]}"; done
-  akkakv down >/dev/null 2>&1
+  stop_for_restart
 }
 
 restart_member() { # one follower stopped (SIGTERM) and started again while the other two serve
@@ -219,7 +237,7 @@ run_restart() {
   log "restart: $WRITES puts, then down and up (the Release build's node, then the published one)"
   timeout "$STEP_TIMEOUT" "${KV[@]}" bench --target etcd --endpoints "$endpoints" --clients "$CLIENTS" --conns "$CONNS" \
     --total "$WRITES" --key-space "$KEYS" --warmup 0 --output json >"$workdir/restart.bench.json" || log "kv bench exited $?"
-  akkakv down >/dev/null 2>&1
+  stop_for_restart
   restart_cluster "Release build, JIT" "$BUILD_NODE_DLL"
   local run
   restart_times=()
