@@ -79,6 +79,16 @@ internal sealed class KvKeyHistory
         yield return Latest;
     }
 
+    /// <summary>Sizes the list of older versions for <paramref name="older"/> of them, before they are appended (a
+    /// snapshot's restore knows each key's count: no list grows and is copied while the whole store is read).</summary>
+    public void ReserveOlder(int older)
+    {
+        if (older > 0 && _older is null)
+        {
+            _older = new List<KvVersion>(older);
+        }
+    }
+
     /// <summary>Records a change newer than every retained version.</summary>
     public void Append(KvVersion version)
     {

@@ -189,6 +189,7 @@ public sealed partial class KvStateMachine
                 if (history is null)
                 {
                     history = new KvKeyHistory(key, version);
+                    history.ReserveOlder((int)Math.Min(versions - 1, reader.Remaining / 4));
                 }
                 else
                 {
