@@ -100,6 +100,11 @@ public sealed partial class KvNode
     /// </summary>
     private async Task SnapshotBeforeStopAsync(TimeSpan wait)
     {
+        if (_raftStopped.Task.IsCompleted)
+        {
+            return; // the Raft node failed and stopped already: nobody would answer
+        }
+
         try
         {
             var done = await Raft.Ask<SnapshotBeforeStopDone>(SnapshotBeforeStop.Instance, wait).ConfigureAwait(false);
