@@ -177,7 +177,7 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
     [Fact]
     public async Task Connect_NothingListens_FailsAtOnceNamingTheEndpoint()
     {
-        var port = FreePort();
+        var port = NodeTestSupport.FreePort();
 
         // Failing "at once" is failing on the refused connection, not at the deadline: the message says which, and a
         // client that waited the deadline out would fail the cap.
@@ -204,7 +204,7 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
     {
         // Every deadline (connect, request, attempt) is far beyond the cap: a client that waited one out on the dead
         // contact would fail the cap.
-        var dead = new KvEndpoint("127.0.0.1", FreePort());
+        var dead = new KvEndpoint("127.0.0.1", NodeTestSupport.FreePort());
         await using var client = await Within(KvClient.ConnectAsync(Options(dead, _node.Endpoint) with { ConnectTimeout = Long, RequestTimeout = Long, AttemptTimeout = Long }));
         var result = await Within(client.ExecuteAsync(Put("a", "1")));
         Assert.Equal(KvStatus.Ok, result.Status);
@@ -386,14 +386,5 @@ public sealed class KvClientIntegrationTests : IAsyncLifetime
     {
         Assert.True(await Task.WhenAny(call, Task.Delay(Cap)) == call, $"the call did not end within {Cap.TotalSeconds:0} s");
         await call;
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

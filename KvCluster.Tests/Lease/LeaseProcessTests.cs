@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using KvCluster.Tests.Node;
 
 namespace KvCluster.Tests.Lease;
 
@@ -94,8 +95,7 @@ public sealed class LeaseProcessTests : IDisposable
 
     private void StartCluster()
     {
-        var ports = Enumerable.Range(0, 9).Select(_ => FreePort()).Distinct().ToArray();
-        Assert.Equal(9, ports.Length);
+        var ports = NodeTestSupport.FreePorts(9);
         var peers = string.Join(',', Enumerable.Range(0, 3).Select(i => $"{i + 1}=127.0.0.1:{ports[i]}"));
         for (var i = 0; i < 3; i++)
         {
@@ -180,14 +180,5 @@ public sealed class LeaseProcessTests : IDisposable
         return current is not null && Path.GetFileNameWithoutExtension(current).Equals("dotnet", StringComparison.OrdinalIgnoreCase)
             ? current
             : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-    }
-
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

@@ -8,6 +8,7 @@ using Akka.Event;
 using KvCluster.Client.Cli;
 using KvCluster.Pbm;
 using KvCluster.Tests.Cmd;
+using KvCluster.Tests.Node;
 using Lighthouse;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -106,8 +107,8 @@ public sealed class LighthouseIntegrationTests
     [Fact]
     public async Task LighthouseProcess_Sigterm_LeavesTheClusterAndExitsZero()
     {
-        var port = FreePort();
-        var pbmPort = FreePort();
+        var ports = NodeTestSupport.FreePorts(2);
+        var (port, pbmPort) = (ports[0], ports[1]);
         using var process = StartLighthouseProcess("--system", "kvtest", "--port", port.ToString(), "--pbm-port", pbmPort.ToString());
         try
         {
@@ -234,14 +235,5 @@ public sealed class LighthouseIntegrationTests
         }
 
         throw new InvalidOperationException($"No AkkaKv.sln above {AppContext.BaseDirectory}.");
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

@@ -19,7 +19,7 @@ public sealed class NodeProcessTests
     public async Task Sigterm_StopsInOrderWithExitZero_AndARestartHasEveryWrite()
     {
         using var data = new TempDirectory();
-        var port = FreePort();
+        var port = NodeTestSupport.FreePort();
         using (var node = StartNode(port, data.Path))
         {
             await using var client = await ConnectAsync(port);
@@ -51,7 +51,7 @@ public sealed class NodeProcessTests
     public async Task Sigkill_AfterAcknowledgedWrites_ARestartHasEveryAcknowledgedWrite()
     {
         using var data = new TempDirectory();
-        var port = FreePort();
+        var port = NodeTestSupport.FreePort();
         var acknowledged = new List<string>();
         using (var node = StartNode(port, data.Path))
         {
@@ -93,7 +93,7 @@ public sealed class NodeProcessTests
     public async Task SecondProcess_OnTheSameDataDirectory_ExitsThreeNamingTheDirectoryAndThePid()
     {
         using var data = new TempDirectory();
-        using var first = StartNode(FreePort(), data.Path);
+        using var first = StartNode(NodeTestSupport.FreePort(), data.Path);
         try
         {
             await using (await ConnectAsync(PortOf(first)))
@@ -101,7 +101,7 @@ public sealed class NodeProcessTests
                 // The first node serves: it holds the directory.
             }
 
-            using var second = StartNode(FreePort(), data.Path);
+            using var second = StartNode(NodeTestSupport.FreePort(), data.Path);
             Assert.True(second.WaitForExit((int)s_wait.TotalMilliseconds), "the second node did not exit");
             var output = await second.StandardOutput.ReadToEndAsync();
 
@@ -120,7 +120,7 @@ public sealed class NodeProcessTests
     public async Task Sigterm_DuringStartUp_ExitsZeroInOrderWithoutAnUnhandledException()
     {
         using var data = new TempDirectory();
-        using var node = StartNode(FreePort(), data.Path);
+        using var node = StartNode(NodeTestSupport.FreePort(), data.Path);
         var started = await WaitForLineAsync(node, "Starting up");
 
         Assert.True(started, "the node never started its actor system");
@@ -237,15 +237,6 @@ public sealed class NodeProcessTests
         }
 
         return Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-    }
-
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);

@@ -146,7 +146,7 @@ public sealed class NodeSettingsTests
         using var dir = new TempDirectory();
         await File.WriteAllTextAsync(dir.File(NodeDataDirectory.IdentityFileName), "cluster=akkakv\nnode=2\n");
 
-        var code = await NodeProgram.RunAsync(["--data-dir", dir.Path, "--port", FreePort(), "--pbm-port", "0", "--client-port", "0"], s_noEnvironment, new StringWriter(), new StringWriter());
+        var code = await NodeProgram.RunAsync(["--data-dir", dir.Path, "--port", NodeTestSupport.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--pbm-port", "0", "--client-port", "0"], s_noEnvironment, new StringWriter(), new StringWriter());
 
         Assert.Equal(NodeSettingsTable.ExitData, code);
         Assert.Equal("cluster=akkakv\nnode=2\n", await File.ReadAllTextAsync(dir.File(NodeDataDirectory.IdentityFileName)));
@@ -192,7 +192,7 @@ public sealed class NodeSettingsTests
         using var dir = new TempDirectory();
         CreateLegacyJournal(dir.File(NodeDataDirectory.LegacyJournalFileName));
 
-        var code = await NodeProgram.RunAsync(["--data-dir", dir.Path, "--port", FreePort(), "--pbm-port", "0", "--client-port", "0"], s_noEnvironment, new StringWriter(), new StringWriter());
+        var code = await NodeProgram.RunAsync(["--data-dir", dir.Path, "--port", NodeTestSupport.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), "--pbm-port", "0", "--client-port", "0"], s_noEnvironment, new StringWriter(), new StringWriter());
 
         Assert.Equal(NodeSettingsTable.ExitData, code);
     }
@@ -265,14 +265,5 @@ public sealed class NodeSettingsTests
         var configuration = new ConfigurationManager();
         NodeSettingsTable.AddSources(configuration, flags, configFile, environment ?? s_noEnvironment);
         return NodeSettingsTable.Bind(configuration);
-    }
-
-    private static string FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 }
