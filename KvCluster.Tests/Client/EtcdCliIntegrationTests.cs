@@ -207,6 +207,26 @@ public sealed class EtcdCliIntegrationTests : IClassFixture<EtcdProcess>
     }
 
     [Fact]
+    public async Task EndpointHashKv_AtARevision_PrintsTheHashEtcdctlPrints()
+    {
+        using var put = JsonDocument.Parse(await Ok("put", "hk", "1", "-w", "json"));
+        var revision = put.RootElement.GetProperty("header").GetProperty("revision").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        using var ours = JsonDocument.Parse(await Ok("endpoint", "hashkv", "--rev", revision, "-w", "json"));
+        using var theirs = JsonDocument.Parse(await new KvCluster.Tests.Lease.EtcdctlRunner(_etcd.Endpoint).OkAsync("endpoint", "hashkv", "--rev", revision, "-w", "json"));
+        var simple = await Ok("endpoint", "hashkv", "--rev", revision);
+        var negative = await Run("endpoint", "hashkv", "--rev", "-1");
+
+        var entry = Assert.Single(ours.RootElement.EnumerateArray());
+        var hash = entry.GetProperty("HashKV").GetProperty("hash").GetUInt32();
+        Assert.Equal(_etcd.Endpoint, entry.GetProperty("Endpoint").GetString());
+        Assert.Equal(Assert.Single(theirs.RootElement.EnumerateArray()).GetProperty("HashKV").GetProperty("hash").GetUInt32(), hash);
+        Assert.StartsWith($"{_etcd.Endpoint}, {hash}", Assert.Single(Lines(simple)));
+        Assert.Equal(ExitCodes.Usage, negative.Code);
+        Assert.Contains("--rev", negative.Error);
+    }
+
+    [Fact]
     public async Task MoveLeader_ToAnUnknownMember_IsRejected()
     {
         var result = await Run("move-leader", "1234");

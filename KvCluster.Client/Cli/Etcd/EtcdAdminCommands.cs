@@ -120,7 +120,7 @@ internal static class EtcdAdminCommands
 
     private static Command Endpoint(GlobalOptions globals, EtcdOptions options, KvConsole console)
     {
-        var command = new Command("endpoint", "Per-endpoint checks: status, health.");
+        var command = new Command("endpoint", "Per-endpoint checks: status, health, hashkv.");
         var clusterOption = new Option<bool>("--cluster") { Description = "Use every member's client URLs from member list instead of --endpoints.", Recursive = true };
         command.Options.Add(clusterOption);
 
@@ -196,6 +196,39 @@ internal static class EtcdAdminCommands
             return ExitCodes.Success;
         }, token));
         command.Subcommands.Add(health);
+
+        var revision = new Option<long>("--rev") { Description = "Highest revision to hash (0: the newest). Replicas that agree give the same hash." };
+        var hashKv = new Command("hashkv", "Each endpoint's hash of its KV history up to a revision (Maintenance.HashKV), to compare replicas.") { revision };
+        hashKv.SetAction((parse, token) =>
+        {
+            if (parse.GetValue(revision) < 0)
+            {
+                return Task.FromResult(KvCli.UsageError(parse, $"--rev must be 0 (the newest) or a revision, was {parse.GetValue(revision)}", console));
+            }
+
+            return EtcdSession.RunAsync(parse, globals, options, console, async session =>
+            {
+                var hashes = new List<(string, HashKVResponse)>();
+                var failed = 0;
+                foreach (var (endpoint, channel) in await TargetsAsync(session, parse.GetValue(clusterOption), token).ConfigureAwait(false))
+                {
+                    try
+                    {
+                        var request = new HashKVRequest { Revision = parse.GetValue(revision) };
+                        hashes.Add((endpoint.ToString(), await channel.Maintenance.HashKVAsync(request, session.Options(token)).ResponseAsync.ConfigureAwait(false)));
+                    }
+                    catch (RpcException e)
+                    {
+                        failed++;
+                        console.Error.WriteLine($"kv: unavailable: failed to get the hash of endpoint {endpoint}: {e.Status.Detail} ({EtcdErrors.Name(e.StatusCode)})");
+                    }
+                }
+
+                new EtcdPrinter(console.Out, session.Format).HashKvs(hashes);
+                return failed == 0 ? ExitCodes.Success : ExitCodes.Unavailable;
+            }, token);
+        });
+        command.Subcommands.Add(hashKv);
         return command;
     }
 

@@ -274,6 +274,50 @@ internal sealed class EtcdPrinter
         Rows(["ENDPOINT", "ID", "VERSION", "DB SIZE", "IS LEADER", "IS LEARNER", "RAFT TERM", "RAFT INDEX", "RAFT APPLIED INDEX", "ERRORS", "SNAPSHOT INDEX", "SNAPSHOT SIZE", "SNAPSHOT AGE", "FIRST LOG INDEX"], rows);
     }
 
+    /// <summary>Maintenance.HashKV answers, one per endpoint, as etcdctl's <c>endpoint hashkv</c> prints them.</summary>
+    public void HashKvs(IReadOnlyList<(string Endpoint, HashKVResponse Hash)> hashes)
+    {
+        if (Format == "json")
+        {
+            // etcdctl: [{"Endpoint":"...","HashKV":{...}}]
+            _out.WriteLine("[" + string.Join(",", hashes.Select(h =>
+                $"{{\"Endpoint\":{System.Text.Json.JsonSerializer.Serialize(h.Endpoint)},\"HashKV\":{EtcdJson.Format(h.Hash)}}}")) + "]");
+            return;
+        }
+
+        if (Format == "fields")
+        {
+            foreach (var (endpoint, h) in hashes)
+            {
+                Header(h.Header);
+                _out.WriteLine($"\"Endpoint\" : {Quote(endpoint)}");
+                _out.WriteLine($"\"Hash\" : {h.Hash.ToString(CultureInfo.InvariantCulture)}");
+                _out.WriteLine($"\"HashRevision\" : {h.HashRevision.ToString(CultureInfo.InvariantCulture)}");
+                _out.WriteLine();
+            }
+
+            return;
+        }
+
+        var rows = hashes.Select(h => new[]
+        {
+            h.Endpoint,
+            h.Hash.Hash.ToString(CultureInfo.InvariantCulture),
+            h.Hash.HashRevision.ToString(CultureInfo.InvariantCulture),
+        }).ToList();
+        if (Format == "table")
+        {
+            Rows(["ENDPOINT", "HASH", "HASH REVISION"], rows);
+            return;
+        }
+
+        // etcdctl's simple form: "endpoint, hash, hash revision" per line.
+        foreach (var row in rows)
+        {
+            _out.WriteLine(string.Join(", ", row));
+        }
+    }
+
     /// <summary>Bytes as text: UTF-8, with invalid bytes replaced.</summary>
     public static string Text(ByteString bytes) => Encoding.UTF8.GetString(bytes.Span);
 
