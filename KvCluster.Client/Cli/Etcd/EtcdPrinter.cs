@@ -221,9 +221,7 @@ internal sealed class EtcdPrinter
     {
         if (Format == "json")
         {
-            // etcdctl: [{"Endpoint":"...","Status":{...}}]
-            _out.WriteLine("[" + string.Join(",", statuses.Select(s =>
-                $"{{\"Endpoint\":{System.Text.Json.JsonSerializer.Serialize(s.Endpoint)},\"Status\":{EtcdJson.Format(s.Status)}}}")) + "]");
+            PerEndpointJson(statuses, "Status");
             return;
         }
 
@@ -274,14 +272,18 @@ internal sealed class EtcdPrinter
         Rows(["ENDPOINT", "ID", "VERSION", "DB SIZE", "IS LEADER", "IS LEARNER", "RAFT TERM", "RAFT INDEX", "RAFT APPLIED INDEX", "ERRORS", "SNAPSHOT INDEX", "SNAPSHOT SIZE", "SNAPSHOT AGE", "FIRST LOG INDEX"], rows);
     }
 
+    /// <summary>etcdctl's JSON of a per-endpoint command: <c>[{"Endpoint":"...","Name":{...}}]</c>.</summary>
+    private void PerEndpointJson<T>(IReadOnlyList<(string Endpoint, T Answer)> answers, string name)
+        where T : Google.Protobuf.IMessage =>
+        _out.WriteLine("[" + string.Join(",", answers.Select(a =>
+            $"{{\"Endpoint\":{System.Text.Json.JsonSerializer.Serialize(a.Endpoint)},\"{name}\":{EtcdJson.Format(a.Answer)}}}")) + "]");
+
     /// <summary>Maintenance.HashKV answers, one per endpoint, as etcdctl's <c>endpoint hashkv</c> prints them.</summary>
     public void HashKvs(IReadOnlyList<(string Endpoint, HashKVResponse Hash)> hashes)
     {
         if (Format == "json")
         {
-            // etcdctl: [{"Endpoint":"...","HashKV":{...}}]
-            _out.WriteLine("[" + string.Join(",", hashes.Select(h =>
-                $"{{\"Endpoint\":{System.Text.Json.JsonSerializer.Serialize(h.Endpoint)},\"HashKV\":{EtcdJson.Format(h.Hash)}}}")) + "]");
+            PerEndpointJson(hashes, "HashKV");
             return;
         }
 
