@@ -227,6 +227,19 @@ public sealed class EtcdCliIntegrationTests : IClassFixture<EtcdProcess>
     }
 
     [Fact]
+    public async Task DefragAndAlarmList_AnswerAsEtcdctlDoes()
+    {
+        var defrag = await Ok("defrag");
+        var alarms = await Run("alarm", "list");
+        var extra = await Run("alarm", "list", "surplus");
+
+        Assert.Equal($"Finished defragmenting etcd member[{_etcd.Endpoint}]", Assert.Single(Lines(defrag)));
+        Assert.Equal(ExitCodes.Success, alarms.Code);
+        Assert.Equal(string.Empty, alarms.Out); // a healthy etcd has no alarm
+        Assert.Equal(ExitCodes.Usage, extra.Code);
+    }
+
+    [Fact]
     public async Task MoveLeader_ToAnUnknownMember_IsRejected()
     {
         var result = await Run("move-leader", "1234");

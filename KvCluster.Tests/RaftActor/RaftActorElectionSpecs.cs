@@ -68,9 +68,11 @@ public sealed class RaftActorElectionSpecs : RaftActorTestKit
         cluster.TickUntilLeader(RaftActorCluster.MaxTimeout + 5);
 
         // Node 3 (the longest timeout here, 18 ticks) leads before the restart; it voted for itself in that term.
+        // The transfer completes by messages alone (no tick); until it has, node 1 is still a stable leader, so wait
+        // for node 3 rather than for any stable leader (CI on 377c6e9 read node 1 before the transfer ended).
         cluster.Nodes[1].Tell(new TransferLeadership(3));
-        var before = cluster.AwaitStableLeader(cluster.Ids, TimeSpan.FromSeconds(10));
-        Assert.Equal(3UL, before?.NodeId);
+        RaftStatus? before = null;
+        AwaitCondition(() => (before = cluster.AwaitStableLeader(cluster.Ids, TimeSpan.FromSeconds(1)))?.NodeId == 3, TimeSpan.FromSeconds(10));
         foreach (var id in cluster.Ids)
         {
             cluster.Stop(id);

@@ -10,7 +10,8 @@ namespace KvCluster.Client.Cli.Etcd;
 
 /// <summary>
 /// The etcd-API administration commands, as etcdctl has them: <c>kv compact</c>, <c>kv member
-/// list|add|remove|promote</c>, <c>kv endpoint status|health</c>, <c>kv move-leader</c>.
+/// list|add|remove|promote</c>, <c>kv endpoint status|health|hashkv</c>, <c>kv move-leader</c>, <c>kv defrag</c>,
+/// <c>kv alarm list|disarm</c>.
 /// </summary>
 internal static class EtcdAdminCommands
 {
@@ -21,6 +22,65 @@ internal static class EtcdAdminCommands
         root.Subcommands.Add(Member(globals, options, console));
         root.Subcommands.Add(Endpoint(globals, options, console));
         root.Subcommands.Add(MoveLeader(globals, options, console));
+        root.Subcommands.Add(Defrag(globals, options, console));
+        root.Subcommands.Add(Alarm(globals, options, console));
+    }
+
+    private static Command Defrag(GlobalOptions globals, EtcdOptions options, KvConsole console)
+    {
+        var clusterOption = new Option<bool>("--cluster") { Description = "Defragment every member's client URL from member list instead of --endpoints." };
+        var command = new Command("defrag", "Defragment the storage of each endpoint (Maintenance.Defragment), one at a time, as etcdctl defrag.") { clusterOption };
+        command.SetAction((parse, token) => EtcdSession.RunAsync(parse, globals, options, console, async session =>
+        {
+            var failed = 0;
+            foreach (var (endpoint, channel) in await TargetsAsync(session, parse.GetValue(clusterOption), token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await channel.Maintenance.DefragmentAsync(new DefragmentRequest(), session.Options(token)).ResponseAsync.ConfigureAwait(false);
+                    console.Out.WriteLine($"Finished defragmenting etcd member[{endpoint}]");
+                }
+                catch (RpcException e)
+                {
+                    failed++;
+                    console.Error.WriteLine($"Failed to defragment etcd member[{endpoint}] ({e.Status.Detail}, {EtcdErrors.Name(e.StatusCode)})");
+                }
+            }
+
+            return failed == 0 ? ExitCodes.Success : ExitCodes.Unavailable;
+        }, token));
+        return command;
+    }
+
+    private static Command Alarm(GlobalOptions globals, EtcdOptions options, KvConsole console)
+    {
+        var command = new Command("alarm", "Alarms (etcd's NOSPACE, CORRUPT): list, disarm. AkkaKv raises none.");
+        var list = new Command("list", "List every alarm of the cluster: one 'memberID:<id> alarm:<type>' line each, nothing when there is none.");
+        list.SetAction((parse, token) => EtcdSession.RunAsync(parse, globals, options, console, async session =>
+        {
+            var response = await session.CallAsync((c, o) => c.Maintenance.AlarmAsync(new AlarmRequest { Action = AlarmRequest.Types.AlarmAction.Get }, o), token).ConfigureAwait(false);
+            new EtcdPrinter(console.Out, session.Format).Alarms(response);
+            return ExitCodes.Success;
+        }, token));
+        var disarm = new Command("disarm", "Deactivate every alarm listed, and print the ones deactivated.");
+        disarm.SetAction((parse, token) => EtcdSession.RunAsync(parse, globals, options, console, async session =>
+        {
+            var listed = await session.CallAsync((c, o) => c.Maintenance.AlarmAsync(new AlarmRequest { Action = AlarmRequest.Types.AlarmAction.Get }, o), token).ConfigureAwait(false);
+            var disarmed = new AlarmResponse { Header = listed.Header };
+            foreach (var alarm in listed.Alarms)
+            {
+                var request = new AlarmRequest { Action = AlarmRequest.Types.AlarmAction.Deactivate, MemberID = alarm.MemberID, Alarm = alarm.Alarm };
+                var response = await session.CallAsync((c, o) => c.Maintenance.AlarmAsync(request, o), token).ConfigureAwait(false);
+                disarmed.Header = response.Header;
+                disarmed.Alarms.Add(alarm);
+            }
+
+            new EtcdPrinter(console.Out, session.Format).Alarms(disarmed);
+            return ExitCodes.Success;
+        }, token));
+        command.Subcommands.Add(list);
+        command.Subcommands.Add(disarm);
+        return command;
     }
 
     private static Command Compact(GlobalOptions globals, EtcdOptions options, KvConsole console)

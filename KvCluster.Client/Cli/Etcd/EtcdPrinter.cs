@@ -278,6 +278,28 @@ internal sealed class EtcdPrinter
         _out.WriteLine("[" + string.Join(",", answers.Select(a =>
             $"{{\"Endpoint\":{System.Text.Json.JsonSerializer.Serialize(a.Endpoint)},\"{name}\":{EtcdJson.Format(a.Answer)}}}")) + "]");
 
+    /// <summary>An alarm list, as etcdctl's <c>alarm list</c> prints it (nothing when there is no alarm).</summary>
+    public void Alarms(AlarmResponse response)
+    {
+        if (Format == "json")
+        {
+            _out.WriteLine(EtcdJson.Format(response));
+            return;
+        }
+
+        if (Format == "fields")
+        {
+            Header(response.Header);
+        }
+
+        foreach (var alarm in response.Alarms)
+        {
+            _out.WriteLine(Format == "fields"
+                ? $"\"MemberID\" : {alarm.MemberID.ToString(CultureInfo.InvariantCulture)}\n\"Alarm\" : {alarm.Alarm.ToString().ToUpperInvariant()}"
+                : $"memberID:{alarm.MemberID.ToString(CultureInfo.InvariantCulture)} alarm:{alarm.Alarm.ToString().ToUpperInvariant()}");
+        }
+    }
+
     /// <summary>Maintenance.HashKV answers, one per endpoint, as etcdctl's <c>endpoint hashkv</c> prints them.</summary>
     public void HashKvs(IReadOnlyList<(string Endpoint, HashKVResponse Hash)> hashes)
     {
