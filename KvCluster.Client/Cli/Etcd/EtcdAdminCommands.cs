@@ -58,14 +58,13 @@ internal static class EtcdAdminCommands
         var list = new Command("list", "List every alarm of the cluster: one 'memberID:<id> alarm:<type>' line each, nothing when there is none.");
         list.SetAction((parse, token) => EtcdSession.RunAsync(parse, globals, options, console, async session =>
         {
-            var response = await session.CallAsync((c, o) => c.Maintenance.AlarmAsync(new AlarmRequest { Action = AlarmRequest.Types.AlarmAction.Get }, o), token).ConfigureAwait(false);
-            new EtcdPrinter(console.Out, session.Format).Alarms(response);
+            new EtcdPrinter(console.Out, session.Format).Alarms(await ListAlarmsAsync(session, token).ConfigureAwait(false));
             return ExitCodes.Success;
         }, token));
         var disarm = new Command("disarm", "Deactivate every alarm listed, and print the ones deactivated.");
         disarm.SetAction((parse, token) => EtcdSession.RunAsync(parse, globals, options, console, async session =>
         {
-            var listed = await session.CallAsync((c, o) => c.Maintenance.AlarmAsync(new AlarmRequest { Action = AlarmRequest.Types.AlarmAction.Get }, o), token).ConfigureAwait(false);
+            var listed = await ListAlarmsAsync(session, token).ConfigureAwait(false);
             var disarmed = new AlarmResponse { Header = listed.Header };
             foreach (var alarm in listed.Alarms)
             {
@@ -82,6 +81,10 @@ internal static class EtcdAdminCommands
         command.Subcommands.Add(disarm);
         return command;
     }
+
+    /// <summary>The cluster's alarms (Maintenance.Alarm GET).</summary>
+    private static Task<AlarmResponse> ListAlarmsAsync(EtcdSession session, CancellationToken token) =>
+        session.CallAsync((c, o) => c.Maintenance.AlarmAsync(new AlarmRequest { Action = AlarmRequest.Types.AlarmAction.Get }, o), token);
 
     private static Command Compact(GlobalOptions globals, EtcdOptions options, KvConsole console)
     {
