@@ -54,31 +54,9 @@ public sealed class RaftCommandPaletteTests
         var joiner = await cluster.StartJoinerAsync();
         var commands = cluster.Nodes[leader]!.Commands!;
 
-        var added = await commands.ExecuteAsync($"raft add-member 127.0.0.1:{cluster.Options[joiner].Port}");
-        for (var attempt = 0; attempt < 25 && added.Status != CommandStatus.Ok; attempt++)
-        {
-            if (added.Body.Contains("not the leader", StringComparison.Ordinal))
-            {
-                // Leadership moved between finding the leader and the command (an election on a loaded machine): the
-                // command names the problem and changed nothing, so the operator runs it on the new leader (among the
-                // three members: the joiner is not one yet, so it knows no leader).
-                leader = await LeaderAmongAsync(cluster, 3);
-                commands = cluster.Nodes[leader]!.Commands!;
-            }
-            else if (added.Body.Contains("retry", StringComparison.Ordinal))
-            {
-                // A new leader that has not committed an entry of its term yet (seen in CI): it changed nothing and
-                // says to retry shortly.
-                await Task.Delay(200);
-            }
-            else
-            {
-                break;
-            }
-
-            added = await commands.ExecuteAsync($"raft add-member 127.0.0.1:{cluster.Options[joiner].Port}");
-        }
-
+        // Leadership may move between finding the leader and the command (an election on a loaded machine; the joiner
+        // is not a member yet, so the leader is among the first three).
+        (var added, commands) = await ExecuteAsOperatorAsync(cluster, commands, $"raft add-member 127.0.0.1:{cluster.Options[joiner].Port}", 3);
         Assert.True(added.Status == CommandStatus.Ok, added.Body);
         var members = await commands.ExecuteAsync("raft members");
         Assert.Contains("4 voter(s), 0 learner(s)", members.Body);
@@ -91,19 +69,30 @@ public sealed class RaftCommandPaletteTests
             Assert.Equal(KvStatus.Ok, (await viaJoiner.PutAsync(Encoding.UTF8.GetBytes("after"), Encoding.UTF8.GetBytes("joined"))).Status);
         }
 
-        var removed = await commands.ExecuteAsync("raft remove-member 4");
-        for (var attempt = 0; attempt < 25 && removed.Status != CommandStatus.Ok; attempt++)
+        // The same after the add: the new voter itself may have won an election (it removes itself, then steps down), and
+        // a leader that does not yet know the add committed refuses a second change until it does (seen in CI).
+        (var removed, _) = await ExecuteAsOperatorAsync(cluster, commands, "raft remove-member 4", 4);
+        Assert.True(removed.Status == CommandStatus.Ok, removed.Body);
+        Assert.Contains("3 voter(s)", (await cluster.Nodes[await LeaderAmongAsync(cluster, 3)]!.Commands!.ExecuteAsync("raft members")).Body);
+    }
+
+    /// <summary>
+    /// Runs a membership command as an operator would (bounded, 25 tries): an answer "not the leader" changed nothing,
+    /// so it is run again on whoever leads among the first <paramref name="among"/> nodes; an answer that says to retry
+    /// (a new leader that has not committed an entry of its term, a configuration change not committed yet) changed
+    /// nothing either, so it is run again after a short pause. Returns the last answer and the command host that gave it.
+    /// </summary>
+    private static async Task<(CommandResponse Answer, CommandHost Commands)> ExecuteAsOperatorAsync(KvTestCluster cluster, CommandHost commands, string command, int among)
+    {
+        var answer = await commands.ExecuteAsync(command);
+        for (var attempt = 0; attempt < 25 && answer.Status != CommandStatus.Ok; attempt++)
         {
-            if (removed.Body.Contains("not the leader", StringComparison.Ordinal))
+            if (answer.Body.Contains("not the leader", StringComparison.Ordinal))
             {
-                // The same after the add: the new voter itself may have won an election (it removes itself, then steps down).
-                commands = cluster.Nodes[await LeaderAmongAsync(cluster, 4)]!.Commands!;
+                commands = cluster.Nodes[await LeaderAmongAsync(cluster, among)]!.Commands!;
             }
-            else if (removed.Body.Contains("retry", StringComparison.Ordinal))
+            else if (answer.Body.Contains("retry", StringComparison.Ordinal))
             {
-                // The leader does not yet know the add's configuration change committed (one change at a time; seen
-                // in CI when the new voter had just won an election): it refuses, changing nothing, and the operator
-                // retries once it is.
                 await Task.Delay(200);
             }
             else
@@ -111,11 +100,10 @@ public sealed class RaftCommandPaletteTests
                 break;
             }
 
-            removed = await commands.ExecuteAsync("raft remove-member 4");
+            answer = await commands.ExecuteAsync(command);
         }
 
-        Assert.True(removed.Status == CommandStatus.Ok, removed.Body);
-        Assert.Contains("3 voter(s)", (await cluster.Nodes[await LeaderAmongAsync(cluster, 3)]!.Commands!.ExecuteAsync("raft members")).Body);
+        return (answer, commands);
     }
 
     /// <summary>The index of the node among the first <paramref name="count"/> that leads (waits for one).</summary>
