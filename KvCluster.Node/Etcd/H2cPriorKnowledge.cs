@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.AspNetCore.Http.Features;
+using KvCluster.Node.Etcd.Hpack;
 
 namespace KvCluster.Node.Etcd;
 
@@ -15,7 +16,9 @@ namespace KvCluster.Node.Etcd;
 /// middleware looks at the first bytes without consuming them: a connection that opens with HTTP/2's preface
 /// (<c>PRI * HTTP/2.0</c>, RFC 9113 §3.4) is marked as if ALPN had chosen "h2", which Kestrel's protocol selection
 /// honours; any other connection goes on as HTTP/1.1. The marked connection is still cleartext: the endpoint allows
-/// the <c>:scheme</c> "http" those clients send (<c>KestrelServerOptions.AllowAlternateSchemes</c>).
+/// the <c>:scheme</c> "http" those clients send (<c>KestrelServerOptions.AllowAlternateSchemes</c>). Its input is read
+/// through <see cref="UrlAuthorityReader"/>, so that the URL etcdctl sends as <c>:authority</c> when given
+/// <c>http://host:port</c> endpoints passes Kestrel's Host check.
 /// </summary>
 internal static class H2cPriorKnowledge
 {
@@ -30,6 +33,7 @@ internal static class H2cPriorKnowledge
             var marker = new Http2Marker();
             connection.Features.Set<ITlsConnectionFeature>(marker);
             connection.Features.Set<ITlsApplicationProtocolFeature>(marker);
+            connection.Transport = UrlAuthorityReader.Wrap(connection.Transport);
         }
 
         await next(connection).ConfigureAwait(false);

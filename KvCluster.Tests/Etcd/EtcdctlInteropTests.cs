@@ -18,13 +18,11 @@ public sealed class EtcdctlInteropTests : IAsyncLifetime
 
     private string AllEndpoints => string.Join(',', Enumerable.Range(0, 3).Select(HostPort));
 
-    /// <summary>
-    /// host:port, as etcd's docs write endpoints. Given "http://host:port", etcdctl 3.4's per-endpoint commands
-    /// (endpoint status, move-leader) dial "passthrough:///http://host:port" and send that whole URL as HTTP/2's
-    /// :authority, which Kestrel refuses (RST_STREAM PROTOCOL_ERROR) where etcd's Go server lets it through; see
-    /// docs/OPERATIONS.md.
-    /// </summary>
+    /// <summary>host:port, one of the two forms etcdctl takes (<see cref="Url"/> is the other).</summary>
     private string HostPort(int index) => $"127.0.0.1:{_cluster.Options[index].ClientPort}";
+
+    /// <summary>http://host:port, the form member list gives and etcd's own docs often use.</summary>
+    private string Url(int index) => $"http://{HostPort(index)}";
 
     [Fact]
     public async Task PutGetDel_WithPrefixAndReadFlags_AnswerAsEtcdDoes()
@@ -124,6 +122,44 @@ public sealed class EtcdctlInteropTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UrlEndpoints_AndCluster_ReachEveryMemberWithThePerEndpointCommands()
+    {
+        // Given URLs, etcdctl 3.4 sends the whole URL as HTTP/2's :authority on its per-endpoint calls, and --cluster
+        // dials the members' client URLs from member list (the node makes that authority acceptable to Kestrel).
+        using var one = JsonDocument.Parse(await RunOkAsync("endpoint", "status", "--endpoints", Url(1), "-w", "json"));
+        Assert.Equal(Url(1), one.RootElement[0].GetProperty("Endpoint").GetString());
+        Assert.Equal(_cluster.Options[1].Id, one.RootElement[0].GetProperty("Status").GetProperty("header").GetProperty("member_id").GetUInt64());
+
+        // A member's client URL is known once it is Up in the Akka cluster (its client port travels as a role).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var members = JsonDocument.Parse(await RunOkAsync("member", "list", "-w", "json", "--endpoints", Url(0)));
+            if (members.RootElement.GetProperty("members").EnumerateArray().All(m => m.TryGetProperty("clientURLs", out var urls) && urls.GetArrayLength() == 1))
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "member list did not give three client URLs: " + members.RootElement);
+            await Task.Delay(200);
+        }
+
+        using var all = JsonDocument.Parse(await RunOkAsync("endpoint", "status", "--cluster", "--endpoints", Url(0), "-w", "json"));
+        Assert.Equal(
+            Enumerable.Range(0, 3).Select(Url).Order(),
+            all.RootElement.EnumerateArray().Select(e => e.GetProperty("Endpoint").GetString()!).Order());
+
+        await RunOkAsync("put", "url-endpoints", "1");
+        var hashes = await RunOkAsync("endpoint", "hashkv", "--cluster", "--endpoints", Url(2));
+        Assert.Equal(3, CountLines(hashes, "http://127.0.0.1:"));
+
+        // etcdctl's health check of each member (a Get on its own client for every URL).
+        var health = await RunAsync(null, "endpoint", "health", "--cluster", "--endpoints", Url(0));
+        Assert.True(health.ExitCode == 0, health.Error);
+        Assert.Equal(3, CountLines(health.Output + health.Error, "is healthy"));
+    }
+
+    [Fact]
     public async Task MoveLeader_ToAFollower_MakesItTheLeader()
     {
         // etcdctl move-leader must be pointed at the leader; when leadership moves between finding it and the call
@@ -131,13 +167,13 @@ public sealed class EtcdctlInteropTests : IAsyncLifetime
         var leader = await _cluster.AwaitLeaderAsync();
         var target = Enumerable.Range(0, 3).First(i => i != leader);
         var targetId = _cluster.Options[target].Id.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-        var moved = await RunAsync(null, "move-leader", targetId, "--endpoints", HostPort(leader));
+        var moved = await RunAsync(null, "move-leader", targetId, "--endpoints", Url(leader));
         for (var attempt = 1; attempt < 5 && moved.ExitCode != 0 && moved.Error.Contains("no leader endpoint given", StringComparison.Ordinal); attempt++)
         {
             leader = await _cluster.AwaitLeaderAsync();
             target = Enumerable.Range(0, 3).First(i => i != leader);
             targetId = _cluster.Options[target].Id.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
-            moved = await RunAsync(null, "move-leader", targetId, "--endpoints", HostPort(leader));
+            moved = await RunAsync(null, "move-leader", targetId, "--endpoints", Url(leader));
         }
 
         Assert.True(moved.ExitCode == 0, moved.Error);
