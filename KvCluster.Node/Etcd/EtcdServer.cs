@@ -16,7 +16,8 @@ namespace KvCluster.Node.Etcd;
 /// <summary>
 /// The node's client port: Kestrel serving etcd's v3 gRPC API (KV, Cluster, Maintenance, Lease; the other etcd services
 /// answer Unimplemented) over cleartext HTTP/2 with prior knowledge, and <c>/health</c>, <c>/version</c>,
-/// <c>/metrics</c> over HTTP/1.1, on one port (<see cref="H2cPriorKnowledge"/>). A background loop refreshes the
+/// <c>/metrics</c> and etcd's JSON gateway (<c>POST /v3/...</c>, <see cref="EtcdJsonGateway"/>) over HTTP/1.1, on one
+/// port (<see cref="H2cPriorKnowledge"/>). A background loop refreshes the
 /// node's Raft status every <see cref="s_statusInterval"/> for the response headers' term and the Raft metrics.
 /// Started by <see cref="KvNode"/> after its actors, stopped first in its shutdown (service-unbind).
 /// </summary>
@@ -71,6 +72,7 @@ public sealed class EtcdServer : IAsyncDisposable
         });
         builder.Services.AddRoutingCore();
         builder.Services.AddSingleton(gateway);
+        builder.Services.AddSingleton(new EtcdJsonGateway(options.MaxRequestBytes + EtcdGrpcOverheadBytes));
         builder.Services.AddSingleton(new LeaseIdGenerator(node.NodeId, DateTimeOffset.UtcNow));
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton<EtcdMetricsInterceptor>();
@@ -91,6 +93,7 @@ public sealed class EtcdServer : IAsyncDisposable
         app.MapGrpcService<EtcdLeaseService>();
         app.MapGrpcService<EtcdWatchService>();
         EtcdHttpEndpoints.Map(app, gateway);
+        EtcdJsonGateway.Map(app);
         app.MapMetrics("/metrics", metrics.Registry);
 
         var server = new EtcdServer(app, gateway, loggerFactory.CreateLogger<EtcdServer>());
