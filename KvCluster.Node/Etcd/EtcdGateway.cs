@@ -90,6 +90,24 @@ internal sealed class EtcdGateway
         return status;
     }
 
+    /// <summary>
+    /// Why this node is not healthy, in etcd's words for /health (<c>RAFT NO LEADER</c>; AkkaKv's own
+    /// <c>RAFT RECOVERING</c> and <c>RAFT NOT ANSWERING</c>), or null while it knows a leader. /health and the gRPC
+    /// health service both answer from it.
+    /// </summary>
+    public async Task<string?> UnhealthyReasonAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var status = await RaftStatusAsync(cancellationToken).ConfigureAwait(false);
+            return status.Recovering ? "RAFT RECOVERING" : status.Leader == 0 ? "RAFT NO LEADER" : null;
+        }
+        catch (AskTimeoutException)
+        {
+            return "RAFT NOT ANSWERING";
+        }
+    }
+
     /// <summary>Asks for a fresh status; a Raft node that does not answer leaves the last one in place.</summary>
     private async Task RefreshQuietlyAsync(CancellationToken cancellationToken)
     {

@@ -1,6 +1,5 @@
 using System.Reflection;
 using System.Text.Json.Nodes;
-using Akka.Actor;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -23,16 +22,7 @@ internal static class EtcdHttpEndpoints
     {
         endpoints.MapGet("/health", async context =>
         {
-            string? reason;
-            try
-            {
-                var status = await gateway.RaftStatusAsync(context.RequestAborted).ConfigureAwait(false);
-                reason = status.Recovering ? "RAFT RECOVERING" : status.Leader == 0 ? "RAFT NO LEADER" : null;
-            }
-            catch (AskTimeoutException)
-            {
-                reason = "RAFT NOT ANSWERING";
-            }
+            var reason = await gateway.UnhealthyReasonAsync(context.RequestAborted).ConfigureAwait(false);
 
             context.Response.StatusCode = reason is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
             context.Response.ContentType = "application/json";

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -77,6 +78,12 @@ public sealed class EtcdServer : IAsyncDisposable
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton<EtcdMetricsInterceptor>();
         builder.Services.AddSingleton<EtcdRequireLeaderInterceptor>();
+        // grpc.health.v1.Health, as etcd registers it: SERVING while this node knows a Raft leader (what /health says),
+        // NOT_SERVING otherwise; for grpc_health_probe and Kubernetes' gRPC probes. Checked on each call.
+        builder.Services.AddGrpcHealthChecks()
+            .AddAsyncCheck("raft", async cancellationToken => await gateway.UnhealthyReasonAsync(cancellationToken).ConfigureAwait(false) is { } reason
+                ? HealthCheckResult.Unhealthy(reason)
+                : HealthCheckResult.Healthy());
         builder.Services.AddGrpc(grpc =>
         {
             // etcd's gRPC limit: the request limit plus room for the envelope (embed/config.go: MaxRequestBytes + 512 KiB).
@@ -92,6 +99,7 @@ public sealed class EtcdServer : IAsyncDisposable
         app.MapGrpcService<EtcdClusterService>();
         app.MapGrpcService<EtcdLeaseService>();
         app.MapGrpcService<EtcdWatchService>();
+        app.MapGrpcHealthChecksService();
         EtcdHttpEndpoints.Map(app, gateway);
         EtcdJsonGateway.Map(app);
         app.MapMetrics("/metrics", metrics.Registry);
