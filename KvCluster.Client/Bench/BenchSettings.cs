@@ -54,7 +54,11 @@ internal sealed record BenchSettings
 /// <param name="Port">TCP port.</param>
 internal sealed record BenchEndpoint(string Host, int Port)
 {
-    /// <summary>Parses <c>host:port[,host:port...]</c>; accepts an optional <c>http://</c> prefix and <c>[v6]:port</c>.</summary>
+    /// <summary>Whether the endpoint was given as <c>https://host:port</c> (TLS).</summary>
+    public bool Tls { get; init; }
+
+    /// <summary>Parses <c>host:port[,host:port...]</c>; accepts an optional <c>http://</c> or <c>https://</c> (TLS)
+    /// prefix and <c>[v6]:port</c>.</summary>
     /// <returns>The endpoints, or null with <paramref name="error"/> naming the bad entry.</returns>
     public static IReadOnlyList<BenchEndpoint>? TryParseList(string text, out string? error)
     {
@@ -68,13 +72,19 @@ internal sealed record BenchEndpoint(string Host, int Port)
             }
 
             var entry = raw;
+            var tls = false;
             if (entry.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
             {
                 entry = entry["http://".Length..].TrimEnd('/');
             }
+            else if (entry.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            {
+                entry = entry["https://".Length..].TrimEnd('/');
+                tls = true;
+            }
             else if (entry.Contains("://", StringComparison.Ordinal))
             {
-                error = $"endpoint '{raw}': only plain host:port (or http://host:port) is supported";
+                error = $"endpoint '{raw}': only host:port, http://host:port or https://host:port is supported";
                 return null;
             }
 
@@ -102,7 +112,7 @@ internal sealed record BenchEndpoint(string Host, int Port)
                 return null;
             }
 
-            result.Add(new BenchEndpoint(host, port));
+            result.Add(new BenchEndpoint(host, port) { Tls = tls });
         }
 
         error = null;

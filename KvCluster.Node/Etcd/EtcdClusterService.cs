@@ -215,7 +215,7 @@ internal sealed class EtcdClusterService : Cluster.ClusterBase
                 if (id == Node.NodeId ? (clientPort = Node.Options.ClientPort) != 0 : clientPorts.TryGetValue(endpoint, out clientPort))
                 {
                     member.Name = "node-" + id.ToString(CultureInfo.InvariantCulture);
-                    member.ClientURLs.Add(string.Create(CultureInfo.InvariantCulture, $"http://{endpoint.Host}:{clientPort}"));
+                    member.ClientURLs.Add(string.Create(CultureInfo.InvariantCulture, $"{Node.Options.ClientScheme}://{endpoint.Host}:{clientPort}"));
                 }
             }
 

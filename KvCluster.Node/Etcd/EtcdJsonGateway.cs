@@ -53,8 +53,16 @@ internal sealed class EtcdJsonGateway : IDisposable
     /// <summary>Largest JSON request body (base64 makes a value a third longer than the gRPC limit counts it).</summary>
     private readonly long _maxBodyBytes;
 
+    /// <summary>The client port's TLS, or null: the loopback channel then speaks https, trusts the node's own certificate
+    /// and presents it when clients must present one (as etcd's gateway dials with the server's key pair).</summary>
+    private readonly Hosting.ClientTls? _tls;
+
     /// <summary>Creates the gateway; <paramref name="maxRequestBytes"/> is the gRPC request limit.</summary>
-    public EtcdJsonGateway(long maxRequestBytes) => _maxBodyBytes = maxRequestBytes * 2;
+    public EtcdJsonGateway(long maxRequestBytes, Hosting.ClientTls? tls)
+    {
+        _maxBodyBytes = maxRequestBytes * 2;
+        _tls = tls;
+    }
 
     /// <summary>Maps every gateway path onto <paramref name="endpoints"/> (the gateway comes from their services).</summary>
     public static void Map(IEndpointRouteBuilder endpoints)
@@ -464,13 +472,29 @@ internal sealed class EtcdJsonGateway : IDisposable
         }
 
         var host = local.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{local}]" : local.ToString();
-        var address = $"http://{host}:{context.Connection.LocalPort}";
+        var address = $"{(_tls is null ? "http" : "https")}://{host}:{context.Connection.LocalPort}";
         return _channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a, new GrpcChannelOptions
         {
             MaxReceiveMessageSize = null,
             MaxSendMessageSize = null,
-            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+            HttpHandler = LoopbackHandler(),
         })).CreateCallInvoker();
+    }
+
+    private SocketsHttpHandler LoopbackHandler()
+    {
+        var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
+        if (_tls is { } tls)
+        {
+            var own = tls.Certificate.RawDataMemory;
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(own.Span);
+            if (tls.RequireClientCertificate)
+            {
+                handler.SslOptions.ClientCertificates = [tls.Certificate];
+            }
+        }
+
+        return handler;
     }
 
     private static Method<TRequest, TResponse> Method<TRequest, TResponse>(MethodType type, string service, string name)

@@ -5,6 +5,8 @@ using KvCluster.Raft.Actor;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using KvCluster.Node.Etcd.Hpack;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -54,6 +56,7 @@ public sealed class EtcdServer : IAsyncDisposable
         var options = node.Options;
         var metrics = new EtcdMetrics(RaftJournalMetrics.NodeOf(node.System));
         var gateway = new EtcdGateway(node, metrics);
+        var tls = options.LoadClientTls();
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Services.AddLogging();
         builder.Services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(new ExpectedWarningFilter(loggerFactory)));
@@ -68,12 +71,30 @@ public sealed class EtcdServer : IAsyncDisposable
             kestrel.Listen(BindAddress(options.ClientBindHost), options.ClientPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.Use(H2cPriorKnowledge.Middleware);
+                if (tls is null)
+                {
+                    listen.Use(H2cPriorKnowledge.Middleware);
+                    return;
+                }
+
+                // TLS: ALPN picks HTTP/2 for gRPC clients and HTTP/1.1 for curl; etcdctl's URL authority is handled on
+                // the decrypted HTTP/2 connections as on cleartext ones.
+                listen.UseHttps(https =>
+                {
+                    https.ServerCertificateChain = tls.Chain;
+                    https.ServerCertificate = tls.Certificate;
+                    if (tls.RequireClientCertificate)
+                    {
+                        https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                        https.ClientCertificateValidation = (certificate, _, _) => tls.IsTrustedClient(certificate);
+                    }
+                });
+                listen.Use(UrlAuthorityReader.Middleware);
             });
         });
         builder.Services.AddRoutingCore();
         builder.Services.AddSingleton(gateway);
-        builder.Services.AddSingleton(new EtcdJsonGateway(options.MaxRequestBytes + EtcdGrpcOverheadBytes));
+        builder.Services.AddSingleton(new EtcdJsonGateway(options.MaxRequestBytes + EtcdGrpcOverheadBytes, tls));
         builder.Services.AddSingleton(new LeaseIdGenerator(node.NodeId, DateTimeOffset.UtcNow));
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton<EtcdMetricsInterceptor>();

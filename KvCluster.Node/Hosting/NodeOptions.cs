@@ -198,7 +198,7 @@ public sealed partial record NodeOptions
     public string ClientBindHost => EffectiveBindHost ?? Host;
 
     /// <summary>The URL etcd clients dial (<c>http://host:clientport</c>), or null when <see cref="ClientPort"/> is 0.</summary>
-    public string? ClientUrl => ClientPort == 0 ? null : string.Create(CultureInfo.InvariantCulture, $"http://{Host}:{ClientPort}");
+    public string? ClientUrl => ClientPort == 0 ? null : string.Create(CultureInfo.InvariantCulture, $"{ClientScheme}://{Host}:{ClientPort}");
 
     /// <summary>This node's endpoint (what clients dial).</summary>
     public KvEndpoint Endpoint => new(Host, Port);
@@ -236,6 +236,7 @@ public sealed partial record NodeOptions
         Require(ShutdownTimeoutMs >= 0, nameof(ShutdownTimeoutMs), $"must not be negative, was {ShutdownTimeoutMs}");
         _ = SyncMode();
         _ = SeedList();
+        _ = LoadClientTls();
         return PeerMap();
     }
 

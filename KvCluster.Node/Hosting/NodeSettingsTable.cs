@@ -51,6 +51,10 @@ public static class NodeSettingsTable
         new(nameof(NodeOptions.SnapshotLogRatio), "--snapshot-log-ratio", null, "also snapshot once the log since the last snapshot is this many times its size (0: off)"),
         new(nameof(NodeOptions.SnapshotOnStopRatio), "--snapshot-on-stop-ratio", null, "an orderly stop snapshots first when the log since the last snapshot is this fraction of its size (0: off)"),
         new(nameof(NodeOptions.SnapshotCatchupEntries), "--snapshot-catchup-entries", null, "entries kept behind a snapshot for slow followers"),
+        new(nameof(NodeOptions.CertFile), "--cert-file", null, "PEM certificate of the client port: TLS (https) when set, with --key-file"),
+        new(nameof(NodeOptions.KeyFile), "--key-file", null, "PEM private key of --cert-file"),
+        new(nameof(NodeOptions.TrustedCaFile), "--trusted-ca-file", null, "PEM CA that signs client certificates (--client-cert-auth)"),
+        new(nameof(NodeOptions.ClientCertAuth), "--client-cert-auth", null, "true: clients must present a certificate signed by --trusted-ca-file"),
         new(nameof(NodeOptions.MaxRequestBytes), "--max-request-bytes", null, "largest etcd request (etcdserver: request is too large)"),
         new(nameof(NodeOptions.WatchProgressIntervalMs), "--watch-progress-interval-ms", null, "progress response to idle progress_notify watchers (600000 = etcd's 10 min)"),
         new(nameof(NodeOptions.WatchMaxPendingResponses), "--watch-max-pending", null, "unread responses per Watch stream before a watcher is cancelled as too slow"),
@@ -144,6 +148,11 @@ public static class NodeSettingsTable
                 throw new NodeConfigurationException("flags", $"'{arg}' is not a flag of the node (see --help)", isFlag: true);
             }
 
+            if (value is null && setting is not null && IsSwitch(setting) && (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal)))
+            {
+                value = "true"; // a boolean flag alone, as etcd's `--client-cert-auth`
+            }
+
             if (value is null)
             {
                 if (i + 1 >= args.Length)
@@ -166,6 +175,8 @@ public static class NodeSettingsTable
 
         return values;
     }
+
+    private static bool IsSwitch(NodeSetting setting) => typeof(NodeOptions).GetProperty(setting.Key)?.PropertyType == typeof(bool);
 
     /// <summary>Adds the node's configuration sources to <paramref name="configuration"/> in precedence order.</summary>
     /// <param name="configuration">The host's configuration manager.</param>

@@ -17,6 +17,15 @@ public sealed class BenchSettingsTests
         Assert.Equal("[::1]:32379", endpoints![2].ToString());
     }
 
+    [Fact]
+    public void TryParseList_Https_MarksTheEndpointTls()
+    {
+        var endpoints = BenchEndpoint.TryParseList("https://node-1:2379/,node-2:2379", out var error);
+
+        Assert.Null(error);
+        Assert.Equal([new BenchEndpoint("node-1", 2379) { Tls = true }, new BenchEndpoint("node-2", 2379)], endpoints);
+    }
+
     [Theory]
     [InlineData("", "empty endpoint")]
     [InlineData("a:1,,b:2", "empty endpoint")]
@@ -25,7 +34,7 @@ public sealed class BenchSettingsTests
     [InlineData("host:0", "invalid port")]
     [InlineData("host:http", "invalid port")]
     [InlineData("::1:2379", "[address]:port")]
-    [InlineData("https://h:1", "only plain host:port")]
+    [InlineData("unix://h:1", "only host:port, http://host:port or https://host:port")]
     public void TryParseList_BadEntry_NamesIt(string text, string expected)
     {
         var endpoints = BenchEndpoint.TryParseList(text, out var error);

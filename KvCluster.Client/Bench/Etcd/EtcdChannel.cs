@@ -18,7 +18,8 @@ internal sealed class EtcdChannel : IDisposable
     /// <summary>Creates the channel to <paramref name="endpoint"/>; nothing is sent until the first call.</summary>
     /// <param name="endpoint">The member's client address.</param>
     /// <param name="connectTimeout">Bound on opening the TCP connection.</param>
-    public EtcdChannel(BenchEndpoint endpoint, TimeSpan connectTimeout)
+    /// <param name="tls">The TLS flags; with them (or an https endpoint) the channel speaks TLS.</param>
+    public EtcdChannel(BenchEndpoint endpoint, TimeSpan connectTimeout, EtcdClientTls? tls = null)
     {
         Endpoint = endpoint;
         var handler = new SocketsHttpHandler
@@ -31,7 +32,14 @@ internal sealed class EtcdChannel : IDisposable
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             ConnectCallback = ConnectAsync,
         };
-        _channel = GrpcChannel.ForAddress(new Uri($"http://{endpoint}"), new GrpcChannelOptions
+        // etcdctl's rule: TLS for an https endpoint, and for every endpoint once a TLS flag is given.
+        var secure = endpoint.Tls || tls is not null;
+        if (secure)
+        {
+            tls?.Apply(handler.SslOptions);
+        }
+
+        _channel = GrpcChannel.ForAddress(new Uri($"{(secure ? "https" : "http")}://{endpoint}"), new GrpcChannelOptions
         {
             HttpHandler = handler,
             DisposeHttpClient = true,

@@ -4,7 +4,8 @@ namespace KvCluster.Client.Cli.Etcd;
 
 /// <summary>
 /// The global options of the etcd-API path, named as etcdctl names them: <c>--via</c> (etcd, the default, or akka),
-/// <c>-w/--write-out</c>, <c>--dial-timeout</c>, <c>--command-timeout</c>.
+/// <c>-w/--write-out</c>, <c>--dial-timeout</c>, <c>--command-timeout</c>, and TLS: <c>--cacert</c>, <c>--cert</c>,
+/// <c>--key</c>, <c>--insecure-skip-tls-verify</c>.
 /// </summary>
 internal sealed class EtcdOptions
 {
@@ -57,6 +58,37 @@ internal sealed class EtcdOptions
         Recursive = true,
     };
 
+    /// <summary><c>--cacert</c>: etcdctl's CA bundle flag.</summary>
+    public Option<string?> CaCert { get; } = new("--cacert")
+    {
+        Description = "Verify the members' TLS certificates with this PEM CA bundle (TLS for every endpoint).",
+        HelpName = "file",
+        Recursive = true,
+    };
+
+    /// <summary><c>--cert</c>: a client certificate.</summary>
+    public Option<string?> Cert { get; } = new("--cert")
+    {
+        Description = "PEM client certificate to present (with --key), for members started with --client-cert-auth.",
+        HelpName = "file",
+        Recursive = true,
+    };
+
+    /// <summary><c>--key</c>: the client certificate's key.</summary>
+    public Option<string?> Key { get; } = new("--key")
+    {
+        Description = "PEM private key of --cert.",
+        HelpName = "file",
+        Recursive = true,
+    };
+
+    /// <summary><c>--insecure-skip-tls-verify</c>.</summary>
+    public Option<bool> InsecureSkipTlsVerify { get; } = new("--insecure-skip-tls-verify")
+    {
+        Description = "Speak TLS without checking the members' certificates (tests only).",
+        Recursive = true,
+    };
+
     /// <summary>Every option, to add to the root command.</summary>
-    public IEnumerable<Option> All => [Via, WriteOut, DialTimeout, CommandTimeout];
+    public IEnumerable<Option> All => [Via, WriteOut, DialTimeout, CommandTimeout, CaCert, Cert, Key, InsecureSkipTlsVerify];
 }

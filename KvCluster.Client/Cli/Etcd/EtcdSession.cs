@@ -18,8 +18,12 @@ internal sealed class EtcdSession : IDisposable
     private readonly List<EtcdChannel> _extra = [];
     private int _current;
 
-    private EtcdSession(IReadOnlyList<BenchEndpoint> endpoints, TimeSpan dialTimeout, DateTime deadline, KvConsole console, string format)
+    /// <summary>The TLS flags, or null.</summary>
+    private readonly EtcdClientTls? _tls;
+
+    private EtcdSession(IReadOnlyList<BenchEndpoint> endpoints, TimeSpan dialTimeout, DateTime deadline, KvConsole console, string format, EtcdClientTls? tls)
     {
+        _tls = tls;
         Endpoints = endpoints;
         _channels = new EtcdChannel?[endpoints.Count];
         _dialTimeout = dialTimeout;
@@ -41,7 +45,7 @@ internal sealed class EtcdSession : IDisposable
     public string Format { get; }
 
     /// <summary>The channel to endpoint <paramref name="index"/>, opened on first use.</summary>
-    public EtcdChannel Channel(int index) => _channels[index] ??= new EtcdChannel(Endpoints[index], _dialTimeout);
+    public EtcdChannel Channel(int index) => _channels[index] ??= new EtcdChannel(Endpoints[index], _dialTimeout, _tls);
 
     /// <summary>A channel to an endpoint outside <see cref="Endpoints"/> (a member's client URL); closed with the session.</summary>
     public EtcdChannel ChannelTo(BenchEndpoint endpoint)
@@ -52,7 +56,7 @@ internal sealed class EtcdSession : IDisposable
             return Channel(index);
         }
 
-        var channel = new EtcdChannel(endpoint, _dialTimeout);
+        var channel = new EtcdChannel(endpoint, _dialTimeout, _tls);
         _extra.Add(channel);
         return channel;
     }
@@ -116,9 +120,19 @@ internal sealed class EtcdSession : IDisposable
             return KvCli.UsageError(parse, $"--endpoints: {error}", console);
         }
 
+        EtcdClientTls? tls;
+        try
+        {
+            tls = EtcdClientTls.Load(parse.GetValue(options.CaCert), parse.GetValue(options.Cert), parse.GetValue(options.Key), parse.GetValue(options.InsecureSkipTlsVerify));
+        }
+        catch (ArgumentException e)
+        {
+            return KvCli.UsageError(parse, e.Message, console);
+        }
+
         var timeout = CommandTimeoutOf(parse, options);
         var format = FormatOf(parse, globals, options);
-        using var session = new EtcdSession(endpoints, Positive(parse.GetValue(options.DialTimeout), TimeSpan.FromSeconds(2)), DateTime.UtcNow + timeout, console, format);
+        using var session = new EtcdSession(endpoints, Positive(parse.GetValue(options.DialTimeout), TimeSpan.FromSeconds(2)), DateTime.UtcNow + timeout, console, format, tls);
         try
         {
             return await work(session).ConfigureAwait(false);
@@ -141,9 +155,12 @@ internal sealed class EtcdSession : IDisposable
     /// <summary>Prints a failed call on one line of standard error and returns its exit code.</summary>
     public static int Fail(KvConsole console, RpcException e)
     {
-        var kind = EtcdErrors.ToErrorKind(e.StatusCode);
+        // A TLS handshake that failed (an untrusted or refused certificate) reached no member: unavailable, as a refused
+        // connection is, with the handshake's reason in the message.
+        var handshake = e.Status.DebugException is HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError };
+        var kind = handshake ? BenchErrorKind.Unavailable : EtcdErrors.ToErrorKind(e.StatusCode);
         var detail = e.Status.Detail;
-        if (IsConnectFailure(e) && e.Status.DebugException is { } inner)
+        if ((handshake || IsConnectFailure(e)) && e.Status.DebugException is { } inner)
         {
             detail = $"{detail} ({inner.GetBaseException().Message})";
         }

@@ -5,6 +5,9 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 
 namespace KvCluster.Node.Etcd.Hpack;
 
@@ -48,6 +51,18 @@ internal sealed class UrlAuthorityReader : PipeReader
     public int Rewritten { get; private set; }
 
     private UrlAuthorityReader(PipeReader inner) => _inner = inner;
+
+    /// <summary>Connection middleware for a TLS endpoint (after <c>UseHttps</c>): a connection whose ALPN chose HTTP/2 is
+    /// read through this reader; HTTP/1.1 ones go on as they are.</summary>
+    public static ConnectionDelegate Middleware(ConnectionDelegate next) => connection =>
+    {
+        if (connection.Features.Get<ITlsApplicationProtocolFeature>()?.ApplicationProtocol.Span.SequenceEqual("h2"u8) == true)
+        {
+            connection.Transport = Wrap(connection.Transport);
+        }
+
+        return next(connection);
+    };
 
     /// <summary>The transport of an HTTP/2 connection with its input read through this reader.</summary>
     public static IDuplexPipe Wrap(IDuplexPipe transport) => new Transport(new UrlAuthorityReader(transport.Input), transport.Output);
