@@ -118,20 +118,8 @@ internal sealed class EtcdJsonGateway : IDisposable
         var method = Method<TRequest, TResponse>(MethodType.Unary, service, name);
         endpoints.MapPost(path, async context =>
         {
-            var body = await ReadBodyAsync(context).ConfigureAwait(false);
-            if (body is null)
+            if (await ReadRequestAsync<TRequest>(context).ConfigureAwait(false) is not { } request)
             {
-                return;
-            }
-
-            TRequest request;
-            try
-            {
-                request = Parse<TRequest>(new ReadOnlySequence<byte>(body), final: true, out _) ?? new TRequest();
-            }
-            catch (Exception e) when (e is JsonException or InvalidProtocolBufferException or InvalidJsonException or FormatException)
-            {
-                await WriteErrorAsync(context, StatusCode.InvalidArgument, e.Message).ConfigureAwait(false);
                 return;
             }
 
@@ -158,20 +146,8 @@ internal sealed class EtcdJsonGateway : IDisposable
         var method = Method<TRequest, TResponse>(MethodType.ServerStreaming, service, name);
         endpoints.MapPost(path, async context =>
         {
-            var body = await ReadBodyAsync(context).ConfigureAwait(false);
-            if (body is null)
+            if (await ReadRequestAsync<TRequest>(context).ConfigureAwait(false) is not { } request)
             {
-                return;
-            }
-
-            TRequest request;
-            try
-            {
-                request = Parse<TRequest>(new ReadOnlySequence<byte>(body), final: true, out _) ?? new TRequest();
-            }
-            catch (Exception e) when (e is JsonException or InvalidProtocolBufferException or InvalidJsonException or FormatException)
-            {
-                await WriteErrorAsync(context, StatusCode.InvalidArgument, e.Message).ConfigureAwait(false);
                 return;
             }
 
@@ -412,6 +388,28 @@ internal sealed class EtcdJsonGateway : IDisposable
         var value = buffer.Slice(start, reader.Position);
         rest = buffer.Slice(reader.Position);
         return s_parser.Parse<TRequest>(Encoding.UTF8.GetString(value));
+    }
+
+    /// <summary>The request of a unary or server-streaming call: the body's first JSON value (an empty body is an empty
+    /// request); null after answering a body too large or malformed with InvalidArgument's error.</summary>
+    private async Task<TRequest?> ReadRequestAsync<TRequest>(HttpContext context)
+        where TRequest : class, IMessage<TRequest>, new()
+    {
+        var body = await ReadBodyAsync(context).ConfigureAwait(false);
+        if (body is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Parse<TRequest>(new ReadOnlySequence<byte>(body), final: true, out _) ?? new TRequest();
+        }
+        catch (Exception e) when (e is JsonException or InvalidProtocolBufferException or InvalidJsonException or FormatException)
+        {
+            await WriteErrorAsync(context, StatusCode.InvalidArgument, e.Message).ConfigureAwait(false);
+            return null;
+        }
     }
 
     /// <summary>The whole request body, bounded by <see cref="_maxBodyBytes"/>; null after answering a body too large.</summary>

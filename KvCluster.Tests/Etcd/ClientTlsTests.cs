@@ -111,29 +111,13 @@ public sealed class ClientTlsTests : IDisposable
     }
 
     private Task<KvTestCluster> StartAsync(bool clientCertAuth) =>
-        StartWithTlsAsync(o => o with
+        EtcdTestNodes.StartAsync(1, o => o with
         {
             CertFile = _pki.ServerFile,
             KeyFile = _pki.ServerKeyFile,
             TrustedCaFile = clientCertAuth ? _pki.CaFile : string.Empty,
             ClientCertAuth = clientCertAuth,
         });
-
-    private static async Task<KvTestCluster> StartWithTlsAsync(Func<NodeOptions, NodeOptions> tune)
-    {
-        var cluster = await KvTestCluster.StartAsync(1, tune: tune, clientPort: true);
-        try
-        {
-            await cluster.AwaitLeaderAsync();
-        }
-        catch
-        {
-            await cluster.DisposeAsync();
-            throw;
-        }
-
-        return cluster;
-    }
 
     private static async Task<string> EtcdctlOkAsync(string url, params string[] args)
     {

@@ -7,10 +7,11 @@ namespace KvCluster.Tests.Etcd;
 /// <summary>Real AkkaKv nodes in this process with their client ports on free loopback ports, and clients for them.</summary>
 internal static class EtcdTestNodes
 {
-    /// <summary>Starts <paramref name="size"/> nodes serving etcd's API and waits for a leader.</summary>
-    public static async Task<KvTestCluster> StartAsync(int size = 1)
+    /// <summary>Starts <paramref name="size"/> nodes serving etcd's API (with <paramref name="tune"/>'s settings) and waits
+    /// for a leader.</summary>
+    public static async Task<KvTestCluster> StartAsync(int size = 1, Func<KvCluster.Node.Hosting.NodeOptions, KvCluster.Node.Hosting.NodeOptions>? tune = null)
     {
-        var cluster = await KvTestCluster.StartAsync(size, clientPort: true);
+        var cluster = await KvTestCluster.StartAsync(size, tune: tune, clientPort: true);
         try
         {
             await cluster.AwaitLeaderAsync();
