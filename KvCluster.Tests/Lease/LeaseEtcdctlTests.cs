@@ -11,6 +11,7 @@ namespace KvCluster.Tests.Lease;
 /// lease is kept alive.
 /// </summary>
 [Trait("Category", "Integration")]
+[Collection(KvCluster.Tests.Client.TimingCollection.Name)] // it bounds expiry in wall time: alone, as the client timing specs (CI e7e302b, a1b0681)
 public sealed class LeaseEtcdctlTests : IAsyncLifetime
 {
     private KvTestCluster _cluster = null!;
