@@ -280,10 +280,16 @@ public sealed class EtcdClusterServiceTests
                 leaderChanged = true;
                 await Task.Delay(200);
             }
-            catch (RpcException e) when (leaderChanged && e.StatusCode == StatusCode.FailedPrecondition)
+            catch (RpcException e) when (attempt < 50 && e.StatusCode == StatusCode.FailedPrecondition && e.Status.Detail.StartsWith("etcdserver: re-configuration failed", StringComparison.Ordinal))
             {
-                var list = await members.MemberListAsync(new MemberListRequest(), Bounded);
-                var member = list.Members.Single(m => m.PeerURLs.Any(request.PeerURLs.Contains));
+                // The add that failed with "leader changed" is still being applied by the new leader: wait for it.
+                await Task.Delay(200);
+            }
+            catch (RpcException e) when (leaderChanged && e.StatusCode == StatusCode.FailedPrecondition && e.Status.Detail == "etcdserver: member ID already exist")
+            {
+                // The leader's configuration has the member; the follower asked may not have applied it yet (CI e7bd8be).
+                var list = await MemberListWhenAsync(members, l => l.Members.Any(m => m.PeerURLs.Any(request.PeerURLs.Contains)));
+                var member = Assert.Single(list.Members, m => m.PeerURLs.Any(request.PeerURLs.Contains));
                 return new MemberAddResponse { Header = list.Header, Member = member, Members = { list.Members } };
             }
         }
@@ -310,8 +316,28 @@ public sealed class EtcdClusterServiceTests
             }
             catch (RpcException e) when (leaderChanged && e.StatusCode == StatusCode.NotFound)
             {
-                return (await members.MemberListAsync(new MemberListRequest(), Bounded).ResponseAsync).Members;
+                return (await MemberListWhenAsync(members, l => l.Members.All(m => m.ID != id))).Members;
             }
+        }
+    }
+
+    /// <summary>
+    /// The member list of the node asked, read again (every 100 ms, for at most 20 s) until <paramref name="applied"/>
+    /// holds: a change the leader has committed reaches a follower's configuration one heartbeat later. Returns the
+    /// last list read, whether or not it holds, so that the caller's assertion names what is missing.
+    /// </summary>
+    private static async Task<MemberListResponse> MemberListWhenAsync(Cluster.ClusterClient members, Func<MemberListResponse, bool> applied)
+    {
+        var until = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var list = await members.MemberListAsync(new MemberListRequest(), Bounded);
+            if (applied(list) || DateTime.UtcNow > until)
+            {
+                return list;
+            }
+
+            await Task.Delay(100);
         }
     }
 
