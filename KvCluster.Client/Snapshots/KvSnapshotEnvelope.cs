@@ -235,6 +235,9 @@ public enum KvSnapshotSection : ulong
 
     /// <summary>Reserved for the lease table (issue 16's leases): written once leases exist.</summary>
     Leases = 2,
+
+    /// <summary>etcd's auth store (users, roles, permissions, the enabled flag): an <c>AuthImage</c> protobuf, written once the store changed.</summary>
+    Auth = 3,
 }
 
 /// <summary>What <see cref="KvSnapshotEnvelope.Read"/> found.</summary>

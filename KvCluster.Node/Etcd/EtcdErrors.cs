@@ -56,6 +56,28 @@ internal static class EtcdErrors
     /// <summary>MoveLeader to a node that is not a voter.</summary>
     public static RpcException BadLeaderTransferee() => New(StatusCode.FailedPrecondition, "etcdserver: bad leader transferee");
 
+    /// <summary>
+    /// etcd's gRPC error for one of the auth store's refusals (<see cref="Kv.AuthErrors"/>), with etcd's code for it, or
+    /// null for another message.
+    /// </summary>
+    public static RpcException? ForAuth(string message)
+    {
+        if (!Kv.AuthErrors.IsAuthError(message))
+        {
+            return null;
+        }
+
+        var code = message switch
+        {
+            Kv.AuthErrors.UserEmpty or Kv.AuthErrors.RoleEmpty or Kv.AuthErrors.AuthFailed or Kv.AuthErrors.PermissionNotGiven
+                or Kv.AuthErrors.InvalidAuthManagement or Kv.AuthErrors.OldRevision => StatusCode.InvalidArgument,
+            Kv.AuthErrors.PermissionDenied => StatusCode.PermissionDenied,
+            Kv.AuthErrors.InvalidAuthToken => StatusCode.Unauthenticated,
+            _ => StatusCode.FailedPrecondition,
+        };
+        return New(code, message);
+    }
+
     /// <summary>A status etcd has no error for: the code and our own sentence.</summary>
     public static RpcException New(StatusCode code, string message) => new(new Status(code, message), message);
 }

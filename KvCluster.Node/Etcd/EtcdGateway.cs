@@ -173,6 +173,12 @@ internal sealed class EtcdGateway
             timeout = remaining < timeout ? remaining : timeout;
         }
 
+        if (EtcdAuthInterceptor.IdentityOf(context) is { } identity)
+        {
+            command.AuthUser = identity.User;
+            command.AuthRevision = identity.Revision;
+        }
+
         var request = new KvRequest
         {
             Command = command,
@@ -250,6 +256,7 @@ internal sealed class EtcdGateway
             KvStatus.Compacted => throw EtcdErrors.Compacted(),
             KvStatus.FutureRevision => throw EtcdErrors.FutureRevision(),
             KvStatus.InvalidArgument when EtcdLeaseService.ErrorFor(result.Error) is { } leaseError => throw leaseError,
+            KvStatus.InvalidArgument when EtcdErrors.ForAuth(result.Error) is { } authError => throw authError,
             KvStatus.InvalidArgument or KvStatus.InvalidCommand => throw EtcdErrors.InvalidArgument(result.Error.Length > 0 ? result.Error : "etcdserver: invalid request"),
             _ => throw EtcdErrors.New(StatusCode.Unknown, $"etcdserver: unexpected outcome {result.Status}{(result.Error.Length > 0 ? ": " + result.Error : string.Empty)}"),
         };

@@ -30,7 +30,9 @@ namespace KvCluster.Node.Etcd;
 /// <item>Paths: <c>/v3/kv/{range,put,deleterange,txn,compaction}</c>, <c>/v3/watch</c>,
 /// <c>/v3/lease/{grant,revoke,keepalive,timetolive,leases}</c> (and <c>/v3/kv/lease/{revoke,timetolive,leases}</c>),
 /// <c>/v3/cluster/member/{add,remove,update,list,promote}</c>,
-/// <c>/v3/maintenance/{alarm,status,defragment,hash,hashkv,snapshot,transfer-leadership}</c>, each also under
+/// <c>/v3/maintenance/{alarm,status,defragment,hash,hashkv,snapshot,transfer-leadership}</c>,
+/// <c>/v3/auth/{enable,disable,status,authenticate}</c>, <c>/v3/auth/user/{add,get,list,delete,changepw,grant,revoke}</c>,
+/// <c>/v3/auth/role/{add,get,list,delete,grant,revoke}</c> (a token in the <c>Authorization</c> header), each also under
 /// <c>/v3beta</c>. POST only (anything else: 405); an unknown path: 404.</item>
 /// <item>Streams (<c>watch</c>, <c>lease/keepalive</c>, <c>maintenance/snapshot</c>): the body may hold several JSON
 /// requests one after another; each response is one line <c>{"result":{...}}</c>, flushed as it comes. A watch stays
@@ -97,8 +99,34 @@ internal sealed class EtcdJsonGateway : IDisposable
             gateway.Unary<HashKVRequest, HashKVResponse>(endpoints, prefix + "/maintenance/hashkv", "Maintenance", "HashKV");
             gateway.ServerStream<SnapshotRequest, SnapshotResponse>(endpoints, prefix + "/maintenance/snapshot", "Maintenance", "Snapshot");
             gateway.Unary<MoveLeaderRequest, MoveLeaderResponse>(endpoints, prefix + "/maintenance/transfer-leadership", "Maintenance", "MoveLeader");
+            gateway.Unary<AuthEnableRequest, AuthEnableResponse>(endpoints, prefix + "/auth/enable", "Auth", "AuthEnable");
+            gateway.Unary<AuthDisableRequest, AuthDisableResponse>(endpoints, prefix + "/auth/disable", "Auth", "AuthDisable");
+            gateway.Unary<AuthStatusRequest, AuthStatusResponse>(endpoints, prefix + "/auth/status", "Auth", "AuthStatus");
+            gateway.Unary<AuthenticateRequest, AuthenticateResponse>(endpoints, prefix + "/auth/authenticate", "Auth", "Authenticate");
+            gateway.Unary<AuthUserAddRequest, AuthUserAddResponse>(endpoints, prefix + "/auth/user/add", "Auth", "UserAdd");
+            gateway.Unary<AuthUserGetRequest, AuthUserGetResponse>(endpoints, prefix + "/auth/user/get", "Auth", "UserGet");
+            gateway.Unary<AuthUserListRequest, AuthUserListResponse>(endpoints, prefix + "/auth/user/list", "Auth", "UserList");
+            gateway.Unary<AuthUserDeleteRequest, AuthUserDeleteResponse>(endpoints, prefix + "/auth/user/delete", "Auth", "UserDelete");
+            gateway.Unary<AuthUserChangePasswordRequest, AuthUserChangePasswordResponse>(endpoints, prefix + "/auth/user/changepw", "Auth", "UserChangePassword");
+            gateway.Unary<AuthUserGrantRoleRequest, AuthUserGrantRoleResponse>(endpoints, prefix + "/auth/user/grant", "Auth", "UserGrantRole");
+            gateway.Unary<AuthUserRevokeRoleRequest, AuthUserRevokeRoleResponse>(endpoints, prefix + "/auth/user/revoke", "Auth", "UserRevokeRole");
+            gateway.Unary<AuthRoleAddRequest, AuthRoleAddResponse>(endpoints, prefix + "/auth/role/add", "Auth", "RoleAdd");
+            gateway.Unary<AuthRoleGetRequest, AuthRoleGetResponse>(endpoints, prefix + "/auth/role/get", "Auth", "RoleGet");
+            gateway.Unary<AuthRoleListRequest, AuthRoleListResponse>(endpoints, prefix + "/auth/role/list", "Auth", "RoleList");
+            gateway.Unary<AuthRoleDeleteRequest, AuthRoleDeleteResponse>(endpoints, prefix + "/auth/role/delete", "Auth", "RoleDelete");
+            gateway.Unary<AuthRoleGrantPermissionRequest, AuthRoleGrantPermissionResponse>(endpoints, prefix + "/auth/role/grant", "Auth", "RoleGrantPermission");
+            gateway.Unary<AuthRoleRevokePermissionRequest, AuthRoleRevokePermissionResponse>(endpoints, prefix + "/auth/role/revoke", "Auth", "RoleRevokePermission");
         }
     }
+
+    /// <summary>
+    /// The token of an HTTP request as gRPC metadata: its <c>Authorization</c> header, or <c>Grpc-Metadata-Token</c>
+    /// (grpc-gateway's form for any metadata), as etcd's gateway takes either.
+    /// </summary>
+    private static Metadata? TokenOf(HttpContext context) =>
+        (context.Request.Headers.Authorization.ToString() is { Length: > 0 } token ? token : context.Request.Headers["Grpc-Metadata-Token"].ToString()) is { Length: > 0 } found
+            ? new Metadata { { "token", found } }
+            : null;
 
     /// <inheritdoc />
     public void Dispose()
@@ -126,7 +154,7 @@ internal sealed class EtcdJsonGateway : IDisposable
             TResponse response;
             try
             {
-                response = await Invoker(context).AsyncUnaryCall(method, null, new CallOptions(cancellationToken: context.RequestAborted), request).ConfigureAwait(false);
+                response = await Invoker(context).AsyncUnaryCall(method, null, new CallOptions(TokenOf(context), cancellationToken: context.RequestAborted), request).ConfigureAwait(false);
             }
             catch (RpcException e)
             {
@@ -151,7 +179,7 @@ internal sealed class EtcdJsonGateway : IDisposable
                 return;
             }
 
-            using var call = Invoker(context).AsyncServerStreamingCall(method, null, new CallOptions(cancellationToken: context.RequestAborted), request);
+            using var call = Invoker(context).AsyncServerStreamingCall(method, null, new CallOptions(TokenOf(context), cancellationToken: context.RequestAborted), request);
             await RelayAsync(context, call.ResponseStream, null).ConfigureAwait(false);
         });
     }
@@ -188,7 +216,7 @@ internal sealed class EtcdJsonGateway : IDisposable
             // A malformed request later in the body ends the call; the relay then writes its error as the last line.
             using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
             var malformed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            using var call = Invoker(context).AsyncDuplexStreamingCall(method, null, new CallOptions(cancellationToken: ended.Token));
+            using var call = Invoker(context).AsyncDuplexStreamingCall(method, null, new CallOptions(TokenOf(context), cancellationToken: ended.Token));
             var sending = SendRequestsAsync(context, first, call.RequestStream, endWithBody, malformed, ended);
             await RelayAsync(context, call.ResponseStream, malformed.Task).ConfigureAwait(false);
             await sending.ConfigureAwait(false);

@@ -99,6 +99,8 @@ public sealed class EtcdServer : IAsyncDisposable
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton<EtcdMetricsInterceptor>();
         builder.Services.AddSingleton<EtcdRequireLeaderInterceptor>();
+        builder.Services.AddSingleton(new EtcdAuthTokens(TimeSpan.FromSeconds(options.AuthTokenTtl)));
+        builder.Services.AddSingleton<EtcdAuthInterceptor>();
         // grpc.health.v1.Health, as etcd registers it: SERVING while this node knows a Raft leader (what /health says),
         // NOT_SERVING otherwise; for grpc_health_probe and Kubernetes' gRPC probes. Checked on each call.
         builder.Services.AddGrpcHealthChecks()
@@ -113,6 +115,7 @@ public sealed class EtcdServer : IAsyncDisposable
             grpc.EnableDetailedErrors = false;
             grpc.Interceptors.Add<EtcdMetricsInterceptor>();
             grpc.Interceptors.Add<EtcdRequireLeaderInterceptor>();
+            grpc.Interceptors.Add<EtcdAuthInterceptor>();
         });
         var app = builder.Build();
         app.MapGrpcService<EtcdKvService>();
@@ -120,6 +123,7 @@ public sealed class EtcdServer : IAsyncDisposable
         app.MapGrpcService<EtcdClusterService>();
         app.MapGrpcService<EtcdLeaseService>();
         app.MapGrpcService<EtcdWatchService>();
+        app.MapGrpcService<EtcdAuthService>();
         app.MapGrpcHealthChecksService();
         EtcdHttpEndpoints.Map(app, gateway);
         EtcdJsonGateway.Map(app);

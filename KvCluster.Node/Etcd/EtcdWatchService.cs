@@ -34,8 +34,9 @@ internal sealed class EtcdWatchService : Client.Etcd.Watch.WatchBase
         {
             while (await requestStream.MoveNext(cancelled).ConfigureAwait(false))
             {
-                _gateway.CheckSize(requestStream.Current);
-                hub.Tell(new WatchStreamRequest(output, requestStream.Current), ActorRefs.NoSender);
+                var request = requestStream.Current;
+                _gateway.CheckSize(request);
+                hub.Tell(new WatchStreamRequest(output, request, Refusal(request, context)), ActorRefs.NoSender);
             }
 
             // The client closed its side: etcd keeps sending until the call ends.
@@ -61,6 +62,27 @@ internal sealed class EtcdWatchService : Client.Etcd.Watch.WatchBase
                 // The stream is gone; nothing more can be written.
             }
         }
+    }
+
+    /// <summary>
+    /// etcd's cancel reason for a create the stream's user may not read (auth enabled; checked against this node's
+    /// auth store as the create arrives, as etcd's watch server checks it), or null.
+    /// </summary>
+    private string? Refusal(WatchRequest request, ServerCallContext context)
+    {
+        var auth = _gateway.Node.Auth;
+        if (!auth.Enabled || request.RequestUnionCase != WatchRequest.RequestUnionOneofCase.CreateRequest)
+        {
+            return null;
+        }
+
+        // A stream lives long: its user is checked at the store's revision now (etcd's simple tokens do the same).
+        var identity = EtcdAuthInterceptor.IdentityOf(context) ?? AuthIdentity.None;
+        var revision = identity.User.Length == 0 ? 0 : auth.Revision;
+        var create = request.CreateRequest;
+        return auth.CheckRange(identity.User, revision, create.Key, create.RangeEnd, Client.Etcd.Authpb.Permission.Types.Type.Read) is null
+            ? null
+            : Kv.AuthErrors.PermissionDenied;
     }
 
     /// <summary>Buffers a response in the connection's output without flushing it (a later write of the batch flushes).</summary>

@@ -92,6 +92,15 @@ public sealed partial class KvNode : IAsyncDisposable
     /// <summary>The store's feed to the watch hub; it also knows the newest applied revision.</summary>
     private Watch.WatchEventFeed? _watchFeed;
 
+    /// <summary>The auth store of the applied state, published by the state machine on every change.</summary>
+    private volatile Kv.KvAuthState _auth = Kv.KvAuthState.Initial;
+
+    /// <summary>
+    /// etcd's auth store as of this node's applied state (users, roles, the enabled flag), read without a hop by the
+    /// client port's token and admin checks. The state machine checks every command again when it applies it.
+    /// </summary>
+    internal Kv.KvAuthState Auth => _auth;
+
     /// <summary>The newest revision this node's store has applied (etcd's header revision); any thread.</summary>
     internal long AppliedRevision => _watchFeed?.Revision ?? Kv.KvStateMachine.InitialRevision;
 
@@ -330,6 +339,7 @@ public sealed partial class KvNode : IAsyncDisposable
             {
                 var machine = WithWatchFeed(new KvRaftStateMachine(limits, SnapshotExchange), watchFeed);
                 machine.Store.LeaseObserver = leaseFeed.Publish;
+                machine.Store.AuthObserver = auth => _auth = auth;
                 return machine;
             },
             TickInterval = TimeSpan.FromMilliseconds(Options.TickMs),

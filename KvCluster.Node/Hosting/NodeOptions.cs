@@ -97,6 +97,12 @@ public sealed partial record NodeOptions
     public int MaxRequestBytes { get; init; } = DefaultMaxRequestBytes;
 
     /// <summary>
+    /// How long a token from etcd's <c>Authenticate</c> stays valid, in seconds (etcd's <c>--auth-token-ttl</c>, 300 by
+    /// default). A client authenticates again after it (etcdctl does at every run; clientv3 when told the token is invalid).
+    /// </summary>
+    public int AuthTokenTtl { get; init; } = 300;
+
+    /// <summary>
     /// How often (ms) a watcher created with progress_notify and sent no event meanwhile gets a progress response, as
     /// etcd's <c>--experimental-watch-progress-notify-interval</c> (10 minutes by default).
     /// </summary>
@@ -231,6 +237,7 @@ public sealed partial record NodeOptions
         Require(ElectionTicksMax > ElectionTicksMin, nameof(ElectionTicksMax), $"must exceed ElectionTicksMin ({ElectionTicksMin}), was {ElectionTicksMax}");
         Require(MaxKeyBytes >= 1, nameof(MaxKeyBytes), $"must be at least 1, was {MaxKeyBytes}");
         Require(MaxValueBytes >= 0 && MaxValueBytes <= 3 * 1024 * 1024, nameof(MaxValueBytes), $"must be 0-3 MiB (a request must fit one 4 MiB remoting frame), was {MaxValueBytes}");
+        Require(AuthTokenTtl is >= 1 and <= 31_536_000, nameof(AuthTokenTtl), $"must be 1-31536000 seconds, was {AuthTokenTtl}");
         Require(RequestTimeoutMs >= 1, nameof(RequestTimeoutMs), $"must be at least 1, was {RequestTimeoutMs}");
         Require(MaxInFlight >= 1, nameof(MaxInFlight), $"must be at least 1, was {MaxInFlight}");
         Require(ShutdownTimeoutMs >= 0, nameof(ShutdownTimeoutMs), $"must not be negative, was {ShutdownTimeoutMs}");

@@ -56,6 +56,7 @@ public static class NodeSettingsTable
         new(nameof(NodeOptions.TrustedCaFile), "--trusted-ca-file", null, "PEM CA that signs client certificates (--client-cert-auth)"),
         new(nameof(NodeOptions.ClientCertAuth), "--client-cert-auth", null, "true: clients must present a certificate signed by --trusted-ca-file"),
         new(nameof(NodeOptions.MaxRequestBytes), "--max-request-bytes", null, "largest etcd request (etcdserver: request is too large)"),
+        new(nameof(NodeOptions.AuthTokenTtl), "--auth-token-ttl", null, "seconds an etcd auth token stays valid (etcd's default 300)"),
         new(nameof(NodeOptions.WatchProgressIntervalMs), "--watch-progress-interval-ms", null, "progress response to idle progress_notify watchers (600000 = etcd's 10 min)"),
         new(nameof(NodeOptions.WatchMaxPendingResponses), "--watch-max-pending", null, "unread responses per Watch stream before a watcher is cancelled as too slow"),
         new(nameof(NodeOptions.BindHost), "--bind-host", null, "IP to bind when Host is a name peers resolve (default then 0.0.0.0)"),

@@ -26,6 +26,9 @@ internal static class KvCommandRules
             KvCommand.OpOneofCase.LeaseGrant or KvCommand.OpOneofCase.LeaseRevoke or KvCommand.OpOneofCase.LeaseKeepAlive
                 or KvCommand.OpOneofCase.LeaseTimeToLive or KvCommand.OpOneofCase.LeaseLeases or KvCommand.OpOneofCase.LeaseTable
                 => LeaseRules.Check(command),
+            KvCommand.OpOneofCase.Auth when command.Auth.OpCase == AuthCommand.OpOneofCase.None => new KvValidationError(
+                KvStatus.InvalidCommand, "The auth command has no operation set."),
+            KvCommand.OpOneofCase.Auth => null,
             KvCommand.OpOneofCase.WatchHistory => new KvValidationError(
                 KvStatus.InvalidCommand, "A watch history read is a node-local query of the watch hub, not a command."),
             _ => new KvValidationError(

@@ -27,7 +27,8 @@ public sealed partial class KvStateMachine
 
         if (command.OpCase is not (KvCommand.OpOneofCase.Get or KvCommand.OpOneofCase.Range or KvCommand.OpOneofCase.EtcdRange
             or KvCommand.OpOneofCase.EtcdTxn or KvCommand.OpOneofCase.EtcdHashKv or KvCommand.OpOneofCase.LeaseTimeToLive
-            or KvCommand.OpOneofCase.LeaseLeases or KvCommand.OpOneofCase.LeaseTable))
+            or KvCommand.OpOneofCase.LeaseLeases or KvCommand.OpOneofCase.LeaseTable)
+            && !(command.OpCase == KvCommand.OpOneofCase.Auth && KvAuthState.IsRead(command.Auth)))
         {
             return null;
         }
@@ -36,6 +37,11 @@ public sealed partial class KvStateMachine
         if (rejection is not null)
         {
             return rejection.ToResult(Revision);
+        }
+
+        if (AuthRefusal(command) is { } refusal)
+        {
+            return refusal;
         }
 
         return command.OpCase switch
@@ -47,6 +53,7 @@ public sealed partial class KvStateMachine
             KvCommand.OpOneofCase.LeaseTimeToLive => LeaseTimeToLive(command.LeaseTimeToLive),
             KvCommand.OpOneofCase.LeaseLeases => LeaseLeases(),
             KvCommand.OpOneofCase.LeaseTable => LeaseTableQuery(),
+            KvCommand.OpOneofCase.Auth => ApplyAuth(command.Auth),
             _ => HashKv(command.EtcdHashKv),
         };
     }

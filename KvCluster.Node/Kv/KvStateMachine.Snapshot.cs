@@ -19,6 +19,10 @@ namespace KvCluster.Node.Kv;
 /// versions carry their lease.
 /// </para>
 /// <para>
+/// The auth section (<see cref="KvSnapshotSection.Auth"/>, present once the auth store changed): an <c>AuthImage</c>
+/// protobuf (users with their password hashes, roles, the enabled flag, the auth revision, the token key).
+/// </para>
+/// <para>
 /// Adding a section: capture it in <see cref="CaptureSnapshot"/> as a
 /// <see cref="KvSnapshotSectionCapture"/> (copy references, not contents), and read it in <see cref="ReadSection"/>
 /// into a staged part that <see cref="Restore"/> installs only after every section was read (all or nothing).
@@ -58,7 +62,7 @@ public sealed partial class KvStateMachine
             keys[i++] = new KvCapturedKey(history.Key, older, older?.Count ?? 0, history.Latest);
         }
 
-        return new KvSnapshotCapture(AppliedIndex, Revision, CompactRevision, keys, _liveCount, CaptureLeases());
+        return new KvSnapshotCapture(AppliedIndex, Revision, CompactRevision, keys, _liveCount, [.. CaptureLeases(), .. CaptureAuth()]);
     }
 
     /// <summary>The whole store as a snapshot image (<see cref="CaptureSnapshot"/> then <see cref="KvSnapshotCapture.Serialize"/>).</summary>
@@ -103,12 +107,13 @@ public sealed partial class KvStateMachine
 
         StagedKeys? keys = null;
         SortedDictionary<long, LeaseRecord>? leases = null;
+        KvAuthState? auth = null;
         foreach (var section in header.Sections)
         {
             var bytes = snapshot.Slice(section.Offset, section.Length);
             try
             {
-                ReadSection(section.Type, bytes, header, ref keys, ref leases);
+                ReadSection(section.Type, bytes, header, ref keys, ref leases, ref auth);
             }
             catch (InvalidDataException e)
             {
@@ -133,13 +138,14 @@ public sealed partial class KvStateMachine
         Revision = header.Revision;
         CompactRevision = header.CompactRevision;
         InstallLeases(leases);
+        InstallAuth(auth ?? KvAuthState.Initial);
         AssertInvariants();
         Restored?.Invoke(new KvRestored(AppliedIndex, Revision, CompactRevision));
         PublishRestored();
     }
 
     /// <summary>Reads one section into its staged part; the switch every new section type joins.</summary>
-    private static void ReadSection(ulong type, ReadOnlySpan<byte> bytes, KvSnapshotHeader header, ref StagedKeys? keys, ref SortedDictionary<long, LeaseRecord>? leases)
+    private static void ReadSection(ulong type, ReadOnlySpan<byte> bytes, KvSnapshotHeader header, ref StagedKeys? keys, ref SortedDictionary<long, LeaseRecord>? leases, ref KvAuthState? auth)
     {
         switch (type)
         {
@@ -153,9 +159,14 @@ public sealed partial class KvStateMachine
                 break;
             case (ulong)KvSnapshotSection.Leases:
                 throw new KvSnapshotFormatException("The snapshot has two lease sections; it has at most one.");
+            case (ulong)KvSnapshotSection.Auth when auth is null:
+                auth = ReadAuthSection(bytes);
+                break;
+            case (ulong)KvSnapshotSection.Auth:
+                throw new KvSnapshotFormatException("The snapshot has two auth sections; it has at most one.");
             default:
                 throw new KvSnapshotFormatException(
-                    $"The snapshot holds a section of unknown type {type} ({bytes.Length} bytes); this build knows types 1 (keys) and 2 (leases). " +
+                    $"The snapshot holds a section of unknown type {type} ({bytes.Length} bytes); this build knows types 1 (keys), 2 (leases) and 3 (auth). " +
                     "It was probably written by a newer AkkaKv; restore it with that version.");
         }
     }

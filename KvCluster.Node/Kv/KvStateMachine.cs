@@ -152,6 +152,11 @@ public sealed partial class KvStateMachine
             return rejection.ToResult(Revision);
         }
 
+        if (AuthRefusal(command) is { } refusal)
+        {
+            return refusal;
+        }
+
         BeginEvents();
         var result = command.OpCase switch
         {
@@ -171,6 +176,7 @@ public sealed partial class KvStateMachine
             KvCommand.OpOneofCase.LeaseTimeToLive => LeaseTimeToLive(command.LeaseTimeToLive),
             KvCommand.OpOneofCase.LeaseLeases => LeaseLeases(),
             KvCommand.OpOneofCase.LeaseTable => LeaseTableQuery(),
+            KvCommand.OpOneofCase.Auth => ApplyAuth(command.Auth),
             KvCommand.OpOneofCase.LeaseKeepAlive => new KvValidationError(
                 KvStatus.InvalidCommand, "A lease keep-alive is served by the leader's lessor, never applied from the log.").ToResult(Revision),
             _ => throw new UnreachableException("KvCommandRules accepts only known operations."),

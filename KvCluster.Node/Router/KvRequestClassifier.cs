@@ -25,7 +25,8 @@ public enum KvRequestPath
 /// txn whose operations are all ranges, nested ones included) are linearizable unless the request or
 /// the etcd request asks for a serializable read (an etcd txn is serializable when all its ranges
 /// are, as in etcd); etcd HashKV is always local (it describes the node asked). Lease grant and revoke are writes; lease
-/// keep-alive and time-to-live go to the leader's lessor; the lease list is a read and the lease table a local read.
+/// keep-alive and time-to-live go to the leader's lessor; the lease list is a read and the lease table a local read. Auth
+/// changes are writes, the auth store's status, gets and lists reads.
 /// </summary>
 public static class KvRequestClassifier
 {
@@ -44,6 +45,7 @@ public static class KvRequestClassifier
             KvCommand.OpOneofCase.EtcdHashKv or KvCommand.OpOneofCase.LeaseTable => KvRequestPath.LocalRead,
             KvCommand.OpOneofCase.LeaseKeepAlive or KvCommand.OpOneofCase.LeaseTimeToLive => KvRequestPath.Lessor,
             KvCommand.OpOneofCase.LeaseLeases => Read(serializable),
+            KvCommand.OpOneofCase.Auth when KvAuthState.IsRead(command.Auth) => Read(serializable),
             _ => KvRequestPath.Write,
         };
     }

@@ -28,6 +28,9 @@ public sealed partial class WatchHub
 
         switch (message.Request.RequestUnionCase)
         {
+            case WatchRequest.RequestUnionOneofCase.CreateRequest when message.Refusal is not null:
+                Refuse(stream, message.Refusal);
+                break;
             case WatchRequest.RequestUnionOneofCase.CreateRequest:
                 Create(stream, message.Request.CreateRequest);
                 break;

@@ -11,7 +11,9 @@ public sealed record OpenWatchStream(WatchStreamOutput Output) : INoSerializatio
 /// <summary>One WatchRequest of a stream (create, cancel, progress), in the order the client sent them. Local only.</summary>
 /// <param name="Output">The stream.</param>
 /// <param name="Request">The request as received.</param>
-public sealed record WatchStreamRequest(WatchStreamOutput Output, WatchRequest Request) : INoSerializationVerificationNeeded;
+/// <param name="Refusal">For a create the stream's user may not make (etcd's auth): the cancel reason it is refused with,
+/// in its turn among the stream's other requests.</param>
+public sealed record WatchStreamRequest(WatchStreamOutput Output, WatchRequest Request, string? Refusal = null) : INoSerializationVerificationNeeded;
 
 /// <summary>The stream ended (client gone, call cancelled): its watchers are dropped and its output completed. Local only.</summary>
 /// <param name="Output">The stream.</param>

@@ -31,7 +31,7 @@ public sealed class KvProtocolSerializerTests : IDisposable
     public void BoundTypes_EveryMessageOfBothProtos_AreBound()
     {
         var expected = KvReflection.Descriptor.MessageTypes.Concat(KvClientReflection.Descriptor.MessageTypes).Select(m => m.ClrType).ToHashSet();
-        Assert.Equal(23, expected.Count);
+        Assert.Equal(26, expected.Count);
         Assert.True(expected.SetEquals(KvProtocolSerializer.BoundTypes));
     }
 
@@ -143,6 +143,20 @@ public sealed class KvProtocolSerializerTests : IDisposable
                 Revision = 9,
                 CompactRevision = 2,
                 NextRevision = 10,
+            },
+            nameof(AuthCommand) => new AuthCommand
+            {
+                UserAdd = new KvCluster.Client.Etcd.AuthUserAddRequest { Name = "alice" },
+                PasswordHash = Bytes("pbkdf2-sha256$1$c2FsdA==$aGFzaA=="),
+            },
+            nameof(AuthResult) => new AuthResult { UserList = new KvCluster.Client.Etcd.AuthUserListResponse { Users = { "alice", "root" } } },
+            nameof(AuthImage) => new AuthImage
+            {
+                Enabled = true,
+                Revision = 7,
+                TokenKey = Bytes("key"),
+                Users = { new KvCluster.Client.Etcd.Authpb.User { Name = Bytes("root"), Roles = { "root" } } },
+                Roles = { new KvCluster.Client.Etcd.Authpb.Role { Name = Bytes("r"), KeyPermission = { new KvCluster.Client.Etcd.Authpb.Permission { Key = Bytes("a"), RangeEnd = Bytes("b") } } } },
             },
             nameof(GetContacts) => new GetContacts(),
             nameof(Contacts) => new Contacts { Endpoints = { "127.0.0.1:4054", "127.0.0.1:4055" }, LeaderEndpoint = "127.0.0.1:4055", NodeId = 2 },

@@ -254,7 +254,7 @@ public sealed class KvSnapshotSectionSpecs
 
     private static byte[] EmptyKeys() => [0];
 
-    private static byte[] WithSections(params (KvSnapshotSection Type, byte[] Bytes)[] sections)
+    internal static byte[] WithSections(params (KvSnapshotSection Type, byte[] Bytes)[] sections)
     {
         var writer = new ArrayBufferWriter<byte>();
         KvSnapshotEnvelope.WriteHead(writer, 0, 1, -1, sections.Length);

@@ -52,6 +52,7 @@ internal sealed class EtcdChannel : IDisposable
         Maintenance = new Maintenance.MaintenanceClient(_channel);
         Lease = new KvCluster.Client.Etcd.Lease.LeaseClient(_channel);
         Watch = new KvCluster.Client.Etcd.Watch.WatchClient(_channel);
+        Auth = new KvCluster.Client.Etcd.Auth.AuthClient(_channel);
     }
 
     /// <summary>The member this channel talks to.</summary>
@@ -71,6 +72,9 @@ internal sealed class EtcdChannel : IDisposable
 
     /// <summary>The Watch service (a bidirectional stream).</summary>
     public KvCluster.Client.Etcd.Watch.WatchClient Watch { get; }
+
+    /// <summary>The Auth service (authenticate; users, roles, permissions).</summary>
+    public KvCluster.Client.Etcd.Auth.AuthClient Auth { get; }
 
     /// <summary>TCP connections opened so far (1 while the connection lives).</summary>
     public int ConnectionsOpened => Volatile.Read(ref _connectionsOpened);

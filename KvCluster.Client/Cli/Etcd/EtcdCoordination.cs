@@ -29,6 +29,9 @@ internal sealed class EtcdCoordination
     /// <summary>Where messages about waiting go (standard error).</summary>
     public TextWriter Log => _session.Console.Error;
 
+    /// <summary>The session's call headers (its auth token) with <paramref name="extra"/>.</summary>
+    public Metadata? Headers(Metadata? extra = null) => _session.Headers(extra);
+
     /// <summary>A unary call with a fresh deadline, tried on each endpoint in turn while they answer Unavailable.</summary>
     public async Task<T> CallAsync<T>(Func<EtcdChannel, CallOptions, AsyncUnaryCall<T>> call, CancellationToken token)
     {
@@ -38,7 +41,7 @@ internal sealed class EtcdCoordination
             var index = (_current + attempt) % endpoints;
             try
             {
-                var result = await call(_session.Channel(index), new CallOptions(deadline: DateTime.UtcNow + _callTimeout, cancellationToken: token)).ResponseAsync.ConfigureAwait(false);
+                var result = await call(_session.Channel(index), new CallOptions(_session.Headers(), deadline: DateTime.UtcNow + _callTimeout, cancellationToken: token)).ResponseAsync.ConfigureAwait(false);
                 _current = index;
                 return result;
             }
@@ -115,7 +118,7 @@ internal sealed class EtcdCoordination
             token.ThrowIfCancellationRequested();
             try
             {
-                using var call = Current.Watch.Watch(cancellationToken: token);
+                using var call = Current.Watch.Watch(Headers(), cancellationToken: token);
                 await call.RequestStream.WriteAsync(new WatchRequest
                 {
                     CreateRequest = new WatchCreateRequest { Key = key, RangeEnd = rangeEnd, StartRevision = from },

@@ -5,7 +5,7 @@ namespace KvCluster.Client.Cli.Etcd;
 /// <summary>
 /// The global options of the etcd-API path, named as etcdctl names them: <c>--via</c> (etcd, the default, or akka),
 /// <c>-w/--write-out</c>, <c>--dial-timeout</c>, <c>--command-timeout</c>, and TLS: <c>--cacert</c>, <c>--cert</c>,
-/// <c>--key</c>, <c>--insecure-skip-tls-verify</c>.
+/// <c>--key</c>, <c>--insecure-skip-tls-verify</c>, and etcd's auth: <c>--user</c>, <c>--password</c>.
 /// </summary>
 internal sealed class EtcdOptions
 {
@@ -89,6 +89,22 @@ internal sealed class EtcdOptions
         Recursive = true,
     };
 
+    /// <summary><c>--user</c>: etcdctl's credentials flag.</summary>
+    public Option<string?> User { get; } = new("--user")
+    {
+        Description = "Authenticate as this user (members with etcd's auth enabled): name:password, or name with --password.",
+        HelpName = "name[:password]",
+        Recursive = true,
+    };
+
+    /// <summary><c>--password</c>: the password of <c>--user</c>, when it may contain a colon.</summary>
+    public Option<string?> Password { get; } = new("--password")
+    {
+        Description = "Password of --user (instead of name:password).",
+        HelpName = "password",
+        Recursive = true,
+    };
+
     /// <summary>Every option, to add to the root command.</summary>
-    public IEnumerable<Option> All => [Via, WriteOut, DialTimeout, CommandTimeout, CaCert, Cert, Key, InsecureSkipTlsVerify];
+    public IEnumerable<Option> All => [Via, WriteOut, DialTimeout, CommandTimeout, CaCert, Cert, Key, InsecureSkipTlsVerify, User, Password];
 }

@@ -61,8 +61,34 @@ internal sealed class EtcdSession : IDisposable
         return channel;
     }
 
-    /// <summary>The call options of a request: the command's deadline and the caller's token.</summary>
-    public CallOptions Options(CancellationToken token) => new(deadline: Deadline, cancellationToken: token);
+    /// <summary>The auth token from <c>--user</c>, or null.</summary>
+    private string? _authToken;
+
+    /// <summary>
+    /// The headers of every call: the auth token (etcd's metadata <c>token</c>) once <c>--user</c> authenticated, and
+    /// <paramref name="extra"/>; null when there are none.
+    /// </summary>
+    public Metadata? Headers(Metadata? extra = null)
+    {
+        if (_authToken is null)
+        {
+            return extra;
+        }
+
+        var headers = extra ?? [];
+        headers.Add("token", _authToken);
+        return headers;
+    }
+
+    /// <summary>The call options of a request: the command's deadline, the auth token and the caller's cancellation.</summary>
+    public CallOptions Options(CancellationToken token) => new(Headers(), deadline: Deadline, cancellationToken: token);
+
+    /// <summary>Authenticates as <paramref name="user"/> (on the first endpoint that answers); later calls carry the token.</summary>
+    private async Task AuthenticateAsync(string user, string password, CancellationToken token)
+    {
+        var response = await CallAsync((c, o) => c.Auth.AuthenticateAsync(new KvCluster.Client.Etcd.AuthenticateRequest { Name = user, Password = password }, o), token).ConfigureAwait(false);
+        _authToken = response.Token;
+    }
 
     /// <summary>
     /// Makes a call on the first endpoint that can be reached (starting with the last one that could); a call that
@@ -132,9 +158,26 @@ internal sealed class EtcdSession : IDisposable
 
         var timeout = CommandTimeoutOf(parse, options);
         var format = FormatOf(parse, globals, options);
+        var user = parse.GetValue(options.User);
+        string? password = null;
+        if (user is not null)
+        {
+            var colon = user.IndexOf(':', StringComparison.Ordinal);
+            (user, password) = colon >= 0 ? (user[..colon], user[(colon + 1)..]) : (user, parse.GetValue(options.Password));
+            if (user.Length == 0 || password is null)
+            {
+                return KvCli.UsageError(parse, "--user: give name:password, or the name with --password", console);
+            }
+        }
+
         using var session = new EtcdSession(endpoints, Positive(parse.GetValue(options.DialTimeout), TimeSpan.FromSeconds(2)), DateTime.UtcNow + timeout, console, format, tls);
         try
         {
+            if (user is not null)
+            {
+                await session.AuthenticateAsync(user, password!, token).ConfigureAwait(false);
+            }
+
             return await work(session).ConfigureAwait(false);
         }
         catch (RpcException e) when (token.IsCancellationRequested)

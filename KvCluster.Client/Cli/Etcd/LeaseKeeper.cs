@@ -48,7 +48,7 @@ internal sealed class LeaseKeeper : IAsyncDisposable
             try
             {
                 // As etcdctl: a member without a leader ends the stream, and the renewals move to the next member.
-                using var call = cluster.Current.Lease.LeaseKeepAlive(EtcdRequireLeader.Headers(), cancellationToken: token);
+                using var call = cluster.Current.Lease.LeaseKeepAlive(cluster.Headers(EtcdRequireLeader.Headers()), cancellationToken: token);
                 while (!token.IsCancellationRequested)
                 {
                     await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = Id }, token).ConfigureAwait(false);

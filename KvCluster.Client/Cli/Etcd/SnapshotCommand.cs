@@ -111,7 +111,7 @@ internal static class SnapshotCommand
         try
         {
             // No command deadline: a large snapshot streams for as long as it takes (etcdctl does the same).
-            using var call = session.Channel(0).Maintenance.Snapshot(new SnapshotRequest(), new CallOptions(cancellationToken: token));
+            using var call = session.Channel(0).Maintenance.Snapshot(new SnapshotRequest(), new CallOptions(session.Headers(), cancellationToken: token));
             await using (var output = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             {
                 await foreach (var chunk in call.ResponseStream.ReadAllAsync(token).ConfigureAwait(false))

@@ -94,7 +94,7 @@ internal static class WatchCommand
         var request = create.Clone();
         request.StartRevision = next.Value;
         // As etcdctl: the member ends the stream when it has no leader, and the watch resumes on another member.
-        using var call = channel.Watch.Watch(new CallOptions(EtcdRequireLeader.Headers(), cancellationToken: token));
+        using var call = channel.Watch.Watch(new CallOptions(session.Headers(EtcdRequireLeader.Headers()), cancellationToken: token));
         await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = request }, token).ConfigureAwait(false);
         var output = session.Console.Out;
         var json = session.Format == "json";

@@ -1,0 +1,126 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using KvCluster.Node.Kv;
+
+namespace KvCluster.Node.Etcd;
+
+/// <summary>
+/// etcd's authentication on every call while the auth store is enabled: the call's token (metadata <c>token</c>, as
+/// clientv3 and etcdctl send it, or <c>authorization</c>, as etcd's HTTP gateway passes it) is checked by
+/// <see cref="EtcdAuthTokens"/>, and the user it names is left in the call's user state (<see cref="IdentityOf"/>) for
+/// the services: the gateway records it in every command, which the state machine checks at apply time; the Watch
+/// service checks each create. A token that does not check out is refused with etcd's "invalid auth token"
+/// (Unauthenticated); a call without one goes on as nobody and is refused where a user is needed ("user name is
+/// empty"). Membership and maintenance calls etcd reserves for root (member add, remove, update and promote;
+/// defragment, snapshot, hash, HashKV, move-leader) are checked here. With authentication disabled nothing is checked
+/// and tokens are ignored, as etcd does.
+/// </summary>
+internal sealed class EtcdAuthInterceptor : Interceptor
+{
+    /// <summary>The metadata keys of a token: clientv3's and etcd's HTTP gateway's.</summary>
+    private static readonly string[] s_tokenKeys = ["token", "authorization"];
+
+    /// <summary>The calls only root may make.</summary>
+    private static readonly HashSet<string> s_adminMethods =
+    [
+        "/etcdserverpb.Cluster/MemberAdd", "/etcdserverpb.Cluster/MemberRemove", "/etcdserverpb.Cluster/MemberUpdate",
+        "/etcdserverpb.Cluster/MemberPromote", "/etcdserverpb.Maintenance/Defragment", "/etcdserverpb.Maintenance/Snapshot",
+        "/etcdserverpb.Maintenance/Hash", "/etcdserverpb.Maintenance/HashKV", "/etcdserverpb.Maintenance/MoveLeader",
+    ];
+
+    /// <summary>The key of the identity in the call's user state.</summary>
+    private static readonly object IdentityKey = new();
+
+    private readonly EtcdGateway _gateway;
+    private readonly EtcdAuthTokens _tokens;
+
+    /// <summary>Creates the interceptor over the node's gateway and token issuer.</summary>
+    public EtcdAuthInterceptor(EtcdGateway gateway, EtcdAuthTokens tokens)
+    {
+        _gateway = gateway;
+        _tokens = tokens;
+    }
+
+    /// <summary>The identity the call's token proved, or null when the node had authentication disabled.</summary>
+    public static AuthIdentity? IdentityOf(ServerCallContext context) =>
+        context.UserState.TryGetValue(IdentityKey, out var identity) ? identity as AuthIdentity : null;
+
+    /// <inheritdoc />
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        await IdentifyAsync(context).ConfigureAwait(false);
+        return await continuation(request, context).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await IdentifyAsync(context).ConfigureAwait(false);
+        await continuation(request, responseStream, context).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await IdentifyAsync(context).ConfigureAwait(false);
+        return await continuation(requestStream, context).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        await IdentifyAsync(context).ConfigureAwait(false);
+        await continuation(requestStream, responseStream, context).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Checks the call's token and records its identity; refuses an invalid token and a non-root admin call. A token
+    /// this node cannot accept from its applied state (authentication not enabled here yet, a user or key it has not
+    /// applied) may come from a change another node already applied: the node first catches up with the leader (a
+    /// linearizable read of the auth store) and checks again, so a client that enabled authentication or added a user
+    /// through one node can use its token on any other at once. Calls without a token pay nothing.
+    /// </summary>
+    private ValueTask IdentifyAsync(ServerCallContext context)
+    {
+        if (context.Method == "/etcdserverpb.Auth/Authenticate" || context.Method.StartsWith("/grpc.health.", StringComparison.Ordinal))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var token = s_tokenKeys.Select(k => context.RequestHeaders.GetValue(k)).FirstOrDefault(t => !string.IsNullOrEmpty(t));
+        var auth = _gateway.Node.Auth;
+        if (!auth.Enabled && token is null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (token is not null && (!auth.Enabled || _tokens.Validate(token, auth) is null))
+        {
+            return IdentifyAfterCatchUpAsync(context, token);
+        }
+
+        Identify(context, auth, token);
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask IdentifyAfterCatchUpAsync(ServerCallContext context, string token)
+    {
+        var status = new KvCluster.Client.Protocol.KvCommand { Auth = new KvCluster.Client.Protocol.AuthCommand { Status = new KvCluster.Client.Etcd.AuthStatusRequest() } };
+        await _gateway.ExecuteAsync(status, serializable: false, isWrite: false, context).ConfigureAwait(false);
+        var auth = _gateway.Node.Auth;
+        if (auth.Enabled)
+        {
+            Identify(context, auth, token);
+        }
+    }
+
+    private void Identify(ServerCallContext context, KvAuthState auth, string? token)
+    {
+        var identity = token is null ? AuthIdentity.None : _tokens.Validate(token, auth) ?? throw EtcdErrors.ForAuth(AuthErrors.InvalidAuthToken)!;
+        context.UserState[IdentityKey] = identity;
+        if (s_adminMethods.Contains(context.Method) && auth.CheckAdmin(identity.User, identity.Revision) is { } refused)
+        {
+            throw EtcdErrors.ForAuth(refused)!;
+        }
+    }
+}

@@ -1,0 +1,181 @@
+using Grpc.Core;
+using KvCluster.Client.Etcd;
+using KvCluster.Client.Protocol;
+using KvCluster.Node.Kv;
+
+namespace KvCluster.Node.Etcd;
+
+/// <summary>
+/// etcd's <c>Auth</c> service: users, roles, key permissions and the enabled flag live in the state machine's auth
+/// store (<see cref="KvAuthState"/>), so every change is a command through the router into the Raft log and every read
+/// (status, user and role get and list) a linearizable read of it. Passwords are hashed here, on the node that takes
+/// the call, and never enter the log (<see cref="EtcdAuthTokens"/>). <c>Authenticate</c> first confirms this node's
+/// applied state is current (a linearizable read), then checks the password against it and signs a token any node
+/// accepts. etcd's rules and messages throughout: enabling needs a user <c>root</c> with the role <c>root</c>; once
+/// enabled, only root changes users and roles.
+/// </summary>
+internal sealed class EtcdAuthService : Client.Etcd.Auth.AuthBase
+{
+    private readonly EtcdGateway _gateway;
+    private readonly EtcdAuthTokens _tokens;
+
+    /// <summary>Creates the service over the node's gateway and token issuer.</summary>
+    public EtcdAuthService(EtcdGateway gateway, EtcdAuthTokens tokens)
+    {
+        _gateway = gateway;
+        _tokens = tokens;
+    }
+
+    /// <inheritdoc />
+    public override Task<AuthEnableResponse> AuthEnable(AuthEnableRequest request, ServerCallContext context) =>
+        ChangeAsync(new AuthCommand { Enable = request, TokenKey = EtcdAuthTokens.NewTokenKey() }, context, h => new AuthEnableResponse { Header = h });
+
+    /// <inheritdoc />
+    public override Task<AuthDisableResponse> AuthDisable(AuthDisableRequest request, ServerCallContext context) =>
+        ChangeAsync(new AuthCommand { Disable = request }, context, h => new AuthDisableResponse { Header = h });
+
+    /// <inheritdoc />
+    public override async Task<AuthStatusResponse> AuthStatus(AuthStatusRequest request, ServerCallContext context)
+    {
+        var (result, header) = await RunAsync(new AuthCommand { Status = request }, context).ConfigureAwait(false);
+        var response = result.Status ?? throw Missing();
+        response.Header = header;
+        return response;
+    }
+
+    /// <inheritdoc />
+    public override async Task<AuthenticateResponse> Authenticate(AuthenticateRequest request, ServerCallContext context)
+    {
+        _gateway.CheckSize(request);
+
+        // A linearizable read first: this node has then applied every auth change committed before the call.
+        var (_, header) = await RunAsync(new AuthCommand { Status = new AuthStatusRequest() }, context).ConfigureAwait(false);
+        var auth = _gateway.Node.Auth;
+        if (!auth.Enabled)
+        {
+            throw EtcdErrors.ForAuth(AuthErrors.AuthNotEnabled)!;
+        }
+
+        if (!auth.Users.TryGetValue(request.Name, out var user) || user.Options is { NoPassword: true }
+            || !EtcdAuthTokens.VerifyPassword(request.Password, user.Password))
+        {
+            throw EtcdErrors.ForAuth(AuthErrors.AuthFailed)!;
+        }
+
+        return new AuthenticateResponse { Header = header, Token = _tokens.Issue(auth, request.Name) };
+    }
+
+    /// <inheritdoc />
+    public override Task<AuthUserAddResponse> UserAdd(AuthUserAddRequest request, ServerCallContext context)
+    {
+        RefuseClientHash(request.HashedPassword);
+        var add = request.Clone();
+        add.Password = string.Empty;
+        var hash = request.Options is { NoPassword: true } ? Google.Protobuf.ByteString.Empty : EtcdAuthTokens.HashPassword(request.Password);
+        return ChangeAsync(new AuthCommand { UserAdd = add, PasswordHash = hash }, context, h => new AuthUserAddResponse { Header = h });
+    }
+
+    /// <inheritdoc />
+    public override async Task<AuthUserGetResponse> UserGet(AuthUserGetRequest request, ServerCallContext context)
+    {
+        var (result, header) = await RunAsync(new AuthCommand { UserGet = request }, context).ConfigureAwait(false);
+        var response = result.UserGet ?? throw Missing();
+        response.Header = header;
+        return response;
+    }
+
+    /// <inheritdoc />
+    public override async Task<AuthUserListResponse> UserList(AuthUserListRequest request, ServerCallContext context)
+    {
+        var (result, header) = await RunAsync(new AuthCommand { UserList = request }, context).ConfigureAwait(false);
+        var response = result.UserList ?? throw Missing();
+        response.Header = header;
+        return response;
+    }
+
+    /// <inheritdoc />
+    public override Task<AuthUserDeleteResponse> UserDelete(AuthUserDeleteRequest request, ServerCallContext context) =>
+        ChangeAsync(new AuthCommand { UserDelete = request }, context, h => new AuthUserDeleteResponse { Header = h });
+
+    /// <inheritdoc />
+    public override Task<AuthUserChangePasswordResponse> UserChangePassword(AuthUserChangePasswordRequest request, ServerCallContext context)
+    {
+        RefuseClientHash(request.HashedPassword);
+        var change = request.Clone();
+        change.Password = string.Empty;
+        return ChangeAsync(
+            new AuthCommand { UserChangePassword = change, PasswordHash = EtcdAuthTokens.HashPassword(request.Password) },
+            context,
+            h => new AuthUserChangePasswordResponse { Header = h });
+    }
+
+    /// <inheritdoc />
+    public override Task<AuthUserGrantRoleResponse> UserGrantRole(AuthUserGrantRoleRequest request, ServerCallContext context) =>
+        ChangeAsync(new AuthCommand { UserGrantRole = request }, context, h => new AuthUserGrantRoleResponse { Header = h });
+
+    /// <inheritdoc />
+    public override Task<AuthUserRevokeRoleResponse> UserRevokeRole(AuthUserRevokeRoleRequest request, ServerCallContext context) =>
+        ChangeAsync(new AuthCommand { UserRevokeRole = request }, context, h => new AuthUserRevokeRoleResponse { Header = h });
+
+    /// <inheritdoc />
+    public override Task<AuthRoleAddResponse> RoleAdd(AuthRoleAddRequest request, ServerCallContext context) =>
+        ChangeAsync(new AuthCommand { RoleAdd = request }, context, h => new AuthRoleAddResponse { Header = h });
+
+    /// <inheritdoc />
+    public override async Task<AuthRoleGetResponse> RoleGet(AuthRoleGetRequest request, ServerCallContext context)
+    {
+        var (result, header) = await RunAsync(new AuthCommand { RoleGet = request }, context).ConfigureAwait(false);
+        var response = result.RoleGet ?? throw Missing();
+        response.Header = header;
+        return response;
+    }
+
+    /// <inheritdoc />
+    public override async Task<AuthRoleListResponse> RoleList(AuthRoleListRequest request, ServerCallContext context)
+    {
+        var (result, header) = await RunAsync(new AuthCommand { RoleList = request }, context).ConfigureAwait(false);
+        var response = result.RoleList ?? throw Missing();
+        response.Header = header;
+        return response;
+    }
+
+    /// <inheritdoc />
+    public override Task<AuthRoleDeleteResponse> RoleDelete(AuthRoleDeleteRequest request, ServerCallContext context) =>
+        ChangeAsync(new AuthCommand { RoleDelete = request }, context, h => new AuthRoleDeleteResponse { Header = h });
+
+    /// <inheritdoc />
+    public override Task<AuthRoleGrantPermissionResponse> RoleGrantPermission(AuthRoleGrantPermissionRequest request, ServerCallContext context) =>
+        ChangeAsync(new AuthCommand { RoleGrantPermission = request }, context, h => new AuthRoleGrantPermissionResponse { Header = h });
+
+    /// <inheritdoc />
+    public override Task<AuthRoleRevokePermissionResponse> RoleRevokePermission(AuthRoleRevokePermissionRequest request, ServerCallContext context) =>
+        ChangeAsync(new AuthCommand { RoleRevokePermission = request }, context, h => new AuthRoleRevokePermissionResponse { Header = h });
+
+    /// <summary>Proposes an auth change and answers etcd's empty response with the header.</summary>
+    private async Task<TResponse> ChangeAsync<TResponse>(AuthCommand command, ServerCallContext context, Func<ResponseHeader, TResponse> response)
+    {
+        var (_, header) = await RunAsync(command, context).ConfigureAwait(false);
+        return response(header);
+    }
+
+    /// <summary>Runs an auth command (a change through the log, a read linearizably) and fills the header.</summary>
+    private async Task<(AuthResult Result, ResponseHeader Header)> RunAsync(AuthCommand command, ServerCallContext context)
+    {
+        var kv = new KvCommand { Auth = command };
+        _gateway.CheckSize(kv);
+        var result = await _gateway.ExecuteAsync(kv, serializable: false, isWrite: !KvAuthState.IsRead(command), context).ConfigureAwait(false);
+        return (result.Auth ?? throw Missing(), _gateway.Fill(new ResponseHeader { Revision = result.Revision }));
+    }
+
+    /// <summary>etcd 3.5 clients may send a hash they made; AkkaKv stores only hashes it made itself.</summary>
+    private static void RefuseClientHash(string hashedPassword)
+    {
+        if (hashedPassword.Length > 0)
+        {
+            throw EtcdErrors.InvalidArgument("etcdserver: AkkaKv does not take client-hashed passwords (hashedPassword); send the password over TLS instead");
+        }
+    }
+
+    private static RpcException Missing() =>
+        EtcdErrors.New(StatusCode.Unimplemented, "etcdserver: this node's state machine answered no auth response (does it apply auth commands?)");
+}

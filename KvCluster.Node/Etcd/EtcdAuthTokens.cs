@@ -1,0 +1,147 @@
+using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Google.Protobuf;
+using KvCluster.Node.Kv;
+
+namespace KvCluster.Node.Etcd;
+
+/// <summary>Who made a call: the user its token names and the auth revision it was checked at (none: "" and 0).</summary>
+/// <param name="User">The user name.</param>
+/// <param name="Revision">The node's auth revision when the token was checked.</param>
+internal sealed record AuthIdentity(string User, ulong Revision)
+{
+    /// <summary>A call without a token.</summary>
+    public static AuthIdentity None { get; } = new(string.Empty, 0);
+}
+
+/// <summary>
+/// Passwords and tokens of etcd's Auth service.
+/// <para>Passwords: PBKDF2 with HMAC-SHA256 (<see cref="Rfc2898DeriveBytes.Pbkdf2(ReadOnlySpan{char}, ReadOnlySpan{byte}, int, HashAlgorithmName, int)"/>),
+/// a 16-byte random salt and <see cref="Iterations"/> rounds, stored as <c>pbkdf2-sha256$rounds$salt$hash</c> (base64).
+/// etcd uses bcrypt; no bcrypt package restores here, and the stored form is internal to each store.</para>
+/// <para>Tokens: etcd's default "simple" tokens live in each member's memory and are assigned through the log. AkkaKv's
+/// are signed instead, so that any node accepts a token another issued with no log entry and no state: base64url of
+/// (format 1, expiry in Unix seconds, 8 bytes of SHA-256 of the user's stored password hash, the user name), a dot, and
+/// base64url of the first 16 bytes of HMAC-SHA256 of that with the store's token key (drawn when authentication was
+/// enabled, replicated with the store). A token stops working when it expires, when authentication is disabled (a
+/// re-enable draws a new key), and when its user is deleted or changes password, as etcd invalidates a user's tokens.</para>
+/// </summary>
+internal sealed class EtcdAuthTokens
+{
+    /// <summary>PBKDF2 rounds for new passwords (OWASP's figure for PBKDF2-HMAC-SHA256 is 600,000; etcd's bcrypt cost 10
+    /// takes about as long as 100,000 here). Stored with each hash, so a later change applies to new passwords only.</summary>
+    public const int Iterations = 100_000;
+
+    private const string Scheme = "pbkdf2-sha256";
+    private const byte TokenFormat = 1;
+    private const int MacBytes = 16;
+    private const int FingerprintBytes = 8;
+
+    private readonly TimeSpan _ttl;
+    private readonly TimeProvider _clock;
+
+    /// <summary>Creates the issuer: tokens valid for <paramref name="ttl"/> by <paramref name="clock"/>.</summary>
+    public EtcdAuthTokens(TimeSpan ttl, TimeProvider? clock = null)
+    {
+        _ttl = ttl;
+        _clock = clock ?? TimeProvider.System;
+    }
+
+    /// <summary>The stored hash of <paramref name="password"/>, with a fresh salt.</summary>
+    public static ByteString HashPassword(string password)
+    {
+        var salt = RandomNumberGenerator.GetBytes(16);
+        var hash = Rfc2898DeriveBytes.Pbkdf2(password, salt, Iterations, HashAlgorithmName.SHA256, 32);
+        return ByteString.CopyFromUtf8($"{Scheme}${Iterations.ToString(CultureInfo.InvariantCulture)}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}");
+    }
+
+    /// <summary>True when <paramref name="password"/> matches <paramref name="stored"/> (false for a malformed or empty one).</summary>
+    public static bool VerifyPassword(string password, ByteString stored)
+    {
+        var parts = stored.ToStringUtf8().Split('$');
+        if (parts.Length != 4 || parts[0] != Scheme || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var rounds) || rounds < 1)
+        {
+            return false;
+        }
+
+        try
+        {
+            var salt = Convert.FromBase64String(parts[2]);
+            var expected = Convert.FromBase64String(parts[3]);
+            var actual = Rfc2898DeriveBytes.Pbkdf2(password, salt, rounds, HashAlgorithmName.SHA256, expected.Length);
+            return CryptographicOperations.FixedTimeEquals(actual, expected);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A new secret to sign tokens with.</summary>
+    public static ByteString NewTokenKey() => ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>A token for <paramref name="user"/> signed with <paramref name="auth"/>'s key, valid for the TTL from now.</summary>
+    public string Issue(KvAuthState auth, string user)
+    {
+        var name = Encoding.UTF8.GetBytes(user);
+        var payload = new byte[1 + 8 + FingerprintBytes + name.Length];
+        payload[0] = TokenFormat;
+        BinaryPrimitives.WriteInt64BigEndian(payload.AsSpan(1), (_clock.GetUtcNow() + _ttl).ToUnixTimeSeconds());
+        Fingerprint(auth.Users[user].Password).CopyTo(payload.AsSpan(9));
+        name.CopyTo(payload.AsSpan(9 + FingerprintBytes));
+        return $"{Base64Url.EncodeToString(payload)}.{Base64Url.EncodeToString(Mac(auth.TokenKey, payload))}";
+    }
+
+    /// <summary>
+    /// The identity <paramref name="token"/> proves against <paramref name="auth"/> (at its current revision), or null
+    /// when it is malformed, forged, expired, or its user is gone or changed password.
+    /// </summary>
+    public AuthIdentity? Validate(string token, KvAuthState auth)
+    {
+        var dot = token.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0 || auth.TokenKey.IsEmpty)
+        {
+            return null;
+        }
+
+        byte[] payload;
+        byte[] mac;
+        try
+        {
+            payload = Base64Url.DecodeFromChars(token.AsSpan(0, dot));
+            mac = Base64Url.DecodeFromChars(token.AsSpan(dot + 1));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+
+        if (payload.Length < 1 + 8 + FingerprintBytes + 1 || payload[0] != TokenFormat
+            || !CryptographicOperations.FixedTimeEquals(mac, Mac(auth.TokenKey, payload))
+            || BinaryPrimitives.ReadInt64BigEndian(payload.AsSpan(1)) <= _clock.GetUtcNow().ToUnixTimeSeconds())
+        {
+            return null;
+        }
+
+        string user;
+        try
+        {
+            user = new UTF8Encoding(false, true).GetString(payload.AsSpan(9 + FingerprintBytes));
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+
+        return auth.Users.TryGetValue(user, out var stored) && Fingerprint(stored.Password).SequenceEqual(payload.AsSpan(9, FingerprintBytes))
+            ? new AuthIdentity(user, auth.Revision)
+            : null;
+    }
+
+    private static byte[] Mac(ByteString key, byte[] payload) => HMACSHA256.HashData(key.Span, payload).AsSpan(0, MacBytes).ToArray();
+
+    private static byte[] Fingerprint(ByteString passwordHash) => SHA256.HashData(passwordHash.Span).AsSpan(0, FingerprintBytes).ToArray();
+}
