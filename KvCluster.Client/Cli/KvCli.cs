@@ -53,6 +53,7 @@ internal static class KvCli
         root.Subcommands.Add(Etcd.WatchCommand.Create(globals, etcd, console));
         Etcd.EtcdAdminCommands.AddTo(root, globals, etcd, console);
         Etcd.LeaseCommands.AddTo(root, globals, etcd, console);
+        Etcd.AuthCommands.AddTo(root, globals, etcd, console);
         root.Subcommands.Add(Etcd.SnapshotCommand.Create(globals, etcd, console));
         root.Subcommands.Add(ShellCommand.Create(root, globals, console, session));
         root.Subcommands.Add(BenchCommand.Create(globals, console));

@@ -17,9 +17,6 @@ namespace KvCluster.Node.Etcd;
 /// </summary>
 internal sealed class EtcdAuthInterceptor : Interceptor
 {
-    /// <summary>The metadata keys of a token: clientv3's and etcd's HTTP gateway's.</summary>
-    private static readonly string[] s_tokenKeys = ["token", "authorization"];
-
     /// <summary>The calls only root may make.</summary>
     private static readonly HashSet<string> s_adminMethods =
     [
@@ -76,9 +73,11 @@ internal sealed class EtcdAuthInterceptor : Interceptor
     /// <summary>
     /// Checks the call's token and records its identity; refuses an invalid token and a non-root admin call. A token
     /// this node cannot accept from its applied state (authentication not enabled here yet, a user or key it has not
-    /// applied) may come from a change another node already applied: the node first catches up with the leader (a
-    /// linearizable read of the auth store) and checks again, so a client that enabled authentication or added a user
-    /// through one node can use its token on any other at once. Calls without a token pay nothing.
+    /// applied) may come from a change another node already applied: the node then catches up with the leader (a
+    /// linearizable read of the auth store, shared by the calls that wait for it and not repeated within
+    /// <see cref="CatchUpReuse"/>) and checks again, so a client that enabled authentication or added a user through
+    /// one node can use its token on any other at once. While authentication is disabled and stays so, a token is
+    /// ignored, as etcd ignores it. Calls without a token pay one header lookup.
     /// </summary>
     private ValueTask IdentifyAsync(ServerCallContext context)
     {
@@ -87,7 +86,7 @@ internal sealed class EtcdAuthInterceptor : Interceptor
             return ValueTask.CompletedTask;
         }
 
-        var token = s_tokenKeys.Select(k => context.RequestHeaders.GetValue(k)).FirstOrDefault(t => !string.IsNullOrEmpty(t));
+        var token = TokenOf(context);
         var auth = _gateway.Node.Auth;
         if (!auth.Enabled && token is null)
         {
@@ -103,14 +102,77 @@ internal sealed class EtcdAuthInterceptor : Interceptor
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>The call's token: metadata <c>token</c>, else <c>authorization</c>; null when there is none.</summary>
+    private static string? TokenOf(ServerCallContext context)
+    {
+        var headers = context.GetHttpContext().Request.Headers;
+        var token = headers["token"];
+        if (token.Count == 0)
+        {
+            token = headers.Authorization;
+        }
+
+        return token.Count == 0 || string.IsNullOrEmpty(token[0]) ? null : token[0];
+    }
+
     private async ValueTask IdentifyAfterCatchUpAsync(ServerCallContext context, string token)
     {
-        var status = new KvCluster.Client.Protocol.KvCommand { Auth = new KvCluster.Client.Protocol.AuthCommand { Status = new KvCluster.Client.Etcd.AuthStatusRequest() } };
-        await _gateway.ExecuteAsync(status, serializable: false, isWrite: false, context).ConfigureAwait(false);
+        await CatchUpAsync(context).ConfigureAwait(false);
         var auth = _gateway.Node.Auth;
         if (auth.Enabled)
         {
             Identify(context, auth, token);
+        }
+    }
+
+    /// <summary>How long a catch-up answers for the calls after it (a token that still does not check out is refused
+    /// without another round to the leader).</summary>
+    private static readonly TimeSpan CatchUpReuse = TimeSpan.FromSeconds(1);
+
+    private readonly object _catchUpLock = new();
+    private Task? _catchUp;
+    private long _catchUpDone;
+
+    /// <summary>Waits for a linearizable read of the auth store: the one in flight, a new one, or none when one ended
+    /// within <see cref="CatchUpReuse"/>. A catch-up that fails leaves the calls to the state they find.</summary>
+    private async Task CatchUpAsync(ServerCallContext context)
+    {
+        Task catchUp;
+        lock (_catchUpLock)
+        {
+            if (_catchUp is { IsCompleted: true } && Environment.TickCount64 - Volatile.Read(ref _catchUpDone) < (long)CatchUpReuse.TotalMilliseconds)
+            {
+                return;
+            }
+
+            if (_catchUp is null or { IsCompleted: true })
+            {
+                _catchUp = ReadAuthStatusAsync(context);
+            }
+
+            catchUp = _catchUp;
+        }
+
+        try
+        {
+            await catchUp.ConfigureAwait(false);
+        }
+        catch (RpcException)
+        {
+            // No leader, a timeout, the first caller gone: check against what this node has.
+        }
+    }
+
+    private async Task ReadAuthStatusAsync(ServerCallContext context)
+    {
+        try
+        {
+            var status = new KvCluster.Client.Protocol.KvCommand { Auth = new KvCluster.Client.Protocol.AuthCommand { Status = new KvCluster.Client.Etcd.AuthStatusRequest() } };
+            await _gateway.ExecuteAsync(status, serializable: false, isWrite: false, context, asClient: false).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _catchUpDone, Environment.TickCount64);
         }
     }
 

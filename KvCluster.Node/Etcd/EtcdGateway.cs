@@ -159,7 +159,9 @@ internal sealed class EtcdGateway
     /// <param name="serializable">True for a read served from this node's copy.</param>
     /// <param name="isWrite">True when the command may change the store (counted as a proposal).</param>
     /// <param name="context">The call: its deadline bounds the request, its cancellation abandons the wait.</param>
-    public async Task<KvResult> ExecuteAsync(KvCommand command, bool serializable, bool isWrite, ServerCallContext context)
+    /// <param name="asClient">True (the default) for the client's own request: marked as an etcd client's, with the user
+    /// the call's token named, for the auth store's checks. False for a probe the service makes for itself.</param>
+    public async Task<KvResult> ExecuteAsync(KvCommand command, bool serializable, bool isWrite, ServerCallContext context, bool asClient = true)
     {
         var timeout = TimeSpan.FromMilliseconds(Node.Options.RequestTimeoutMs);
         if (context.Deadline != DateTime.MaxValue)
@@ -173,10 +175,14 @@ internal sealed class EtcdGateway
             timeout = remaining < timeout ? remaining : timeout;
         }
 
-        if (EtcdAuthInterceptor.IdentityOf(context) is { } identity)
+        if (asClient)
         {
-            command.AuthUser = identity.User;
-            command.AuthRevision = identity.Revision;
+            command.EtcdClient = true;
+            if (Node.Auth.Enabled && EtcdAuthInterceptor.IdentityOf(context) is { } identity)
+            {
+                command.AuthUser = identity.User;
+                command.AuthRevision = identity.Revision;
+            }
         }
 
         var request = new KvRequest

@@ -261,7 +261,7 @@ internal sealed class EtcdMaintenanceService : Maintenance.MaintenanceBase
         try
         {
             var probe = new RangeRequest { Key = ByteString.CopyFrom(0), CountOnly = true, Serializable = true };
-            var result = await _gateway.ExecuteAsync(new KvCommand { EtcdRange = probe }, serializable: true, isWrite: false, context).ConfigureAwait(false);
+            var result = await _gateway.ExecuteAsync(new KvCommand { EtcdRange = probe }, serializable: true, isWrite: false, context, asClient: false).ConfigureAwait(false);
             return result.EtcdRange?.Header?.Revision ?? result.Revision;
         }
         catch (RpcException)

@@ -103,25 +103,32 @@ public sealed class KvAuthState
     /// </summary>
     public string? CheckRange(string user, ulong revision, ByteString key, ByteString rangeEnd, Permission.Types.Type access)
     {
-        var refused = CheckIdentity(user, revision);
-        if (refused is not null || !Enabled || IsAdmin(user))
+        if (!Enabled)
         {
-            return refused;
+            return null;
+        }
+
+        if (revision == 0 || revision < Revision)
+        {
+            return revision == 0 ? AuthErrors.UserEmpty : AuthErrors.OldRevision;
         }
 
         var ranges = _ranges.GetOrAdd(user, static (name, state) => UserRanges.Of(state, name), this);
-        return ranges.Covers(key.Span, rangeEnd.Span, access) ? null : AuthErrors.PermissionDenied;
+        return !ranges.Exists ? AuthErrors.PermissionDenied
+            : ranges.IsAdmin || ranges.Covers(key.Span, rangeEnd.Span, access) ? null
+            : AuthErrors.PermissionDenied;
     }
 
     /// <summary>
-    /// Null when the etcd command's user may run it (always while disabled, and for the commands etcd does not check:
+    /// Null when the etcd command's user may run it (always while disabled, for what the nodes propose themselves,
+    /// <see cref="KvCommand.EtcdClient"/> false, and for the commands etcd does not check:
     /// lease grants, keep-alives and lists); else the refusal. Ranges, compares and prev_kv need READ, puts and deletes
     /// WRITE, a txn every operation of both branches, a lease revoke WRITE on every key attached to the lease
     /// (<paramref name="leaseKeys"/>), compaction and HashKV an authenticated user, the auth store's changes root.
     /// </summary>
     public string? Check(KvCommand command, Func<long, IReadOnlyList<ByteString>> leaseKeys)
     {
-        if (!Enabled)
+        if (!Enabled || !command.EtcdClient)
         {
             return null;
         }
@@ -135,12 +142,25 @@ public sealed class KvAuthState
             KvCommand.OpOneofCase.EtcdDeleteRange => CheckDelete(user, revision, command.EtcdDeleteRange),
             KvCommand.OpOneofCase.EtcdTxn => CheckTxn(user, revision, command.EtcdTxn),
             KvCommand.OpOneofCase.EtcdCompact or KvCommand.OpOneofCase.EtcdHashKv => CheckIdentity(user, revision),
-            KvCommand.OpOneofCase.LeaseRevoke => leaseKeys(command.LeaseRevoke.ID)
-                .Select(k => CheckRange(user, revision, k, ByteString.Empty, Permission.Types.Type.Write))
-                .FirstOrDefault(e => e is not null),
+            KvCommand.OpOneofCase.LeaseRevoke => CheckLeaseKeys(user, revision, leaseKeys(command.LeaseRevoke.ID)),
             KvCommand.OpOneofCase.Auth => CheckAuthCommand(user, revision, command.Auth),
             _ => null,
         };
+    }
+
+    /// <summary>WRITE on every key attached to a lease (in its own method: a capturing lambda in <see cref="Check"/>
+    /// would allocate its closure on every command).</summary>
+    private string? CheckLeaseKeys(string user, ulong revision, IReadOnlyList<ByteString> keys)
+    {
+        foreach (var key in keys)
+        {
+            if (CheckRange(user, revision, key, ByteString.Empty, Permission.Types.Type.Write) is { } refused)
+            {
+                return refused;
+            }
+        }
+
+        return null;
     }
 
     private string? CheckAuthCommand(string user, ulong revision, AuthCommand command) => command.OpCase switch
@@ -509,25 +529,41 @@ public sealed class KvAuthState
     }
 
     /// <summary>
-    /// A user's READ and WRITE ranges, merged from its roles: half-open [start, end) intervals sorted by start, where a
-    /// null end means "every key from start on". A request is allowed when the union covers it.
+    /// A user's READ and WRITE ranges, merged from its roles into disjoint half-open [start, end) intervals sorted by
+    /// start (overlapping and adjacent ones joined; a null end means "every key from start on"), so a request is allowed
+    /// when one interval holds it: found by binary search, without allocation. Also whether the user exists and is root.
     /// </summary>
     private sealed class UserRanges
     {
+        private static readonly UserRanges s_unknown = new(false, false, [], []);
+
         private readonly (byte[] Start, byte[]? End)[] _read;
         private readonly (byte[] Start, byte[]? End)[] _write;
 
-        private UserRanges((byte[], byte[]?)[] read, (byte[], byte[]?)[] write)
+        private UserRanges(bool exists, bool isAdmin, (byte[], byte[]?)[] read, (byte[], byte[]?)[] write)
         {
+            Exists = exists;
+            IsAdmin = isAdmin;
             _read = read;
             _write = write;
         }
 
+        /// <summary>False for a user the store does not have.</summary>
+        public bool Exists { get; }
+
+        /// <summary>True for a user with the root role.</summary>
+        public bool IsAdmin { get; }
+
         public static UserRanges Of(KvAuthState state, string user)
         {
+            if (!state.Users.TryGetValue(user, out var u))
+            {
+                return s_unknown;
+            }
+
             var read = new List<(byte[], byte[]?)>();
             var write = new List<(byte[], byte[]?)>();
-            foreach (var roleName in state.Users[user].Roles)
+            foreach (var roleName in u.Roles)
             {
                 if (!state.Roles.TryGetValue(roleName, out var role))
                 {
@@ -549,46 +585,71 @@ public sealed class KvAuthState
                 }
             }
 
-            return new UserRanges(Sorted(read), Sorted(write));
+            return new UserRanges(true, u.Roles.Contains(Root), Merged(read), Merged(write));
         }
 
-        private static (byte[], byte[]?)[] Sorted(List<(byte[] Start, byte[]? End)> intervals) =>
-            [.. intervals.OrderBy(i => i.Start, Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b)))];
+        /// <summary>The union of <paramref name="intervals"/> as disjoint, non-adjacent intervals in order.</summary>
+        private static (byte[], byte[]?)[] Merged(List<(byte[] Start, byte[]? End)> intervals)
+        {
+            var merged = new List<(byte[] Start, byte[]? End)>();
+            foreach (var (start, end) in intervals.OrderBy(i => i.Start, Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b))))
+            {
+                if (merged.Count > 0 && (merged[^1].End is null || start.AsSpan().SequenceCompareTo(merged[^1].End) <= 0))
+                {
+                    var last = merged[^1];
+                    if (last.End is not null && (end is null || end.AsSpan().SequenceCompareTo(last.End) > 0))
+                    {
+                        merged[^1] = (last.Start, end);
+                    }
+
+                    continue;
+                }
+
+                merged.Add((start, end));
+            }
+
+            return [.. merged];
+        }
 
         /// <summary>etcd's forms as an interval: one key is [key, key + "\0"), an end of "\0" is open.</summary>
         private static (byte[] Start, byte[]? End) Interval(ReadOnlySpan<byte> key, ReadOnlySpan<byte> rangeEnd) =>
             rangeEnd.IsEmpty ? (key.ToArray(), [.. key, 0]) : IsOpenEnded(rangeEnd) ? (key.ToArray(), null) : (key.ToArray(), rangeEnd.ToArray());
 
+        /// <summary>True when one interval for <paramref name="access"/> holds the request's key or range.</summary>
         public bool Covers(ReadOnlySpan<byte> key, ReadOnlySpan<byte> rangeEnd, Permission.Types.Type access)
         {
             var intervals = access == Permission.Types.Type.Read ? _read : _write;
-            var (start, end) = Interval(key, rangeEnd);
 
-            // Walk the intervals by start, extending what is covered from the request's start; a gap ends the walk.
-            var covered = start;
-            foreach (var (s, e) in intervals)
+            // The last interval starting at or before the key: the only one that can hold it (they are disjoint).
+            int lo = 0, hi = intervals.Length - 1, found = -1;
+            while (lo <= hi)
             {
-                if (s.AsSpan().SequenceCompareTo(covered) > 0)
+                var mid = (lo + hi) >>> 1;
+                if (intervals[mid].Start.AsSpan().SequenceCompareTo(key) <= 0)
                 {
-                    break;
+                    found = mid;
+                    lo = mid + 1;
                 }
-
-                if (e is null)
+                else
                 {
-                    return true;
-                }
-
-                if (e.AsSpan().SequenceCompareTo(covered) > 0)
-                {
-                    covered = e;
-                    if (end is not null && covered.AsSpan().SequenceCompareTo(end) >= 0)
-                    {
-                        return true;
-                    }
+                    hi = mid - 1;
                 }
             }
 
-            return false;
+            if (found < 0)
+            {
+                return false;
+            }
+
+            var end = intervals[found].End;
+            if (end is null)
+            {
+                return true;
+            }
+
+            return rangeEnd.IsEmpty
+                ? key.SequenceCompareTo(end) < 0
+                : !IsOpenEnded(rangeEnd) && rangeEnd.SequenceCompareTo(end) <= 0 && key.SequenceCompareTo(end) < 0;
         }
     }
 }

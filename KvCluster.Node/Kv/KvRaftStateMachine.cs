@@ -57,7 +57,7 @@ public sealed class KvRaftStateMachine : IStateMachine
 
         var result = Store.Query(command);
         return result is null
-            ? Rejected(KvStatus.InvalidCommand, $"only get, range, etcd range, a read-only etcd txn and etcd HashKV can be queried, not {command.OpCase}")
+            ? Rejected(KvStatus.InvalidCommand, $"only get, range, etcd range, a read-only etcd txn, etcd HashKV, the lease reads and the auth reads can be queried, not {command.OpCase}")
             : result.ToByteArray();
     }
 

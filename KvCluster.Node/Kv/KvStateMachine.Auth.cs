@@ -15,6 +15,9 @@ public sealed partial class KvStateMachine
 {
     private KvAuthState _auth = KvAuthState.Initial;
 
+    /// <summary>The attached keys of a lease, as the auth check asks for them (one delegate, not one per command).</summary>
+    private Func<long, IReadOnlyList<ByteString>>? _leaseKeys;
+
     /// <summary>The auth store now.</summary>
     public KvAuthState Auth => _auth;
 
@@ -29,7 +32,7 @@ public sealed partial class KvStateMachine
             return null;
         }
 
-        var refused = _auth.Check(command, LeaseKeys);
+        var refused = _auth.Check(command, _leaseKeys ??= LeaseKeys);
         return refused is null ? null : Refused(refused);
     }
 

@@ -259,4 +259,56 @@ public sealed class EtcdAuthTests : IClassFixture<EtcdProcess>, IAsyncLifetime
             Assert.True(disabled.Status == HttpStatusCode.OK, $"{system}: {disabled.Body}");
         }
     }
+
+    /// <summary>
+    /// kv's auth commands print what etcdctl prints: the same session, etcdctl against one AkkaKv and kv against
+    /// another, gives the same standard output line for line and fails at the same steps.
+    /// </summary>
+    [Fact]
+    public async Task KvsAuthCommands_PrintWhatEtcdctlPrints()
+    {
+        await using var other = await EtcdTestNodes.StartAsync(1);
+        string[][] session =
+        [
+            ["user", "add", "root:rootpw"],
+            ["role", "add", "root"],
+            ["role", "add", "root"],
+            ["user", "grant-role", "root", "root"],
+            ["role", "add", "r"],
+            ["role", "grant-permission", "r", "read", "/a/", "--prefix=true"],
+            ["role", "grant-permission", "r", "write", "/w"],
+            ["role", "grant-permission", "r", "readwrite", "/x", "/z"],
+            ["role", "grant-permission", "r", "read", "/f", "--from-key=true"],
+            ["role", "get", "r"],
+            ["role", "list"],
+            ["user", "add", "alice:pw"],
+            ["user", "grant-role", "alice", "r"],
+            ["user", "get", "alice"],
+            ["user", "get", "alice", "--detail=true"],
+            ["user", "list"],
+            ["user", "revoke-role", "alice", "r"],
+            ["user", "revoke-role", "alice", "r"],
+            ["role", "revoke-permission", "r", "/a/", "--prefix=true"],
+            ["role", "revoke-permission", "r", "/x", "/z"],
+            ["role", "revoke-permission", "r", "/f", "--from-key=true"],
+            ["role", "revoke-permission", "r", "/w"],
+            ["role", "revoke-permission", "r", "/w"],
+            ["user", "delete", "alice"],
+            ["user", "get", "alice"],
+            ["role", "delete", "r"],
+            ["auth", "enable"],
+            ["--user", "root:rootpw", "user", "list"],
+            ["--user", "root:rootpw", "auth", "disable"],
+        ];
+
+        for (var i = 0; i < session.Length; i++)
+        {
+            var etcdctl = await EtcdTestNodes.EtcdctlAsync($"127.0.0.1:{_akkakv.Options[0].ClientPort}", null, s_limit, session[i]);
+            var kv = await KvCluster.Tests.Client.EtcdCliIntegrationTests.RunAt(other.Url(0), null, session[i]);
+
+            var step = $"step {i} ({string.Join(' ', session[i])}):\netcdctl: exit {etcdctl.ExitCode} {etcdctl.Output}{etcdctl.Error}\nkv:      exit {kv.Code} {kv.Out}{kv.Error}";
+            Assert.True(etcdctl.Output == kv.Out, step);
+            Assert.True((etcdctl.ExitCode == 0) == (kv.Code == 0), step);
+        }
+    }
 }

@@ -22,12 +22,13 @@ public sealed class KvAuthSpecs
     private readonly EtcdStore _store = new();
 
     private static KvCommand Auth(AuthCommand command, string user = "", ulong revision = 0) =>
-        new() { Auth = command, AuthUser = user, AuthRevision = revision };
+        new() { Auth = command, AuthUser = user, AuthRevision = revision, EtcdClient = true };
 
     private static KvCommand As(KvCommand command, string user, ulong revision)
     {
         command.AuthUser = user;
         command.AuthRevision = revision;
+        command.EtcdClient = true;
         return command;
     }
 
@@ -85,7 +86,7 @@ public sealed class KvAuthSpecs
     {
         var revision = SetUp("alice", Perm(PermType.Readwrite, "a/", "a0"));
 
-        var nobody = _store.Apply(EPut("a/1", "x"));
+        var nobody = _store.Apply(As(EPut("a/1", "x"), string.Empty, 0));
         var old = _store.Apply(As(EPut("a/1", "x"), "alice", revision - 1));
         var stranger = _store.Apply(As(EPut("a/1", "x"), "mallory", revision));
         var alice = _store.Apply(As(EPut("a/1", "x"), "alice", revision));
@@ -162,6 +163,23 @@ public sealed class KvAuthSpecs
         Assert.Equal(AuthErrors.PermissionDenied, refused.Error);
         Assert.Equal(KvStatus.Ok, asRoot.Status);
         Assert.False(_store.Store.HasLease(7));
+    }
+
+    [Fact]
+    public void WhatTheNodesProposeThemselves_TheLessorsExpiryAndTheCompactor_IsNotChecked()
+    {
+        Ok(new KvCommand { LeaseGrant = new LeaseGrantRequest { ID = 7, TTL = 60 } });
+        Ok(new KvCommand { EtcdPut = new PutRequest { Key = ByteString.CopyFromUtf8("a/1"), Lease = 7 } });
+        SetUp("alice");
+
+        var expiry = _store.Apply(new KvCommand { LeaseRevoke = new LeaseRevokeRequest { ID = 7 } });
+        var compaction = _store.Apply(Compact(_store.Revision));
+        var clientCompaction = _store.Apply(As(Compact(_store.Revision), string.Empty, 0));
+
+        Assert.Equal(KvStatus.Ok, expiry.Status);
+        Assert.False(_store.Store.HasLease(7));
+        Assert.Equal(KvStatus.Ok, compaction.Status);
+        Assert.Equal(AuthErrors.UserEmpty, clientCompaction.Error);
     }
 
     [Fact]

@@ -25,12 +25,15 @@ public sealed class LeaseCoordinationTests : IAsyncLifetime
     [Fact]
     public async Task Lock_TwoContenders_NeverBothHoldIt_AndAKilledHoldersLeaseReleasesIt()
     {
-        using var first = _etcdctl.Start("lock", "--ttl=2", "door");
+        // Sessions of 5 s: etcdctl 3.4's Mutex does not notice that its own session expired while it waited (CI e2130fd:
+        // the second contender "held" the lock with its key gone, after its 2 s session missed keep-alives on the
+        // loaded machine), so the TTL leaves room for a late keep-alive; the first holder's key is gone 5-6 s after the kill.
+        using var first = _etcdctl.Start("lock", "--ttl=5", "door");
         var firstKey = await ReadLineAsync(first);
         Assert.StartsWith("door/", firstKey);
 
         // The second runs a command while it holds the lock: the command lists the lock's keys, which must be its own only.
-        using var second = _etcdctl.Start("lock", "--ttl=2", "door", "--", "sh", "-c",
+        using var second = _etcdctl.Start("lock", "--ttl=5", "door", "--", "sh", "-c",
             $"echo \"holder $ETCD_LOCK_KEY\"; ETCDCTL_API=3 etcdctl --endpoints {_etcdctl.Endpoints} get door/ --prefix --keys-only");
         await WaitUntilAsync(async () => second.HasExited || (await _etcdctl.OkAsync("get", "door/", "--prefix", "--keys-only")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == 2);
         Assert.False(second.HasExited, $"the second contender finished while the first held the lock: {(second.HasExited ? await second.StandardError.ReadToEndAsync() : string.Empty)}");
