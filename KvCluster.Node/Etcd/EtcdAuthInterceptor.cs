@@ -11,7 +11,8 @@ namespace KvCluster.Node.Etcd;
 /// the services: the gateway records it in every command, which the state machine checks at apply time; the Watch
 /// service checks each create. A token that does not check out is refused with etcd's "invalid auth token"
 /// (Unauthenticated); a call without one goes on as nobody and is refused where a user is needed ("user name is
-/// empty"). Membership and maintenance calls etcd reserves for root (member add, remove, update and promote;
+/// empty"), unless the node requires client certificates (<c>--client-cert-auth</c>): then the certificate's common name
+/// is the user, as etcd takes it. Membership and maintenance calls etcd reserves for root (member add, remove, update and promote;
 /// defragment, snapshot, hash, HashKV, move-leader) are checked here. With authentication disabled nothing is checked
 /// and tokens are ignored, as etcd does.
 /// </summary>
@@ -102,6 +103,16 @@ internal sealed class EtcdAuthInterceptor : Interceptor
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// With <c>--client-cert-auth</c>, the common name of the client's certificate (which the TLS handshake checked
+    /// against the trusted CA): etcd takes it as the user of a call that carries no token. Null otherwise.
+    /// </summary>
+    private string? CommonNameOf(ServerCallContext context) =>
+        _gateway.Node.Options.ClientCertAuth
+        && context.GetHttpContext().Connection.ClientCertificate?.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, false) is { Length: > 0 } name
+            ? name
+            : null;
+
     /// <summary>The call's token: metadata <c>token</c>, else <c>authorization</c>; null when there is none.</summary>
     private static string? TokenOf(ServerCallContext context)
     {
@@ -178,7 +189,9 @@ internal sealed class EtcdAuthInterceptor : Interceptor
 
     private void Identify(ServerCallContext context, KvAuthState auth, string? token)
     {
-        var identity = token is null ? AuthIdentity.None : _tokens.Validate(token, auth) ?? throw EtcdErrors.ForAuth(AuthErrors.InvalidAuthToken)!;
+        var identity = token is not null ? _tokens.Validate(token, auth) ?? throw EtcdErrors.ForAuth(AuthErrors.InvalidAuthToken)!
+            : CommonNameOf(context) is { } commonName ? new AuthIdentity(commonName, auth.Revision)
+            : AuthIdentity.None;
         context.UserState[IdentityKey] = identity;
         if (s_adminMethods.Contains(context.Method) && auth.CheckAdmin(identity.User, identity.Revision) is { } refused)
         {

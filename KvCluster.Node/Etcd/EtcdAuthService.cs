@@ -35,13 +35,8 @@ internal sealed class EtcdAuthService : Client.Etcd.Auth.AuthBase
         ChangeAsync(new AuthCommand { Disable = request }, context, h => new AuthDisableResponse { Header = h });
 
     /// <inheritdoc />
-    public override async Task<AuthStatusResponse> AuthStatus(AuthStatusRequest request, ServerCallContext context)
-    {
-        var (result, header) = await RunAsync(new AuthCommand { Status = request }, context).ConfigureAwait(false);
-        var response = result.Status ?? throw Missing();
-        response.Header = header;
-        return response;
-    }
+    public override Task<AuthStatusResponse> AuthStatus(AuthStatusRequest request, ServerCallContext context) =>
+        ReadAsync(new AuthCommand { Status = request }, context, r => r.Status, (response, header) => response.Header = header);
 
     /// <inheritdoc />
     public override async Task<AuthenticateResponse> Authenticate(AuthenticateRequest request, ServerCallContext context)
@@ -76,22 +71,12 @@ internal sealed class EtcdAuthService : Client.Etcd.Auth.AuthBase
     }
 
     /// <inheritdoc />
-    public override async Task<AuthUserGetResponse> UserGet(AuthUserGetRequest request, ServerCallContext context)
-    {
-        var (result, header) = await RunAsync(new AuthCommand { UserGet = request }, context).ConfigureAwait(false);
-        var response = result.UserGet ?? throw Missing();
-        response.Header = header;
-        return response;
-    }
+    public override Task<AuthUserGetResponse> UserGet(AuthUserGetRequest request, ServerCallContext context) =>
+        ReadAsync(new AuthCommand { UserGet = request }, context, r => r.UserGet, (response, header) => response.Header = header);
 
     /// <inheritdoc />
-    public override async Task<AuthUserListResponse> UserList(AuthUserListRequest request, ServerCallContext context)
-    {
-        var (result, header) = await RunAsync(new AuthCommand { UserList = request }, context).ConfigureAwait(false);
-        var response = result.UserList ?? throw Missing();
-        response.Header = header;
-        return response;
-    }
+    public override Task<AuthUserListResponse> UserList(AuthUserListRequest request, ServerCallContext context) =>
+        ReadAsync(new AuthCommand { UserList = request }, context, r => r.UserList, (response, header) => response.Header = header);
 
     /// <inheritdoc />
     public override Task<AuthUserDeleteResponse> UserDelete(AuthUserDeleteRequest request, ServerCallContext context) =>
@@ -122,22 +107,12 @@ internal sealed class EtcdAuthService : Client.Etcd.Auth.AuthBase
         ChangeAsync(new AuthCommand { RoleAdd = request }, context, h => new AuthRoleAddResponse { Header = h });
 
     /// <inheritdoc />
-    public override async Task<AuthRoleGetResponse> RoleGet(AuthRoleGetRequest request, ServerCallContext context)
-    {
-        var (result, header) = await RunAsync(new AuthCommand { RoleGet = request }, context).ConfigureAwait(false);
-        var response = result.RoleGet ?? throw Missing();
-        response.Header = header;
-        return response;
-    }
+    public override Task<AuthRoleGetResponse> RoleGet(AuthRoleGetRequest request, ServerCallContext context) =>
+        ReadAsync(new AuthCommand { RoleGet = request }, context, r => r.RoleGet, (response, header) => response.Header = header);
 
     /// <inheritdoc />
-    public override async Task<AuthRoleListResponse> RoleList(AuthRoleListRequest request, ServerCallContext context)
-    {
-        var (result, header) = await RunAsync(new AuthCommand { RoleList = request }, context).ConfigureAwait(false);
-        var response = result.RoleList ?? throw Missing();
-        response.Header = header;
-        return response;
-    }
+    public override Task<AuthRoleListResponse> RoleList(AuthRoleListRequest request, ServerCallContext context) =>
+        ReadAsync(new AuthCommand { RoleList = request }, context, r => r.RoleList, (response, header) => response.Header = header);
 
     /// <inheritdoc />
     public override Task<AuthRoleDeleteResponse> RoleDelete(AuthRoleDeleteRequest request, ServerCallContext context) =>
@@ -150,6 +125,16 @@ internal sealed class EtcdAuthService : Client.Etcd.Auth.AuthBase
     /// <inheritdoc />
     public override Task<AuthRoleRevokePermissionResponse> RoleRevokePermission(AuthRoleRevokePermissionRequest request, ServerCallContext context) =>
         ChangeAsync(new AuthCommand { RoleRevokePermission = request }, context, h => new AuthRoleRevokePermissionResponse { Header = h });
+
+    /// <summary>Serves an auth read and answers its response with the header.</summary>
+    private async Task<TResponse> ReadAsync<TResponse>(AuthCommand command, ServerCallContext context, Func<AuthResult, TResponse?> pick, Action<TResponse, ResponseHeader> setHeader)
+        where TResponse : class
+    {
+        var (result, header) = await RunAsync(command, context).ConfigureAwait(false);
+        var response = pick(result) ?? throw Missing();
+        setHeader(response, header);
+        return response;
+    }
 
     /// <summary>Proposes an auth change and answers etcd's empty response with the header.</summary>
     private async Task<TResponse> ChangeAsync<TResponse>(AuthCommand command, ServerCallContext context, Func<ResponseHeader, TResponse> response)

@@ -110,6 +110,32 @@ public sealed class ClientTlsTests : IDisposable
         Assert.Equal("c.pem", flags["Node:CertFile"]);
     }
 
+    [Fact]
+    public async Task ClientCertAuth_WithAuthEnabled_TakesTheCertificatesCommonNameAsTheUser_UnlessATokenNamesOne()
+    {
+        await using var cluster = await StartAsync(clientCertAuth: true);
+        var url = $"https://127.0.0.1:{cluster.Options[0].ClientPort}";
+        string[] client = ["--cacert", _pki.CaFile, "--cert", _pki.ClientFile, "--key", _pki.ClientKeyFile];
+        foreach (var step in new[]
+        {
+            new[] { "user", "add", "root:rootpw" }, ["role", "add", "root"], ["user", "grant-role", "root", "root"],
+            ["user", "add", "client:unused"], ["role", "add", "tls"], ["role", "grant-permission", "tls", "readwrite", "/tls/", "--prefix=true"],
+            ["user", "grant-role", "client", "tls"], ["auth", "enable"],
+        })
+        {
+            await EtcdctlOkAsync(url, [.. client, .. step]);
+        }
+
+        var inside = await EtcdctlAsync(url, [.. client, "put", "/tls/a", "1"]);
+        var outside = await EtcdctlAsync(url, [.. client, "put", "other", "1"]);
+        var asRoot = await EtcdctlAsync(url, [.. client, "--user", "root:rootpw", "put", "other", "1"]);
+
+        Assert.True(inside.ExitCode == 0, inside.Error);
+        Assert.NotEqual(0, outside.ExitCode);
+        Assert.Contains("etcdserver: permission denied", outside.Error, StringComparison.Ordinal);
+        Assert.True(asRoot.ExitCode == 0, asRoot.Error);
+    }
+
     private Task<KvTestCluster> StartAsync(bool clientCertAuth) =>
         EtcdTestNodes.StartAsync(1, o => o with
         {
