@@ -28,7 +28,9 @@
 # Environment: DURATION (10s), WARMUP (2s), KEY_SPACE (100000), BASE_PORT (22379; etcd members
 #              use BASE+0/1, BASE+10/11, BASE+20/21), AKKAKV_PORT (24054; nodes' Akka ports +0/+1/+2, pbm
 #              off), AKKAKV_CLIENT_PORT (24379; the nodes' etcd-API client ports +0/+1/+2), VIA_AKKA (0), PREWARM (20s), SKIP_BUILD (1: use the existing Release builds), TARGETS ("etcd akkakv"; one of them alone skips the verdict),
-#              OUT (a file that receives one JSON line per workload; optional).
+#              OUT (a file that receives one JSON line per workload; optional),
+#              AUTH (0; 1: both systems run with etcd's auth enabled, set up by etcdctl, and kv bench drives them as
+#              the user "bench", whose role grants read-write on the bench's keys and read on its probe key).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +48,8 @@ AKKAKV_PORT="${AKKAKV_PORT:-24054}"
 AKKAKV_CLIENT_PORT="${AKKAKV_CLIENT_PORT:-24379}"
 AKKAKV_UP_TIMEOUT=60
 VIA_AKKA="${VIA_AKKA:-0}"
+AUTH="${AUTH:-0}"
+AUTH_ARGS=()
 
 workdir="$(mktemp -d -t kv-compare-etcd-XXXXXX)"
 source bench/lib/clusters.sh
@@ -65,8 +69,22 @@ start_etcd() {
   leader="$(etcd_leader)"
   [ -n "$leader" ] || { log "no etcd leader found"; exit 3; }
   log "etcd leader: $leader"
+  auth_setup
 }
-stop_etcd() { etcd_down; pids=(); }
+stop_etcd() { etcd_down; pids=(); AUTH_ARGS=(); }
+
+auth_setup() { # AUTH=1: root, a "bench" user with read-write on the bench keys (decimal digits: ["0", ":")), auth on
+  [ "$AUTH" = 1 ] || return 0
+  local c
+  for c in "user add root:rootpw" "role add root" "user grant-role root root" "user add bench:benchpw" "role add bench" \
+      "role grant-permission bench readwrite 0 :" "role grant-permission bench read kv-bench-probe" \
+      "user grant-role bench bench" "auth enable"; do
+    # shellcheck disable=SC2086
+    ETCDCTL_API=3 etcdctl --endpoints="$all_endpoints" $c >/dev/null || { log "auth set-up failed at: etcdctl $c"; exit 3; }
+  done
+  AUTH_ARGS=(--user bench:benchpw)
+  log "auth enabled; kv bench runs as the user bench"
+}
 
 start_akkakv() {
   akkakv_up
@@ -76,8 +94,9 @@ start_akkakv() {
   all_endpoints="$AKKAKV_ENDPOINTS"
   find_leader
   log "AkkaKv leader: $leader; Akka endpoints $akka_endpoints"
+  auth_setup
 }
-stop_akkakv() { akkakv_down; pids=(); }
+stop_akkakv() { akkakv_down; pids=(); AUTH_ARGS=(); }
 
 find_leader() { # sets $leader to the endpoint of $all_endpoints whose member is the Raft leader (kv endpoint status)
   local line ep id leader_id
@@ -144,7 +163,7 @@ run() { # system name endpoints clients conns read-ratio consistency [key-size v
   { time json="$(timeout "$RUN_TIMEOUT" "${KV[@]}" bench --target "$bench_target" --txn-ops "$txn_ops" \
       --endpoints "$endpoints" --clients "$clients" --conns "$conns" --duration "$duration" \
       --key-size "$key_size" --value-size "$value_size" --key-space "$KEY_SPACE" --read-ratio "$ratio" \
-      --consistency "$consistency" --warmup "$WARMUP" --output json 2>>"$workdir/kv.err")" || status=$? ; } 2>"$cpu_file"
+      --consistency "$consistency" --warmup "$WARMUP" --output json ${AUTH_ARGS[@]+"${AUTH_ARGS[@]}"} 2>>"$workdir/kv.err")" || status=$? ; } 2>"$cpu_file"
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
   [ "$status" -eq 0 ] || { log "$target $name: kv bench exited with $status: $(tail -n 1 "$workdir/kv.err")"; }
@@ -182,7 +201,7 @@ workloads() { # system (bench_target set by the caller)
   # 2026-12-01 from /proc/<pid>/task/*/stat). 100 clients, half puts, half linearizable gets.
   log "$target: pre-warm $PREWARM (discarded)"
   timeout "$RUN_TIMEOUT" "${KV[@]}" bench --target "$bench_target" --endpoints "$all_endpoints" --clients 100 --conns 10 \
-    --duration "$PREWARM" --warmup 0s --key-space "$KEY_SPACE" --read-ratio 0.5 --output json >/dev/null 2>>"$workdir/kv.err" || true
+    --duration "$PREWARM" --warmup 0s --key-space "$KEY_SPACE" --read-ratio 0.5 --output json ${AUTH_ARGS[@]+"${AUTH_ARGS[@]}"} >/dev/null 2>>"$workdir/kv.err" || true
   log "$target: each workload runs $WARMUP warm-up + $DURATION"
   run "$target" "put 256B, 1 client"                 "$leader"        1    1   0 l
   run "$target" "put 256B, 1000 clients / 100 conns" "$all_endpoints" 1000 100 0 l
@@ -238,7 +257,7 @@ fi
 
 # --- report ----------------------------------------------------------------------------------
 echo
-echo "$(etcd --version | head -n 1) vs AkkaKv $(git rev-parse --short HEAD 2>/dev/null || echo '?'): 3 members each on loopback, fsync on; $(nproc) cores; kv bench $WARMUP warm-up + $DURATION per workload"
+echo "$(etcd --version | head -n 1) vs AkkaKv $(git rev-parse --short HEAD 2>/dev/null || echo '?'): 3 members each on loopback, fsync on; $(nproc) cores; kv bench $WARMUP warm-up + $DURATION per workload$([ "$AUTH" = 1 ] && echo "; etcd's auth enabled on both, driven as a user with two key ranges")"
 printf '%-7s %-36s %9s %8s %8s %8s %8s %8s %6s %6s %6s %7s %7s %-13s %s\n' system workload 'req/s' 'p50 ms' 'p90 ms' 'p99 ms' 'p99.9' 'max ms' errors 'kv s' 'srv s' 'kv us' 'srv us' 'RSS MiB' 'load (1/5/15 min)'
 printf '%s\n' "${results[@]}"
 if [ -n "$check_perf" ]; then

@@ -47,6 +47,12 @@ internal sealed record BenchSettings
 
     /// <summary>Seed of the per-client key generators, so a run's key sequence can be repeated.</summary>
     public int Seed { get; init; } = 1;
+
+    /// <summary>The user to authenticate as (etcd's auth, <c>--user</c>; etcd target only), or null.</summary>
+    public string? User { get; init; }
+
+    /// <summary>The password of <see cref="User"/>.</summary>
+    public string? Password { get; init; }
 }
 
 /// <summary>A host and port of a target member.</summary>

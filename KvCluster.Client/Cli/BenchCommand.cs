@@ -99,8 +99,23 @@ internal static partial class BenchCommand
             return false;
         }
 
+        var (user, password) = UserOf(parseResult);
+        if (user is not null && (user.Length == 0 || password is null))
+        {
+            error = "--user: give name:password, or the name with --password";
+            return false;
+        }
+
+        if (user is not null && parseResult.GetValue(options.Target) != "etcd")
+        {
+            error = "--user applies to --target etcd (the Akka.NET path is not subject to etcd's auth)";
+            return false;
+        }
+
         settings = new BenchSettings
         {
+            User = user,
+            Password = password,
             Target = parseResult.GetValue(options.Target)!,
             Endpoints = endpoints,
             Clients = clients,
@@ -119,6 +134,24 @@ internal static partial class BenchCommand
         };
         error = string.Empty;
         return true;
+    }
+
+    /// <summary>The root command's <c>--user</c> (name or name:password) and <c>--password</c>, when given.</summary>
+    private static (string? User, string? Password) UserOf(ParseResult parse)
+    {
+        var options = parse.RootCommandResult.Command.Options;
+        if (options.FirstOrDefault(o => o.Name == "--user") is not Option<string?> userOption || parse.GetValue(userOption) is not { } user)
+        {
+            return (null, null);
+        }
+
+        var colon = user.IndexOf(':', StringComparison.Ordinal);
+        if (colon >= 0)
+        {
+            return (user[..colon], user[(colon + 1)..]);
+        }
+
+        return (user, options.FirstOrDefault(o => o.Name == "--password") is Option<string?> passwordOption ? parse.GetValue(passwordOption) : null);
     }
 
     /// <summary>

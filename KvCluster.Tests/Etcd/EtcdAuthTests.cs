@@ -146,7 +146,6 @@ public sealed class EtcdAuthTests : IClassFixture<EtcdProcess>, IAsyncLifetime
         using var second = _akkakv.Channel(2);
         var auth0 = new Auth.AuthClient(first);
         await auth0.UserAddAsync(new AuthUserAddRequest { Name = "root", Password = "rootpw" });
-        await auth0.RoleAddAsync(new AuthRoleAddRequest { Name = "root" });
         await auth0.UserGrantRoleAsync(new AuthUserGrantRoleRequest { User = "root", Role = "root" });
         await auth0.UserAddAsync(new AuthUserAddRequest { Name = "bob", Password = "bobpw" });
         await auth0.RoleAddAsync(new AuthRoleAddRequest { Name = "jobs" });
@@ -187,6 +186,14 @@ public sealed class EtcdAuthTests : IClassFixture<EtcdProcess>, IAsyncLifetime
         var kvWrong = await KvCluster.Tests.Client.EtcdCliIntegrationTests.RunAt(url, null, "get", "jobs/1", "--user", "bob:nope");
         var kvNoPassword = await KvCluster.Tests.Client.EtcdCliIntegrationTests.RunAt(url, null, "get", "jobs/1", "--user", "bob");
 
+        var benchAsRoot = await KvCluster.Tests.Client.EtcdCliIntegrationTests.RunAt(url, null, "bench", "--target", "etcd", "--user", "root:rootpw", "--clients", "2", "--total", "20", "--key-space", "10", "--output", "json");
+        var benchAsNobody = await KvCluster.Tests.Client.EtcdCliIntegrationTests.RunAt(url, null, "bench", "--target", "etcd", "--clients", "2", "--total", "20", "--key-space", "10", "--output", "json");
+        var benchOnAkka = await KvCluster.Tests.Client.EtcdCliIntegrationTests.RunAt(url, null, "bench", "--target", "akkakv", "--user", "root:rootpw", "--total", "1");
+
+        Assert.True(benchAsRoot.Code == 0, benchAsRoot.Error);
+        Assert.Contains("\"errors\":0,", benchAsRoot.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"errors\":0,", benchAsNobody.Out, StringComparison.Ordinal);
+        Assert.Equal(KvCluster.Client.Cli.ExitCodes.Usage, benchOnAkka.Code);
         Assert.True(kvGet.Code == 0, kvGet.Error);
         Assert.Equal("jobs/1\nx\n", kvGet.Out);
         Assert.Equal("jobs/1\nx\n", kvPassword.Out);

@@ -18,6 +18,9 @@ internal sealed class EtcdBenchTarget : IBenchTarget
     private EtcdChannel[] _channels = [];
     private TimeSpan _requestTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>The auth token's metadata (<c>--user</c>), or null.</summary>
+    private Metadata? _headers;
+
     /// <inheritdoc />
     public string Name => "etcd";
 
@@ -39,11 +42,28 @@ internal sealed class EtcdBenchTarget : IBenchTarget
             _channels[i] = new EtcdChannel(settings.Endpoints[i % settings.Endpoints.Count], settings.RequestTimeout);
         }
 
+        if (settings.User is not null)
+        {
+            // etcd's auth: one token for every client, as a clientv3 client authenticates once and reuses it.
+            try
+            {
+                var auth = await _channels[0].Auth.AuthenticateAsync(
+                    new AuthenticateRequest { Name = settings.User, Password = settings.Password ?? string.Empty },
+                    deadline: DateTime.UtcNow + _requestTimeout,
+                    cancellationToken: cancellationToken).ResponseAsync.ConfigureAwait(false);
+                _headers = new Metadata { { "token", auth.Token } };
+            }
+            catch (RpcException e)
+            {
+                throw new BenchTargetException(EtcdErrors.ToErrorKind(e.StatusCode), $"authenticate as {settings.User}: {e.Status.Detail}", e);
+            }
+        }
+
         // One serializable range per connection opens its TCP connection and proves the member answers.
         var probes = new Task[_channels.Length];
         for (var i = 0; i < _channels.Length; i++)
         {
-            var client = new EtcdBenchClient(_channels[i], _requestTimeout);
+            var client = new EtcdBenchClient(_channels[i], _requestTimeout, _headers);
             probes[i] = client.GetAsync(ProbeKey.Memory, ReadConsistency.Serializable, cancellationToken).AsTask();
         }
 
@@ -59,7 +79,7 @@ internal sealed class EtcdBenchTarget : IBenchTarget
 
     /// <inheritdoc />
     public IBenchClient CreateClient(int clientIndex, int connection) =>
-        new EtcdBenchClient(_channels[connection], _requestTimeout);
+        new EtcdBenchClient(_channels[connection], _requestTimeout, _headers);
 
     /// <inheritdoc />
     public ValueTask DisposeAsync()
@@ -78,12 +98,14 @@ internal sealed class EtcdBenchClient : IBenchClient
 {
     private readonly EtcdChannel _channel;
     private readonly TimeSpan _timeout;
+    private readonly Metadata? _headers;
 
-    /// <summary>Creates a client issuing its calls on <paramref name="channel"/>.</summary>
-    public EtcdBenchClient(EtcdChannel channel, TimeSpan timeout)
+    /// <summary>Creates a client issuing its calls on <paramref name="channel"/>, with <paramref name="headers"/> (an auth token) if any.</summary>
+    public EtcdBenchClient(EtcdChannel channel, TimeSpan timeout, Metadata? headers = null)
     {
         _channel = channel;
         _timeout = timeout;
+        _headers = headers;
     }
 
     /// <inheritdoc />
@@ -131,7 +153,7 @@ internal sealed class EtcdBenchClient : IBenchClient
     {
         try
         {
-            return await call(new CallOptions(deadline: DateTime.UtcNow + _timeout, cancellationToken: cancellationToken)).ResponseAsync.ConfigureAwait(false);
+            return await call(new CallOptions(_headers, DateTime.UtcNow + _timeout, cancellationToken)).ResponseAsync.ConfigureAwait(false);
         }
         catch (RpcException) when (cancellationToken.IsCancellationRequested)
         {
