@@ -8,8 +8,9 @@ namespace KvCluster.Node.Etcd;
 /// <summary>
 /// etcd's <c>Auth</c> service: users, roles, key permissions and the enabled flag live in the state machine's auth
 /// store (<see cref="KvAuthState"/>), so every change is a command through the router into the Raft log and every read
-/// (status, user and role get and list) a linearizable read of it. Passwords are hashed here, on the node that takes
-/// the call, and never enter the log (<see cref="EtcdAuthTokens"/>). <c>Authenticate</c> first confirms this node's
+/// (status, user and role get and list) a linearizable read of it. Passwords are hashed here (bcrypt), on the node that
+/// takes the call, and never enter the log (<see cref="EtcdAuthTokens"/>); a client-made bcrypt hash is taken as etcd
+/// 3.5 takes it. <c>Authenticate</c> first confirms this node's
 /// applied state is current (a linearizable read), then checks the password against it and signs a token any node
 /// accepts. etcd's rules and messages throughout: enabling needs a user <c>root</c> with the role <c>root</c>; once
 /// enabled, only root changes users and roles.
@@ -63,10 +64,10 @@ internal sealed class EtcdAuthService : Client.Etcd.Auth.AuthBase
     /// <inheritdoc />
     public override Task<AuthUserAddResponse> UserAdd(AuthUserAddRequest request, ServerCallContext context)
     {
-        RefuseClientHash(request.HashedPassword);
         var add = request.Clone();
         add.Password = string.Empty;
-        var hash = request.Options is { NoPassword: true } ? Google.Protobuf.ByteString.Empty : EtcdAuthTokens.HashPassword(request.Password);
+        add.HashedPassword = string.Empty;
+        var hash = request.Options is { NoPassword: true } ? Google.Protobuf.ByteString.Empty : HashOf(request.Password, request.HashedPassword);
         return ChangeAsync(new AuthCommand { UserAdd = add, PasswordHash = hash }, context, h => new AuthUserAddResponse { Header = h });
     }
 
@@ -85,11 +86,11 @@ internal sealed class EtcdAuthService : Client.Etcd.Auth.AuthBase
     /// <inheritdoc />
     public override Task<AuthUserChangePasswordResponse> UserChangePassword(AuthUserChangePasswordRequest request, ServerCallContext context)
     {
-        RefuseClientHash(request.HashedPassword);
         var change = request.Clone();
         change.Password = string.Empty;
+        change.HashedPassword = string.Empty;
         return ChangeAsync(
-            new AuthCommand { UserChangePassword = change, PasswordHash = EtcdAuthTokens.HashPassword(request.Password) },
+            new AuthCommand { UserChangePassword = change, PasswordHash = HashOf(request.Password, request.HashedPassword) },
             context,
             h => new AuthUserChangePasswordResponse { Header = h });
     }
@@ -152,13 +153,20 @@ internal sealed class EtcdAuthService : Client.Etcd.Auth.AuthBase
         return (result.Auth ?? throw Missing(), _gateway.Fill(new ResponseHeader { Revision = result.Revision }));
     }
 
-    /// <summary>etcd 3.5 clients may send a hash they made; AkkaKv stores only hashes it made itself.</summary>
-    private static void RefuseClientHash(string hashedPassword)
+    /// <summary>
+    /// The hash to store: the password's bcrypt hash, or the one an etcd 3.5 client made (<c>hashedPassword</c>), which
+    /// must be a bcrypt hash, as etcd requires.
+    /// </summary>
+    private static Google.Protobuf.ByteString HashOf(string password, string hashedPassword)
     {
-        if (hashedPassword.Length > 0)
+        if (hashedPassword.Length == 0)
         {
-            throw EtcdErrors.InvalidArgument("etcdserver: AkkaKv does not take client-hashed passwords (hashedPassword); send the password over TLS instead");
+            return EtcdAuthTokens.HashPassword(password);
         }
+
+        return EtcdAuthTokens.IsBcryptHash(hashedPassword)
+            ? Google.Protobuf.ByteString.CopyFromUtf8(hashedPassword)
+            : throw EtcdErrors.InvalidArgument("etcdserver: hashedPassword is not a bcrypt hash");
     }
 
     private static RpcException Missing() =>

@@ -20,9 +20,8 @@ internal sealed record AuthIdentity(string User, ulong Revision)
 
 /// <summary>
 /// Passwords and tokens of etcd's Auth service.
-/// <para>Passwords: PBKDF2 with HMAC-SHA256 (<see cref="Rfc2898DeriveBytes.Pbkdf2(ReadOnlySpan{char}, ReadOnlySpan{byte}, int, HashAlgorithmName, int)"/>),
-/// a 16-byte random salt and <see cref="Iterations"/> rounds, stored as <c>pbkdf2-sha256$rounds$salt$hash</c> (base64).
-/// etcd uses bcrypt; no bcrypt package restores here, and the stored form is internal to each store.</para>
+/// <para>Passwords: bcrypt with etcd's default cost (10), through BCrypt.Net-Next, so a stored hash is the form etcd
+/// stores, and etcd 3.5 clients may send a hash they made (<c>hashedPassword</c>) instead of the password.</para>
 /// <para>Tokens: etcd's default "simple" tokens live in each member's memory and are assigned through the log. AkkaKv's
 /// are signed instead, so that any node accepts a token another issued with no log entry and no state: base64url of
 /// (format 1, expiry in Unix seconds, 8 bytes of SHA-256 of the user's stored password hash, the user name), a dot, and
@@ -32,11 +31,9 @@ internal sealed record AuthIdentity(string User, ulong Revision)
 /// </summary>
 internal sealed class EtcdAuthTokens
 {
-    /// <summary>PBKDF2 rounds for new passwords (OWASP's figure for PBKDF2-HMAC-SHA256 is 600,000; etcd's bcrypt cost 10
-    /// takes about as long as 100,000 here). Stored with each hash, so a later change applies to new passwords only.</summary>
-    public const int Iterations = 100_000;
+    /// <summary>bcrypt's cost for new passwords: etcd's default <c>--bcrypt-cost</c>.</summary>
+    public const int BcryptCost = 10;
 
-    private const string Scheme = "pbkdf2-sha256";
     private const byte TokenFormat = 1;
     private const int MacBytes = 16;
     private const int FingerprintBytes = 8;
@@ -57,31 +54,38 @@ internal sealed class EtcdAuthTokens
         _clock = clock ?? TimeProvider.System;
     }
 
-    /// <summary>The stored hash of <paramref name="password"/>, with a fresh salt.</summary>
-    public static ByteString HashPassword(string password)
+    /// <summary>The stored hash of <paramref name="password"/>: bcrypt at <see cref="BcryptCost"/>, with a fresh salt.</summary>
+    public static ByteString HashPassword(string password) =>
+        ByteString.CopyFromUtf8(BCrypt.Net.BCrypt.HashPassword(password, BcryptCost));
+
+    /// <summary>True when <paramref name="hash"/> is a bcrypt hash a client may hand over as its password's (etcd 3.5's
+    /// <c>hashedPassword</c>): one BCrypt.Net-Next can verify against.</summary>
+    public static bool IsBcryptHash(string hash)
     {
-        var salt = RandomNumberGenerator.GetBytes(16);
-        var hash = Rfc2898DeriveBytes.Pbkdf2(password, salt, Iterations, HashAlgorithmName.SHA256, 32);
-        return ByteString.CopyFromUtf8($"{Scheme}${Iterations.ToString(CultureInfo.InvariantCulture)}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}");
+        try
+        {
+            _ = BCrypt.Net.BCrypt.Verify(string.Empty, hash);
+            return true;
+        }
+        catch (Exception e) when (e is BCrypt.Net.SaltParseException or ArgumentException)
+        {
+            return false;
+        }
     }
 
     /// <summary>True when <paramref name="password"/> matches <paramref name="stored"/> (false for a malformed or empty one).</summary>
     public static bool VerifyPassword(string password, ByteString stored)
     {
-        var parts = stored.ToStringUtf8().Split('$');
-        if (parts.Length != 4 || parts[0] != Scheme || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var rounds) || rounds < 1)
+        if (stored.IsEmpty)
         {
             return false;
         }
 
         try
         {
-            var salt = Convert.FromBase64String(parts[2]);
-            var expected = Convert.FromBase64String(parts[3]);
-            var actual = Rfc2898DeriveBytes.Pbkdf2(password, salt, rounds, HashAlgorithmName.SHA256, expected.Length);
-            return CryptographicOperations.FixedTimeEquals(actual, expected);
+            return BCrypt.Net.BCrypt.Verify(password, stored.ToStringUtf8());
         }
-        catch (FormatException)
+        catch (Exception e) when (e is BCrypt.Net.SaltParseException or ArgumentException)
         {
             return false;
         }

@@ -147,7 +147,7 @@ public sealed class KvProtocolSerializerTests : IDisposable
             nameof(AuthCommand) => new AuthCommand
             {
                 UserAdd = new KvCluster.Client.Etcd.AuthUserAddRequest { Name = "alice" },
-                PasswordHash = Bytes("pbkdf2-sha256$1$c2FsdA==$aGFzaA=="),
+                PasswordHash = Bytes("$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"),
             },
             nameof(AuthResult) => new AuthResult { UserList = new KvCluster.Client.Etcd.AuthUserListResponse { Users = { "alice", "root" } } },
             nameof(AuthImage) => new AuthImage

@@ -155,7 +155,12 @@ public sealed class EtcdAuthTests : IClassFixture<EtcdProcess>, IAsyncLifetime
             Perm = new Permission { PermType = Permission.Types.Type.Readwrite, Key = ByteString.CopyFromUtf8("jobs/"), RangeEnd = ByteString.CopyFromUtf8("jobs0") },
         });
         await auth0.UserGrantRoleAsync(new AuthUserGrantRoleRequest { User = "bob", Role = "jobs" });
+        // etcd 3.5's client-made hash: a bcrypt hash is stored as the password's; anything else is refused.
+        await auth0.UserAddAsync(new AuthUserAddRequest { Name = "carol", HashedPassword = KvCluster.Node.Etcd.EtcdAuthTokens.HashPassword("carolpw").ToStringUtf8() });
+        var notAHash = await Assert.ThrowsAsync<RpcException>(() => auth0.UserAddAsync(new AuthUserAddRequest { Name = "dave", HashedPassword = "carolpw" }).ResponseAsync);
         await auth0.AuthEnableAsync(new AuthEnableRequest());
+        Assert.NotEmpty((await new Auth.AuthClient(second).AuthenticateAsync(new AuthenticateRequest { Name = "carol", Password = "carolpw" })).Token);
+        Assert.Equal(StatusCode.InvalidArgument, notAHash.StatusCode);
 
         var token = (await auth0.AuthenticateAsync(new AuthenticateRequest { Name = "bob", Password = "bobpw" })).Token;
         var asBob = new Metadata { { "token", token } };

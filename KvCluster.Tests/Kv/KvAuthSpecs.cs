@@ -288,7 +288,10 @@ public sealed class KvAuthSpecs
 
         Assert.True(EtcdAuthTokens.VerifyPassword("s3cret", first));
         Assert.False(EtcdAuthTokens.VerifyPassword("s3cret!", first));
-        Assert.False(EtcdAuthTokens.VerifyPassword("s3cret", ByteString.CopyFromUtf8("pbkdf2-sha256$1$not base64$x")));
+        Assert.False(EtcdAuthTokens.VerifyPassword("s3cret", ByteString.CopyFromUtf8("$2a$10$not a hash")));
+        Assert.StartsWith("$2", first.ToStringUtf8(), StringComparison.Ordinal);
+        Assert.True(EtcdAuthTokens.IsBcryptHash(first.ToStringUtf8()));
+        Assert.False(EtcdAuthTokens.IsBcryptHash("s3cret"));
         Assert.False(EtcdAuthTokens.VerifyPassword(string.Empty, ByteString.Empty));
         Assert.NotEqual(first, second);
         Assert.DoesNotContain("s3cret", first.ToStringUtf8(), StringComparison.Ordinal);

@@ -13,8 +13,8 @@ namespace KvCluster.Benchmarks.Kv;
 /// What etcd's auth costs on the write path: 1,000 etcd puts applied to the state machine (1,000 keys, 256-byte values,
 /// the history compacted after each batch so the store stays the same size) with authentication disabled (the
 /// baseline), enabled for root (one role lookup), and enabled for a user whose role grants 16 prefix ranges (the range
-/// check); and what the client port pays per call to accept a token (<see cref="EtcdAuthTokens.Validate"/>: base64,
-/// HMAC-SHA256, SHA-256 of the stored hash).
+/// check); what the client port pays per call to accept a token (<see cref="EtcdAuthTokens.Validate"/>: base64,
+/// HMAC-SHA256, SHA-256 of the stored hash, or a remembered answer); and a password check (bcrypt, once per Authenticate).
 /// <c>dotnet run -c Release --project bench/KvCluster.Benchmarks -- --filter '*KvAuth*' --inProcess</c>
 /// </summary>
 [MemoryDiagnoser]
@@ -95,6 +95,10 @@ public class KvAuthBenchmarks
 
     [Benchmark]
     public bool ValidateToken() => _tokens.Validate(_token, _enabled.Auth) is not null;
+
+    /// <summary>What Authenticate pays once per client: bcrypt at etcd's cost 10 (etcd pays the same).</summary>
+    [Benchmark]
+    public bool VerifyPassword() => EtcdAuthTokens.VerifyPassword("apppw", _enabled.Auth.Users["app"].Password);
 
     private static long ApplyAll(KvStateMachine store, KvCommand[] commands, ref long index)
     {
