@@ -287,9 +287,12 @@ public sealed class EtcdClusterServiceTests
             }
             catch (RpcException e) when (leaderChanged && e.StatusCode == StatusCode.FailedPrecondition && e.Status.Detail == "etcdserver: member ID already exist")
             {
-                // The leader's configuration has the member; the follower asked may not have applied it yet (CI e7bd8be).
-                var list = await MemberListWhenAsync(members, l => l.Members.Any(m => m.PeerURLs.Any(request.PeerURLs.Contains)));
-                var member = Assert.Single(list.Members, m => m.PeerURLs.Any(request.PeerURLs.Contains));
+                // The leader's configuration has the member; the follower asked may not have applied it yet. The list
+                // gives the member's Akka address (akka.tcp://system@host:port), the request an http:// URL of the same
+                // host and port (CI e7bd8be and bfc5936: matched by the whole URL, the member was never found).
+                bool Added(Member m) => m.PeerURLs.Any(p => request.PeerURLs.Any(r => SameHostAndPort(p, r)));
+                var list = await MemberListWhenAsync(members, l => l.Members.Any(Added));
+                var member = Assert.Single(list.Members, Added);
                 return new MemberAddResponse { Header = list.Header, Member = member, Members = { list.Members } };
             }
         }
@@ -320,6 +323,10 @@ public sealed class EtcdClusterServiceTests
             }
         }
     }
+
+    /// <summary>True when two URLs (any scheme, with or without user info) name the same host and port.</summary>
+    private static bool SameHostAndPort(string a, string b) =>
+        Uri.TryCreate(a, UriKind.Absolute, out var x) && Uri.TryCreate(b, UriKind.Absolute, out var y) && x.Host == y.Host && x.Port == y.Port;
 
     /// <summary>
     /// The member list of the node asked, read again (every 100 ms, for at most 20 s) until <paramref name="applied"/>
